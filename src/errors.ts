@@ -1,0 +1,43 @@
+/**
+ * Every error Peerset throws is a {@link PeersetError} with a machine-readable `code`, so host apps
+ * can branch on `err.code` instead of parsing messages. Messages start with `peerset:` and say what
+ * was wrong and where.
+ */
+export type PeersetErrorCode =
+  /** An argument had the wrong type, range or shape. */
+  | 'INVALID_ARGUMENT'
+  /** A NIP-19 string (npub/nsec) failed to decode: wrong prefix, checksum, length or case. */
+  | 'INVALID_NIP19'
+  /** A secret or public key is not a valid secp256k1 key. */
+  | 'INVALID_KEY'
+  /** A record or event failed validation (see the `reason` on the error). */
+  | 'INVALID_RECORD'
+  /** The signer refused or failed to sign, or returned an event that does not verify. */
+  | 'SIGNER_FAILED'
+  /** The storage backend failed (quota exceeded, transaction aborted, blocked upgrade...). */
+  | 'STORAGE_FAILED'
+  /** The transport failed to join, send or leave. */
+  | 'TRANSPORT_FAILED'
+  /** A wire frame could not be decoded or broke the protocol. */
+  | 'PROTOCOL'
+  /** The peerset (or store) was used after `close()`. */
+  | 'CLOSED'
+
+/** The one error class of the library. `code` says what kind of failure it is. */
+export class PeersetError extends Error {
+  override readonly name = 'PeersetError'
+  readonly code: PeersetErrorCode
+  /** A finer reason, e.g. the {@link RecordRejectReason} of an invalid record. */
+  readonly reason: string | undefined
+
+  constructor(code: PeersetErrorCode, message: string, options?: { reason?: string; cause?: unknown }) {
+    super(`peerset: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.reason = options?.reason
+  }
+}
+
+/** Whether `value` is a {@link PeersetError}, optionally of one `code`. */
+export function isPeersetError(value: unknown, code?: PeersetErrorCode): value is PeersetError {
+  return value instanceof PeersetError && (code === undefined || value.code === code)
+}

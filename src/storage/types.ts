@@ -1,0 +1,35 @@
+import type { PeersetRecord } from '../record/types.js'
+
+/** One atomic write: all of it is stored, or (on failure) none of it. */
+export interface WriteBatch {
+  put?: readonly PeersetRecord[]
+  delete?: readonly string[]
+}
+
+/** An open store of one room. */
+export interface RecordStore {
+  /** Whether records survive a reload (false for memory). */
+  readonly persistent: boolean
+  /** Every stored record. Trusted: the engine does not re-verify them. */
+  loadRecords(): Promise<PeersetRecord[]>
+  /** Apply a batch in one transaction. Must reject (and change nothing) if the transaction aborts. */
+  write(batch: WriteBatch): Promise<void>
+  /** Read a metadata value (strikes, bans, settings); `undefined` if absent. Values are structured-cloneable. */
+  getMeta<T = unknown>(key: string): Promise<T | undefined>
+  /** Write a metadata value; `undefined` deletes it. */
+  setMeta(key: string, value: unknown): Promise<void>
+  /** Ask the platform to keep this data (navigator.storage.persist). `undefined` where not applicable. */
+  requestPersistence(): Promise<boolean | undefined>
+  /** Close the store. Idempotent. */
+  close(): Promise<void>
+}
+
+/** A storage strategy: opens the store of a room. Made by `memoryStorage()` or `indexedDbStorage()`. */
+export interface StorageStrategy {
+  /** A short name for `status()`, e.g. `'indexeddb'`. */
+  readonly name: string
+  /** Whether this strategy can run here (e.g. IndexedDB exists). */
+  isSupported(): boolean
+  /** Open (creating or upgrading as needed) the store of `room`. */
+  open(room: string): Promise<RecordStore>
+}
