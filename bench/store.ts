@@ -1,0 +1,89 @@
+/**
+ * Storage figures: write throughput by batch size, open + loadRecords() time and heap cost for 100k
+ * records, on fake-indexeddb (Node) and the memory store.
+ *
+ *   npx tsx --expose-gc bench/store.ts [--json]
+ *
+ * Records are shape-correct fakes (random hex ids and signatures): stores trust their records, so
+ * nothing is verified here.
+ */
+import 'fake-indexeddb/auto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { IDBFactory } from 'fake-indexeddb'
+import type { PeersetRecord } from '../src/record/types.js'
+import { indexedDbStorage, memoryStorage, type StorageStrategy } from '../src/storage/index.js'
+import { type Row, jsonMode, report, round } from './lib.js'
+
+const N = 100_000
+const gc = (globalThis as { gc?: () => void }).gc
+
+function fakeRecords(n: number): PeersetRecord[] {
+  const pool = randomBytes(n * 160).toString('hex')
+  const now = Math.floor(Date.now() / 1000)
+  return Array.from({ length: n }, (_, i) => {
+    const hex = pool.slice(i * 320, (i + 1) * 320)
+    const uuid = randomUUID()
+    return {
+      id: hex.slice(0, 64),
+      author: hex.slice(64, 128),
+      uuid,
+      createdAt: now - (i % 7_776_000),
+      text: `Sighting #${i}: ${hex.slice(0, 120)}`,
+      geo: { lat: 48.85, lon: 2.35, geohash: 'u09tvw0f' },
+      tags: [['d', uuid], ['g', 'u09tvw0f'], ['location', '48.85', '2.35']],
+      sig: hex.slice(128, 256),
+    }
+  })
+}
+
+async function writeRate(storage: StorageStrategy, room: string, records: PeersetRecord[], batch: number): Promise<Row> {
+  const store = await storage.open(room)
+  const start = performance.now()
+  for (let i = 0; i < records.length; i += batch) await store.write({ put: records.slice(i, i + batch) })
+  const ms = performance.now() - start
+  await store.close()
+  return { scenario: `${storage.name}: write, ${batch} per transaction`, n: records.length, recordsPerSecond: Math.round(records.length / (ms / 1000)), ms: round(ms), heapMB: null }
+}
+
+async function openAndLoad(storage: StorageStrategy, room: string): Promise<Row> {
+  const times: number[] = []
+  let n = 0
+  for (let rep = 0; rep < 3; rep++) {
+    const start = performance.now()
+    const store = await storage.open(room)
+    n = (await store.loadRecords()).length
+    times.push(performance.now() - start)
+    await store.close()
+  }
+  const ms = times.sort((a, b) => a - b)[1] as number
+  return { scenario: `${storage.name}: open + loadRecords (median of 3)`, n, recordsPerSecond: Math.round(n / (ms / 1000)), ms: round(ms), heapMB: null }
+}
+
+async function heapOfLoaded(storage: StorageStrategy, room: string): Promise<Row> {
+  const scenario = `${storage.name}: heap of loaded records`
+  if (gc === undefined) return { scenario, n: N, recordsPerSecond: null, ms: null, heapMB: null, note: 'global.gc missing: run node with --expose-gc' }
+  const store = await storage.open(room)
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const loaded = await store.loadRecords()
+  gc()
+  const heapMB = (process.memoryUsage().heapUsed - before) / 2 ** 20
+  const n = loaded.length
+  await store.close()
+  return { scenario, n, recordsPerSecond: null, ms: null, heapMB: round(heapMB * (N / n)) }
+}
+
+const records = fakeRecords(N)
+const rows: Row[] = []
+const idb = indexedDbStorage({ indexedDB: new IDBFactory() })
+rows.push(await writeRate(idb, 'batch1', records.slice(0, 2_000), 1))
+rows.push(await writeRate(idb, 'main', records, 100))
+rows.push(await writeRate(idb, 'batch1000', records, 1_000))
+rows.push(await openAndLoad(idb, 'main'))
+rows.push(await heapOfLoaded(idb, 'main'))
+const memory = memoryStorage()
+rows.push(await writeRate(memory, 'main', records, 100))
+rows.push(await openAndLoad(memory, 'main'))
+rows.push(await heapOfLoaded(memory, 'main'))
+if (!jsonMode && gc === undefined) console.warn('note: global.gc is missing, heap figures skipped (run with --expose-gc)')
+report(`Storage (${N.toLocaleString('en')} fake records, fake-indexeddb ${'v6'})`, rows)

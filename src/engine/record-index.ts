@@ -1,0 +1,113 @@
+import type { PeersetRecord } from '../record/types.js'
+
+/** What the record index needs from the per-bucket fingerprint index (sync's `BucketIndex`). */
+export interface BucketMembership {
+  add(id: string, createdAtSeconds: number): void
+  remove(id: string): void
+}
+
+/**
+ * The engine's in-memory view of the committed records (the seed's `recordStore`): by id, by
+ * (author, uuid) — a record's address — and by author. It mirrors storage exactly: the engine
+ * changes it only after a write has committed, and rebuilds it from storage on open.
+ * Every change is O(1) and is forwarded to the bucket index, which keeps the fingerprints.
+ */
+export class RecordIndex {
+  readonly #byId = new Map<string, PeersetRecord>()
+  readonly #byAddress = new Map<string, string>()
+  readonly #byAuthor = new Map<string, Set<string>>()
+  readonly #buckets: BucketMembership
+  #newestFirst: PeersetRecord[] | undefined
+
+  constructor(buckets: BucketMembership) {
+    this.#buckets = buckets
+  }
+
+  get size(): number {
+    return this.#byId.size
+  }
+
+  get authorCount(): number {
+    return this.#byAuthor.size
+  }
+
+  get(id: string): PeersetRecord | undefined {
+    return this.#byId.get(id)
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id)
+  }
+
+  /** The current version of the record at (author, uuid), if any. */
+  atAddress(author: string, uuid: string): PeersetRecord | undefined {
+    const id = this.#byAddress.get(addressOf(author, uuid))
+    return id === undefined ? undefined : this.#byId.get(id)
+  }
+
+  /** Ids of an author's live records. */
+  idsOfAuthor(author: string): ReadonlySet<string> {
+    return this.#byAuthor.get(author) ?? EMPTY
+  }
+
+  /** Add a record. The caller has made sure its address is free (see `atAddress`). */
+  add(record: PeersetRecord): void {
+    if (this.#byId.has(record.id)) return
+    this.#byId.set(record.id, record)
+    this.#byAddress.set(addressOf(record.author, record.uuid), record.id)
+    let ids = this.#byAuthor.get(record.author)
+    if (!ids) this.#byAuthor.set(record.author, (ids = new Set()))
+    ids.add(record.id)
+    this.#buckets.add(record.id, record.createdAt)
+    this.#newestFirst = undefined
+  }
+
+  /** Remove a record by id; returns it, or undefined if it was not there. */
+  remove(id: string): PeersetRecord | undefined {
+    const record = this.#byId.get(id)
+    if (!record) return undefined
+    this.#byId.delete(id)
+    const address = addressOf(record.author, record.uuid)
+    if (this.#byAddress.get(address) === id) this.#byAddress.delete(address)
+    const ids = this.#byAuthor.get(record.author)
+    ids?.delete(id)
+    if (ids && ids.size === 0) this.#byAuthor.delete(record.author)
+    this.#buckets.remove(id)
+    this.#newestFirst = undefined
+    return record
+  }
+
+  /** Every record, newest first (creation time, then id). Cached until the next change. */
+  newestFirst(): readonly PeersetRecord[] {
+    if (!this.#newestFirst) {
+      this.#newestFirst = [...this.#byId.values()].sort(compareNewestFirst)
+    }
+    return this.#newestFirst
+  }
+
+  values(): IterableIterator<PeersetRecord> {
+    return this.#byId.values()
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set()
+
+function addressOf(author: string, uuid: string): string {
+  return `${author}:${uuid}`
+}
+
+/** Newest first: later creation time first; equal times by id, ascending (stable across peers). */
+export function compareNewestFirst(a: PeersetRecord, b: PeersetRecord): number {
+  return b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/**
+ * The replacement rule for two versions of one (author, uuid): the newer creation time wins; on
+ * equal times the lower id wins (NIP-01's rule for addressable events). Every peer applies the
+ * same rule, so every peer keeps the same version whatever order the versions arrive in.
+ * @returns true if `candidate` should replace `current`.
+ */
+export function supersedes(candidate: PeersetRecord, current: PeersetRecord): boolean {
+  if (candidate.createdAt !== current.createdAt) return candidate.createdAt > current.createdAt
+  return candidate.id < current.id
+}

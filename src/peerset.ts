@@ -1,0 +1,466 @@
+import { dailyBuckets } from './buckets/index.js'
+import type { Granularity, GranularityDescriptor } from './buckets/types.js'
+import { RecordIndex } from './engine/record-index.js'
+import { Ingestor, type IngestOutcome, type RecordOrigin, type RejectReason, type RemoveReason } from './engine/ingest.js'
+import { DEFAULT_CLOCK_SKEW_MS } from './engine/time-window.js'
+import { createEmitter, type Subscribable } from './events.js'
+import { PeersetError } from './errors.js'
+import { resolveSigner } from './identity/index.js'
+import type { Identity, Signer } from './identity/types.js'
+import { acceptAll } from './moderation/index.js'
+import type { ModerationStrategy } from './moderation/types.js'
+import { createRecord, resolveLimits } from './record/index.js'
+import type { PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
+import { indexedDbStorage, memoryStorage } from './storage/index.js'
+import type { RecordStore, StorageStrategy } from './storage/types.js'
+import type { TransportRoom, TransportStrategy } from './transport/types.js'
+import { SyncDriver } from './engine/sync-driver.js'
+import { BucketIndex } from './sync/index.js'
+import { npubDecode, npubEncode } from './identity/index.js'
+
+/** Options of {@link createPeerset}. Every strategy is optional and has a default. */
+export interface PeersetOptions {
+  /** The room: peers of the same room sync with each other. */
+  room: string
+  /** Who publishes: an {@link Identity}, an `nsec1...` string, or a NIP-07-shaped {@link Signer}. */
+  identity: Identity | Signer | string
+  /** Where records persist. Default: `indexedDbStorage()` where IndexedDB exists, else `memoryStorage()` (with a warning). */
+  storage?: StorageStrategy
+  /** How peers are reached. Default: none yet (local only, with a warning); pass `network.transport()` from `createMemoryNetwork()` to sync in one process. `false` means local only, without a warning. */
+  transport?: TransportStrategy | false
+  /** How time is cut into buckets, and the retention window. Default: `dailyBuckets()` (90 days). */
+  granularity?: Granularity
+  /** Which records are kept. Default: `acceptAll()`. */
+  moderation?: ModerationStrategy
+  /** Record size limits (see `DEFAULT_RECORD_LIMITS`). */
+  limits?: Partial<RecordLimits>
+  /** How far in the future a record may be created (clock skew), in ms. Default 5 minutes. */
+  clockSkewMs?: number
+  /** The clock, in ms since the epoch. Default `Date.now`. For tests and simulations. */
+  clock?: () => number
+  /** How often the engine checks for expired buckets and rebroadcasts its fingerprint, in ms. Default 60 s. */
+  tickIntervalMs?: number
+  /** How long `close()` waits for the transport to leave before giving up, in ms. Default 5 s. */
+  closeTimeoutMs?: number
+}
+
+/** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
+export interface PeersetWarning {
+  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied'
+  message: string
+}
+
+/** Details of a rejected record. */
+export interface RejectedRecord {
+  /** The record's id, if it could be computed. */
+  id: string | undefined
+  reason: RejectReason
+  /** The moderation rule, when `reason` is `'moderation'`. */
+  rule?: string
+  message: string
+  origin: 'local' | 'remote'
+  /** The peer it came from, for remote records. */
+  peerId?: string
+}
+
+/** A connected peer. */
+export interface PeerInfo {
+  /** The transport's id of the peer. */
+  peerId: string
+  /** The peer's session state. */
+  state: 'connected' | 'syncing' | 'idle'
+  /** When it joined (ms). */
+  connectedAt: number
+  /** Records received from it and added. */
+  recordsReceived: number
+}
+
+/** The events of a peerset, with their listener arguments. */
+export interface PeersetEvents {
+  [name: string]: unknown[]
+  /** One record was added (published here or received), after it was stored. */
+  'record:added': [record: PeersetRecord, info: RecordOrigin]
+  /** A batch of records was added in one storage transaction (handy for large catch-ups). */
+  'records:added': [records: PeersetRecord[]]
+  /** A record left the store. */
+  'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
+  /** A record was refused. */
+  'record:rejected': [info: RejectedRecord]
+  'peer:joined': [peer: PeerInfo]
+  'peer:left': [peer: PeerInfo]
+  /** Reconciliation with a peer found nothing more to exchange. */
+  'sync:idle': [info: { peerId: string }]
+  warning: [warning: PeersetWarning]
+  /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
+  error: [error: unknown]
+}
+
+/** Query of {@link Peerset.records}. Times are Unix seconds, inclusive. */
+export interface RecordQuery {
+  /** Only this author's records (hex public key or npub). */
+  author?: string
+  since?: number
+  until?: number
+  limit?: number
+  offset?: number
+}
+
+/** A snapshot of a peerset's state. */
+export interface PeersetStatus {
+  room: string
+  publicKey: string
+  npub: string
+  state: 'open' | 'closing' | 'closed'
+  records: number
+  authors: number
+  granularity: GranularityDescriptor
+  /** The buckets inside the retention window now, and how many hold records. */
+  buckets: { oldest: number; newest: number; nonEmpty: number }
+  storage: { name: string; persistent: boolean; persisted: boolean | undefined }
+  transport: { name: string | null; joined: boolean; selfId: string | null; peers: number }
+  warnings: PeersetWarning[]
+}
+
+/** A running peerset. Made by {@link createPeerset}. */
+export interface Peerset extends Subscribable<PeersetEvents> {
+  /** This peer's author key (hex). */
+  readonly publicKey: string
+  /** This peer's npub. */
+  readonly npub: string
+  /** Sign, validate, store and announce a record. Resolves once it is stored. */
+  publish(draft: RecordDraft): Promise<PeersetRecord>
+  /** Current records, newest first, optionally filtered and paged. */
+  records(query?: RecordQuery): PeersetRecord[]
+  /** One record by id. */
+  get(id: string): PeersetRecord | undefined
+  /** Connected peers. */
+  peers(): PeerInfo[]
+  /** Counts, buckets, storage and transport state, warnings. */
+  status(): PeersetStatus
+  /** Resolves when every record received or published so far has been processed. */
+  settled(): Promise<void>
+  /** Stop timers, leave the room, flush and close storage. Idempotent; always resolves. */
+  close(): Promise<void>
+}
+
+/**
+ * Create a peerset: open the room's store, rebuild the indexes, join the room, and start syncing.
+ *
+ * @example
+ * const alice = createIdentity()
+ * const peerset = await createPeerset({ room: 'demo', identity: alice })
+ * peerset.on('record:added', (record) => console.log(record.text))
+ * await peerset.publish({ text: 'hello' })
+ * await peerset.close()
+ */
+export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
+  if (typeof options !== 'object' || options === null) {
+    throw new PeersetError('INVALID_ARGUMENT', 'createPeerset(options): options must be an object')
+  }
+  const { room } = options
+  if (typeof room !== 'string' || room.length === 0 || room.length > 256) {
+    throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: room must be a non-empty string of at most 256 characters')
+  }
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
+  const clockSkewMs = nonNegative(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS, 'clockSkewMs')
+  const tickIntervalMs = positive(options.tickIntervalMs ?? 60_000, 'tickIntervalMs')
+  const closeTimeoutMs = positive(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs')
+  const limits = resolveLimits(options.limits)
+  const granularity = options.granularity ?? dailyBuckets()
+  const moderation = options.moderation ?? acceptAll()
+  const signer = resolveSigner(options.identity)
+  const publicKey = await signer.getPublicKey()
+  const npub = npubEncode(publicKey)
+  const retentionSeconds = (granularity.descriptor.intervalMs * granularity.descriptor.retentionBuckets) / 1000
+
+  const warnings: PeersetWarning[] = []
+  const events = createEmitter<PeersetEvents>((error) => events.emit('error', error))
+  const warn = (warning: PeersetWarning): void => {
+    warnings.push(warning)
+    events.emit('warning', warning)
+  }
+
+  // Storage: the default falls back to memory (with a warning); an explicit strategy must work.
+  let storageStrategy: StorageStrategy
+  let store: RecordStore
+  if (options.storage) {
+    storageStrategy = options.storage
+    if (!storageStrategy.isSupported()) {
+      throw new PeersetError('INVALID_ARGUMENT', `createPeerset: storage "${storageStrategy.name}" is not supported here`)
+    }
+    store = await storageStrategy.open(room)
+  } else {
+    const idb = indexedDbStorage()
+    storageStrategy = idb
+    let opened: RecordStore | undefined
+    if (idb.isSupported()) {
+      try {
+        opened = await idb.open(room)
+      } catch (error) {
+        warnings.push({ code: 'storage-fallback', message: `IndexedDB failed to open (${String(error)}); records are kept in memory only` })
+      }
+    } else {
+      warnings.push({ code: 'no-persistence', message: 'IndexedDB is not available here; records are kept in memory only and will not persist' })
+    }
+    if (!opened) {
+      storageStrategy = memoryStorage()
+      opened = await storageStrategy.open(room)
+    }
+    store = opened
+  }
+  let persisted: boolean | undefined
+  void store.requestPersistence().then(
+    (answer) => {
+      persisted = answer
+      if (answer === false) warn({ code: 'persistence-denied', message: 'the browser did not grant persistent storage; records may be evicted under storage pressure' })
+    },
+    () => undefined,
+  )
+
+  // Rebuild the in-memory indexes from the trusted store (no signature checks).
+  const buckets = new BucketIndex(granularity)
+  const index = new RecordIndex(buckets)
+  const expiredOnOpen: string[] = []
+  {
+    const { oldest } = granularity.windowAt(clock())
+    for (const record of await store.loadRecords()) {
+      if (granularity.bucketOf(record.createdAt * 1000) < oldest) expiredOnOpen.push(record.id)
+      else if (!index.atAddress(record.author, record.uuid)) index.add(record)
+    }
+  }
+
+  let state: PeersetStatus['state'] = 'open'
+  const peerInfo = new Map<string, PeerInfo>()
+
+  let sync: SyncDriver | undefined
+  const ingestor = new Ingestor({
+    index,
+    store,
+    granularity,
+    moderation,
+    limits,
+    clockSkewMs,
+    now: clock,
+    listener: {
+      added: (record, origin) => {
+        if (origin.origin === 'remote') {
+          const peer = peerInfo.get(origin.peerId)
+          if (peer) peer.recordsReceived++
+        }
+        events.emit('record:added', record, origin)
+      },
+      batchAdded: (records, origins) => {
+        events.emit('records:added', records)
+        sync?.announce(records, origins)
+      },
+      removed: (record, reason, replacedBy) => {
+        events.emit('record:removed', record, replacedBy ? { reason, replacedBy } : { reason })
+      },
+      rejected: (outcome, origin) => {
+        const info: RejectedRecord = { id: outcome.id, reason: outcome.reason, message: outcome.message, origin: origin.origin }
+        if (outcome.rule !== undefined) info.rule = outcome.rule
+        if (origin.origin === 'remote') info.peerId = origin.peerId
+        events.emit('record:rejected', info)
+      },
+      writeFailed: (error) => events.emit('error', error),
+    },
+  })
+
+  // Pruning: whole buckets leave the window at bucket boundaries.
+  const prune = async (): Promise<void> => {
+    const { oldest } = granularity.windowAt(clock())
+    const expired = buckets.idsBefore(oldest)
+    if (expired.length > 0) await ingestor.remove(expired, 'expired')
+  }
+  if (expiredOnOpen.length > 0) {
+    // They were never indexed; delete them from storage quietly.
+    store.write({ delete: expiredOnOpen }).catch((error) => events.emit('error', error))
+  }
+
+  // Transport: optional; without one the peerset is local only.
+  let transportStrategy: TransportStrategy | undefined
+  let roomHandle: TransportRoom | undefined
+  if (options.transport === undefined) {
+    warnings.push({ code: 'no-transport', message: 'no transport configured: records are kept locally and will not sync' })
+  } else if (options.transport !== false) {
+    transportStrategy = options.transport
+    if (!transportStrategy.isSupported()) {
+      warnings.push({ code: 'no-transport', message: `transport "${transportStrategy.name}" is not supported here: records will not sync` })
+    } else {
+      sync = new SyncDriver({
+        granularity,
+        buckets,
+        index,
+        ingestor,
+        clock,
+        onError: (error) => events.emit('error', error),
+        onPeerJoined: (peerId) => {
+          const info: PeerInfo = { peerId, state: 'connected', connectedAt: clock(), recordsReceived: 0 }
+          peerInfo.set(peerId, info)
+          events.emit('peer:joined', { ...info })
+        },
+        onPeerLeft: (peerId) => {
+          const info = peerInfo.get(peerId)
+          peerInfo.delete(peerId)
+          if (info) events.emit('peer:left', { ...info })
+        },
+        onPeerIdle: (peerId) => events.emit('sync:idle', { peerId }),
+      })
+      try {
+        roomHandle = await transportStrategy.join(room, sync.handlers)
+        sync.attach(roomHandle)
+      } catch (error) {
+        sync = undefined
+        warnings.push({ code: 'transport-failed', message: `joining the room failed (${String(error)}): records will not sync` })
+      }
+    }
+  }
+
+  // Initial warnings are emitted on the next macrotask, once the caller has had a chance to subscribe.
+  const initialWarnings = [...warnings]
+  setTimeout(() => {
+    if (state === 'open') for (const w of initialWarnings) events.emit('warning', w)
+  }, 0)
+
+  const timer = setInterval(() => {
+    void prune().catch((error) => events.emit('error', error))
+    sync?.tick()
+  }, tickIntervalMs)
+  ;(timer as { unref?: () => void }).unref?.()
+  void prune()
+
+  let closing: Promise<void> | undefined
+  const assertOpen = (what: string): void => {
+    if (state !== 'open') throw new PeersetError('CLOSED', `${what}: the peerset is closed`)
+  }
+
+  const peerset: Peerset = {
+    publicKey,
+    npub,
+    on: events.on,
+    once: events.once,
+    off: events.off,
+
+    async publish(draft) {
+      assertOpen('publish')
+      const record = await createRecord(draft, signer, { now: Math.floor(clock() / 1000), retentionSeconds, limits })
+      return settle(await ingestor.submitLocal(record), record)
+    },
+
+    records(query = {}) {
+      const { author, since, until, limit, offset = 0 } = validateQuery(query)
+      const source = author === undefined ? index.newestFirst() : index.newestFirst().filter((r) => r.author === author)
+      const filtered = source.filter((r) => (since === undefined || r.createdAt >= since) && (until === undefined || r.createdAt <= until))
+      return filtered.slice(offset, limit === undefined ? undefined : offset + limit)
+    },
+
+    get(id) {
+      return typeof id === 'string' ? index.get(id) : undefined
+    },
+
+    peers() {
+      return [...peerInfo.values()].map((p) => ({ ...p, state: sync?.peerState(p.peerId) ?? p.state }))
+    },
+
+    status() {
+      const window = granularity.windowAt(clock())
+      return {
+        room,
+        publicKey,
+        npub,
+        state,
+        records: index.size,
+        authors: index.authorCount,
+        granularity: { ...granularity.descriptor },
+        buckets: { ...window, nonEmpty: buckets.bucketCount },
+        storage: { name: storageStrategy.name, persistent: store.persistent, persisted },
+        transport: {
+          name: transportStrategy?.name ?? null,
+          joined: roomHandle !== undefined && state === 'open',
+          selfId: roomHandle?.selfId ?? null,
+          peers: peerInfo.size,
+        },
+        warnings: [...warnings],
+      }
+    },
+
+    settled: () => ingestor.idle(),
+
+    close() {
+      if (closing) return closing
+      state = 'closing'
+      clearInterval(timer)
+      closing = (async () => {
+        sync?.stop()
+        if (roomHandle) await withTimeout(roomHandle.leave(), closeTimeoutMs).catch((e) => events.emit('error', e))
+        ingestor.close()
+        await ingestor.idle()
+        await store.close().catch((e) => events.emit('error', e))
+        state = 'closed'
+        peerInfo.clear()
+      })()
+      return closing
+    },
+  }
+  return peerset
+
+  function validateQuery(query: RecordQuery): RecordQuery {
+    if (typeof query !== 'object' || query === null) throw new PeersetError('INVALID_ARGUMENT', 'records(query): query must be an object')
+    let { author } = query
+    if (author !== undefined) {
+      if (typeof author !== 'string') throw new PeersetError('INVALID_ARGUMENT', 'records(query): author must be a hex public key or an npub')
+      author = author.startsWith('npub1') ? npubDecode(author) : author
+    }
+    for (const key of ['since', 'until'] as const) {
+      const v = query[key]
+      if (v !== undefined && !Number.isFinite(v)) throw new PeersetError('INVALID_ARGUMENT', `records(query): ${key} must be a number (Unix seconds)`)
+    }
+    for (const key of ['limit', 'offset'] as const) {
+      const v = query[key]
+      if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new PeersetError('INVALID_ARGUMENT', `records(query): ${key} must be a non-negative integer`)
+    }
+    return { ...query, author }
+  }
+}
+
+function settle(outcome: IngestOutcome, record: PeersetRecord): PeersetRecord {
+  switch (outcome.status) {
+    case 'added':
+      return outcome.record
+    case 'duplicate':
+      return record
+    case 'rejected':
+      throw new PeersetError('INVALID_RECORD', `publish: record rejected (${outcome.reason}${outcome.rule ? `: ${outcome.rule}` : ''}): ${outcome.message}`, {
+        reason: outcome.reason,
+      })
+    case 'failed':
+      throw outcome.error
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: ${name} must be a positive number`)
+  return value
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: ${name} must be a non-negative number`)
+  return value
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => resolve(undefined), ms)
+    promise.then(
+      (v) => {
+        clearTimeout(t)
+        resolve(v)
+      },
+      (e) => {
+        clearTimeout(t)
+        reject(e)
+      },
+    )
+  })
+}

@@ -1,0 +1,360 @@
+/**
+ * Encoding of sync messages into frames. Every frame starts with the protocol version and the
+ * message type, and is at most `MAX_FRAME_BYTES` long: a message too big for one frame is split
+ * into several self-contained messages of the same type (see each type for how).
+ */
+import { PeersetError } from '../errors.js'
+import { MAX_FRAME_BYTES } from '../transport/types.js'
+import { ByteWriter, encodeError, isLowerHex, varintSize, zigzag } from './bytes.js'
+import {
+  DIGEST_BYTES,
+  EMPTY_DIGEST,
+  ID_BYTES,
+  MAX_ABS_BUCKET,
+  MAX_FINGERPRINT_COUNT,
+  MAX_RANGE_DEPTH,
+  MAX_WINDOW_BUCKETS,
+  MESSAGE_TYPE_CODES,
+  PROTOCOL_VERSION,
+  RANGE_BRANCHES,
+  REJECT_CLASS_CODES,
+  SHORT_ID_BYTES,
+  type BucketWindow,
+  type FingerprintValue,
+  type HaveMessage,
+  type RangeEntry,
+  type RangesMessage,
+  type RecordsMessage,
+  type RejectMessage,
+  type RootMessage,
+  type SummaryMessage,
+  type SyncMessage,
+  type WantMessage,
+} from './messages.js'
+import { wireEventSize, writeWireEvent } from './wire-event.js'
+
+/** Version and type bytes. */
+const HEADER_BYTES = 2
+/** Room kept for a list count (a frame holds fewer than 2^14 items). */
+const COUNT_BYTES = 2
+/** Room kept for a summary part's window, root and span. */
+const SUMMARY_PREFIX_BYTES = 64
+/** Usable bytes of a frame after its header and one list count. */
+const BODY_BYTES = MAX_FRAME_BYTES - HEADER_BYTES - COUNT_BYTES
+
+/**
+ * Encode a message into one or more frames, each at most `MAX_FRAME_BYTES` (16,348) bytes.
+ * Long lists are split over several frames, each a complete message of the same type; a summary
+ * is split into parts covering consecutive bucket spans. Validates the message first.
+ *
+ * @throws PeersetError `INVALID_ARGUMENT` for a malformed message; `INVALID_RECORD` (reason
+ * `too-large`) for an event that does not fit one frame on its own.
+ * @example
+ * ```ts
+ * const frames = encodeMessage({ type: 'want', ids: ['ab'.repeat(32)] })
+ * frames.length // 1
+ * decodeMessage(frames[0]!) // { type: 'want', ids: ['abab…ab'] }
+ * ```
+ */
+export function encodeMessage(message: SyncMessage): Uint8Array[] {
+  if (typeof message !== 'object' || message === null) throw encodeError('expected a message object')
+  switch (message.type) {
+    case 'root':
+      return [encodeRoot(message)]
+    case 'summary':
+      return encodeSummary(message)
+    case 'ranges':
+      return encodeRanges(message)
+    case 'have':
+      return encodeHave(message)
+    case 'want':
+      return encodeWant(message)
+    case 'records':
+      return encodeRecords(message)
+    case 'reject':
+      return encodeReject(message)
+    default:
+      throw encodeError(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`)
+  }
+}
+
+/**
+ * Encode several messages, in order, into frames.
+ * @example
+ * ```ts
+ * encodeMessages([{ type: 'want', ids: [] }, { type: 'have', groups: [] }]).length // 2
+ * ```
+ */
+export function encodeMessages(messages: readonly SyncMessage[]): Uint8Array[] {
+  const frames: Uint8Array[] = []
+  for (const m of messages) for (const f of encodeMessage(m)) frames.push(f)
+  return frames
+}
+
+function frameWriter(type: keyof typeof MESSAGE_TYPE_CODES): ByteWriter {
+  return new ByteWriter(64).u8(PROTOCOL_VERSION).u8(MESSAGE_TYPE_CODES[type])
+}
+
+/** A frame: header, optional prefix, list count, list body. */
+function finishFrame(type: keyof typeof MESSAGE_TYPE_CODES, prefix: ByteWriter | undefined, count: number, body: ByteWriter): Uint8Array {
+  const w = frameWriter(type)
+  if (prefix) w.bytes(prefix.finish())
+  return w.varint(count).bytes(body.finish()).finish()
+}
+
+function checkInt(value: unknown, min: number, max: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw encodeError(`${what} must be an integer in ${min}..${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+function checkBucket(value: unknown, what: string): number {
+  return checkInt(value, -MAX_ABS_BUCKET, MAX_ABS_BUCKET, what)
+}
+
+function checkWindow(window: BucketWindow, what: string): void {
+  if (typeof window !== 'object' || window === null) throw encodeError(`${what}.window must be an object`)
+  checkBucket(window.oldest, `${what}.window.oldest`)
+  checkInt(window.newest, window.oldest, window.oldest + MAX_WINDOW_BUCKETS - 1, `${what}.window.newest`)
+  checkBucket(window.newest, `${what}.window.newest`)
+}
+
+function checkFingerprint(fp: FingerprintValue, what: string): void {
+  checkInt(fp.count, 0, MAX_FINGERPRINT_COUNT, `${what}.count`)
+  if (!isLowerHex(fp.digest, DIGEST_BYTES * 2)) throw encodeError(`${what}.digest must be ${DIGEST_BYTES * 2} lowercase hex digits`)
+}
+
+function checkIds(ids: unknown, chars: number, what: string): asserts ids is string[] {
+  if (!Array.isArray(ids)) throw encodeError(`${what} must be an array`)
+  for (const id of ids) if (!isLowerHex(id, chars)) throw encodeError(`${what}: every id must be ${chars} lowercase hex digits`)
+}
+
+function writeWindow(w: ByteWriter, window: BucketWindow): void {
+  w.signed(window.oldest).varint(window.newest - window.oldest)
+}
+
+function encodeRoot(m: RootMessage): Uint8Array {
+  checkWindow(m.window, 'root')
+  checkFingerprint(m, 'root')
+  checkInt(m.wanting, 0, MAX_FINGERPRINT_COUNT, 'root.wanting')
+  const w = frameWriter('root')
+  writeWindow(w, m.window)
+  return w.varint(m.count).hex(m.digest).varint(m.wanting).finish()
+}
+
+function encodeSummary(m: SummaryMessage): Uint8Array[] {
+  checkWindow(m.window, 'summary')
+  checkFingerprint(m, 'summary')
+  checkInt(m.from, m.window.oldest, m.window.newest, 'summary.from')
+  checkInt(m.to, m.from, m.window.newest, 'summary.to')
+  if (!Array.isArray(m.buckets)) throw encodeError('summary.buckets must be an array')
+  let previous = m.from - 1
+  for (const b of m.buckets) {
+    checkInt(b.bucket, previous + 1, m.to, 'summary bucket (increasing, inside from..to)')
+    checkFingerprint(b, 'summary bucket')
+    if (b.count === 0) throw encodeError('summary lists non-empty buckets only')
+    previous = b.bucket
+  }
+  const frames: Uint8Array[] = []
+  const capacity = BODY_BYTES - SUMMARY_PREFIX_BYTES
+  let from = m.from
+  let start = 0
+  while (true) {
+    let used = 0
+    let end = start
+    let expected = from
+    for (; end < m.buckets.length; end++) {
+      const b = m.buckets[end]!
+      const size = varintSize(b.bucket - expected) + varintSize(b.count) + DIGEST_BYTES
+      if (used + size > capacity) break
+      used += size
+      expected = b.bucket + 1
+    }
+    const last = end === m.buckets.length
+    const to = last ? m.to : m.buckets[end - 1]!.bucket
+    const prefix = new ByteWriter(64)
+    writeWindow(prefix, m.window)
+    prefix.varint(m.count).hex(m.digest).varint(from - m.window.oldest).varint(to - from)
+    const body = new ByteWriter(used + 8)
+    expected = from
+    for (let i = start; i < end; i++) {
+      const b = m.buckets[i]!
+      body.varint(b.bucket - expected).varint(b.count).hex(b.digest)
+      expected = b.bucket + 1
+    }
+    frames.push(finishFrame('summary', prefix, end - start, body))
+    if (last) return frames
+    start = end
+    from = to + 1
+  }
+}
+
+function rangeEntrySize(e: RangeEntry, previousBucket: number): number {
+  let size = varintSize(zigzag(e.bucket - previousBucket)) + 1 + Math.ceil(e.prefix.length / 2) + 1
+  if (e.kind === 'split') {
+    for (const c of e.children) size += varintSize(c.count) + (c.count > 0 ? DIGEST_BYTES : 0)
+  } else {
+    size += varintSize(e.shortIds.length) + e.shortIds.length * SHORT_ID_BYTES
+  }
+  return size
+}
+
+function checkRangeEntry(e: RangeEntry): void {
+  if (typeof e !== 'object' || e === null) throw encodeError('ranges: every entry must be an object')
+  checkBucket(e.bucket, 'ranges entry bucket')
+  if (typeof e.prefix !== 'string' || e.prefix.length > MAX_RANGE_DEPTH || (e.prefix !== '' && !isLowerHex(e.prefix, e.prefix.length))) {
+    throw encodeError(`ranges entry prefix must be 0 to ${MAX_RANGE_DEPTH} lowercase hex digits`)
+  }
+  if (e.kind === 'split') {
+    if (e.prefix.length >= MAX_RANGE_DEPTH) throw encodeError(`ranges: a range of depth ${MAX_RANGE_DEPTH} cannot be split`)
+    if (!Array.isArray(e.children) || e.children.length !== RANGE_BRANCHES) {
+      throw encodeError(`ranges: a split entry has exactly ${RANGE_BRANCHES} children`)
+    }
+    for (const c of e.children) {
+      checkFingerprint(c, 'ranges split child')
+      if (c.count === 0 && c.digest !== EMPTY_DIGEST) throw encodeError('ranges: an empty split child must carry EMPTY_DIGEST')
+    }
+  } else if (e.kind === 'ids' || e.kind === 'need') {
+    checkIds(e.shortIds, SHORT_ID_BYTES * 2, `ranges ${e.kind} entry`)
+  } else {
+    throw encodeError(`ranges: unknown entry kind ${JSON.stringify((e as { kind?: unknown }).kind)}`)
+  }
+}
+
+const RANGE_KIND_CODES = { split: 1, ids: 2, need: 3 } as const
+
+function encodeRanges(m: RangesMessage): Uint8Array[] {
+  if (!Array.isArray(m.entries)) throw encodeError('ranges.entries must be an array')
+  for (const e of m.entries) checkRangeEntry(e)
+  const frames: Uint8Array[] = []
+  let body = new ByteWriter(1024)
+  let count = 0
+  let previous = 0
+  for (const e of m.entries) {
+    let size = rangeEntrySize(e, previous)
+    if (body.length + size > BODY_BYTES && count > 0) {
+      frames.push(finishFrame('ranges', undefined, count, body))
+      body = new ByteWriter(1024)
+      count = 0
+      previous = 0
+      size = rangeEntrySize(e, previous)
+    }
+    if (size > BODY_BYTES) throw encodeError(`ranges: one entry of ${size} bytes does not fit a frame`)
+    body.signed(e.bucket - previous).u8(e.prefix.length)
+    if (e.prefix.length > 0) body.hex(e.prefix.length % 2 === 0 ? e.prefix : `${e.prefix}0`)
+    body.u8(RANGE_KIND_CODES[e.kind])
+    if (e.kind === 'split') {
+      for (const c of e.children) {
+        body.varint(c.count)
+        if (c.count > 0) body.hex(c.digest)
+      }
+    } else {
+      body.varint(e.shortIds.length)
+      for (const s of e.shortIds) body.hex(s)
+    }
+    previous = e.bucket
+    count++
+  }
+  frames.push(finishFrame('ranges', undefined, count, body))
+  return frames
+}
+
+function encodeHave(m: HaveMessage): Uint8Array[] {
+  if (!Array.isArray(m.groups)) throw encodeError('have.groups must be an array')
+  for (const g of m.groups) {
+    if (typeof g !== 'object' || g === null) throw encodeError('have: every group must be an object')
+    checkBucket(g.bucket, 'have group bucket')
+    checkIds(g.ids, ID_BYTES * 2, 'have group ids')
+    if (g.ids.length === 0) throw encodeError('have: a group lists at least one id')
+  }
+  const frames: Uint8Array[] = []
+  let body = new ByteWriter(4096)
+  let count = 0
+  let previous = 0
+  for (const g of m.groups) {
+    let i = 0
+    while (i < g.ids.length) {
+      const header = varintSize(zigzag(g.bucket - previous)) + COUNT_BYTES
+      const k = Math.min(g.ids.length - i, Math.floor((BODY_BYTES - body.length - header) / ID_BYTES))
+      if (k <= 0) {
+        frames.push(finishFrame('have', undefined, count, body))
+        body = new ByteWriter(4096)
+        count = 0
+        previous = 0
+        continue
+      }
+      body.signed(g.bucket - previous).varint(k)
+      for (let j = i; j < i + k; j++) body.hex(g.ids[j]!)
+      previous = g.bucket
+      count++
+      i += k
+    }
+  }
+  frames.push(finishFrame('have', undefined, count, body))
+  return frames
+}
+
+/** Packs fixed-size items `itemBytes` long into as few frames as possible. */
+function packFixed<T>(type: keyof typeof MESSAGE_TYPE_CODES, items: readonly T[], itemBytes: number, write: (w: ByteWriter, item: T) => void): Uint8Array[] {
+  const perFrame = Math.floor(BODY_BYTES / itemBytes)
+  const frames: Uint8Array[] = []
+  let start = 0
+  do {
+    const end = Math.min(items.length, start + perFrame)
+    const body = new ByteWriter((end - start) * itemBytes)
+    for (let i = start; i < end; i++) write(body, items[i]!)
+    frames.push(finishFrame(type, undefined, end - start, body))
+    start = end
+  } while (start < items.length)
+  return frames
+}
+
+function encodeWant(m: WantMessage): Uint8Array[] {
+  checkIds(m.ids, ID_BYTES * 2, 'want.ids')
+  return packFixed('want', m.ids, ID_BYTES, (w, id) => w.hex(id))
+}
+
+function encodeReject(m: RejectMessage): Uint8Array[] {
+  if (!Array.isArray(m.items)) throw encodeError('reject.items must be an array')
+  for (const item of m.items) {
+    if (typeof item !== 'object' || item === null || !isLowerHex(item.id, ID_BYTES * 2)) {
+      throw encodeError('reject: every item needs an id of 64 lowercase hex digits')
+    }
+    if (!Object.hasOwn(REJECT_CLASS_CODES, item.reason)) throw encodeError(`reject: unknown reason ${JSON.stringify(item.reason)}`)
+    if (typeof item.permanent !== 'boolean') throw encodeError('reject: permanent must be a boolean')
+  }
+  return packFixed('reject', m.items, ID_BYTES + 2, (w, item) => {
+    w.hex(item.id).u8(REJECT_CLASS_CODES[item.reason]).u8(item.permanent ? 1 : 0)
+  })
+}
+
+/** Bytes of the largest event that fits one `records` frame on its own. */
+export const MAX_WIRE_EVENT_BYTES = BODY_BYTES
+
+function encodeRecords(m: RecordsMessage): Uint8Array[] {
+  if (!Array.isArray(m.events)) throw encodeError('records.events must be an array')
+  const encoded = m.events.map((event) => {
+    const size = wireEventSize(event)
+    if (size > MAX_WIRE_EVENT_BYTES) {
+      throw new PeersetError('INVALID_RECORD', `encodeMessage: an event of ${size} bytes does not fit one frame (at most ${MAX_WIRE_EVENT_BYTES})`, { reason: 'too-large' })
+    }
+    const w = new ByteWriter(size)
+    writeWireEvent(w, event)
+    return w.finish()
+  })
+  const frames: Uint8Array[] = []
+  let body = new ByteWriter(4096)
+  let count = 0
+  for (const bytes of encoded) {
+    if (body.length + bytes.length > BODY_BYTES && count > 0) {
+      frames.push(finishFrame('records', undefined, count, body))
+      body = new ByteWriter(4096)
+      count = 0
+    }
+    body.bytes(bytes)
+    count++
+  }
+  frames.push(finishFrame('records', undefined, count, body))
+  return frames
+}

@@ -1,0 +1,210 @@
+/**
+ * The sync messages peers exchange, as plain objects. `encodeMessage` turns one into frames of at
+ * most `MAX_FRAME_BYTES`, `decodeMessage` turns one frame back into a message. Ids, short ids and
+ * digests are lowercase hex strings here and raw bytes on the wire.
+ */
+
+/** The wire protocol version, byte 0 of every frame. */
+export const PROTOCOL_VERSION = 1
+
+/** Byte 1 of every frame. */
+export const MESSAGE_TYPE_CODES = {
+  root: 1,
+  summary: 2,
+  ranges: 3,
+  have: 4,
+  want: 5,
+  records: 6,
+  reject: 7,
+} as const
+
+/** Bytes of a fingerprint digest (the first 16 bytes of a SHA-256). */
+export const DIGEST_BYTES = 16
+/** Bytes of an event id. */
+export const ID_BYTES = 32
+/**
+ * Bytes of a short id: bytes 4..11 of the event id. Range prefixes are at most 4 bytes long, so
+ * the short id never repeats what the range already fixes. Why 8 bytes: two different ids of one
+ * range collide with probability 2^-64, and forging an id that collides with a given honest id
+ * costs about 2^64 hashes. A collision only hides that pair from one exchange.
+ */
+export const SHORT_ID_BYTES = 8
+/** Children of a split range: one per hex digit of the id. */
+export const RANGE_BRANCHES = 16
+/** Deepest range: an 8-hex-digit (4-byte) id prefix. Ranges at this depth are never split. */
+export const MAX_RANGE_DEPTH = 8
+/** Largest count of a bucket or root fingerprint (it is hashed as a u32). */
+export const MAX_FINGERPRINT_COUNT = 0xffff_ffff
+/** Largest window a peer may announce, in buckets. */
+export const MAX_WINDOW_BUCKETS = 1_000_000
+/** Largest absolute bucket number on the wire (2^48: far beyond any millisecond time). */
+export const MAX_ABS_BUCKET = 2 ** 48
+
+/**
+ * Digest of the empty set: the first 16 bytes of SHA-256 of 36 zero bytes (count 0, sum 0). A split
+ * child with count 0 carries no digest on the wire; it decodes to this one.
+ */
+export const EMPTY_DIGEST = '6db65fd59fd356f6729140571b5bcd6b'
+
+/** A window of buckets: every bucket b with oldest <= b <= newest. */
+export interface BucketWindow {
+  oldest: number
+  newest: number
+}
+
+/** A set fingerprint: its size and the hex of its 16-byte digest. */
+export interface FingerprintValue {
+  count: number
+  digest: string
+}
+
+/** The fingerprint of one non-empty bucket. */
+export interface BucketFingerprint extends FingerprintValue {
+  bucket: number
+}
+
+/**
+ * The cheap announcement: the sender's window and the fingerprint of everything it holds inside
+ * it. Sent when a peer becomes ready and periodically while idle. `wanting` is how many ids the
+ * sender is still fetching (a peer that is catching up is not asked to reconcile again).
+ */
+export interface RootMessage extends FingerprintValue {
+  type: 'root'
+  window: BucketWindow
+  wanting: number
+}
+
+/**
+ * The leader's per-bucket fingerprints. One summary may be split over several frames: each part
+ * covers the buckets `from..to` (inside `window`) and lists only the non-empty ones among them,
+ * in increasing bucket order; a bucket of that span that is not listed is empty. `count`/`digest`
+ * are the root over the whole window, the same in every part.
+ */
+export interface SummaryMessage extends FingerprintValue {
+  type: 'summary'
+  window: BucketWindow
+  from: number
+  to: number
+  buckets: BucketFingerprint[]
+}
+
+/**
+ * A range: the ids of `bucket` whose hex starts with `prefix` (0 to {@link MAX_RANGE_DEPTH} hex
+ * digits; `''` is the whole bucket).
+ */
+export interface RangeRef {
+  bucket: number
+  prefix: string
+}
+
+/** "My range differs from yours; here are the fingerprints of its 16 children" (child i = prefix + hex digit i). */
+export interface SplitEntry extends RangeRef {
+  kind: 'split'
+  children: FingerprintValue[]
+}
+
+/** "These are ALL my ids in the range" (as short ids). An empty list means "I have nothing there". */
+export interface IdsEntry extends RangeRef {
+  kind: 'ids'
+  shortIds: string[]
+}
+
+/** "Send me the full ids of these short ids of yours" (an answer to an `ids` entry). */
+export interface NeedEntry extends RangeRef {
+  kind: 'need'
+  shortIds: string[]
+}
+
+export type RangeEntry = SplitEntry | IdsEntry | NeedEntry
+
+/** Range reconciliation steps, answering a summary or earlier ranges. */
+export interface RangesMessage {
+  type: 'ranges'
+  entries: RangeEntry[]
+}
+
+/** Ids of one bucket. */
+export interface BucketIds {
+  bucket: number
+  ids: string[]
+}
+
+/** "I have these records" (new ones, or ones the receiver lacks). The receiver pulls what it wants. */
+export interface HaveMessage {
+  type: 'have'
+  groups: BucketIds[]
+}
+
+/** "Send me these records." */
+export interface WantMessage {
+  type: 'want'
+  ids: string[]
+}
+
+/** A Nostr event without its id: the receiver recomputes the id from the fields. */
+export interface WireEvent {
+  pubkey: string
+  created_at: number
+  kind: number
+  tags: string[][]
+  content: string
+  sig: string
+}
+
+/** Full records, answering a `want`. */
+export interface RecordsMessage {
+  type: 'records'
+  events: WireEvent[]
+}
+
+/** Why a peer refused a record, coarsely. */
+export type RejectClass =
+  /** Malformed, bad id or bad signature: the sender forwarded something broken. */
+  | 'invalid'
+  /** Older than the retention window. */
+  | 'expired'
+  /** Too far in the future (usually not permanent). */
+  | 'future'
+  /** A newer version of the same (author, uuid) is kept. */
+  | 'superseded'
+  /** Refused by moderation. */
+  | 'moderation'
+  /** Over a quota or rate limit. */
+  | 'quota'
+  | 'other'
+
+/** Wire codes of {@link RejectClass}. */
+export const REJECT_CLASS_CODES: Readonly<Record<RejectClass, number>> = {
+  invalid: 1,
+  expired: 2,
+  future: 3,
+  superseded: 4,
+  moderation: 5,
+  quota: 6,
+  other: 7,
+}
+
+/** One refused record. `permanent`: the verdict can never change, so never offer it again. */
+export interface RejectItem {
+  id: string
+  reason: RejectClass
+  permanent: boolean
+}
+
+/** "I refused these records you sent me." */
+export interface RejectMessage {
+  type: 'reject'
+  items: RejectItem[]
+}
+
+/** Every sync message. */
+export type SyncMessage =
+  | RootMessage
+  | SummaryMessage
+  | RangesMessage
+  | HaveMessage
+  | WantMessage
+  | RecordsMessage
+  | RejectMessage
+
+export type SyncMessageType = SyncMessage['type']

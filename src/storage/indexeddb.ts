@@ -1,0 +1,220 @@
+/**
+ * The IndexedDB storage strategy (on `idb`): one database per room, records keyed by id.
+ */
+import { type IDBPDatabase, unwrap, wrap } from 'idb'
+import { PeersetError } from '../errors.js'
+import type { PeersetRecord } from '../record/types.js'
+import { assertMetaKey, assertRoom, checkBatch, closedError, storageFailed } from './checks.js'
+import { requestPersistence } from './persistence.js'
+import { type PeersetDatabase, SCHEMA_VERSION, upgradeSchema } from './schema.js'
+import type { RecordStore, StorageStrategy, WriteBatch } from './types.js'
+
+/** How many records `loadRecords()` reads per request. */
+const LOAD_BATCH = 10_000
+
+/** Options of {@link indexedDbStorage}. */
+export interface IndexedDbStorageOptions {
+  /** The database name of a room. Default: `` room => `peerset:${room}` ``. */
+  databaseName?: (room: string) => string
+  /** The IndexedDB implementation to use. Default: `globalThis.indexedDB`, looked up at `open()`. */
+  indexedDB?: IDBFactory
+  /** How long `open()` waits for other tabs to close an older version before it fails. Default 10 000 ms. */
+  blockedTimeoutMs?: number
+}
+
+/**
+ * A storage strategy that keeps each room in its own IndexedDB database (`peerset:<room>` by default),
+ * creating or upgrading the schema on open.
+ *
+ * Other tabs: a store closes itself when another connection wants to upgrade or delete its database
+ * (`versionchange`); its later calls reject with `CLOSED`. If `open()` must upgrade while an older
+ * tab keeps the database open and does not close it, it rejects with `STORAGE_FAILED` (reason
+ * `blocked`) after `blockedTimeoutMs` instead of waiting forever.
+ *
+ * `idb` recognises IndexedDB objects by the global classes (`IDBRequest`...), so an injected factory
+ * must come from the same implementation as those globals (in Node: `import 'fake-indexeddb/auto'`).
+ *
+ * @throws PeersetError `INVALID_ARGUMENT` for bad options.
+ * @example
+ * ```ts
+ * const storage = indexedDbStorage()
+ * if (storage.isSupported()) {
+ *   const store = await storage.open('my-room')
+ *   await store.write({ put: [record], delete: [olderVersion.id] })
+ *   const records = await store.loadRecords()
+ * }
+ * ```
+ */
+export function indexedDbStorage(options: IndexedDbStorageOptions = {}): StorageStrategy {
+  if (typeof options !== 'object' || options === null) {
+    throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options must be an object')
+  }
+  const { databaseName = (room: string) => `peerset:${room}`, blockedTimeoutMs = 10_000 } = options
+  if (typeof databaseName !== 'function') {
+    throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options.databaseName must be a function (room) => string')
+  }
+  if (options.indexedDB !== undefined && typeof options.indexedDB?.open !== 'function') {
+    throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options.indexedDB must be an IDBFactory')
+  }
+  if (typeof blockedTimeoutMs !== 'number' || !(blockedTimeoutMs >= 0) || !Number.isFinite(blockedTimeoutMs)) {
+    throw new PeersetError('INVALID_ARGUMENT', `indexedDbStorage: options.blockedTimeoutMs must be a finite number >= 0, got ${String(blockedTimeoutMs)}`)
+  }
+  const factory = (): IDBFactory | undefined => options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB
+  return {
+    name: 'indexeddb',
+    isSupported: () => typeof factory()?.open === 'function' && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function',
+    async open(room: string): Promise<RecordStore> {
+      assertRoom(room, 'indexedDbStorage.open')
+      const name = databaseName(room)
+      if (typeof name !== 'string' || name.length === 0) {
+        throw new PeersetError('INVALID_ARGUMENT', `indexedDbStorage.open: databaseName(${JSON.stringify(room)}) must return a non-empty string`)
+      }
+      const idb = factory()
+      if (typeof idb?.open !== 'function' || typeof (globalThis as { IDBRequest?: unknown }).IDBRequest !== 'function') {
+        throw new PeersetError('STORAGE_FAILED', 'indexedDbStorage.open: IndexedDB is not available here (in Node, import "fake-indexeddb/auto")', { reason: 'unsupported' })
+      }
+      const db = await openDatabase(idb, name, blockedTimeoutMs)
+      return openIndexedDbStore(db, name)
+    },
+  }
+}
+
+/** Open (creating or upgrading) one database; see the blocked/timeout rule in {@link indexedDbStorage}. */
+function openDatabase(factory: IDBFactory, name: string, blockedTimeoutMs: number): Promise<IDBPDatabase<PeersetDatabase>> {
+  return new Promise((resolve, reject) => {
+    let request: IDBOpenDBRequest
+    try {
+      request = factory.open(name, SCHEMA_VERSION)
+    } catch (err) {
+      reject(storageFailed(`indexedDbStorage.open(${JSON.stringify(name)})`, err))
+      return
+    }
+    let settled = false
+    let timer: ReturnType<typeof setTimeout> | undefined
+    request.addEventListener('upgradeneeded', () => {
+      // An exception here aborts the upgrade transaction, and the open fails with AbortError.
+      upgradeSchema(request.result, request.transaction as IDBTransaction)
+    })
+    request.addEventListener('blocked', () => {
+      timer ??= setTimeout(() => {
+        settled = true
+        reject(new PeersetError(
+          'STORAGE_FAILED',
+          `indexedDbStorage.open(${JSON.stringify(name)}) blocked: another tab keeps an older version of the database open (waited ${blockedTimeoutMs} ms)`,
+          { reason: 'blocked' },
+        ))
+      }, blockedTimeoutMs)
+    })
+    ;(wrap(request) as Promise<IDBPDatabase<PeersetDatabase>>).then(
+      (db) => {
+        clearTimeout(timer)
+        // Opened after we gave up: close it at once so it blocks nobody.
+        if (settled) db.close()
+        else resolve(db)
+      },
+      (err: unknown) => {
+        clearTimeout(timer)
+        if (!settled) reject(storageFailed(`indexedDbStorage.open(${JSON.stringify(name)})`, err))
+      },
+    )
+  })
+}
+
+function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): RecordStore {
+  let closedBecause: string | undefined
+  const label = `indexedDb store ${JSON.stringify(name)}`
+  const assertOpen = (where: string): void => {
+    if (closedBecause !== undefined) throw closedError(`${label} ${where}`, closedBecause)
+  }
+  // Let another tab upgrade or delete the database instead of blocking it.
+  db.addEventListener('versionchange', () => {
+    closedBecause ??= 'the store was closed because another connection upgrades or deletes its database (versionchange)'
+    db.close()
+  })
+  // The browser closed the connection itself (storage cleared, disk error...).
+  db.addEventListener('close', () => {
+    closedBecause ??= 'the database connection was closed by the browser'
+  })
+  return {
+    persistent: true,
+    async loadRecords(): Promise<PeersetRecord[]> {
+      assertOpen('loadRecords')
+      try {
+        // Batches of LOAD_BATCH in one readonly transaction (a consistent snapshot): bounded result
+        // messages in browsers whatever the record sizes; as fast as one getAll under fake-indexeddb.
+        const tx = db.transaction('records')
+        tx.done.catch(() => undefined) // awaited below; a failed request rejects the loop first
+        const records: PeersetRecord[] = []
+        for (let after: string | undefined; ; ) {
+          const chunk = await tx.store.getAll(after === undefined ? null : IDBKeyRange.lowerBound(after, true), LOAD_BATCH)
+          for (const record of chunk) records.push(record)
+          if (chunk.length < LOAD_BATCH) break
+          after = (chunk[chunk.length - 1] as PeersetRecord).id
+        }
+        await tx.done
+        return records
+      } catch (err) {
+        throw storageFailed(`${label} loadRecords`, err)
+      }
+    },
+    async write(batch: WriteBatch): Promise<void> {
+      const { puts, deletes } = checkBatch(batch, `${label} write`)
+      assertOpen('write')
+      if (puts.length === 0 && deletes.length === 0) return
+      let tx
+      try {
+        tx = db.transaction('records', 'readwrite')
+      } catch (err) {
+        throw storageFailed(`${label} write`, err)
+      }
+      // Requests go on the plain store: idb would make a promise per request, and every one of
+      // them would reject (unhandled) when the transaction aborts.
+      const store = unwrap(tx.store)
+      try {
+        for (const record of puts) store.put(record)
+        for (const id of deletes) store.delete(id)
+      } catch (err) {
+        // A synchronous failure (DataCloneError, DataError...) does not abort the transaction by itself:
+        // abort it so the requests already made are rolled back.
+        try {
+          tx.abort()
+        } catch {
+          // already finished or aborted
+        }
+        await tx.done.catch(() => undefined)
+        throw storageFailed(`${label} write`, err)
+      }
+      try {
+        // Resolves on `complete`; rejects on `abort` or `error` (e.g. QuotaExceededError).
+        await tx.done
+      } catch (err) {
+        throw storageFailed(`${label} write`, err)
+      }
+    },
+    async getMeta<T = unknown>(key: string): Promise<T | undefined> {
+      assertMetaKey(key, `${label} getMeta`)
+      assertOpen('getMeta')
+      try {
+        return (await db.get('meta', key)) as T | undefined
+      } catch (err) {
+        throw storageFailed(`${label} getMeta`, err)
+      }
+    },
+    async setMeta(key: string, value: unknown): Promise<void> {
+      assertMetaKey(key, `${label} setMeta`)
+      assertOpen('setMeta')
+      try {
+        if (value === undefined) await db.delete('meta', key)
+        else await db.put('meta', value, key)
+      } catch (err) {
+        throw storageFailed(`${label} setMeta`, err)
+      }
+    },
+    requestPersistence,
+    async close(): Promise<void> {
+      if (closedBecause !== undefined) return
+      closedBecause = 'the store was closed'
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The per-bucket id sets (the seed's `uuidStore`, keyed by event id) with a fingerprint per bucket
+ * and one over everything. Every add and remove updates them in O(1); nothing is recomputed by
+ * scanning while running. Sync reads it; the engine's record index writes it.
+ */
+import type { Granularity } from '../buckets/types.js'
+import { PeersetError } from '../errors.js'
+import { isLowerHex } from '../protocol/bytes.js'
+import type { BucketFingerprint, BucketWindow, FingerprintValue } from '../protocol/messages.js'
+import { Fingerprint } from './fingerprint.js'
+
+/** The fingerprints of the buckets of a window, and their root. */
+export interface IndexSummary extends FingerprintValue {
+  window: BucketWindow
+  /** The non-empty buckets inside the window, in increasing order. */
+  buckets: BucketFingerprint[]
+}
+
+interface Bucket {
+  readonly ids: Set<string>
+  readonly fp: Fingerprint
+  /** The ids in hex order, built on demand and dropped on change. */
+  sorted: string[] | undefined
+}
+
+interface Entry {
+  readonly createdAt: number
+  readonly bucket: number
+}
+
+const EMPTY_SET: ReadonlySet<string> = new Set()
+
+/**
+ * Which record ids exist, by time bucket, with incremental fingerprints.
+ *
+ * @example
+ * ```ts
+ * const index = new BucketIndex(dailyBuckets())
+ * index.add(id, 1_767_225_600)          // createdAt in Unix seconds
+ * index.summary(dailyBuckets().windowAt(Date.now())) // { window, count: 1, digest, buckets: [{ bucket, count: 1, digest }] }
+ * index.dropBucketsBefore(index.bucketOfTime(1_767_312_000)) // [id]
+ * ```
+ */
+export class BucketIndex {
+  readonly granularity: Granularity
+  readonly #entries = new Map<string, Entry>()
+  readonly #buckets = new Map<number, Bucket>()
+  readonly #total = new Fingerprint()
+  #sortedBuckets: number[] | undefined = []
+  #version = 0
+  #rootCache: { oldest: number; newest: number; version: number; value: FingerprintValue } | undefined
+
+  constructor(granularity: Granularity) {
+    if (typeof granularity !== 'object' || granularity === null || typeof granularity.bucketOf !== 'function') {
+      throw new PeersetError('INVALID_ARGUMENT', 'BucketIndex: expected a Granularity (e.g. dailyBuckets())')
+    }
+    this.granularity = granularity
+  }
+
+  /** Number of ids. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** A counter that changes whenever the set changes. */
+  get version(): number {
+    return this.#version
+  }
+
+  /** The bucket of a creation time in Unix seconds. */
+  bucketOfTime(createdAtSeconds: number): number {
+    if (!Number.isSafeInteger(createdAtSeconds) || !Number.isSafeInteger(createdAtSeconds * 1000)) {
+      throw new PeersetError('INVALID_ARGUMENT', `BucketIndex: createdAtSeconds must be an integer number of seconds, got ${String(createdAtSeconds)}`)
+    }
+    return this.granularity.bucketOf(createdAtSeconds * 1000)
+  }
+
+  /**
+   * Add an id created at `createdAtSeconds`. Returns false if it was there already.
+   * @throws PeersetError `INVALID_ARGUMENT` for an id that is not 64 lowercase hex digits or a bad time.
+   */
+  add(id: string, createdAtSeconds: number): boolean {
+    if (!isLowerHex(id, 64)) throw new PeersetError('INVALID_ARGUMENT', 'BucketIndex.add: id must be 64 lowercase hex digits')
+    const bucketNumber = this.bucketOfTime(createdAtSeconds)
+    if (this.#entries.has(id)) return false
+    let bucket = this.#buckets.get(bucketNumber)
+    if (!bucket) {
+      bucket = { ids: new Set(), fp: new Fingerprint(), sorted: undefined }
+      this.#buckets.set(bucketNumber, bucket)
+      this.#sortedBuckets = undefined
+    }
+    bucket.fp.add(id)
+    bucket.ids.add(id)
+    bucket.sorted = undefined
+    this.#total.add(id)
+    this.#entries.set(id, { createdAt: createdAtSeconds, bucket: bucketNumber })
+    this.#version++
+    return true
+  }
+
+  /** Remove an id. Returns false if it was not there. */
+  remove(id: string): boolean {
+    const entry = this.#entries.get(id)
+    if (!entry) return false
+    const bucket = this.#buckets.get(entry.bucket)!
+    bucket.fp.remove(id)
+    bucket.ids.delete(id)
+    bucket.sorted = undefined
+    if (bucket.ids.size === 0) {
+      this.#buckets.delete(entry.bucket)
+      this.#sortedBuckets = undefined
+    }
+    this.#total.remove(id)
+    this.#entries.delete(id)
+    this.#version++
+    return true
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id)
+  }
+
+  /** The creation time (Unix seconds) of an id, if present. */
+  createdAtOf(id: string): number | undefined {
+    return this.#entries.get(id)?.createdAt
+  }
+
+  /** The bucket of an id, if present. */
+  bucketOfId(id: string): number | undefined {
+    return this.#entries.get(id)?.bucket
+  }
+
+  /** The ids of a bucket (a live view: do not modify the index while iterating it). */
+  bucketIds(bucket: number): ReadonlySet<string> {
+    return this.#buckets.get(bucket)?.ids ?? EMPTY_SET
+  }
+
+  /** The ids of a bucket in increasing hex order (cached until the bucket changes). */
+  sortedBucketIds(bucket: number): readonly string[] {
+    const b = this.#buckets.get(bucket)
+    if (!b) return []
+    b.sorted ??= [...b.ids].sort()
+    return b.sorted
+  }
+
+  /** The fingerprint of one bucket (count 0 and the empty digest if it is empty). */
+  bucketFingerprint(bucket: number): FingerprintValue {
+    const b = this.#buckets.get(bucket)
+    return b ? b.fp.value() : new Fingerprint().value()
+  }
+
+  /** The non-empty buckets, in increasing order. */
+  buckets(): readonly number[] {
+    this.#sortedBuckets ??= [...this.#buckets.keys()].sort((a, b) => a - b)
+    return this.#sortedBuckets
+  }
+
+  /** The fingerprint of every id inside a window (cached until the set changes). */
+  root(window: BucketWindow): FingerprintValue {
+    const cache = this.#rootCache
+    if (cache && cache.version === this.#version && cache.oldest === window.oldest && cache.newest === window.newest) {
+      return cache.value
+    }
+    const sorted = this.buckets()
+    let value: FingerprintValue
+    if (sorted.length === 0 || (sorted[0]! >= window.oldest && sorted[sorted.length - 1]! <= window.newest)) {
+      value = this.#total.value()
+    } else {
+      const fp = new Fingerprint()
+      for (const b of sorted) if (b >= window.oldest && b <= window.newest) fp.merge(this.#buckets.get(b)!.fp)
+      value = fp.value()
+    }
+    this.#rootCache = { oldest: window.oldest, newest: window.newest, version: this.#version, value }
+    return value
+  }
+
+  /** The fingerprints of the non-empty buckets inside a window, and their root. */
+  summary(window: BucketWindow): IndexSummary {
+    const buckets: BucketFingerprint[] = []
+    for (const bucket of this.buckets()) {
+      if (bucket < window.oldest || bucket > window.newest) continue
+      buckets.push({ bucket, ...this.#buckets.get(bucket)!.fp.value() })
+    }
+    return { window: { oldest: window.oldest, newest: window.newest }, ...this.root(window), buckets }
+  }
+
+  /** Remove every bucket older than `bucket` (whole buckets, at bucket boundaries) and return the removed ids. */
+  dropBucketsBefore(bucket: number): string[] {
+    const removed: string[] = []
+    for (const b of this.buckets()) {
+      if (b >= bucket) break
+      const dropped = this.#buckets.get(b)!
+      this.#total.subtract(dropped.fp)
+      for (const id of dropped.ids) {
+        this.#entries.delete(id)
+        removed.push(id)
+      }
+      this.#buckets.delete(b)
+    }
+    if (removed.length > 0) {
+      this.#sortedBuckets = undefined
+      this.#version++
+    }
+    return removed
+  }
+}

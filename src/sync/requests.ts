@@ -1,0 +1,207 @@
+/**
+ * Which missing ids are wanted, who has them, and which are requested from whom (internal to the
+ * sync core). Each id is requested from one peer at a time; each peer has a bounded number of
+ * requests in flight and all peers together too; the rest wait in per-peer queues. A request that
+ * times out moves to another peer that has the id; when no peer is left the id is forgotten (the
+ * next reconciliation finds it again).
+ */
+
+interface Want {
+  readonly id: string
+  readonly bucket: number
+  /** Peers that said they have it. */
+  readonly sources: Set<string>
+  /** The peer whose request slot it occupies, if requested. */
+  holder: string | undefined
+  sentAtMs: number
+  /** The record came and is being checked by the engine (the slot stays taken until it is resolved). */
+  arrived: boolean
+  /** Peers that did not deliver it in time. */
+  failed: Set<string> | undefined
+}
+
+interface PeerRequests {
+  readonly inFlight: Set<string>
+  /** FIFO of ids to request from this peer; stale entries are skipped when popped. */
+  queue: string[]
+  head: number
+  /** How many wanted ids list this peer as a source. */
+  offered: number
+}
+
+/** Limits of a {@link RequestScheduler}. */
+export interface RequestLimits {
+  maxInFlightPerPeer: number
+  maxInFlightTotal: number
+  maxWanted: number
+  maxWantedPerPeer: number
+}
+
+/** Pending requests of the sync core. */
+export class RequestScheduler {
+  readonly #limits: RequestLimits
+  readonly #wanted = new Map<string, Want>()
+  readonly #peers = new Map<string, PeerRequests>()
+  #inFlight = 0
+
+  constructor(limits: RequestLimits) {
+    this.#limits = limits
+  }
+
+  /** How many ids are wanted (queued, in flight or arrived). */
+  get wanting(): number {
+    return this.#wanted.size
+  }
+
+  /** How many requests are in flight (including records arrived but not yet resolved). */
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  isWanted(id: string): boolean {
+    return this.#wanted.has(id)
+  }
+
+  addPeer(peerId: string): void {
+    if (!this.#peers.has(peerId)) this.#peers.set(peerId, { inFlight: new Set(), queue: [], head: 0, offered: 0 })
+  }
+
+  /** How many wanted ids `peerId` is a source of, and how many are requested from it. */
+  peerLoad(peerId: string): { offered: number; inFlight: number } {
+    const p = this.#peers.get(peerId)
+    return { offered: p?.offered ?? 0, inFlight: p?.inFlight.size ?? 0 }
+  }
+
+  /** `peerId` has `id`, which we lack. Returns false if it was ignored (limits). */
+  offer(peerId: string, id: string, bucket: number): boolean {
+    const p = this.#peers.get(peerId)
+    if (!p) return false
+    const w = this.#wanted.get(id)
+    if (w) {
+      if (w.sources.has(peerId)) return true
+      if (p.offered >= this.#limits.maxWantedPerPeer) return false
+      w.sources.add(peerId)
+      p.offered++
+      if (w.holder === undefined && !w.arrived && !w.failed?.has(peerId)) p.queue.push(id)
+      return true
+    }
+    if (this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
+    this.#wanted.set(id, { id, bucket, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined })
+    p.offered++
+    p.queue.push(id)
+    return true
+  }
+
+  /**
+   * Take ids to request now, filling free slots peer by peer. `stillWanted` drops ids that became
+   * unwanted meanwhile (we got them, or they left the window).
+   */
+  pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: string[]]> {
+    const out: Array<[string, string[]]> = []
+    for (const [peerId, p] of this.#peers) {
+      const ids: string[] = []
+      while (p.inFlight.size < this.#limits.maxInFlightPerPeer && this.#inFlight < this.#limits.maxInFlightTotal && p.head < p.queue.length) {
+        const id = p.queue[p.head++]!
+        const w = this.#wanted.get(id)
+        if (!w || w.holder !== undefined || w.arrived || !w.sources.has(peerId) || w.failed?.has(peerId)) continue
+        if (!stillWanted(id, w.bucket)) {
+          this.#forget(id, w)
+          continue
+        }
+        w.holder = peerId
+        w.sentAtMs = nowMs
+        p.inFlight.add(id)
+        this.#inFlight++
+        ids.push(id)
+      }
+      if (p.head > 1024 && p.head * 2 > p.queue.length) {
+        p.queue = p.queue.slice(p.head)
+        p.head = 0
+      }
+      if (ids.length > 0) out.push([peerId, ids])
+    }
+    return out
+  }
+
+  /**
+   * A record with this id came from `peerId`. Returns whether it was asked for: requested from that
+   * peer now, or earlier (a late answer after a time-out), and not arrived yet.
+   */
+  arrived(peerId: string, id: string): boolean {
+    const w = this.#wanted.get(id)
+    if (!w || w.arrived) return false
+    if (w.holder === peerId) {
+      w.arrived = true
+      return true
+    }
+    if (!w.failed?.has(peerId)) return false
+    // A late answer: take it, and cancel the request now with another peer.
+    this.#release(w)
+    w.arrived = true
+    return true
+  }
+
+  /** The engine is done with `id` (stored, refused or duplicate): forget it and free its slot. */
+  resolve(id: string): { sources: ReadonlySet<string> } | undefined {
+    const w = this.#wanted.get(id)
+    if (!w) return undefined
+    this.#forget(id, w)
+    return { sources: w.sources }
+  }
+
+  /** Move requests older than `timeoutMs` to another source; free slots of arrived records never resolved after 3 x `timeoutMs`. */
+  timeouts(nowMs: number, timeoutMs: number): void {
+    for (const [peerId, p] of this.#peers) {
+      for (const id of [...p.inFlight]) {
+        const w = this.#wanted.get(id)!
+        if (w.arrived) {
+          if (nowMs - w.sentAtMs >= 3 * timeoutMs) this.#forget(id, w)
+          continue
+        }
+        if (nowMs - w.sentAtMs < timeoutMs) continue
+        this.#release(w)
+        ;(w.failed ??= new Set()).add(peerId)
+        this.#requeue(id, w)
+      }
+    }
+  }
+
+  /** A peer left: its requests go back to the other sources; ids nobody else has are forgotten. */
+  removePeer(peerId: string): void {
+    const p = this.#peers.get(peerId)
+    if (!p) return
+    this.#inFlight -= p.inFlight.size
+    this.#peers.delete(peerId)
+    for (const [id, w] of this.#wanted) {
+      const wasHolder = w.holder === peerId
+      if (wasHolder) w.holder = undefined
+      if (!w.sources.delete(peerId) || w.arrived) continue
+      if (wasHolder || w.sources.size === 0) this.#requeue(id, w)
+    }
+  }
+
+  #release(w: Want): void {
+    if (w.holder === undefined) return
+    if (this.#peers.get(w.holder)?.inFlight.delete(w.id)) this.#inFlight--
+    w.holder = undefined
+  }
+
+  #requeue(id: string, w: Want): void {
+    let queued = false
+    for (const s of w.sources) {
+      if (w.failed?.has(s)) continue
+      this.#peers.get(s)?.queue.push(id)
+      queued = true
+    }
+    if (!queued) this.#forget(id, w)
+  }
+
+  #forget(id: string, w: Want): void {
+    this.#release(w)
+    for (const s of w.sources) {
+      const p = this.#peers.get(s)
+      if (p) p.offered--
+    }
+    this.#wanted.delete(id)
+  }
+}

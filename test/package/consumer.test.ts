@@ -1,0 +1,67 @@
+/**
+ * The package as a consumer gets it: `npm pack`, unpacked into a consumer project's node_modules,
+ * imported from ESM and required from CommonJS, and type-checked from both module systems.
+ * The consumer lives inside this repository so its dependencies resolve to ours: no network.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const root = resolve(import.meta.dirname, '../..')
+const consumer = join(root, '.cache', 'consumer')
+const run = (cmd: string, args: string[], cwd = root): string =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+
+beforeAll(() => {
+  run('npm', ['run', 'build', '--silent'])
+  rmSync(consumer, { recursive: true, force: true })
+  const pkgDir = join(consumer, 'node_modules', 'peerset')
+  mkdirSync(pkgDir, { recursive: true })
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--silent', '--pack-destination', consumer])) as Array<{ filename: string }>
+  run('tar', ['-xzf', join(consumer, packed[0]!.filename), '-C', pkgDir, '--strip-components=1'])
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
+}, 120_000)
+
+const script = `
+  const alice = createIdentity()
+  const peerset = await createPeerset({ room: 'consumer', identity: alice, transport: false })
+  const record = await peerset.publish({ text: 'hello from a consumer' })
+  const out = { npub: alice.npub.slice(0, 5), text: peerset.get(record.id).text, count: peerset.records().length }
+  await peerset.close()
+  console.log(JSON.stringify(out))
+`
+
+describe('the packed package', () => {
+  it('ships only dist, README and LICENSE', () => {
+    const files = readdirSync(join(consumer, 'node_modules', 'peerset')).sort()
+    expect(files).toEqual(['LICENSE', 'README.md', 'dist', 'package.json'])
+  })
+
+  it('imports from ESM', () => {
+    writeFileSync(join(consumer, 'esm.mjs'), `import { createPeerset, createIdentity } from 'peerset'\n${script}`)
+    expect(JSON.parse(run('node', ['esm.mjs'], consumer))).toEqual({ npub: 'npub1', text: 'hello from a consumer', count: 1 })
+  })
+
+  it('requires from CommonJS', () => {
+    writeFileSync(
+      join(consumer, 'cjs.cjs'),
+      `const { createPeerset, createIdentity } = require('peerset')\n;(async () => {${script}})()`,
+    )
+    expect(JSON.parse(run('node', ['cjs.cjs'], consumer))).toEqual({ npub: 'npub1', text: 'hello from a consumer', count: 1 })
+  })
+
+  it('type-checks from ESM and CommonJS consumers', () => {
+    const source = `import { createPeerset, createIdentity, type PeersetRecord } from 'peerset'
+const id = createIdentity()
+export const p: Promise<unknown> = createPeerset({ room: 'x', identity: id })
+export const r: PeersetRecord | undefined = undefined
+`
+    writeFileSync(join(consumer, 'esm.mts'), source)
+    writeFileSync(join(consumer, 'cjs.cts'), source.replace("Promise<unknown> = createPeerset", "unknown = createPeerset"))
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    const common = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')]
+    expect(() => run('node', [tsc, ...common, 'esm.mts'], consumer)).not.toThrow()
+    expect(() => run('node', [tsc, ...common, 'cjs.cts'], consumer)).not.toThrow()
+  })
+})
