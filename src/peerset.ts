@@ -7,7 +7,7 @@ import { createEmitter, type Subscribable } from './events.js'
 import { PeersetError } from './errors.js'
 import { resolveSigner } from './identity/index.js'
 import type { Identity, Signer } from './identity/types.js'
-import { acceptAll } from './moderation/index.js'
+import { createModeration, strikeLedgerFromJSON, type StrikeLedgerOptions } from './moderation/index.js'
 import type { ModerationStrategy } from './moderation/types.js'
 import { createRecord, resolveLimits } from './record/index.js'
 import type { PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
@@ -30,8 +30,10 @@ export interface PeersetOptions {
   transport?: TransportStrategy | false
   /** How time is cut into buckets, and the retention window. Default: `dailyBuckets()` (90 days). */
   granularity?: Granularity
-  /** Which records are kept. Default: `acceptAll()`. */
+  /** Which records are kept. Default: `createModeration()` (content, bad words, links, duplicates, 5 records per author). `acceptAll()` keeps every valid record. */
   moderation?: ModerationStrategy
+  /** Author strikes and bans: how many strikes ban an author, and for how long. */
+  strikes?: StrikeLedgerOptions
   /** Record size limits (see `DEFAULT_RECORD_LIMITS`). */
   limits?: Partial<RecordLimits>
   /** How far in the future a record may be created (clock skew), in ms. Default 5 minutes. */
@@ -168,7 +170,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   const closeTimeoutMs = positive(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs')
   const limits = resolveLimits(options.limits)
   const granularity = options.granularity ?? dailyBuckets()
-  const moderation = options.moderation ?? acceptAll()
+  const moderation = options.moderation ?? createModeration()
   const signer = resolveSigner(options.identity)
   const publicKey = await signer.getPublicKey()
   const npub = npubEncode(publicKey)
@@ -230,6 +232,12 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     }
   }
 
+  // Author strikes and bans persist in the store's metadata.
+  const { ledger, problem } = strikeLedgerFromJSON(await store.getMeta(LEDGER_META_KEY), options.strikes)
+  if (problem) {
+    warnings.push({ code: 'storage-fallback', message: `the stored strike ledger was unreadable and was reset: ${problem}` })
+  }
+
   let state: PeersetStatus['state'] = 'open'
   const peerInfo = new Map<string, PeerInfo>()
 
@@ -239,6 +247,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     store,
     granularity,
     moderation,
+    ledger,
     limits,
     clockSkewMs,
     now: clock,
@@ -264,14 +273,26 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         events.emit('record:rejected', info)
       },
       writeFailed: (error) => events.emit('error', error),
+      ledgerChanged: () => {
+        store.setMeta(LEDGER_META_KEY, ledger.toJSON()).catch((error) => events.emit('error', error))
+      },
     },
   })
 
-  // Pruning: whole buckets leave the window at bucket boundaries.
+  // Pruning: whole buckets leave the window at bucket boundaries. Garbage collection: records of
+  // banned authors go, and strikes and bans that are over are forgotten.
   const prune = async (): Promise<void> => {
-    const { oldest } = granularity.windowAt(clock())
+    const now = clock()
+    const { oldest } = granularity.windowAt(now)
     const expired = buckets.idsBefore(oldest)
     if (expired.length > 0) await ingestor.remove(expired, 'expired')
+    const banned: string[] = []
+    for (const record of index.values()) if (ledger.isBanned(record.author, now)) banned.push(record.id)
+    if (banned.length > 0) await ingestor.remove(banned, 'author-banned')
+    const forgotten = ledger.expire(now)
+    if (forgotten.strikes > 0 || forgotten.bans > 0) {
+      await store.setMeta(LEDGER_META_KEY, ledger.toJSON()).catch((error) => events.emit('error', error))
+    }
   }
   if (expiredOnOpen.length > 0) {
     // They were never indexed; delete them from storage quietly.
@@ -289,8 +310,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       warnings.push({ code: 'no-transport', message: `transport "${transportStrategy.name}" is not supported here: records will not sync` })
     } else {
       sync = new SyncDriver({
-        granularity,
         buckets,
+        clockSkewMs,
         index,
         ingestor,
         clock,
@@ -305,7 +326,6 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
           peerInfo.delete(peerId)
           if (info) events.emit('peer:left', { ...info })
         },
-        onPeerIdle: (peerId) => events.emit('sync:idle', { peerId }),
       })
       try {
         roomHandle = await transportStrategy.join(room, sync.handlers)
@@ -423,6 +443,9 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     return { ...query, author }
   }
 }
+
+/** The metadata key of the strike ledger. */
+const LEDGER_META_KEY = 'moderation:ledger'
 
 function settle(outcome: IngestOutcome, record: PeersetRecord): PeersetRecord {
   switch (outcome.status) {

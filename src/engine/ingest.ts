@@ -1,10 +1,11 @@
 import type { Granularity } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
-import type { ModerationStrategy } from '../moderation/types.js'
+import { applyVerdictToLedger, banVerdict, type StrikeLedger } from '../moderation/index.js'
+import type { ModerationStrategy, ModerationVerdict } from '../moderation/types.js'
 import { toNostrEvent, verifyEventSignature, verifyRecord } from '../record/index.js'
 import type { PeersetRecord, RecordLimits, RecordRejectReason } from '../record/types.js'
 import type { RecordStore } from '../storage/types.js'
-import { RecordIndex, supersedes } from './record-index.js'
+import { type RecordIndex, supersedes } from './record-index.js'
 import { checkTimeWindow } from './time-window.js'
 
 /** Why the engine refused a record. */
@@ -19,8 +20,8 @@ export type RejectReason =
   /** Refused by the moderation strategy (see `rule`). */
   | 'moderation'
 
-/** Why a record left the store. */
-export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'author-banned'
+/** Why a record left the store: expired, replaced by a newer version, evicted by moderation (over quota, duplicate), or its author was banned. */
+export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})
 
 /** Where a record came from. */
 export type RecordOrigin = { origin: 'local' } | { origin: 'remote'; peerId: string }
@@ -52,6 +53,8 @@ export interface IngestListener {
   batchAdded(records: PeersetRecord[], origins: RecordOrigin[]): void
   rejected(outcome: Extract<IngestOutcome, { status: 'rejected' }>, origin: RecordOrigin): void
   writeFailed(error: PeersetError): void
+  /** The strike ledger changed (persist it). */
+  ledgerChanged(): void
 }
 
 export interface IngestorOptions {
@@ -59,6 +62,8 @@ export interface IngestorOptions {
   store: RecordStore
   granularity: Granularity
   moderation: ModerationStrategy
+  /** Author strikes and bans; the engine persists it after a batch that changed it. */
+  ledger: StrikeLedger
   limits: RecordLimits
   clockSkewMs: number
   now: () => number
@@ -90,6 +95,8 @@ export class Ingestor {
   readonly #maxBatch: number
   #running: Promise<void> | undefined
   #closed = false
+  /** The newest version accepted per (author, uuid), kept after it is evicted, so an older version cannot come back. */
+  readonly #newestVersion = new Map<string, { id: string; createdAt: number }>()
 
   constructor(options: IngestorOptions) {
     this.#o = options
@@ -145,35 +152,16 @@ export class Ingestor {
   }
 
   async #processBatch(batch: Submission[]): Promise<void> {
-    const { index, limits } = this.#o
-    const ops: Op[] = []
-    // Records staged in this batch by id and by address, so that one batch behaves like a sequence.
-    const stagedById = new Map<string, PeersetRecord>()
-    const stagedByAddress = new Map<string, PeersetRecord>()
-    const stagedRemovals = new Set<string>()
-    const currentAt = (author: string, uuid: string): PeersetRecord | undefined => {
-      const staged = stagedByAddress.get(`${author}:${uuid}`)
-      if (staged) return staged
-      const committed = index.atAddress(author, uuid)
-      return committed && !stagedRemovals.has(committed.id) ? committed : undefined
-    }
+    const { index, limits, ledger } = this.#o
+    const stage = new Stage(index)
     const removalResolvers: Array<{ resolve: (n: number) => void; count: number }> = []
+    let ledgerChanged = false
     let lastYield = performance.now()
 
     for (const item of batch) {
       if (item.type === 'remove') {
         let count = 0
-        for (const id of item.ids) {
-          const record = stagedById.get(id) ?? index.get(id)
-          if (!record || stagedRemovals.has(id)) continue
-          stagedRemovals.add(id)
-          stagedById.delete(id)
-          if (stagedByAddress.get(`${record.author}:${record.uuid}`) === record) {
-            stagedByAddress.delete(`${record.author}:${record.uuid}`)
-          }
-          ops.push({ type: 'remove', record, reason: item.reason })
-          count++
-        }
+        for (const id of item.ids) if (stage.remove(id, item.reason)) count++
         removalResolvers.push({ resolve: item.resolve, count })
         continue
       }
@@ -191,7 +179,7 @@ export class Ingestor {
         record = item.record
       }
 
-      if ((index.has(record.id) && !stagedRemovals.has(record.id)) || stagedById.has(record.id)) {
+      if (stage.has(record.id)) {
         item.resolve({ status: 'duplicate', id: record.id })
         continue
       }
@@ -200,12 +188,14 @@ export class Ingestor {
         this.#reject(item, { id: record.id, reason: window.reason, message: window.message, permanent: window.permanent, peerFault: false })
         continue
       }
-      const current = currentAt(record.author, record.uuid)
-      if (current && !supersedes(record, current)) {
+      // A newer version of this (author, uuid) is kept, or was kept and then evicted: this one is stale.
+      const current = stage.currentAt(record.author, record.uuid)
+      const newest = current ?? this.#newestVersion.get(addressOf(record))
+      if (newest && newest.id !== record.id && !supersedes(record, newest)) {
         this.#reject(item, {
           id: record.id,
           reason: 'superseded',
-          message: `a newer version of ${record.uuid} (${current.id}) is kept`,
+          message: `a newer version of ${record.uuid} (${newest.id}) exists`,
           permanent: true,
           peerFault: false,
         })
@@ -222,41 +212,45 @@ export class Ingestor {
           lastYield = performance.now()
         }
       }
-      const moderation = await this.#o.moderation.review(record, {
-        nowMs,
-        recordsOfAuthor: (author) => [...index.idsOfAuthor(author)].map((id) => index.get(id)!).filter(Boolean),
-      })
-      if (!moderation.accept) {
+
+      // Moderation runs even while the author is banned, so every peer strikes the same records.
+      const verdict = await this.#review(record, nowMs, stage)
+      const strikes = applyVerdictToLedger(ledger, record, verdict, (id) => stage.get(id))
+      if (strikes.added > 0) ledgerChanged = true
+      if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
+        for (const kept of stage.recordsOfAuthor(record.author)) stage.remove(kept.id, 'author-banned')
+      }
+      const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)
+      if (refusal) {
         this.#reject(item, {
           id: record.id,
           reason: 'moderation',
-          rule: moderation.reason,
-          message: moderation.message ?? `refused by moderation rule "${moderation.reason}"`,
-          permanent: true,
-          authorStrike: moderation.strike ?? false,
+          rule: refusal.rule === undefined ? refusal.reason : `${refusal.rule}:${refusal.reason}`,
+          message: refusal.message ?? `refused by moderation (${refusal.reason})`,
+          permanent: refusal.transient !== true,
+          authorStrike: refusal.strike ?? false,
           peerFault: false,
         })
         continue
       }
 
-      // Accepted: stage it, replacing the version it supersedes.
-      const address = `${record.author}:${record.uuid}`
-      ops.push({ type: 'add', record, origin: item.origin, done: item.resolve })
-      if (current) {
-        ops.push({ type: 'remove', record: current, reason: 'replaced', replacedBy: record })
-        stagedById.delete(current.id)
-        if (index.has(current.id)) stagedRemovals.add(current.id)
+      // Accepted: stage it with what it displaces (the version it supersedes, moderation evictions).
+      stage.add(record, item.origin, item.resolve)
+      if (current) stage.remove(current.id, 'replaced', record)
+      for (const eviction of (verdict as Extract<ModerationVerdict, { accept: true }>).evict ?? []) {
+        stage.remove(eviction.id, eviction.reason)
       }
-      stagedById.set(record.id, record)
-      stagedByAddress.set(address, record)
+      this.#newestVersion.set(addressOf(record), { id: record.id, createdAt: record.createdAt })
     }
 
+    if (ledgerChanged) this.#o.listener.ledgerChanged()
+    const { ops } = stage
     if (ops.length === 0) {
       for (const r of removalResolvers) r.resolve(r.count)
       return
     }
 
-    // The net effect on storage: a record added and replaced within the batch is never written.
+    // The net effect on storage: a record added and removed within the batch is never written.
     const net = new Map<string, PeersetRecord | null>()
     for (const op of ops) net.set(op.record.id, op.type === 'add' ? op.record : null)
     const put: PeersetRecord[] = []
@@ -302,6 +296,17 @@ export class Ingestor {
     for (const r of removalResolvers) r.resolve(r.count)
   }
 
+  /** The moderation verdict; a strategy that throws refuses the record for now (transient), it never breaks ingest. */
+  async #review(record: PeersetRecord, nowMs: number, stage: Stage): Promise<ModerationVerdict> {
+    try {
+      const verdict = await this.#o.moderation.review(record, { nowMs, recordsOfAuthor: (a) => stage.recordsOfAuthor(a) })
+      if (typeof verdict === 'object' && verdict !== null && typeof verdict.accept === 'boolean') return verdict
+      return { accept: false, reason: 'rule-error', message: 'the moderation strategy returned no verdict', transient: true }
+    } catch (error) {
+      return { accept: false, reason: 'rule-error', message: `the moderation strategy threw: ${String(error)}`, transient: true }
+    }
+  }
+
   #reject(
     item: Extract<Submission, { type: 'remote' | 'local' }>,
     outcome: Omit<Extract<IngestOutcome, { status: 'rejected' }>, 'status'>,
@@ -310,6 +315,69 @@ export class Ingestor {
     this.#o.listener.rejected(full, item.origin)
     item.resolve(full)
   }
+}
+
+/**
+ * The changes of one batch, staged in order over the committed index: lookups see the committed
+ * state plus what the batch has added and minus what it has removed, so a batch behaves exactly
+ * like the same records processed one by one.
+ */
+class Stage {
+  readonly ops: Op[] = []
+  readonly #index: RecordIndex
+  readonly #added = new Map<string, PeersetRecord>()
+  readonly #removed = new Set<string>()
+
+  constructor(index: RecordIndex) {
+    this.#index = index
+  }
+
+  get(id: string): PeersetRecord | undefined {
+    if (this.#removed.has(id)) return undefined
+    return this.#added.get(id) ?? this.#index.get(id)
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined
+  }
+
+  currentAt(author: string, uuid: string): PeersetRecord | undefined {
+    for (const record of this.#added.values()) {
+      if (record.author === author && record.uuid === uuid) return record
+    }
+    const committed = this.#index.atAddress(author, uuid)
+    return committed && !this.#removed.has(committed.id) ? committed : undefined
+  }
+
+  /** The author's live records, ordered by creation time then id. */
+  recordsOfAuthor(author: string): PeersetRecord[] {
+    const out: PeersetRecord[] = []
+    for (const id of this.#index.idsOfAuthor(author)) {
+      if (!this.#removed.has(id)) out.push(this.#index.get(id)!)
+    }
+    for (const record of this.#added.values()) if (record.author === author) out.push(record)
+    return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  add(record: PeersetRecord, origin: RecordOrigin, done: (o: IngestOutcome) => void): void {
+    this.#added.set(record.id, record)
+    this.#removed.delete(record.id)
+    this.ops.push({ type: 'add', record, origin, done })
+  }
+
+  /** Stage a removal; false if the record is not live. */
+  remove(id: string, reason: RemoveReason, replacedBy?: PeersetRecord): boolean {
+    const record = this.get(id)
+    if (!record) return false
+    this.#added.delete(id)
+    this.#removed.add(id)
+    this.ops.push(replacedBy ? { type: 'remove', record, reason, replacedBy } : { type: 'remove', record, reason })
+    return true
+  }
+}
+
+function addressOf(record: PeersetRecord): string {
+  return `${record.author}:${record.uuid}`
 }
 
 function idOf(item: Submission): string {

@@ -107,7 +107,10 @@ export function compareNewestFirst(a: PeersetRecord, b: PeersetRecord): number {
  * same rule, so every peer keeps the same version whatever order the versions arrive in.
  * @returns true if `candidate` should replace `current`.
  */
-export function supersedes(candidate: PeersetRecord, current: PeersetRecord): boolean {
+export function supersedes(
+  candidate: Pick<PeersetRecord, 'id' | 'createdAt'>,
+  current: Pick<PeersetRecord, 'id' | 'createdAt'>,
+): boolean {
   if (candidate.createdAt !== current.createdAt) return candidate.createdAt > current.createdAt
   return candidate.id < current.id
 }

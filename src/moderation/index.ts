@@ -1,4 +1,24 @@
-export type { ModerationContext, ModerationStrategy, ModerationVerdict } from './types.js'
+export type { Eviction, ModerationContext, ModerationStrategy, ModerationVerdict } from './types.js'
+export { defineRule, type ModerationRule, type RuleDefinition, type RuleVerdict } from './rule.js'
+export { createModeration, type ModerationOptions, type ModerationPipeline } from './pipeline.js'
+export { createContentRule, type ContentReason, type ContentRuleOptions } from './rules/content.js'
+export { createBadWordsRule, type BadWordsRuleOptions } from './rules/bad-words.js'
+export { createLinkRule, type LinkReason, type LinkRuleOptions } from './rules/links.js'
+export { createLinkCheckRule, type LinkCheck } from './rules/link-check.js'
+export { createDuplicateRule, type DuplicateRuleOptions } from './rules/duplicates.js'
+export { createQuotaRule, type QuotaRuleOptions } from './rules/quota.js'
+export { compareRecords, duplicateKey, normalizeText, otherRecordsOf } from './normalize.js'
+export {
+  createStrikeLedger,
+  strikeLedgerFromJSON,
+  type Ban,
+  type Strike,
+  type StrikeLedger,
+  type StrikeLedgerJSON,
+  type StrikeLedgerOptions,
+  type StrikeResult,
+} from './ledger.js'
+export { applyVerdictToLedger, banVerdict, type VerdictStrikes } from './bans.js'
 import type { ModerationStrategy } from './types.js'
 
 /**

@@ -5,7 +5,8 @@ export interface ModerationContext {
   /**
    * The author's live records as the engine sees them right now (committed, plus those already
    * accepted earlier in the same batch), ordered by creation time then id. Excludes the record
-   * under review.
+   * under review. It may hold an older version of the reviewed record's (author, uuid): rules must
+   * ignore it, since the engine replaces that version when the reviewed one is accepted.
    */
   recordsOfAuthor(author: string): readonly PeersetRecord[]
   /** Now, in milliseconds. */
@@ -17,6 +18,11 @@ export interface Eviction {
   id: string
   /** `over-quota` (the author has too many records) or another rule's word. */
   reason: 'over-quota' | 'duplicate' | (string & {})
+  /**
+   * Whether the evicted record's author earns a strike, exactly as if the record had been rejected
+   * (so a later duplicate strikes whether it arrived before or after the earlier one).
+   */
+  strike?: boolean
 }
 
 /** A moderation verdict. */
@@ -28,8 +34,13 @@ export type ModerationVerdict =
     }
   | {
       accept: false
-      /** The rule's name, e.g. `bad-words`. */
+      /**
+       * A short machine word saying why, e.g. `bad-words`, `over-quota`, `link-scheme`: the rule's
+       * name, or a finer reason of the rule named in `rule`.
+       */
       reason: string
+      /** The name of the rule that refused it, when `reason` is a finer word (e.g. rule `link`, reason `link-scheme`). */
+      rule?: string
       message?: string
       /** Whether the author earns a strike for it. */
       strike?: boolean

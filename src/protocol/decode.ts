@@ -8,8 +8,9 @@ import { isPeersetError } from '../errors.js'
 import { MAX_FRAME_BYTES } from '../transport/types.js'
 import { ByteReader, protocolError } from './bytes.js'
 import {
+  CHILD_DIGEST_BYTES,
   DIGEST_BYTES,
-  EMPTY_DIGEST,
+  EMPTY_CHILD_DIGEST,
   ID_BYTES,
   MAX_ABS_BUCKET,
   MAX_FINGERPRINT_COUNT,
@@ -173,7 +174,7 @@ function readRanges(r: ByteReader): RangeEntry[] {
       const children: FingerprintValue[] = []
       for (let c = 0; c < RANGE_BRANCHES; c++) {
         const count = r.varint('split child count', MAX_FINGERPRINT_COUNT)
-        children.push({ count, digest: count === 0 ? EMPTY_DIGEST : r.hex(DIGEST_BYTES, 'split child digest') })
+        children.push({ count, digest: count === 0 ? EMPTY_CHILD_DIGEST : r.hex(CHILD_DIGEST_BYTES, 'split child digest') })
       }
       entries.push({ bucket, prefix, kind, children })
     } else {

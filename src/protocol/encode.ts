@@ -7,8 +7,9 @@ import { PeersetError } from '../errors.js'
 import { MAX_FRAME_BYTES } from '../transport/types.js'
 import { ByteWriter, encodeError, isLowerHex, varintSize, zigzag } from './bytes.js'
 import {
+  CHILD_DIGEST_BYTES,
   DIGEST_BYTES,
-  EMPTY_DIGEST,
+  EMPTY_CHILD_DIGEST,
   ID_BYTES,
   MAX_ABS_BUCKET,
   MAX_FINGERPRINT_COUNT,
@@ -120,9 +121,10 @@ function checkWindow(window: BucketWindow, what: string): void {
   checkBucket(window.newest, `${what}.window.newest`)
 }
 
-function checkFingerprint(fp: FingerprintValue, what: string): void {
+function checkFingerprint(fp: FingerprintValue, what: string, digestBytes = DIGEST_BYTES): void {
+  if (typeof fp !== 'object' || fp === null) throw encodeError(`${what} must be a { count, digest } object`)
   checkInt(fp.count, 0, MAX_FINGERPRINT_COUNT, `${what}.count`)
-  if (!isLowerHex(fp.digest, DIGEST_BYTES * 2)) throw encodeError(`${what}.digest must be ${DIGEST_BYTES * 2} lowercase hex digits`)
+  if (!isLowerHex(fp.digest, digestBytes * 2)) throw encodeError(`${what}.digest must be ${digestBytes * 2} lowercase hex digits`)
 }
 
 function checkIds(ids: unknown, chars: number, what: string): asserts ids is string[] {
@@ -193,7 +195,7 @@ function encodeSummary(m: SummaryMessage): Uint8Array[] {
 function rangeEntrySize(e: RangeEntry, previousBucket: number): number {
   let size = varintSize(zigzag(e.bucket - previousBucket)) + 1 + Math.ceil(e.prefix.length / 2) + 1
   if (e.kind === 'split') {
-    for (const c of e.children) size += varintSize(c.count) + (c.count > 0 ? DIGEST_BYTES : 0)
+    for (const c of e.children) size += varintSize(c.count) + (c.count > 0 ? CHILD_DIGEST_BYTES : 0)
   } else {
     size += varintSize(e.shortIds.length) + e.shortIds.length * SHORT_ID_BYTES
   }
@@ -212,8 +214,8 @@ function checkRangeEntry(e: RangeEntry): void {
       throw encodeError(`ranges: a split entry has exactly ${RANGE_BRANCHES} children`)
     }
     for (const c of e.children) {
-      checkFingerprint(c, 'ranges split child')
-      if (c.count === 0 && c.digest !== EMPTY_DIGEST) throw encodeError('ranges: an empty split child must carry EMPTY_DIGEST')
+      checkFingerprint(c, 'ranges split child', CHILD_DIGEST_BYTES)
+      if (c.count === 0 && c.digest !== EMPTY_CHILD_DIGEST) throw encodeError('ranges: an empty split child must carry EMPTY_CHILD_DIGEST')
     }
   } else if (e.kind === 'ids' || e.kind === 'need') {
     checkIds(e.shortIds, SHORT_ID_BYTES * 2, `ranges ${e.kind} entry`)
@@ -329,7 +331,14 @@ function encodeReject(m: RejectMessage): Uint8Array[] {
   })
 }
 
-/** Bytes of the largest event that fits one `records` frame on its own. */
+/**
+ * Bytes of the largest event (in its binary form, see `wireEventSize`) that fits one `records`
+ * frame on its own: 16,344. Any record within the default limits (12,000 bytes of JSON) fits.
+ * @example
+ * ```ts
+ * if (wireEventSize(event) > MAX_WIRE_EVENT_BYTES) skip(event)
+ * ```
+ */
 export const MAX_WIRE_EVENT_BYTES = BODY_BYTES
 
 function encodeRecords(m: RecordsMessage): Uint8Array[] {

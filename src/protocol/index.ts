@@ -7,7 +7,9 @@ export { decodeMessage } from './decode.js'
 export { encodeMessage, encodeMessages, MAX_WIRE_EVENT_BYTES } from './encode.js'
 export { wireEventSize } from './wire-event.js'
 export {
+  CHILD_DIGEST_BYTES,
   DIGEST_BYTES,
+  EMPTY_CHILD_DIGEST,
   EMPTY_DIGEST,
   ID_BYTES,
   MAX_ABS_BUCKET,

@@ -21,6 +21,11 @@ export const MIN_WIRE_EVENT_BYTES = PUBKEY_BYTES + SIG_BYTES + 4
  * Exact encoded size of an event, validating it on the way: lowercase hex pubkey (64) and sig (128),
  * safe non-negative integer `created_at`, integer kind in 0..65535, tags as arrays of strings, no lone
  * surrogates. Throws `PeersetError` `INVALID_ARGUMENT` otherwise.
+ * @example
+ * ```ts
+ * wireEventSize({ pubkey: 'ab'.repeat(32), sig: 'cd'.repeat(64), created_at: 1, kind: 1, tags: [], content: 'hi' })
+ * // 32 + 64 + 1 + 1 + 1 + 3 = 102
+ * ```
  */
 export function wireEventSize(event: WireEvent): number {
   if (typeof event !== 'object' || event === null) throw encodeError('records: expected an event object')

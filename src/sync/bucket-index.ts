@@ -62,6 +62,11 @@ export class BucketIndex {
     return this.#entries.size
   }
 
+  /** Number of non-empty buckets. */
+  get bucketCount(): number {
+    return this.#buckets.size
+  }
+
   /** A counter that changes whenever the set changes. */
   get version(): number {
     return this.#version
@@ -182,6 +187,19 @@ export class BucketIndex {
       buckets.push({ bucket, ...this.#buckets.get(bucket)!.fp.value() })
     }
     return { window: { oldest: window.oldest, newest: window.newest }, ...this.root(window), buckets }
+  }
+
+  /**
+   * The ids of every bucket older than `bucket`, without removing them (for an engine that removes
+   * records through its own path, which then calls {@link remove} for each).
+   */
+  idsBefore(bucket: number): string[] {
+    const ids: string[] = []
+    for (const b of this.buckets()) {
+      if (b >= bucket) break
+      for (const id of this.#buckets.get(b)!.ids) ids.push(id)
+    }
+    return ids
   }
 
   /** Remove every bucket older than `bucket` (whole buckets, at bucket boundaries) and return the removed ids. */

@@ -11,6 +11,7 @@
  * ends after at most {@link MAX_RANGE_DEPTH} levels and garbage costs bounded work.
  */
 import {
+  CHILD_DIGEST_BYTES,
   MAX_RANGE_DEPTH,
   RANGE_BRANCHES,
   SHORT_ID_BYTES,
@@ -103,8 +104,14 @@ function fingerprintOf(s: Slice): Fingerprint {
   return fp
 }
 
-function sameFingerprint(remote: FingerprintValue, local: Fingerprint): boolean {
-  return remote.count === local.count && (local.count === 0 || remote.digest === local.digest())
+/** A child's fingerprint as a split entry carries it (short digest). */
+function childValue(fp: Fingerprint): FingerprintValue {
+  return { count: fp.count, digest: fp.digest().slice(0, CHILD_DIGEST_BYTES * 2) }
+}
+
+/** Compares a remote fingerprint with a local one, on as many digest digits as the remote sent. */
+function sameFingerprint(remote: FingerprintValue, local: FingerprintValue): boolean {
+  return remote.count === local.count && (local.count === 0 || (remote.digest.length >= CHILD_DIGEST_BYTES * 2 && local.digest.startsWith(remote.digest)))
 }
 
 function checkPositiveInt(value: number, name: string): number {
@@ -245,7 +252,9 @@ class RangeReconciler implements Reconciler {
       entries.push({ bucket, prefix, kind: 'ids', shortIds: [] })
       return
     }
-    if (sameFingerprint(remote, fingerprintOf(local))) return
+    // A whole bucket's fingerprint is kept by the index; a sub-range's is computed.
+    const localFp = prefix === '' ? ctx.index.bucketFingerprint(bucket) : fingerprintOf(local).value()
+    if (sameFingerprint(remote, localFp)) return
     if (count <= this.#idListMax || prefix.length === MAX_RANGE_DEPTH) {
       const shortIds: string[] = []
       const hi = Math.min(local.hi, local.lo + this.#maxIdsPerEntry)
@@ -261,7 +270,7 @@ class RangeReconciler implements Reconciler {
       const start = i
       while (i < local.hi && local.ids[i]!.charCodeAt(prefix.length) === childPrefix.charCodeAt(prefix.length)) i++
       const fp = fingerprintOf({ ids: local.ids, lo: start, hi: i })
-      children.push(fp.value())
+      children.push(childValue(fp))
       if (fp.count > 0) state.pending.set(rangeKey(bucket, childPrefix), { expect: 'reply', atMs: ctx.nowMs })
     }
     entries.push({ bucket, prefix, kind: 'split', children })

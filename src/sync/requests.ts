@@ -93,13 +93,17 @@ export class RequestScheduler {
   }
 
   /**
-   * Take ids to request now, filling free slots peer by peer. `stillWanted` drops ids that became
-   * unwanted meanwhile (we got them, or they left the window).
+   * Take ids to request now, filling free slots peer by peer. A peer with requests in flight is
+   * refilled only once a quarter of its slots are free, so requests go out in batches rather than
+   * one small `want` per record. `stillWanted` drops ids that became unwanted meanwhile (we got
+   * them, or they left the window).
    */
   pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: string[]]> {
     const out: Array<[string, string[]]> = []
+    const batch = Math.ceil(this.#limits.maxInFlightPerPeer / 4)
     for (const [peerId, p] of this.#peers) {
       const ids: string[] = []
+      if (p.inFlight.size > 0 && this.#limits.maxInFlightPerPeer - p.inFlight.size < batch) continue
       while (p.inFlight.size < this.#limits.maxInFlightPerPeer && this.#inFlight < this.#limits.maxInFlightTotal && p.head < p.queue.length) {
         const id = p.queue[p.head++]!
         const w = this.#wanted.get(id)
@@ -149,13 +153,17 @@ export class RequestScheduler {
     return { sources: w.sources }
   }
 
-  /** Move requests older than `timeoutMs` to another source; free slots of arrived records never resolved after 3 x `timeoutMs`. */
+  /**
+   * Move requests older than `timeoutMs` to another source. A record that arrived keeps its slot
+   * while the engine checks it (that paces the pull); only if it is never resolved is the slot
+   * freed, after 6 x `timeoutMs`.
+   */
   timeouts(nowMs: number, timeoutMs: number): void {
     for (const [peerId, p] of this.#peers) {
       for (const id of [...p.inFlight]) {
         const w = this.#wanted.get(id)!
         if (w.arrived) {
-          if (nowMs - w.sentAtMs >= 3 * timeoutMs) this.#forget(id, w)
+          if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(id, w)
           continue
         }
         if (nowMs - w.sentAtMs < timeoutMs) continue

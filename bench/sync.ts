@@ -1,0 +1,185 @@
+/**
+ * Sync cost: two peers with 100,000 ids over 90 daily buckets, d differences.
+ *
+ *   npx tsx bench/sync.ts          a table
+ *   npx tsx bench/sync.ts --json   one JSON line per scenario
+ *
+ * Both cores run in one process; every message goes through the codec. Messages travel in
+ * "flights": everything sent in one flight arrives in the next (one one-way latency), so
+ * round trips = flights / 2. Figures:
+ * - bytes: every frame both sides send except `records` (roots, summary, ranges, have, want);
+ * - roundTrips: from the first message until every missing id is known to the side lacking it;
+ * - cpuMsPerSide: the busier side's time in the sync core and the codec (record frames excluded);
+ * - naive*: the seed's scheme, simulated: both sides send 90 x 32-byte bucket hashes, then the
+ *   16-byte uuids of every record of every differing bucket (requests not counted).
+ */
+import { randomBytes } from 'node:crypto'
+import { dailyBuckets } from '../src/buckets/index.js'
+import { decodeMessage, encodeMessage } from '../src/protocol/index.js'
+import type { NostrEvent } from '../src/record/types.js'
+import { BucketIndex } from '../src/sync/bucket-index.js'
+import { createSyncCore, type Outbound, type SyncCore } from '../src/sync/core.js'
+import { jsonMode, report, round, type Row } from './lib.js'
+
+const N = 100_000
+const BUCKETS = 90
+const DAY_MS = 86_400_000
+const NOW = Date.UTC(2026, 10, 20, 12)
+const granularity = dailyBuckets()
+const window = granularity.windowAt(NOW)
+
+interface Item {
+  id: string
+  createdAt: number
+}
+
+interface Side {
+  name: string
+  index: BucketIndex
+  store: Map<string, Item>
+  core: SyncCore
+  cpuMs: number
+}
+
+function makeItems(): Item[] {
+  const startSeconds = (window.oldest * DAY_MS) / 1000
+  const spanSeconds = (NOW - window.oldest * DAY_MS) / 1000
+  return Array.from({ length: N }, () => ({
+    id: randomBytes(32).toString('hex'),
+    createdAt: startSeconds + Math.floor(Math.random() * spanSeconds),
+  }))
+}
+
+function makeSide(name: string, items: readonly Item[]): Side {
+  const index = new BucketIndex(granularity)
+  const store = new Map<string, Item>()
+  for (const it of items) {
+    index.add(it.id, it.createdAt)
+    store.set(it.id, it)
+  }
+  const lookup = (id: string): NostrEvent | undefined => {
+    const it = store.get(id)
+    return it && { id, pubkey: '00'.repeat(32), created_at: it.createdAt, kind: 37_515, tags: [], content: id, sig: '00'.repeat(64) }
+  }
+  const core = createSyncCore({ selfId: name, index, lookup, computeId: (e) => e.content })
+  return { name, index, store, core, cpuMs: 0 }
+}
+
+function timed<T>(side: Side, fn: () => T): T {
+  const t0 = performance.now()
+  const result = fn()
+  side.cpuMs += performance.now() - t0
+  return result
+}
+
+interface Result {
+  bytes: number
+  wantBytes: number
+  roundTrips: number
+  cpuA: number
+  cpuB: number
+}
+
+function simulate(aItems: Item[], bItems: Item[]): Result {
+  const a = makeSide('a', aItems)
+  const b = makeSide('b', bItems)
+  const sides = { a, b }
+  const missingAtA = bItems.filter((it) => !a.store.has(it.id)).map((it) => it.id)
+  const missingAtB = aItems.filter((it) => !b.store.has(it.id)).map((it) => it.id)
+  const knows = (s: Side, ids: string[]) => ids.every((id) => s.index.has(id) || s.core.isWanted(id))
+
+  let flight: Array<{ from: Side; out: Outbound }> = []
+  const queue = (from: Side, outs: Outbound[]) => {
+    for (const out of outs) flight.push({ from, out })
+  }
+  queue(a, timed(a, () => a.core.peerReady('b', NOW)))
+  queue(b, timed(b, () => b.core.peerReady('a', NOW)))
+
+  let bytes = 0
+  let wantBytes = 0
+  let flights = 0
+  let knownAt = -1
+  while (flight.length > 0) {
+    const current = flight
+    flight = []
+    flights++
+    for (const { from, out } of current) {
+      const to = sides[out.to as 'a' | 'b']
+      const isRecords = out.message.type === 'records'
+      const frames = isRecords ? encodeMessage(out.message) : timed(from, () => encodeMessage(out.message))
+      for (const frame of frames) {
+        if (!isRecords) bytes += frame.length
+        if (out.message.type === 'want') wantBytes += frame.length
+        const message = isRecords ? decodeMessage(frame) : timed(to, () => decodeMessage(frame))
+        const result = timed(to, () => to.core.receive(from.name, message, NOW))
+        queue(to, result.send)
+        for (const e of result.records) {
+          to.index.add(e.id, e.created_at)
+          to.store.set(e.id, { id: e.id, createdAt: e.created_at })
+          queue(to, timed(to, () => to.core.recordResolved(e.id, 'accepted', NOW, { fromPeerId: from.name })))
+        }
+      }
+    }
+    if (knownAt < 0 && knows(a, missingAtA) && knows(b, missingAtB)) knownAt = flights
+  }
+  if (a.store.size !== b.store.size) throw new Error(`did not converge: ${a.store.size} vs ${b.store.size}`)
+  return { bytes, wantBytes, roundTrips: knownAt / 2, cpuA: a.cpuMs, cpuB: b.cpuMs }
+}
+
+/** The seed's scheme: both sides send every bucket hash, then the uuids of every differing bucket. */
+function naive(aItems: Item[], bItems: Item[]): { bytes: number; roundTrips: number } {
+  const bucketsOf = (items: Item[]) => {
+    const m = new Map<number, Set<string>>()
+    for (const it of items) {
+      const bucket = granularity.bucketOf(it.createdAt * 1000)
+      let s = m.get(bucket)
+      if (!s) m.set(bucket, (s = new Set()))
+      s.add(it.id)
+    }
+    return m
+  }
+  const ba = bucketsOf(aItems)
+  const bb = bucketsOf(bItems)
+  let bytes = 2 * BUCKETS * 32
+  let differing = 0
+  for (let bucket = window.oldest; bucket <= window.newest; bucket++) {
+    const sa = ba.get(bucket) ?? new Set()
+    const sb = bb.get(bucket) ?? new Set()
+    if (sa.size === sb.size && [...sa].every((id) => sb.has(id))) continue
+    differing++
+    bytes += (sa.size + sb.size) * 16
+  }
+  return { bytes, roundTrips: differing > 0 ? 1 : 0.5 }
+}
+
+function scenario(name: string, items: Item[], d: number): { aItems: Item[]; bItems: Item[] } {
+  if (name === 'empty') return { aItems: items, bItems: [] }
+  const picked = new Set<number>()
+  while (picked.size < d) picked.add(Math.floor(Math.random() * items.length))
+  const order = [...picked]
+  const missingA = new Set(d === 1 ? [] : order.slice(0, d / 2).map((i) => items[i]!.id))
+  const missingB = new Set(d === 1 ? order.map((i) => items[i]!.id) : order.slice(d / 2).map((i) => items[i]!.id))
+  return { aItems: items.filter((it) => !missingA.has(it.id)), bItems: items.filter((it) => !missingB.has(it.id)) }
+}
+
+const items = makeItems()
+const jsonRows: Row[] = []
+const tableRows: Row[] = []
+for (const [name, d] of [['d=0', 0], ['d=1', 1], ['d=100', 100], ['d=10000', 10_000], ['empty', N]] as const) {
+  const { aItems, bItems } = scenario(name, items, d)
+  const r = simulate(aItems, bItems)
+  const nv = naive(aItems, bItems)
+  const row = {
+    scenario: name,
+    n: N,
+    d,
+    bytes: r.bytes,
+    roundTrips: r.roundTrips,
+    cpuMsPerSide: round(Math.max(r.cpuA, r.cpuB)),
+    naiveBytes: nv.bytes,
+    naiveRoundTrips: nv.roundTrips,
+  }
+  jsonRows.push(row)
+  tableRows.push({ ...row, wantBytes: r.wantBytes, cpuMsA: round(r.cpuA), cpuMsB: round(r.cpuB), vsNaive: `${round(nv.bytes / Math.max(1, r.bytes), 1)}x` })
+}
+report(`sync: ${N} ids over ${BUCKETS} daily buckets, two peers (bytes exclude records; want bytes included)`, jsonMode ? jsonRows : tableRows)

@@ -1,0 +1,26 @@
+/**
+ * Peerset: decentralized, peer-to-peer sync of signed records (Nostr events) with time-bucketed
+ * set reconciliation. Start with {@link createPeerset} and {@link createIdentity}.
+ * @packageDocumentation
+ */
+export {
+  createPeerset,
+  type PeerInfo,
+  type Peerset,
+  type PeersetEvents,
+  type PeersetOptions,
+  type PeersetStatus,
+  type PeersetWarning,
+  type RecordQuery,
+  type RejectedRecord,
+} from './peerset.js'
+export type { RecordOrigin, RejectReason, RemoveReason } from './engine/ingest.js'
+export { DEFAULT_CLOCK_SKEW_MS } from './engine/time-window.js'
+export { PeersetError, isPeersetError, type PeersetErrorCode } from './errors.js'
+export type { Emitter, EventMap, Listener, Subscribable } from './events.js'
+export * from './identity/index.js'
+export * from './record/index.js'
+export * from './buckets/index.js'
+export * from './storage/index.js'
+export * from './transport/index.js'
+export * from './moderation/index.js'

@@ -1,0 +1,113 @@
+/** Validation of `createPeerSession` options, with defaults filled in (internal). */
+import { PeersetError } from '../errors.js'
+import { isSigner } from '../identity/keys.js'
+import { MESSAGE_TYPE_CODES } from '../protocol/messages.js'
+import { MAX_AUTH_FRAME_BYTES } from './codec.js'
+import { DEFAULT_PROOF_OF_WORK, DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, MAX_POW_DIFFICULTY } from './defaults.js'
+import { assertSettings } from './settings.js'
+import type { PeerSessionOptions, ProofOfWorkOptions, SessionLimits, SessionTimeouts } from './types.js'
+import { isWellFormedText, peekVarint, utf8 } from './wire.js'
+
+/** Options with every default applied. */
+export interface ResolvedSessionOptions extends Required<Omit<PeerSessionOptions, 'limits' | 'timeouts' | 'proofOfWork'>> {
+  limits: SessionLimits
+  timeouts: SessionTimeouts
+  proofOfWork: ProofOfWorkOptions
+}
+
+const FN = 'createPeerSession'
+
+/** Longest room name, UTF-8 bytes. */
+export const MAX_ROOM_BYTES = 256
+/** Longest transport peer id, UTF-8 bytes. */
+export const MAX_PEER_ID_BYTES = 128
+
+/**
+ * The default record classifier: byte 1 is the sync codec's `records` type.
+ * @example
+ * ```ts
+ * defaultClassify(frame) // 'records' | 'other'
+ * ```
+ */
+export function defaultClassify(bytes: Uint8Array): 'records' | 'other' {
+  return bytes[1] === MESSAGE_TYPE_CODES.records ? 'records' : 'other'
+}
+
+/** The default record count of a `records` frame: the varint after the header (the sync codec's layout), else 1. */
+export function defaultCountRecords(bytes: Uint8Array): number {
+  return peekVarint(bytes, 2) ?? 1
+}
+
+/** Validates `options` and fills in defaults. Throws `PeersetError` `INVALID_ARGUMENT`. */
+export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSessionOptions {
+  if (typeof options !== 'object' || options === null) throw fail('options must be an object')
+  const { room, selfId, peerId, signer, selfPubkey, settings } = options
+  checkText(room, MAX_ROOM_BYTES, 'room')
+  checkText(selfId, MAX_PEER_ID_BYTES, 'selfId')
+  checkText(peerId, MAX_PEER_ID_BYTES, 'peerId')
+  if (selfId === peerId) throw fail('peerId must differ from selfId')
+  if (!isSigner(signer)) throw fail('signer must have getPublicKey() and signEvent() (a NIP-07-shaped signer)')
+  if (typeof selfPubkey !== 'string' || !/^[0-9a-f]{64}$/.test(selfPubkey)) throw fail('selfPubkey must be 64 lowercase hex digits')
+  assertSettings(settings, FN)
+  const limits = withDefaults(DEFAULT_SESSION_LIMITS, checkObject(options.limits, 'limits'))
+  for (const [key, value] of Object.entries(limits)) checkNumber(value, `limits.${key}`, key === 'rateStrikeIntervalMs' || key.includes('PerSecond') ? 0 : 1)
+  if (limits.maxFrameBytes < MAX_AUTH_FRAME_BYTES) throw fail(`limits.maxFrameBytes must be at least ${MAX_AUTH_FRAME_BYTES} (an auth frame)`)
+  if (!Number.isSafeInteger(limits.strikeThreshold)) throw fail('limits.strikeThreshold must be an integer')
+  const timeouts = withDefaults(DEFAULT_SESSION_TIMEOUTS, checkObject(options.timeouts, 'timeouts'))
+  for (const [key, value] of Object.entries(timeouts)) checkNumber(value, `timeouts.${key}`, 1)
+  const proofOfWork = withDefaults(DEFAULT_PROOF_OF_WORK, checkObject(options.proofOfWork, 'proofOfWork'))
+  for (const [key, value] of Object.entries(proofOfWork)) {
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_POW_DIFFICULTY) throw fail(`proofOfWork.${key} must be an integer in 0..${MAX_POW_DIFFICULTY}`)
+  }
+  const priorStrikes = options.priorStrikes ?? 0
+  if (!Number.isSafeInteger(priorStrikes) || priorStrikes < 0) throw fail('priorStrikes must be a non-negative integer')
+  return {
+    room,
+    selfId,
+    peerId,
+    signer,
+    selfPubkey,
+    settings: { granularity: { ...settings.granularity }, moderationDigest: settings.moderationDigest },
+    limits,
+    timeouts,
+    proofOfWork,
+    priorStrikes,
+    admit: checkFunction(options.admit, 'admit') ?? (() => true),
+    classify: checkFunction(options.classify, 'classify') ?? defaultClassify,
+    countRecords: checkFunction(options.countRecords, 'countRecords') ?? defaultCountRecords,
+  }
+}
+
+/** `defaults` overridden by the defined values of `overrides` (an `undefined` keeps the default). */
+function withDefaults<T extends object>(defaults: Readonly<T>, overrides: Partial<T> | undefined): T {
+  const out = { ...defaults } as T
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (!(key in defaults)) throw fail(`unknown option ${key}`)
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value
+  }
+  return out
+}
+
+function fail(message: string): PeersetError {
+  return new PeersetError('INVALID_ARGUMENT', `${FN}: ${message}`)
+}
+
+function checkText(value: unknown, maxBytes: number, what: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || !isWellFormedText(value) || utf8(value).length > maxBytes) {
+    throw fail(`${what} must be a non-empty well-formed string of at most ${maxBytes} UTF-8 bytes`)
+  }
+}
+
+function checkObject<T>(value: T | undefined, what: string): T | undefined {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw fail(`${what} must be an object`)
+  return value
+}
+
+function checkNumber(value: unknown, what: string, min: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw fail(`${what} must be a finite number >= ${min}, got ${String(value)}`)
+}
+
+function checkFunction<T>(value: T | undefined, what: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw fail(`${what} must be a function`)
+  return value
+}

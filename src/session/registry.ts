@@ -1,0 +1,253 @@
+/**
+ * Who may (re)connect: cool-downs after a dropped session, bans by transport id and by pubkey, and
+ * strikes remembered across sessions. Pure (time passed in), bounded, and serializable so the engine
+ * can persist it in storage meta.
+ */
+import { PeersetError } from '../errors.js'
+import type { CloseReason } from './types.js'
+
+/** Default wait before a dropped peer may connect again: 30 s. */
+export const DEFAULT_RECONNECT_COOLDOWN_MS = 30_000
+/** Default time strikes are remembered across sessions: 1 h. */
+export const DEFAULT_STRIKE_MEMORY_MS = 3_600_000
+/** Default most entries of each table (bans by id, bans by pubkey, cool-downs, strikes). */
+export const DEFAULT_REGISTRY_MAX_ENTRIES = 10_000
+
+/** Close reasons after which a peer may reconnect at once. */
+const NO_COOLDOWN: ReadonlySet<CloseReason> = new Set(['re-auth', 'local'])
+
+/** Options of {@link PeerRegistry}. */
+export interface PeerRegistryOptions {
+  /** Wait after a drop before the peer id may connect again, ms. Default 30 s. */
+  cooldownMs?: number
+  /** How long strikes are remembered after a session ends, ms. Default 1 h. */
+  strikeMemoryMs?: number
+  /** Most entries per table; the entry that expires first is evicted. Default 10 000. */
+  maxEntries?: number
+}
+
+/** What a dropped session leaves behind. */
+export interface DropInfo {
+  /** Why the session ended (`re-auth` and `local` start no cool-down). */
+  reason?: CloseReason
+  /** The peer's proven pubkey, if any: its strikes are remembered by key too. */
+  pubkey?: string
+  /** The session's strike count, remembered for `strikeMemoryMs`. */
+  strikes?: number
+}
+
+/** An entry of the serialized registry. `kind` says whether `key` is a transport id or a pubkey. */
+export interface RegistryEntryJSON {
+  kind: 'peer' | 'pubkey'
+  key: string
+  untilMs: number
+  /** Strikes (strike entries only). */
+  count?: number
+}
+
+/** The serialized registry (`toJSON`), e.g. for storage meta. */
+export interface PeerRegistryJSON {
+  version: 1
+  bans: RegistryEntryJSON[]
+  cooldowns: RegistryEntryJSON[]
+  strikes: RegistryEntryJSON[]
+}
+
+interface Entry {
+  untilMs: number
+  count: number
+}
+
+/**
+ * @example
+ * ```ts
+ * const registry = new PeerRegistry()
+ * registry.ban(peerId, pubkey, now + 3_600_000)
+ * registry.canConnect(peerId, undefined, now) // false
+ * registry.canConnect('other-id', pubkey, now) // false: the key is banned too
+ * storage.setMeta('peerset/bans', JSON.stringify(registry))
+ * const restored = PeerRegistry.fromJSON(JSON.parse(saved))
+ * ```
+ */
+export class PeerRegistry {
+  readonly #cooldownMs: number
+  readonly #strikeMemoryMs: number
+  readonly #maxEntries: number
+  readonly #bans = { peer: new Map<string, Entry>(), pubkey: new Map<string, Entry>() }
+  readonly #strikes = { peer: new Map<string, Entry>(), pubkey: new Map<string, Entry>() }
+  readonly #cooldowns = new Map<string, Entry>()
+
+  constructor(options: PeerRegistryOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw fail('options must be an object')
+    this.#cooldownMs = checkNonNegative(options.cooldownMs ?? DEFAULT_RECONNECT_COOLDOWN_MS, 'cooldownMs')
+    this.#strikeMemoryMs = checkNonNegative(options.strikeMemoryMs ?? DEFAULT_STRIKE_MEMORY_MS, 'strikeMemoryMs')
+    this.#maxEntries = options.maxEntries ?? DEFAULT_REGISTRY_MAX_ENTRIES
+    if (!Number.isSafeInteger(this.#maxEntries) || this.#maxEntries < 1) throw fail('maxEntries must be a positive integer')
+  }
+
+  /** Entries held, per table (for status and tests). */
+  get size(): { bans: number; cooldowns: number; strikes: number } {
+    return {
+      bans: this.#bans.peer.size + this.#bans.pubkey.size,
+      cooldowns: this.#cooldowns.size,
+      strikes: this.#strikes.peer.size + this.#strikes.pubkey.size,
+    }
+  }
+
+  /** Whether a peer may start a session now: its id is neither banned nor cooling down, and its pubkey (if known) is not banned. */
+  canConnect(peerId: string, pubkey: string | undefined, nowMs: number): boolean {
+    checkKey(peerId, 'peerId')
+    checkTime(nowMs)
+    if (live(this.#bans.peer.get(peerId), nowMs) || live(this.#cooldowns.get(peerId), nowMs)) return false
+    return pubkey === undefined || !live(this.#bans.pubkey.get(checkKey(pubkey, 'pubkey')), nowMs)
+  }
+
+  /** When a ban of this id or pubkey ends, or `undefined` if neither is banned. */
+  bannedUntil(peerId: string | undefined, pubkey: string | undefined, nowMs: number): number | undefined {
+    checkTime(nowMs)
+    const a = peerId === undefined ? undefined : this.#bans.peer.get(peerId)
+    const b = pubkey === undefined ? undefined : this.#bans.pubkey.get(pubkey)
+    const until = Math.max(live(a, nowMs) ? a!.untilMs : -Infinity, live(b, nowMs) ? b!.untilMs : -Infinity)
+    return until === -Infinity ? undefined : until
+  }
+
+  /** Bans a transport id, and a pubkey if given (only pass a pubkey the peer proved), until `untilMs`. */
+  ban(peerId: string, pubkey: string | undefined, untilMs: number): void {
+    checkKey(peerId, 'peerId')
+    checkTime(untilMs)
+    this.#put(this.#bans.peer, peerId, { untilMs, count: 0 })
+    if (pubkey !== undefined) this.#put(this.#bans.pubkey, checkKey(pubkey, 'pubkey'), { untilMs, count: 0 })
+  }
+
+  /** Lifts the bans of an id and/or a pubkey. */
+  unban(peerId: string | undefined, pubkey?: string): void {
+    if (peerId !== undefined) this.#bans.peer.delete(peerId)
+    if (pubkey !== undefined) this.#bans.pubkey.delete(pubkey)
+  }
+
+  /** A session with `peerId` ended at `nowMs`: start its cool-down and remember its strikes. */
+  drop(peerId: string, nowMs: number, info: DropInfo = {}): void {
+    checkKey(peerId, 'peerId')
+    checkTime(nowMs)
+    if (info.reason === undefined || !NO_COOLDOWN.has(info.reason)) this.#put(this.#cooldowns, peerId, { untilMs: nowMs + this.#cooldownMs, count: 0 })
+    const count = info.strikes ?? 0
+    if (!Number.isSafeInteger(count) || count < 0) throw fail('drop: strikes must be a non-negative integer')
+    if (count === 0) return
+    const strike = { untilMs: nowMs + this.#strikeMemoryMs, count }
+    this.#put(this.#strikes.peer, peerId, strike)
+    if (info.pubkey !== undefined) this.#put(this.#strikes.pubkey, checkKey(info.pubkey, 'pubkey'), { ...strike })
+  }
+
+  /** Strikes remembered for this id or pubkey (the larger), to pass as `priorStrikes` to a new session. */
+  strikesOf(peerId: string, pubkey: string | undefined, nowMs: number): number {
+    checkTime(nowMs)
+    const a = this.#strikes.peer.get(peerId)
+    const b = pubkey === undefined ? undefined : this.#strikes.pubkey.get(pubkey)
+    return Math.max(live(a, nowMs) ? a!.count : 0, live(b, nowMs) ? b!.count : 0)
+  }
+
+  /** Forgets every expired entry. */
+  prune(nowMs: number): void {
+    checkTime(nowMs)
+    for (const map of this.#maps()) for (const [key, entry] of map) if (!live(entry, nowMs)) map.delete(key)
+  }
+
+  /** A plain-JSON snapshot (see {@link PeerRegistry.fromJSON}). */
+  toJSON(): PeerRegistryJSON {
+    const list = (maps: { peer: Map<string, Entry>; pubkey: Map<string, Entry> }, withCount: boolean) =>
+      (['peer', 'pubkey'] as const).flatMap((kind) =>
+        [...maps[kind]].map(([key, e]) => (withCount ? { kind, key, untilMs: e.untilMs, count: e.count } : { kind, key, untilMs: e.untilMs })),
+      )
+    return {
+      version: 1,
+      bans: list(this.#bans, false),
+      cooldowns: [...this.#cooldowns].map(([key, e]) => ({ kind: 'peer' as const, key, untilMs: e.untilMs })),
+      strikes: list(this.#strikes, true),
+    }
+  }
+
+  /**
+   * Restores a registry from {@link PeerRegistry.toJSON}'s output. Throws `INVALID_ARGUMENT` for
+   * anything else.
+   */
+  static fromJSON(json: unknown, options: PeerRegistryOptions = {}): PeerRegistry {
+    const registry = new PeerRegistry(options)
+    if (typeof json !== 'object' || json === null) throw fail('fromJSON: expected an object')
+    const j = json as Partial<PeerRegistryJSON>
+    if (j.version !== 1 || !Array.isArray(j.bans) || !Array.isArray(j.cooldowns) || !Array.isArray(j.strikes)) {
+      throw fail('fromJSON: expected { version: 1, bans, cooldowns, strikes }')
+    }
+    for (const e of j.bans) {
+      const entry = readEntry(e, false)
+      registry.#put(registry.#bans[entry.kind], entry.key, { untilMs: entry.untilMs, count: 0 })
+    }
+    for (const e of j.cooldowns) {
+      const entry = readEntry(e, false)
+      if (entry.kind !== 'peer') throw fail('fromJSON: a cool-down is by transport id (kind "peer")')
+      registry.#put(registry.#cooldowns, entry.key, { untilMs: entry.untilMs, count: 0 })
+    }
+    for (const e of j.strikes) {
+      const entry = readEntry(e, true)
+      registry.#put(registry.#strikes[entry.kind], entry.key, { untilMs: entry.untilMs, count: entry.count ?? 0 })
+    }
+    return registry
+  }
+
+  #maps(): Map<string, Entry>[] {
+    return [this.#bans.peer, this.#bans.pubkey, this.#strikes.peer, this.#strikes.pubkey, this.#cooldowns]
+  }
+
+  /** Sets an entry (merged with an existing one: the later expiry, the larger count); at capacity, evicts the entry that expires first. */
+  #put(map: Map<string, Entry>, key: string, entry: Entry): void {
+    const existing = map.get(key)
+    if (existing !== undefined) {
+      map.set(key, { untilMs: Math.max(existing.untilMs, entry.untilMs), count: Math.max(existing.count, entry.count) })
+      return
+    }
+    if (map.size >= this.#maxEntries) {
+      let victim: string | undefined
+      let soonest = Infinity
+      for (const [k, e] of map) {
+        if (e.untilMs < soonest) {
+          soonest = e.untilMs
+          victim = k
+        }
+      }
+      if (soonest > entry.untilMs) return // the new entry would be the first to go
+      map.delete(victim!)
+    }
+    map.set(key, entry)
+  }
+}
+
+function live(entry: Entry | undefined, nowMs: number): boolean {
+  return entry !== undefined && entry.untilMs > nowMs
+}
+
+function readEntry(value: unknown, withCount: boolean): RegistryEntryJSON {
+  if (typeof value !== 'object' || value === null) throw fail('fromJSON: every entry must be an object')
+  const e = value as Partial<RegistryEntryJSON>
+  if (e.kind !== 'peer' && e.kind !== 'pubkey') throw fail('fromJSON: entry kind must be "peer" or "pubkey"')
+  checkKey(e.key, 'fromJSON: entry key')
+  checkTime(e.untilMs)
+  if (withCount && (!Number.isSafeInteger(e.count) || e.count! < 0)) throw fail('fromJSON: a strike entry needs a non-negative integer count')
+  return { kind: e.kind, key: e.key as string, untilMs: e.untilMs as number, ...(withCount ? { count: e.count as number } : {}) }
+}
+
+function checkKey(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) throw fail(`${what} must be a string of 1..256 characters`)
+  return value
+}
+
+function checkTime(value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw fail('times must be finite numbers of milliseconds')
+}
+
+function checkNonNegative(value: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw fail(`${what} must be a finite number >= 0`)
+  return value
+}
+
+function fail(message: string): PeersetError {
+  return new PeersetError('INVALID_ARGUMENT', `PeerRegistry: ${message}`)
+}

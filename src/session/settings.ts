@@ -1,0 +1,85 @@
+/**
+ * The settings two peers must share, their digest, and which one differs when they do not match.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import { PeersetError } from '../errors.js'
+import type { SessionSettings } from './types.js'
+import { isWellFormedText, utf8 } from './wire.js'
+import { MAX_MODERATION_DIGEST_BYTES } from './codec.js'
+
+/** Domain label of the settings digest (bumped if the encoding ever changes). */
+export const SETTINGS_DIGEST_LABEL = 'peerset-settings/1'
+
+/**
+ * The settings digest: lowercase hex SHA-256 of the UTF-8 JSON array
+ * `["peerset-settings/1", intervalMs, retentionBuckets, moderationDigest]` (no spaces; integers in
+ * decimal; the digest string JSON-escaped as `JSON.stringify` does). The retention is part of it
+ * through `retentionBuckets` (retention = intervalMs x retentionBuckets).
+ * Throws `PeersetError` `INVALID_ARGUMENT` for invalid settings.
+ * @example
+ * ```ts
+ * settingsDigest({ granularity: { intervalMs: 86_400_000, retentionBuckets: 90 }, moderationDigest: 'default/1' })
+ * // sha256('["peerset-settings/1",86400000,90,"default/1"]') as hex
+ * ```
+ */
+export function settingsDigest(settings: SessionSettings): string {
+  assertSettings(settings, 'settingsDigest')
+  const { intervalMs, retentionBuckets } = settings.granularity
+  const json = JSON.stringify([SETTINGS_DIGEST_LABEL, intervalMs, retentionBuckets, settings.moderationDigest])
+  return bytesToHex(sha256(utf8(json)))
+}
+
+/** Which setting differs between two peers, and a sentence saying how. */
+export interface SettingsMismatch {
+  reason: 'granularity' | 'moderation-policy'
+  detail: string
+}
+
+/**
+ * The first setting in which `theirs` differs from `ours` (granularity first), or `undefined` if
+ * they agree.
+ * @example
+ * ```ts
+ * compareSettings(ours, { ...ours, moderationDigest: 'strict/2' })
+ * // { reason: 'moderation-policy', detail: 'moderation policy digest differs: ours "default/1", theirs "strict/2"' }
+ * ```
+ */
+export function compareSettings(ours: SessionSettings, theirs: SessionSettings): SettingsMismatch | undefined {
+  const a = ours.granularity
+  const b = theirs.granularity
+  if (a.intervalMs !== b.intervalMs) {
+    return { reason: 'granularity', detail: `bucket interval differs: ours ${a.intervalMs} ms, theirs ${b.intervalMs} ms` }
+  }
+  if (a.retentionBuckets !== b.retentionBuckets) {
+    return { reason: 'granularity', detail: `retention differs: ours ${a.retentionBuckets} buckets, theirs ${b.retentionBuckets} buckets` }
+  }
+  if (ours.moderationDigest !== theirs.moderationDigest) {
+    return {
+      reason: 'moderation-policy',
+      detail: `moderation policy digest differs: ours ${JSON.stringify(ours.moderationDigest)}, theirs ${JSON.stringify(theirs.moderationDigest)}`,
+    }
+  }
+  return undefined
+}
+
+/** Throws `INVALID_ARGUMENT` unless `settings` is valid (internal). */
+export function assertSettings(settings: unknown, fn: string): asserts settings is SessionSettings {
+  const fail = (what: string) => new PeersetError('INVALID_ARGUMENT', `${fn}: ${what}`)
+  if (typeof settings !== 'object' || settings === null) throw fail('settings must be an object { granularity, moderationDigest }')
+  const s = settings as Partial<SessionSettings>
+  const g = s.granularity
+  if (typeof g !== 'object' || g === null) throw fail('settings.granularity must be a granularity descriptor')
+  if (!isPositiveSafeInteger(g.intervalMs)) throw fail(`settings.granularity.intervalMs must be a positive integer, got ${String(g.intervalMs)}`)
+  if (!isPositiveSafeInteger(g.retentionBuckets)) {
+    throw fail(`settings.granularity.retentionBuckets must be a positive integer, got ${String(g.retentionBuckets)}`)
+  }
+  const d = s.moderationDigest
+  if (typeof d !== 'string' || !isWellFormedText(d) || utf8(d).length > MAX_MODERATION_DIGEST_BYTES) {
+    throw fail(`settings.moderationDigest must be a well-formed string of at most ${MAX_MODERATION_DIGEST_BYTES} UTF-8 bytes`)
+  }
+}
+
+function isPositiveSafeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
+}

@@ -1,0 +1,67 @@
+/**
+ * The session's one transition table. A (state, event) pair that is not listed is not allowed: for
+ * an incoming frame that is a protocol violation (a strike); `closed` and `banned` are terminal and
+ * ignore everything.
+ */
+import type { SessionEvent, SessionState } from './types.js'
+
+/** Every state, live ones first. */
+export const SESSION_STATES: readonly SessionState[] = [
+  'connecting',
+  'hello-sent',
+  'authenticating',
+  'proof-sent',
+  'peer-verified',
+  'authenticated',
+  'closed',
+  'banned',
+]
+
+/** Every event: the incoming frame kinds, then the local ones. */
+export const SESSION_EVENTS: readonly SessionEvent[] = ['hello', 'auth', 'ping', 'pong', 'bye', 'sync', 'start', 'proof-sent', 'close', 'ban']
+
+/** Ends every live state may reach: a bye from the peer, a local close, a ban. */
+const ENDINGS = { bye: 'closed', close: 'closed', ban: 'banned' } as const
+
+/**
+ * The transition table: `TRANSITIONS[state][event]` is the next state; a missing entry means the
+ * event is not allowed in that state.
+ * @example
+ * ```ts
+ * TRANSITIONS['hello-sent'].hello // 'authenticating'
+ * TRANSITIONS['hello-sent'].sync  // undefined: a sync frame before authentication is a violation
+ * ```
+ */
+export const TRANSITIONS: Readonly<Record<SessionState, Readonly<Partial<Record<SessionEvent, SessionState>>>>> = Object.freeze({
+  connecting: { start: 'hello-sent', ...ENDINGS },
+  'hello-sent': { hello: 'authenticating', ...ENDINGS },
+  authenticating: { auth: 'peer-verified', 'proof-sent': 'proof-sent', ...ENDINGS },
+  'proof-sent': { auth: 'authenticated', ...ENDINGS },
+  'peer-verified': { 'proof-sent': 'authenticated', ...ENDINGS },
+  authenticated: { ping: 'authenticated', pong: 'authenticated', sync: 'authenticated', ...ENDINGS },
+  closed: {},
+  banned: {},
+})
+
+/**
+ * The state after `event` in `state`, or `undefined` if the event is not allowed there.
+ * @example
+ * ```ts
+ * nextState('proof-sent', 'auth') // 'authenticated'
+ * nextState('authenticated', 'hello') // undefined
+ * ```
+ */
+export function nextState(state: SessionState, event: SessionEvent): SessionState | undefined {
+  return TRANSITIONS[state][event]
+}
+
+/**
+ * Whether a state is terminal (`closed` or `banned`).
+ * @example
+ * ```ts
+ * isTerminal('banned') // true
+ * ```
+ */
+export function isTerminal(state: SessionState): boolean {
+  return state === 'closed' || state === 'banned'
+}

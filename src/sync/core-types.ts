@@ -1,0 +1,108 @@
+/** The public types of the sync core (see `createSyncCore`). */
+import type { RejectClass, SyncMessage, SyncMessageType, WireEvent } from '../protocol/messages.js'
+import type { NostrEvent } from '../record/types.js'
+import type { BucketIndex } from './bucket-index.js'
+import type { Reconciler } from './reconciler.js'
+
+/** Options of {@link createSyncCore}. Times are in milliseconds. */
+export interface SyncCoreOptions {
+  /** This peer's id in the room (the transport's `selfId`). The lower id of a pair leads. */
+  selfId: string
+  /** The local ids; the engine keeps it up to date (add before `recordResolved(…'accepted')`). */
+  index: BucketIndex
+  /** A stored record by id, to answer `want` (a `NostrEvent` will do; its `id` is not sent). */
+  lookup(id: string): WireEvent | undefined
+  /** Whether the engine has refused this id for good (never request it). Default: never. */
+  isKnownRejected?(id: string): boolean
+  /** The id of a received event. Default `computeEventId` (NIP-01). */
+  computeId?(event: WireEvent): string
+  /** How differing buckets are reconciled. Default `createRangeReconciler()`. */
+  reconciler?: Reconciler
+  /** Requests in flight per peer. Default 64. */
+  maxInFlight?: number
+  /** Requests in flight over all peers. Default 256. */
+  maxInFlightTotal?: number
+  /** Most ids wanted at once, over all peers / from one peer. Defaults 500,000 / 200,000. */
+  maxWanted?: number
+  maxWantedPerPeer?: number
+  /** A request unanswered this long goes to another peer that has the id. Default 10,000. */
+  requestTimeoutMs?: number
+  /** `root` is resent to each peer this often (idle rebroadcast). Default 30,000. */
+  rebroadcastMs?: number
+  /** At most one reconciliation round per peer this often. Default 2,000. */
+  minRoundGapMs?: number
+  /** The same pair of roots is reconciled again only after this long. Default 300,000. */
+  roundRetryMs?: number
+  /** Ids announced in buckets up to this far in the future are wanted (clock skew). Default 300,000. */
+  clockSkewMs?: number
+  /** Ids a peer refused for good, remembered per peer (oldest forgotten first). Default 100,000. */
+  maxRejectedPerPeer?: number
+}
+
+/** A message for one peer. The engine encodes it with `encodeMessage` and sends every frame. */
+export interface Outbound {
+  to: string
+  message: SyncMessage
+}
+
+/** What {@link SyncCore.receive} returns. */
+export interface ReceiveResult {
+  /** Messages to send. */
+  send: Outbound[]
+  /**
+   * Requested records, with their recomputed ids, for the engine to check and store. The engine
+   * must report each one with `recordResolved` (its request slot stays taken until then).
+   */
+  records: NostrEvent[]
+  /** Items ignored: unsolicited records, unexpected ranges, messages from unknown peers… (a peer-behaviour signal). */
+  ignored: number
+}
+
+/** How the engine disposed of a record the core handed it. */
+export type RecordOutcome = 'accepted' | 'rejected' | 'duplicate'
+
+/** Details of {@link SyncCore.recordResolved}. */
+export interface ResolveDetail {
+  /** The peer the record came from (it gets the `reject` notice; it is not told about it with `have`). */
+  fromPeerId?: string
+  /** For `rejected`: the class of reason and whether the verdict can never change. Default `other`, not permanent. */
+  reject?: { reason: RejectClass; permanent: boolean }
+}
+
+/** Counters for status pages and tests. */
+export interface SyncStats {
+  peers: number
+  wanted: number
+  inFlight: number
+  ignored: number
+  sent: Record<SyncMessageType, number>
+  received: Record<SyncMessageType, number>
+}
+
+/** The sync core of one peer. See {@link createSyncCore}. */
+export interface SyncCore {
+  /** A peer is authenticated and may sync: returns its `root`. Idempotent. */
+  peerReady(peerId: string, nowMs: number): Outbound[]
+  /** A peer left: forget it. Its outstanding requests go to other peers that have the ids (returned `want`s). */
+  peerGone(peerId: string, nowMs: number): Outbound[]
+  /** A decoded message from a ready peer. */
+  receive(peerId: string, message: SyncMessage, nowMs: number): ReceiveResult
+  /**
+   * Ids added to the index by other means than a pulled record (own records, imports): cancels
+   * requests for them and announces them to every ready peer except `fromPeerId`.
+   */
+  localRecordsAdded(ids: readonly string[], nowMs: number, fromPeerId?: string): Outbound[]
+  /**
+   * The engine's verdict on a record returned by `receive`: frees its request slot and cancels it
+   * everywhere; `accepted` (already in the index) announces it to the other peers; `rejected`
+   * sends a `reject` notice to `fromPeerId`. Do not also call `localRecordsAdded` for it.
+   */
+  recordResolved(id: string, outcome: RecordOutcome, nowMs: number, detail?: ResolveDetail): Outbound[]
+  /** Call periodically (e.g. every second): re-requests timed-out ids, rebroadcasts roots. */
+  tick(nowMs: number): Outbound[]
+  /** Whether an id is wanted (queued, requested or being checked). */
+  isWanted(id: string): boolean
+  /** Whether `peerId` refused `id` for good. */
+  peerRejected(peerId: string, id: string): boolean
+  stats(): SyncStats
+}

@@ -1,0 +1,18 @@
+/**
+ * Sync: incremental fingerprints, the per-bucket id index, and the pure reconciliation core
+ * (decoded messages in, messages out; no timers, no I/O).
+ */
+export { BucketIndex, type IndexSummary } from './bucket-index.js'
+export {
+  createSyncCore,
+  type Outbound,
+  type ReceiveResult,
+  type RecordOutcome,
+  type ResolveDetail,
+  type SyncCore,
+  type SyncCoreOptions,
+  type SyncStats,
+} from './core.js'
+export { Fingerprint } from './fingerprint.js'
+export { createRangeReconciler, shortIdOf, type RangeReconcilerOptions } from './range-reconciler.js'
+export type { BucketDiff, ReconcileContext, Reconciler, ReconcileResult } from './reconciler.js'

@@ -1,0 +1,134 @@
+/** fast-check arbitraries of every sync message, and helpers to reassemble split messages. */
+import fc from 'fast-check'
+import { decodeMessage } from '../../src/protocol/decode.js'
+import {
+  EMPTY_CHILD_DIGEST,
+  MAX_FINGERPRINT_COUNT,
+  type BucketWindow,
+  type RangeEntry,
+  type SyncMessage,
+  type WireEvent,
+} from '../../src/protocol/messages.js'
+
+const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+export const hexBytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(toHex)
+export const idArb = hexBytes(32)
+export const shortIdArb = hexBytes(8)
+export const digestArb = hexBytes(16)
+const countArb = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: MAX_FINGERPRINT_COUNT }))
+const bucketArb = fc.integer({ min: -1_000_000, max: 2 ** 40 })
+
+export const windowArb: fc.Arbitrary<BucketWindow> = fc
+  .tuple(fc.integer({ min: -100_000, max: 2 ** 40 }), fc.integer({ min: 0, max: 2_000 }))
+  .map(([oldest, span]) => ({ oldest, newest: oldest + span }))
+
+export const rootArb = fc.record({
+  type: fc.constant('root' as const),
+  window: windowArb,
+  count: countArb,
+  digest: digestArb,
+  wanting: countArb,
+})
+
+export const summaryArb = windowArb.chain((window) =>
+  fc
+    .tuple(fc.integer({ min: window.oldest, max: window.newest }), fc.integer({ min: window.oldest, max: window.newest }))
+    .map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const)
+    .chain(([from, to]) =>
+      fc.record({
+        type: fc.constant('summary' as const),
+        window: fc.constant(window),
+        count: countArb,
+        digest: digestArb,
+        from: fc.constant(from),
+        to: fc.constant(to),
+        buckets: fc
+          .uniqueArray(fc.integer({ min: from, max: to }), { maxLength: 60 })
+          .chain((bs) =>
+            fc.tuple(...bs.sort((x, y) => x - y).map((bucket) => fc.record({ bucket: fc.constant(bucket), count: fc.integer({ min: 1, max: MAX_FINGERPRINT_COUNT }), digest: digestArb }))),
+          ),
+      }),
+    ),
+)
+
+const prefixArb = (maxLength: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), maxLength })
+
+const childArb = fc.oneof(
+  fc.constant({ count: 0, digest: EMPTY_CHILD_DIGEST }),
+  fc.record({ count: fc.integer({ min: 1, max: MAX_FINGERPRINT_COUNT }), digest: hexBytes(8) }),
+)
+
+export const rangeEntryArb: fc.Arbitrary<RangeEntry> = fc.oneof(
+  fc.record({
+    bucket: bucketArb,
+    prefix: prefixArb(7),
+    kind: fc.constant('split' as const),
+    children: fc.array(childArb, { minLength: 16, maxLength: 16 }),
+  }),
+  fc.record({ bucket: bucketArb, prefix: prefixArb(8), kind: fc.constantFrom('ids' as const, 'need' as const), shortIds: fc.array(shortIdArb, { maxLength: 40 }) }),
+)
+
+export const rangesArb = fc.record({ type: fc.constant('ranges' as const), entries: fc.array(rangeEntryArb, { maxLength: 20 }) })
+
+export const haveArb = fc.record({
+  type: fc.constant('have' as const),
+  groups: fc.array(fc.record({ bucket: bucketArb, ids: fc.array(idArb, { minLength: 1, maxLength: 10 }) }), { maxLength: 10 }),
+})
+
+export const wantArb = fc.record({ type: fc.constant('want' as const), ids: fc.array(idArb, { maxLength: 30 }) })
+
+const textArb = fc.string({ unit: 'binary', maxLength: 40 })
+export const wireEventArb: fc.Arbitrary<WireEvent> = fc.record({
+  pubkey: hexBytes(32),
+  created_at: fc.oneof(fc.integer({ min: 0, max: 2 ** 32 }), fc.maxSafeNat()),
+  kind: fc.integer({ min: 0, max: 65_535 }),
+  tags: fc.array(fc.array(textArb, { maxLength: 4 }), { maxLength: 5 }),
+  content: fc.string({ unit: 'binary', maxLength: 300 }),
+  sig: hexBytes(64),
+})
+
+export const recordsArb = fc.record({ type: fc.constant('records' as const), events: fc.array(wireEventArb, { maxLength: 5 }) })
+
+export const rejectArb = fc.record({
+  type: fc.constant('reject' as const),
+  items: fc.array(
+    fc.record({
+      id: idArb,
+      reason: fc.constantFrom('invalid', 'expired', 'future', 'superseded', 'moderation', 'quota', 'other' as const),
+      permanent: fc.boolean(),
+    }),
+    { maxLength: 10 },
+  ),
+})
+
+export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(rootArb, summaryArb, rangesArb, haveArb, wantArb, recordsArb, rejectArb)
+
+/** Decode frames and merge the parts of one split message back into one message. */
+export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
+  const parts = frames.map((f) => decodeMessage(f))
+  const first = parts[0]!
+  switch (first.type) {
+    case 'root':
+      return first
+    case 'summary': {
+      const ps = parts as (typeof first)[]
+      return { ...first, to: ps[ps.length - 1]!.to, buckets: ps.flatMap((p) => p.buckets) }
+    }
+    case 'ranges':
+      return { type: 'ranges', entries: (parts as (typeof first)[]).flatMap((p) => p.entries) }
+    case 'have':
+      return { type: 'have', groups: (parts as (typeof first)[]).flatMap((p) => p.groups) }
+    case 'want':
+      return { type: 'want', ids: (parts as (typeof first)[]).flatMap((p) => p.ids) }
+    case 'records':
+      return { type: 'records', events: (parts as (typeof first)[]).flatMap((p) => p.events) }
+    case 'reject':
+      return { type: 'reject', items: (parts as (typeof first)[]).flatMap((p) => p.items) }
+  }
+}
+
+/** A `have` message as (bucket, id) pairs, so split groups compare equal to the original. */
+export function havePairs(m: SyncMessage): string[] {
+  if (m.type !== 'have') return []
+  return m.groups.flatMap((g) => g.ids.map((id) => `${g.bucket}:${id}`))
+}

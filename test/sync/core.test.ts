@@ -1,0 +1,377 @@
+import { bytesToHex } from '@noble/hashes/utils.js'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { SyncMessage } from '../../src/protocol/messages.js'
+import { computeEventId } from '../../src/record/serialize.js'
+import { createSyncCore } from '../../src/sync/core.js'
+import { BucketIndex } from '../../src/sync/bucket-index.js'
+import { fixedIntervalBuckets } from '../../src/buckets/index.js'
+import { DAY_MS, granularity, hid, NOW, Pump, TestPeer, timeIn, type FakeRecord } from './harness.js'
+
+const idArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(bytesToHex)
+/** Records over 6 daily buckets, so buckets hold dozens of ids and get split into ranges. */
+const recordArb = fc.record({ id: idArb, day: fc.integer({ min: 0, max: 5 }), second: fc.integer({ min: 0, max: 86_399 }) })
+type Side = 'a' | 'b' | 'both'
+type Scenario = { records: FakeRecord[]; sides: Side[] }
+
+const toRecords = (rs: { id: string; day: number; second: number }[]): FakeRecord[] => rs.map((r) => ({ id: r.id, createdAt: timeIn(r.day, r.second) }))
+const poolArb = (max: number) => fc.uniqueArray(recordArb, { selector: (r) => r.id, maxLength: max }).map(toRecords)
+const withSides = (sideArb: fc.Arbitrary<Side>, max = 250): fc.Arbitrary<Scenario> =>
+  poolArb(max).chain((records) => fc.record({ records: fc.constant(records), sides: fc.array(sideArb, { minLength: records.length, maxLength: records.length }) }))
+
+const scenarios = {
+  empty: withSides(fc.constant<Side>('a')),
+  identical: withSides(fc.constant<Side>('both')),
+  disjoint: withSides(fc.constantFrom<Side>('a', 'b')),
+  subset: withSides(fc.constantFrom<Side>('both', 'b')),
+  'few differences': withSides(fc.constantFrom<Side>('both', 'both', 'both', 'both', 'both', 'both', 'both', 'both', 'both', 'a', 'b')),
+  random: withSides(fc.constantFrom<Side>('a', 'b', 'both')),
+  // Every bucket: as many ids only on A as only on B, so the counts are equal and only the digests differ.
+  'equal counts, different contents': poolArb(250).map((records) => {
+    const sides: Side[] = []
+    const seen = new Map<number, number>()
+    for (const r of records) {
+      const bucket = Math.floor(r.createdAt / 86_400)
+      const k = seen.get(bucket) ?? 0
+      seen.set(bucket, k + 1)
+      sides.push(k % 3 === 2 ? 'both' : k % 3 === 0 ? 'a' : 'b')
+    }
+    // An unmatched 'a' (the last record of its bucket) becomes 'both'.
+    for (let i = records.length - 1; i >= 0; i--) {
+      const bucket = Math.floor(records[i]!.createdAt / 86_400)
+      if (seen.get(bucket)! % 3 === 1) {
+        sides[i] = 'both'
+        seen.set(bucket, 0)
+      }
+    }
+    return { records, sides }
+  }),
+}
+
+function setUp({ records, sides }: Scenario, ids: [string, string] = ['peer-a', 'peer-b']) {
+  const a = new TestPeer(ids[0], records.filter((_, i) => sides[i] !== 'b'))
+  const b = new TestPeer(ids[1], records.filter((_, i) => sides[i] !== 'a'))
+  const pump = new Pump([a, b])
+  const union = [...new Set(records.map((r) => r.id))].sort()
+  return { a, b, pump, union }
+}
+
+describe('two peers converge to the union (every message through the codec)', () => {
+  for (const [name, arb] of Object.entries(scenarios)) {
+    it(name, () => {
+      fc.assert(
+        fc.property(arb, fc.boolean(), (scenario, swap) => {
+          const { a, b, pump, union } = setUp(scenario, swap ? ['peer-b', 'peer-a'] : ['peer-a', 'peer-b'])
+          if (name === 'equal counts, different contents') {
+            for (const bucket of a.index.buckets()) expect(a.index.bucketIds(bucket).size).toBe(b.index.bucketIds(bucket).size)
+          }
+          pump.connect(a, b)
+          pump.run()
+          // One round is enough: no tick, no retry.
+          expect(a.ids()).toEqual(union)
+          expect(b.ids()).toEqual(union)
+          // Each record crossed the link once.
+          for (const p of [a, b]) for (const n of p.arrivals.values()) expect(n).toBe(1)
+          expect(a.core.stats().wanted + b.core.stats().wanted).toBe(0)
+        }),
+        { numRuns: 40 },
+      )
+    })
+  }
+
+  it('finds a single difference among 5,000 ids in one bucket with a few hundred bytes of ranges', () => {
+    const shared = Array.from({ length: 5_000 }, (_, i) => ({ id: bytesToHex(Uint8Array.from({ length: 32 }, (_, j) => (i * 31 + j * 7 + ((i * j) >> 3)) & 255)), createdAt: timeIn(1, i) }))
+    const extra = { id: 'ee'.repeat(32), createdAt: timeIn(1, 7) }
+    const { a, b, pump } = setUp({ records: [...shared, extra], sides: [...shared.map(() => 'both' as const), 'a'] })
+    pump.connect(a, b)
+    pump.run()
+    expect(b.index.has(extra.id)).toBe(true)
+    const rangeBytes = pump.log.filter((m) => m.type === 'ranges').reduce((s, m) => s + m.bytes, 0)
+    expect(rangeBytes).toBeLessThan(1_500)
+  })
+
+  it('reconciles with a summary split over several frames (minute buckets, 3 days)', () => {
+    const minutes = fixedIntervalBuckets(60_000, { retentionMs: 3 * DAY_MS })
+    const records = Array.from({ length: 4_000 }, (_, i) => ({ id: hid(`min${i}`), createdAt: Math.floor(NOW / 1000) - 60 * (i % 4_000) - 7 }))
+    const sides = records.map((_, i) => (i % 397 === 0 ? 'a' : i % 401 === 0 ? 'b' : 'both') as Side)
+    const a = new TestPeer('a', records.filter((_, i) => sides[i] !== 'b'), {}, minutes)
+    const b = new TestPeer('b', records.filter((_, i) => sides[i] !== 'a'), {}, minutes)
+    const pump = new Pump([a, b])
+    pump.connect(a, b)
+    pump.run()
+    expect(pump.count('summary')).toBeGreaterThan(3)
+    expect(a.ids()).toEqual(records.map((r) => r.id).sort())
+    expect(b.ids()).toEqual(a.ids())
+  })
+
+  it('pushes everything to an empty peer with `have` right after the roots (no summary round)', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(i), createdAt: timeIn(i % 90, i) }))
+    const { a, b, pump, union } = setUp({ records, sides: records.map(() => 'a' as const) })
+    pump.connect(a, b)
+    pump.run()
+    expect(b.ids()).toEqual(union)
+    expect(pump.count('summary')).toBe(0)
+    expect(pump.count('ranges')).toBe(0)
+    // Roots both ways (plus, at most, the follower's one-time echo), then `have`.
+    expect(pump.log.findIndex((m) => m.type === 'have')).toBeLessThanOrEqual(3)
+  })
+
+  it('works with real event ids (computeEventId) too', () => {
+    const events = Array.from({ length: 20 }, (_, i) => {
+      const e = { pubkey: 'ab'.repeat(32), created_at: timeIn(i % 3, i), kind: 37_515, tags: [['d', `u${i}`]], content: `record ${i}`, sig: 'cd'.repeat(64) }
+      return { ...e, id: computeEventId(e) }
+    })
+    const make = (selfId: string, mine: typeof events) => {
+      const index = new BucketIndex(granularity)
+      const store = new Map(mine.map((e) => [e.id, e]))
+      for (const e of mine) index.add(e.id, e.created_at)
+      return { index, store, core: createSyncCore({ selfId, index, lookup: (id) => store.get(id) }) }
+    }
+    const a = make('a', events.slice(0, 12))
+    const b = make('b', events.slice(8))
+    const queue: Array<[string, SyncMessage, string]> = []
+    const push = (from: string, outs: { to: string; message: SyncMessage }[]) => outs.forEach((o) => queue.push([from, o.message, o.to]))
+    push('a', a.core.peerReady('b', NOW))
+    push('b', b.core.peerReady('a', NOW))
+    const nodes = { a, b }
+    while (queue.length > 0) {
+      const [from, message, to] = queue.shift()!
+      const node = nodes[to as 'a' | 'b']
+      const r = node.core.receive(from, message, NOW)
+      push(to, r.send)
+      for (const e of r.records) {
+        node.store.set(e.id, e)
+        node.index.add(e.id, e.created_at)
+        push(to, node.core.recordResolved(e.id, 'accepted', NOW, { fromPeerId: from }))
+      }
+    }
+    expect([...a.store.keys()].sort()).toEqual(events.map((e) => e.id).sort())
+    expect([...b.store.keys()].sort()).toEqual(events.map((e) => e.id).sort())
+  })
+})
+
+describe('new records', () => {
+  it('are announced with `have` and pulled once by every peer, and not announced back to their source', () => {
+    const a = new TestPeer('a')
+    const b = new TestPeer('b')
+    const c = new TestPeer('c')
+    const pump = new Pump([a, b, c])
+    pump.connect(a, b)
+    pump.connect(b, c)
+    pump.connect(a, c)
+    pump.run()
+    const r = { id: '12'.repeat(32), createdAt: timeIn(0) }
+    a.addLocal(r)
+    pump.send('a', a.core.localRecordsAdded([r.id], pump.now))
+    pump.run()
+    expect(b.index.has(r.id) && c.index.has(r.id)).toBe(true)
+    expect(pump.count('records')).toBe(2)
+    expect(b.arrivals.get(r.id)).toBe(1)
+    expect(c.arrivals.get(r.id)).toBe(1)
+    // b and c learnt of it from a and from each other, but nobody announced it back to a.
+    expect(pump.log.filter((m) => m.type === 'have' && m.to === 'a')).toHaveLength(0)
+  })
+
+  it('are repaired by the next idle root exchange when an announcement is lost', () => {
+    const a = new TestPeer('a', [{ id: hid('old'), createdAt: timeIn(3) }])
+    const b = new TestPeer('b', [{ id: hid('old'), createdAt: timeIn(3) }])
+    const pump = new Pump([a, b])
+    pump.connect(a, b)
+    pump.run()
+    const r = { id: hid('lost'), createdAt: timeIn(0) }
+    b.addLocal(r)
+    pump.drop = (_from, _to, m) => m.type === 'have'
+    pump.send('b', b.core.localRecordsAdded([r.id], pump.now))
+    pump.run()
+    expect(a.index.has(r.id)).toBe(false)
+    pump.drop = () => false
+    pump.advance(31_000)
+    expect(a.index.has(r.id)).toBe(true)
+    expect(pump.count('summary')).toBe(1)
+  })
+
+  it('are not requested outside the window (past retention)', () => {
+    const a = new TestPeer('a')
+    const b = new TestPeer('b')
+    const pump = new Pump([a, b])
+    pump.connect(a, b)
+    pump.run()
+    const old = { id: '34'.repeat(32), createdAt: timeIn(200) }
+    a.addLocal(old)
+    pump.send('a', a.core.localRecordsAdded([old.id], pump.now))
+    pump.run()
+    expect(pump.count('have')).toBe(1)
+    expect(pump.count('want')).toBe(0)
+  })
+})
+
+describe('refusals', () => {
+  it('a peer that refuses records for good converges without looping, and each refused record crosses once', () => {
+    const records = Array.from({ length: 120 }, (_, i) => ({ id: hid(`r${i}`), createdAt: timeIn(i % 4, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b', records.slice(0, 60))
+    const refused = records.slice(100).map((r) => r.id)
+    for (const id of refused) b.refuses.add(id)
+    const pump = new Pump([a, b])
+    pump.connect(a, b)
+    pump.run()
+    expect(b.ids()).toEqual(records.slice(0, 100).map((r) => r.id).sort())
+    const afterFirstRound = pump.log.length
+    // One simulated hour of ticks every second.
+    pump.advance(3_600_000)
+    for (const id of refused) expect(b.arrivals.get(id)).toBe(1)
+    expect(a.core.peerRejected('b', refused[0]!)).toBe(true)
+    const later = pump.log.slice(afterFirstRound)
+    // Roots every 30 s each way, and a re-check of the unchanged pair of roots every 5 minutes at most.
+    expect(later.filter((m) => m.type === 'root').length).toBeLessThanOrEqual(2 * 121)
+    expect(later.filter((m) => m.type === 'summary').length).toBeLessThanOrEqual(12)
+    expect(later.filter((m) => m.type === 'records')).toHaveLength(0)
+    expect(later.length).toBeLessThan(500)
+  })
+
+  it('forgets non-permanent refusals: the record may be offered again later', () => {
+    const r = { id: '56'.repeat(32), createdAt: timeIn(1) }
+    const a = new TestPeer('a', [r])
+    const b = new TestPeer('b')
+    const pump = new Pump([a, b])
+    pump.connect(a, b)
+    pump.drop = (from, _to, m) => m.type === 'records' && from === 'a' && pump.now === NOW
+    pump.run()
+    // b never got it (lost); the request times out and nobody else has it: it is forgotten.
+    pump.advance(15_000)
+    expect(b.core.isWanted(r.id)).toBe(false)
+    // b rejects it non-permanently when it comes later: a may offer it again.
+    pump.send('b', b.core.recordResolved(r.id, 'rejected', pump.now, { fromPeerId: 'a', reject: { reason: 'future', permanent: false } }))
+    pump.run()
+    expect(a.core.peerRejected('b', r.id)).toBe(false)
+  })
+})
+
+describe('requests', () => {
+  it('requests each missing id from one peer at a time when two peers have it, and retries the other on time-out', () => {
+    const records = Array.from({ length: 200 }, (_, i) => ({ id: hid(`q${i}`), createdAt: timeIn(i % 5, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b', records)
+    const c = new TestPeer('c', [], { maxInFlight: 16 })
+    const pump = new Pump([a, b, c])
+    pump.connect(a, b)
+    pump.connect(c, a)
+    pump.connect(c, b)
+    // a never answers.
+    pump.drop = (from, _to, m) => m.type === 'records' && from === 'a'
+    pump.run()
+    const requested = new Map<string, number>()
+    for (const m of pump.log) if (m.type === 'want' && m.message.type === 'want') for (const id of m.message.ids) requested.set(id, (requested.get(id) ?? 0) + 1)
+    // Before any time-out, no id was asked of both peers.
+    for (const n of requested.values()) expect(n).toBe(1)
+    // In flight per peer stays within the limit.
+    for (const m of pump.log) if (m.message.type === 'want') expect(m.message.ids.length).toBeLessThanOrEqual(16)
+    pump.advance(60_000)
+    expect(c.ids()).toEqual(records.map((r) => r.id).sort())
+    for (const n of c.arrivals.values()) expect(n).toBe(1)
+  })
+
+  it('cancels outstanding requests when the record arrives by other means', () => {
+    const r = { id: '78'.repeat(32), createdAt: timeIn(2) }
+    const a = new TestPeer('a', [r])
+    const b = new TestPeer('b')
+    const pump = new Pump([a, b])
+    pump.drop = (_from, _to, m) => m.type === 'records'
+    pump.connect(a, b)
+    pump.run()
+    expect(b.core.isWanted(r.id)).toBe(true)
+    b.addLocal(r)
+    b.core.localRecordsAdded([r.id], pump.now)
+    expect(b.core.isWanted(r.id)).toBe(false)
+    expect(b.core.stats().inFlight).toBe(0)
+  })
+
+  it('moves the requests of a peer that leaves to another peer that has the ids', () => {
+    const records = Array.from({ length: 50 }, (_, i) => ({ id: hid(`m${i}`), createdAt: timeIn(3, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b', records)
+    const c = new TestPeer('c')
+    const pump = new Pump([a, b, c])
+    pump.drop = (from, _to, m) => m.type === 'records' && from === 'a'
+    pump.connect(c, a)
+    pump.connect(c, b)
+    pump.run()
+    pump.send('c', c.core.peerGone('a', pump.now))
+    pump.run()
+    expect(c.ids()).toEqual(records.map((r) => r.id).sort())
+  })
+})
+
+describe('forged ids', () => {
+  it('sharing the deepest prefix (8 hex digits) still reconcile: the deepest ranges are sent as id lists', () => {
+    const forged = (i: number) => `deadbeef${hid(i).slice(8)}`
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: forged(i), createdAt: timeIn(2, i) }))
+    const { a, b, pump, union } = setUp({ records, sides: records.map((_, i) => (i % 50 === 0 ? 'a' : i % 50 === 1 ? 'b' : 'both')) })
+    pump.connect(a, b)
+    pump.run()
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+    const deepest = pump.log.flatMap((m) => (m.message.type === 'ranges' ? m.message.entries : [])).filter((e) => e.prefix.length === 8)
+    expect(deepest.some((e) => e.kind === 'ids')).toBe(true)
+  })
+})
+
+describe('hostile or confused peers cost bounded work', () => {
+  const mine = Array.from({ length: 400 }, (_, i) => ({ id: hid(`mine${i}`), createdAt: timeIn(i % 10, i) }))
+
+  it('a lying summary (buckets it does not have) gets one bounded answer, and repeating it gets nothing', () => {
+    const me = new TestPeer('z', mine) // the liar ('a') leads
+    me.core.peerReady('a', NOW)
+    const window = granularity.windowAt(NOW)
+    const lie: SyncMessage = {
+      type: 'summary',
+      window,
+      count: 9_000,
+      digest: 'ab'.repeat(16),
+      from: window.oldest,
+      to: window.newest,
+      buckets: Array.from({ length: 90 }, (_, i) => ({ bucket: window.oldest + i, count: 100, digest: (i + 16).toString(16).repeat(16).slice(0, 32) })),
+    }
+    const first = me.core.receive('a', lie, NOW)
+    // One entry per bucket at most (a split, or an id list, or "I have nothing there").
+    const entries = first.send.flatMap((o) => (o.message.type === 'ranges' ? o.message.entries : [])).length
+    expect(entries).toBeGreaterThan(0)
+    expect(entries).toBeLessThanOrEqual(90)
+    let answers = 0
+    for (let i = 1; i <= 1_000; i++) answers += me.core.receive('a', lie, NOW + i).send.length
+    expect(answers).toBe(0)
+    // Garbage ranges about ranges never asked for are ignored.
+    const garbage = me.core.receive('a', { type: 'ranges', entries: [{ bucket: window.oldest, prefix: 'abc', kind: 'ids', shortIds: ['00'.repeat(8)] }] }, NOW + 2_000)
+    expect(garbage.send).toHaveLength(0)
+    expect(garbage.ignored).toBe(1)
+  })
+
+  it('announcing ids that it never delivers costs one request per id, bounded in flight', () => {
+    const me = new TestPeer('z', mine, { maxInFlight: 32 })
+    me.core.peerReady('a', NOW)
+    const window = granularity.windowAt(NOW)
+    const fake = Array.from({ length: 2_000 }, (_, i) => hid(`fake${i}`))
+    let wants = 0
+    let maxBatch = 0
+    const count = (outs: { message: SyncMessage }[]) => {
+      for (const o of outs) if (o.message.type === 'want') {
+        wants += o.message.ids.length
+        maxBatch = Math.max(maxBatch, me.core.stats().inFlight)
+      }
+    }
+    count(me.core.receive('a', { type: 'have', groups: [{ bucket: window.newest, ids: fake }] }, NOW).send)
+    for (let t = 1; t <= 2_000; t++) count(me.core.tick(NOW + t * 1_000))
+    expect(wants).toBe(2_000)
+    expect(maxBatch).toBeLessThanOrEqual(32)
+    expect(me.core.stats().wanted).toBe(0)
+  })
+
+  it('unsolicited records are not handed to the engine', () => {
+    const me = new TestPeer('z')
+    me.core.peerReady('a', NOW)
+    const r = me.core.receive('a', { type: 'records', events: [{ pubkey: '00'.repeat(32), created_at: 1, kind: 1, tags: [], content: '9'.repeat(64), sig: '00'.repeat(64) }] }, NOW)
+    expect(r.records).toHaveLength(0)
+    expect(r.ignored).toBe(1)
+    expect(me.core.receive('stranger', { type: 'want', ids: [] }, NOW).ignored).toBe(1)
+  })
+})
