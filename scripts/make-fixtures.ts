@@ -5,7 +5,7 @@
  *
  * What is in it, on purpose:
  * - 8 authors, keys sha256('peerset-fixture-author-' + i);
- * - records spread over the 90 days before FIXTURE_NOW, plus a burst on one day;
+ * - records spread over the 90 daily buckets of the window at FIXTURE_NOW, plus a burst on one day;
  * - new versions of earlier records (same author and uuid, newer created_at), some chains of three;
  * - tie pairs: same author, uuid and created_at, different content (the lowest id wins);
  * - some with a link, some with geolocation, unicode, newlines and a few long texts.
@@ -102,7 +102,8 @@ async function main(): Promise<void> {
   }
 
   const originals: { author: number; record: PeersetRecord }[] = []
-  const oldest = FIXTURE_NOW - 90 * DAY + 3600
+  // The oldest daily bucket still inside a 90-bucket window at FIXTURE_NOW starts 89 days before today.
+  const oldest = FIXTURE_NOW - (FIXTURE_NOW % DAY) - 89 * DAY + 3600
   for (let i = 0; i < BASE_RECORDS; i++) originals.push(await make(int(0, AUTHORS - 1), int(oldest, FIXTURE_NOW - 3600)))
   const burstDay = FIXTURE_NOW - 3 * DAY - (FIXTURE_NOW % DAY)
   for (let i = 0; i < SAME_DAY_BURST; i++) originals.push(await make(int(0, AUTHORS - 1), burstDay + int(0, DAY - 1)))

@@ -60,7 +60,9 @@ export interface RejectedRecord {
   /** The moderation rule, when `reason` is `'moderation'`. */
   rule?: string
   message: string
-  origin: 'local' | 'remote'
+  /** Whether the verdict can never change (a record from the future, or over a quota, may be accepted later). */
+  permanent: boolean
+  origin: 'local' | 'import' | 'remote'
   /** The peer it came from, for remote records. */
   peerId?: string
 }
@@ -131,6 +133,11 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   readonly npub: string
   /** Sign, validate, store and announce a record. Resolves once it is stored. */
   publish(draft: RecordDraft): Promise<PeersetRecord>
+  /**
+   * Check and add a signed record from elsewhere (a backup, another app): the same path as a record
+   * from a peer (format, signature, time window, moderation). Resolves with what happened; never throws for bad input.
+   */
+  importRecord(event: unknown): Promise<IngestOutcome>
   /** Current records, newest first, optionally filtered and paged. */
   records(query?: RecordQuery): PeersetRecord[]
   /** One record by id. */
@@ -267,7 +274,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         events.emit('record:removed', record, replacedBy ? { reason, replacedBy } : { reason })
       },
       rejected: (outcome, origin) => {
-        const info: RejectedRecord = { id: outcome.id, reason: outcome.reason, message: outcome.message, origin: origin.origin }
+        const info: RejectedRecord = { id: outcome.id, reason: outcome.reason, message: outcome.message, origin: origin.origin, permanent: outcome.permanent }
         if (outcome.rule !== undefined) info.rule = outcome.rule
         if (origin.origin === 'remote') info.peerId = origin.peerId
         events.emit('record:rejected', info)
@@ -348,7 +355,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     sync?.tick()
   }, tickIntervalMs)
   ;(timer as { unref?: () => void }).unref?.()
-  void prune()
+  void prune().catch((error) => events.emit('error', error))
 
   let closing: Promise<void> | undefined
   const assertOpen = (what: string): void => {
@@ -366,6 +373,11 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       assertOpen('publish')
       const record = await createRecord(draft, signer, { now: Math.floor(clock() / 1000), retentionSeconds, limits })
       return settle(await ingestor.submitLocal(record), record)
+    },
+
+    importRecord(event) {
+      if (state !== 'open') return Promise.resolve({ status: 'failed', id: '', error: new PeersetError('CLOSED', 'importRecord: the peerset is closed') })
+      return ingestor.submitRemote(event)
     },
 
     records(query = {}) {

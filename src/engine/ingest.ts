@@ -24,7 +24,8 @@ export type RejectReason =
 export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})
 
 /** Where a record came from. */
-export type RecordOrigin = { origin: 'local' } | { origin: 'remote'; peerId: string }
+/** Where a record came from: published here, received from a peer, or imported by the host app (`importRecord`). */
+export type RecordOrigin = { origin: 'local' } | { origin: 'import' } | { origin: 'remote'; peerId: string }
 
 /** What happened to one submitted record. */
 export type IngestOutcome =
@@ -93,7 +94,8 @@ export class Ingestor {
   readonly #o: IngestorOptions
   readonly #queue: Submission[] = []
   readonly #maxBatch: number
-  #running: Promise<void> | undefined
+  #running: Promise<void> = Promise.resolve()
+  #draining = false
   #closed = false
   /** The newest version accepted per (author, uuid), kept after it is evicted, so an older version cannot come back. */
   readonly #newestVersion = new Map<string, { id: string; createdAt: number }>()
@@ -103,9 +105,10 @@ export class Ingestor {
     this.#maxBatch = options.maxBatch ?? 100
   }
 
-  /** Submit an untrusted event from a peer. */
-  submitRemote(event: unknown, peerId: string): Promise<IngestOutcome> {
-    return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin: { origin: 'remote', peerId }, resolve }))
+  /** Submit an untrusted event from a peer (or, without `peerId`, imported by the host app). */
+  submitRemote(event: unknown, peerId?: string): Promise<IngestOutcome> {
+    const origin: RecordOrigin = peerId === undefined ? { origin: 'import' } : { origin: 'remote', peerId }
+    return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin, resolve }))
   }
 
   /** Submit a record this peer created (already signed and verified). */
@@ -121,7 +124,7 @@ export class Ingestor {
 
   /** Resolves when everything submitted so far has been processed. */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running
+    while (this.#draining) await this.#running
   }
 
   /** Refuse new work; work already queued still completes. */
@@ -137,17 +140,32 @@ export class Ingestor {
       return
     }
     this.#queue.push(submission)
-    if (!this.#running) {
-      this.#running = this.#drain().finally(() => {
-        this.#running = undefined
-      })
+    if (!this.#draining) {
+      this.#draining = true
+      this.#running = this.#drain()
     }
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch)
-      await this.#processBatch(batch)
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch)
+        try {
+          await this.#processBatch(batch)
+        } catch (cause) {
+          // A bug, not bad input: fail the batch loudly rather than leave its callers waiting.
+          const error = new PeersetError('STORAGE_FAILED', `ingest failed unexpectedly: ${String(cause)}`, { cause })
+          this.#o.listener.writeFailed(error)
+          for (const item of batch) {
+            if (item.type === 'remove') item.resolve(0)
+            else item.resolve({ status: 'failed', id: idOf(item), error })
+          }
+        }
+      }
+    } finally {
+      // Cleared in the same synchronous step that found the queue empty: a submission that
+      // arrives later always starts a new drain.
+      this.#draining = false
     }
   }
 

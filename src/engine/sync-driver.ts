@@ -65,11 +65,11 @@ export class SyncDriver {
     for (const run of this.#early.splice(0)) run()
   }
 
-  /** Announce records that were added by other means than a pulled record (local publishes). */
+  /** Announce records that were added by other means than a pulled record (publishes, imports). */
   announce(records: readonly PeersetRecord[], origins: readonly RecordOrigin[]): void {
     const core = this.#coreRef
     if (!core || this.#stopped) return
-    const ids = records.filter((_, i) => origins[i]?.origin === 'local').map((r) => r.id)
+    const ids = records.filter((_, i) => origins[i]?.origin !== 'remote').map((r) => r.id)
     if (ids.length > 0) this.#send(core.localRecordsAdded(ids, this.#o.clock()))
   }
 

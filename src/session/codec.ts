@@ -11,10 +11,22 @@ import { MAX_POW_DIFFICULTY } from './defaults.js'
 import type { CloseReason, SessionMessageType } from './types.js'
 import { FrameReader, FrameWriter, decodeUtf8, isWellFormedText, sessionProtocolError, utf8 } from './wire.js'
 
-/** Byte 0 of every frame this peer sends. */
+/**
+ * Byte 0 of every frame this peer sends (the sync codec uses the same version).
+ * @example
+ * ```ts
+ * frame[0] === SESSION_PROTOCOL_VERSION
+ * ```
+ */
 export const SESSION_PROTOCOL_VERSION = 1
 
-/** Byte 1 of each session frame. */
+/**
+ * Byte 1 of each session frame.
+ * @example
+ * ```ts
+ * frame[1] === SESSION_TYPE_CODES.hello // 0x40
+ * ```
+ */
 export const SESSION_TYPE_CODES: Readonly<Record<SessionMessageType, number>> = Object.freeze({
   hello: 0x40,
   auth: 0x41,
@@ -38,7 +50,13 @@ const MAX_PROOF_TAGS = 16
 /** Most values in one proof tag. */
 const MAX_PROOF_TAG_VALUES = 4
 
-/** The code of each close reason in a bye frame. */
+/**
+ * The code of each close reason in a bye frame.
+ * @example
+ * ```ts
+ * CLOSE_REASON_CODES['re-auth'] // 7
+ * ```
+ */
 export const CLOSE_REASON_CODES: Readonly<Record<CloseReason, number>> = Object.freeze({
   'protocol-version': 1,
   granularity: 2,

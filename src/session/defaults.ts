@@ -45,8 +45,9 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
 })
 
 /**
- * Proof-of-work on session proofs is off by default: we require 0 bits, and mine at most 20 bits
- * (about a million hashes, a few seconds on one core) for a peer that asks.
+ * Proof-of-work on session proofs is off by default: we require 0 bits, and mine at most 16 bits
+ * (about 65 000 hashes, a fraction of a second on one core) for a peer that asks. The difficulty a
+ * peer asks for is not authenticated, so this cap bounds the work any hello can make us do.
  * @example
  * ```ts
  * createPeerSession({ ...options, proofOfWork: { requireDifficulty: 12 } })
@@ -54,7 +55,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
  */
 export const DEFAULT_PROOF_OF_WORK: Readonly<ProofOfWorkOptions> = Object.freeze({
   requireDifficulty: 0,
-  maxMineDifficulty: 20,
+  maxMineDifficulty: 16,
 })
 
 /** Most proof-of-work difficulty a hello may ask for (bits). */

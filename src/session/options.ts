@@ -33,7 +33,14 @@ export function defaultClassify(bytes: Uint8Array): 'records' | 'other' {
   return bytes[1] === MESSAGE_TYPE_CODES.records ? 'records' : 'other'
 }
 
-/** The default record count of a `records` frame: the varint after the header (the sync codec's layout), else 1. */
+/**
+ * The default record count of a `records` frame: the varint after the header (the sync codec's
+ * layout), else 1.
+ * @example
+ * ```ts
+ * defaultCountRecords(new Uint8Array([1, 6, 20])) // 20
+ * ```
+ */
 export function defaultCountRecords(bytes: Uint8Array): number {
   return peekVarint(bytes, 2) ?? 1
 }

@@ -14,6 +14,10 @@ import { hasProofOfWork, mineProofOfWork } from './pow.js'
  * Kind of the proof event: 22515, a Peerset-specific kind in NIP-01's ephemeral range (relays do
  * not store it). Not NIP-42's 22242, so a proof can never pass as a relay AUTH event, nor the
  * other way round, and a NIP-07 extension shows the user a distinct kind.
+ * @example
+ * ```ts
+ * proof.kind === SESSION_PROOF_KIND // 22515
+ * ```
  */
 export const SESSION_PROOF_KIND = 22_515
 

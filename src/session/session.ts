@@ -157,6 +157,8 @@ export class PeerSession {
     const now = this.#see(nowMs, 'receive')
     if (isTerminal(this.#state)) return []
     this.#lastReceivedAtMs = now
+    const { maxFrameBytes } = this.#o.limits
+    if (bytes.length > maxFrameBytes) return this.#strike('frame-too-large', `a frame of ${bytes.length} bytes is over the limit of ${maxFrameBytes}`, now)
     const session = isSessionFrame(bytes)
     const verdict = this.#budgetAt(now).admit(bytes, session || bytes.length < 2 ? 0 : this.#recordsIn(bytes), now)
     if (!verdict.ok) return verdict.strike ? this.#strike(verdict.reason, verdict.detail, now) : []

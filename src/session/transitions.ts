@@ -5,7 +5,13 @@
  */
 import type { SessionEvent, SessionState } from './types.js'
 
-/** Every state, live ones first. */
+/**
+ * Every state, live ones first.
+ * @example
+ * ```ts
+ * SESSION_STATES.includes(session.state) // true, always
+ * ```
+ */
 export const SESSION_STATES: readonly SessionState[] = [
   'connecting',
   'hello-sent',
@@ -17,7 +23,13 @@ export const SESSION_STATES: readonly SessionState[] = [
   'banned',
 ]
 
-/** Every event: the incoming frame kinds, then the local ones. */
+/**
+ * Every event: the incoming frame kinds, then the local ones.
+ * @example
+ * ```ts
+ * SESSION_EVENTS.filter((e) => nextState('authenticated', e) !== undefined) // ['ping', 'pong', 'bye', 'sync', 'close', 'ban']
+ * ```
+ */
 export const SESSION_EVENTS: readonly SessionEvent[] = ['hello', 'auth', 'ping', 'pong', 'bye', 'sync', 'start', 'proof-sent', 'close', 'ban']
 
 /** Ends every live state may reach: a bye from the peer, a local close, a ban. */

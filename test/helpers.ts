@@ -1,0 +1,49 @@
+/** Shared helpers for engine-level tests. */
+import { acceptAll } from '../src/moderation/index.js'
+import { createPeerset, type Peerset, type PeersetEvents, type PeersetOptions } from '../src/peerset.js'
+import { memoryStorage } from '../src/storage/index.js'
+import { FIXTURE_NOW, loadFixtures } from './fixtures/index.js'
+import type { NostrEvent } from '../src/record/types.js'
+
+export { FIXTURE_NOW, loadFixtures }
+
+/** A controllable clock starting at the fixture time. */
+export function createClock(startMs = FIXTURE_NOW * 1000): { now: () => number; set(ms: number): void; advance(ms: number): void } {
+  let t = startMs
+  return { now: () => t, set: (ms) => void (t = ms), advance: (ms) => void (t += ms) }
+}
+
+/** A local-only peerset on the fixture clock that keeps every valid record, unless told otherwise. */
+export function openPeerset(options: Partial<PeersetOptions> = {}): Promise<Peerset> {
+  const fixtures = loadFixtures()
+  return createPeerset({
+    room: 'test',
+    identity: fixtures.authors[0]!.nsec,
+    storage: memoryStorage(),
+    transport: false,
+    moderation: acceptAll(),
+    clock: () => FIXTURE_NOW * 1000,
+    ...options,
+  })
+}
+
+/** Collect every emission of some events, for assertions. */
+export function collect<K extends keyof PeersetEvents>(peerset: Peerset, ...names: K[]): Array<[K, ...unknown[]]> {
+  const log: Array<[K, ...unknown[]]> = []
+  for (const name of names) peerset.on(name, ((...args: unknown[]) => log.push([name, ...args])) as never)
+  return log
+}
+
+/** The uuid of a fixture event. */
+export function uuidOf(event: NostrEvent): string {
+  return event.tags.find((t) => t[0] === 'd')![1]!
+}
+
+/** Wait until `predicate` holds, polling; fails after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

@@ -1,0 +1,97 @@
+/** Who may connect: cool-downs, bans by transport id and pubkey, remembered strikes, persistence. */
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_RECONNECT_COOLDOWN_MS, PeerRegistry } from '../../src/session/index.js'
+import { T0 } from './helpers.js'
+
+const KEY = 'ab'.repeat(32)
+
+describe('cool-down after a drop', () => {
+  it('a dropped peer id may reconnect only after the cool-down (30 s by default)', () => {
+    const registry = new PeerRegistry()
+    expect(registry.canConnect('p1', undefined, T0)).toBe(true)
+    registry.drop('p1', T0, { reason: 'idle-timeout' })
+    expect(registry.canConnect('p1', undefined, T0 + DEFAULT_RECONNECT_COOLDOWN_MS - 1)).toBe(false)
+    expect(registry.canConnect('p1', undefined, T0 + DEFAULT_RECONNECT_COOLDOWN_MS)).toBe(true)
+    expect(registry.canConnect('p2', undefined, T0)).toBe(true)
+  })
+
+  it('re-auth and local closes start no cool-down', () => {
+    const registry = new PeerRegistry()
+    registry.drop('p1', T0, { reason: 're-auth' })
+    registry.drop('p2', T0, { reason: 'local' })
+    expect(registry.canConnect('p1', undefined, T0)).toBe(true)
+    expect(registry.canConnect('p2', undefined, T0)).toBe(true)
+  })
+})
+
+describe('bans', () => {
+  it('ban the transport id and the pubkey, each on its own, until the given time', () => {
+    const registry = new PeerRegistry()
+    registry.ban('p1', KEY, T0 + 1_000)
+    expect(registry.canConnect('p1', undefined, T0)).toBe(false)
+    expect(registry.canConnect('new-id', KEY, T0)).toBe(false)
+    expect(registry.canConnect('new-id', undefined, T0)).toBe(true)
+    expect(registry.bannedUntil(undefined, KEY, T0)).toBe(T0 + 1_000)
+    expect(registry.canConnect('p1', KEY, T0 + 1_000)).toBe(true)
+    expect(registry.bannedUntil('p1', KEY, T0 + 1_000)).toBeUndefined()
+  })
+
+  it('a later ban extends an earlier one, never shortens it; unban lifts it', () => {
+    const registry = new PeerRegistry()
+    registry.ban('p1', undefined, T0 + 5_000)
+    registry.ban('p1', undefined, T0 + 1_000)
+    expect(registry.bannedUntil('p1', undefined, T0)).toBe(T0 + 5_000)
+    registry.unban('p1')
+    expect(registry.canConnect('p1', undefined, T0)).toBe(true)
+  })
+})
+
+describe('strikes remembered across sessions', () => {
+  it('by id and by pubkey, for strikeMemoryMs', () => {
+    const registry = new PeerRegistry({ strikeMemoryMs: 10_000 })
+    registry.drop('p1', T0, { reason: 'auth-failed', strikes: 1 })
+    registry.drop('p2', T0, { reason: 'idle-timeout', pubkey: KEY, strikes: 2 })
+    expect(registry.strikesOf('p1', undefined, T0)).toBe(1)
+    expect(registry.strikesOf('p9', KEY, T0)).toBe(2)
+    expect(registry.strikesOf('p1', KEY, T0)).toBe(2)
+    expect(registry.strikesOf('p1', undefined, T0 + 10_000)).toBe(0)
+  })
+})
+
+describe('persistence', () => {
+  it('round-trips through JSON', () => {
+    const registry = new PeerRegistry()
+    registry.ban('p1', KEY, T0 + 3_600_000)
+    registry.drop('p2', T0, { strikes: 1 })
+    const restored = PeerRegistry.fromJSON(JSON.parse(JSON.stringify(registry)))
+    expect(restored.toJSON()).toEqual(registry.toJSON())
+    expect(restored.canConnect('other', KEY, T0)).toBe(false)
+    expect(restored.canConnect('p2', undefined, T0)).toBe(false)
+    expect(restored.strikesOf('p2', undefined, T0)).toBe(1)
+  })
+
+  it('refuses anything but its own format', () => {
+    for (const bad of [null, 1, {}, { version: 2, bans: [], cooldowns: [], strikes: [] }, { version: 1, bans: [{ kind: 'x', key: 'k', untilMs: 1 }], cooldowns: [], strikes: [] }]) {
+      expect(() => PeerRegistry.fromJSON(bad)).toThrow(/PeerRegistry/)
+    }
+    expect(() => PeerRegistry.fromJSON({ version: 1, bans: [], cooldowns: [], strikes: [{ kind: 'peer', key: 'k', untilMs: 1 }] })).toThrow(/count/)
+  })
+})
+
+describe('bounds', () => {
+  it('keeps at most maxEntries per table, evicting what expires first', () => {
+    const registry = new PeerRegistry({ maxEntries: 100 })
+    for (let i = 0; i < 1_000; i++) registry.ban(`p${i}`, undefined, T0 + i)
+    expect(registry.size.bans).toBe(100)
+    expect(registry.canConnect('p999', undefined, T0)).toBe(false)
+    expect(registry.canConnect('p0', undefined, T0)).toBe(true)
+  })
+
+  it('prune forgets what expired', () => {
+    const registry = new PeerRegistry()
+    registry.ban('p1', KEY, T0 + 1)
+    registry.drop('p2', T0, { strikes: 1 })
+    registry.prune(T0 + 3_600_000)
+    expect(registry.size).toEqual({ bans: 0, cooldowns: 0, strikes: 0 })
+  })
+})
