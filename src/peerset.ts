@@ -15,6 +15,15 @@ import { indexedDbStorage, memoryStorage } from './storage/index.js'
 import type { RecordStore, StorageStrategy } from './storage/types.js'
 import type { TransportRoom, TransportStrategy } from './transport/types.js'
 import { SyncDriver } from './engine/sync-driver.js'
+import {
+  clientSessionEndsAt,
+  DEFAULT_CLIENT_SESSION_MS,
+  PeerRegistry,
+  type CloseReason,
+  type SessionLimits,
+  type SessionState,
+  type SessionTimeouts,
+} from './session/index.js'
 import { BucketIndex } from './sync/index.js'
 import { npubDecode, npubEncode } from './identity/index.js'
 
@@ -40,8 +49,22 @@ export interface PeersetOptions {
   clockSkewMs?: number
   /** The clock, in ms since the epoch. Default `Date.now`. For tests and simulations. */
   clock?: () => number
-  /** How often the engine checks for expired buckets and rebroadcasts its fingerprint, in ms. Default 60 s. */
+  /** How often the engine checks for expired buckets and banned authors (garbage collection), in ms. Default 60 s. */
   tickIntervalMs?: number
+  /** How often peer sessions and the sync are driven (timeouts, re-requests, rebroadcasts), in ms. Default 1 s. */
+  sessionTickMs?: number
+  /** Peer session timeouts (handshake, challenge, idle, maximum session); see `DEFAULT_SESSION_TIMEOUTS`. */
+  sessionTimeouts?: Partial<SessionTimeouts>
+  /** Per-peer limits (frame size, rates, strike threshold, ban time); see `DEFAULT_SESSION_LIMITS`. */
+  sessionLimits?: Partial<SessionLimits>
+  /** Most concurrent peers. A quarter of the places is kept for peers that have given us records before. Default 32. */
+  maxPeers?: number
+  /** How long this peerset stays in the room before it leaves and rejoins (fresh sessions), in ms. Default 6 h. */
+  maxClientSessionMs?: number
+  /** How long a dropped peer must wait before it may reconnect, in ms. Default 30 s. */
+  reconnectCooldownMs?: number
+  /** NIP-13 proof of work (leading zero bits) required of a peer's session proof. Default 0 (off). */
+  proofOfWork?: number
   /** How long `close()` waits for the transport to leave before giving up, in ms. Default 5 s. */
   closeTimeoutMs?: number
 }
@@ -67,13 +90,18 @@ export interface RejectedRecord {
   peerId?: string
 }
 
-/** A connected peer. */
+/** A peer in the room: its session state, and once it has proved its key, who it is. */
 export interface PeerInfo {
   /** The transport's id of the peer. */
   peerId: string
-  /** The peer's session state. */
-  state: 'connected' | 'syncing' | 'idle'
-  /** When it joined (ms). */
+  /** The session state (`authenticated` peers sync). */
+  state: SessionState
+  /** The peer's public key (hex) and npub, once it has proved it holds the key. */
+  pubkey: string | undefined
+  npub: string | undefined
+  /** Strikes in this session (cryptographic, protocol and rate violations). */
+  strikes: number
+  /** When the session started (ms). */
   connectedAt: number
   /** Records received from it and added. */
   recordsReceived: number
@@ -90,10 +118,16 @@ export interface PeersetEvents {
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
   'record:rejected': [info: RejectedRecord]
+  /** A peer proved its key: it syncs from now on. */
   'peer:joined': [peer: PeerInfo]
-  'peer:left': [peer: PeerInfo]
-  /** Reconciliation with a peer found nothing more to exchange. */
-  'sync:idle': [info: { peerId: string }]
+  /** A peer's session ended; `reason` says why (e.g. `granularity` or `moderation-policy` when a setting differs). */
+  'peer:left': [peer: PeerInfo, info: { reason: CloseReason; detail: string }]
+  /** A peer's session changed state. */
+  'peer:state': [info: { peerId: string; from: SessionState; to: SessionState }]
+  /** A peer broke the protocol, sent a forged record, or went over a rate limit. */
+  'peer:strike': [info: { peerId: string; reason: string; count: number; detail: string }]
+  /** A peer was banned (by transport id, and by key if it had proved one) until `untilMs`. */
+  'peer:banned': [info: { peerId: string; pubkey: string | undefined; untilMs: number; reason: string }]
   warning: [warning: PeersetWarning]
   /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
   error: [error: unknown]
@@ -174,6 +208,9 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
   const clockSkewMs = nonNegative(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS, 'clockSkewMs')
   const tickIntervalMs = positive(options.tickIntervalMs ?? 60_000, 'tickIntervalMs')
+  const sessionTickMs = positive(options.sessionTickMs ?? 1_000, 'sessionTickMs')
+  const maxPeers = positive(options.maxPeers ?? 32, 'maxPeers')
+  const maxClientSessionMs = positive(options.maxClientSessionMs ?? DEFAULT_CLIENT_SESSION_MS, 'maxClientSessionMs')
   const closeTimeoutMs = positive(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs')
   const limits = resolveLimits(options.limits)
   const granularity = options.granularity ?? dailyBuckets()
@@ -247,6 +284,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
   let state: PeersetStatus['state'] = 'open'
   const peerInfo = new Map<string, PeerInfo>()
+  const registry = loadRegistry(await store.getMeta(REGISTRY_META_KEY), options.reconnectCooldownMs, warnings)
 
   let sync: SyncDriver | undefined
   const ingestor = new Ingestor({
@@ -316,22 +354,55 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     if (!transportStrategy.isSupported()) {
       warnings.push({ code: 'no-transport', message: `transport "${transportStrategy.name}" is not supported here: records will not sync` })
     } else {
+      const infoOf = (peerId: string): PeerInfo => {
+        let info = peerInfo.get(peerId)
+        if (!info) {
+          info = { peerId, state: 'connecting', pubkey: undefined, npub: undefined, strikes: 0, connectedAt: clock(), recordsReceived: 0 }
+          peerInfo.set(peerId, info)
+        }
+        return info
+      }
       sync = new SyncDriver({
+        room,
+        signer,
+        publicKey,
+        granularity: granularity.descriptor,
+        moderationDigest: moderation.digest,
         buckets,
-        clockSkewMs,
         index,
         ingestor,
         clock,
+        clockSkewMs,
+        registry,
+        maxPeers,
+        ...(options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}),
+        ...(options.sessionTimeouts ? { sessionTimeouts: options.sessionTimeouts } : {}),
+        ...(options.proofOfWork ? { proofOfWork: options.proofOfWork } : {}),
         onError: (error) => events.emit('error', error),
-        onPeerJoined: (peerId) => {
-          const info: PeerInfo = { peerId, state: 'connected', connectedAt: clock(), recordsReceived: 0 }
-          peerInfo.set(peerId, info)
-          events.emit('peer:joined', { ...info })
-        },
-        onPeerLeft: (peerId) => {
-          const info = peerInfo.get(peerId)
-          peerInfo.delete(peerId)
-          if (info) events.emit('peer:left', { ...info })
+        peers: {
+          state: (peerId, from, to) => {
+            infoOf(peerId).state = to
+            events.emit('peer:state', { peerId, from, to })
+          },
+          authenticated: (peerId, pubkey) => {
+            const info = infoOf(peerId)
+            info.pubkey = pubkey
+            info.npub = npubEncode(pubkey)
+            events.emit('peer:joined', { ...info })
+          },
+          closed: (peerId, reason, detail) => {
+            const info = peerInfo.get(peerId)
+            peerInfo.delete(peerId)
+            if (info) events.emit('peer:left', { ...info }, { reason, detail })
+          },
+          strike: (peerId, reason, count, detail) => {
+            infoOf(peerId).strikes = count
+            events.emit('peer:strike', { peerId, reason, count, detail })
+          },
+          banned: (peerId, pubkey, untilMs, reason) => events.emit('peer:banned', { peerId, pubkey, untilMs, reason }),
+          registryChanged: (r) => {
+            store.setMeta(REGISTRY_META_KEY, r.toJSON()).catch((error) => events.emit('error', error))
+          },
         },
       })
       try {
@@ -350,11 +421,35 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     if (state === 'open') for (const w of initialWarnings) events.emit('warning', w)
   }, 0)
 
-  const timer = setInterval(() => {
-    void prune().catch((error) => events.emit('error', error))
-    sync?.tick()
-  }, tickIntervalMs)
-  ;(timer as { unref?: () => void }).unref?.()
+  const timer = setInterval(() => void prune().catch((error) => events.emit('error', error)), tickIntervalMs)
+  const sessionTimer = setInterval(() => sync?.tick(), sessionTickMs)
+  unref(timer)
+  unref(sessionTimer)
+
+  // After `maxClientSessionMs` (with jitter) the peerset leaves the room and joins again, with fresh sessions.
+  let rejoinTimer: ReturnType<typeof setTimeout> | undefined
+  const scheduleRejoin = (): void => {
+    if (!sync || !transportStrategy) return
+    rejoinTimer = setTimeout(() => void rejoin(), Math.max(1_000, clientSessionEndsAt(clock(), { maxMs: maxClientSessionMs }) - clock()))
+    unref(rejoinTimer)
+  }
+  const rejoin = async (): Promise<void> => {
+    if (state !== 'open' || !sync || !transportStrategy || !roomHandle) return
+    try {
+      sync.detach()
+      await withTimeout(roomHandle.leave(), closeTimeoutMs)
+      if (state !== 'open') return
+      roomHandle = await transportStrategy.join(room, sync.handlers)
+      sync.attach(roomHandle)
+    } catch (error) {
+      roomHandle = undefined
+      events.emit('error', error)
+      warn({ code: 'transport-failed', message: `rejoining the room failed (${String(error)}): records will not sync` })
+      return
+    }
+    scheduleRejoin()
+  }
+  scheduleRejoin()
   void prune().catch((error) => events.emit('error', error))
 
   let closing: Promise<void> | undefined
@@ -392,7 +487,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     },
 
     peers() {
-      return [...peerInfo.values()].map((p) => ({ ...p, state: sync?.peerState(p.peerId) ?? p.state }))
+      return [...peerInfo.values()].map((p) => ({ ...p }))
     },
 
     status() {
@@ -423,6 +518,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       if (closing) return closing
       state = 'closing'
       clearInterval(timer)
+      clearInterval(sessionTimer)
+      if (rejoinTimer) clearTimeout(rejoinTimer)
       closing = (async () => {
         sync?.stop()
         if (roomHandle) await withTimeout(roomHandle.leave(), closeTimeoutMs).catch((e) => events.emit('error', e))
@@ -458,6 +555,23 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
 /** The metadata key of the strike ledger. */
 const LEDGER_META_KEY = 'moderation:ledger'
+/** The metadata key of the peer registry (bans and cool-downs by transport id and key). */
+const REGISTRY_META_KEY = 'session:registry'
+
+function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, warnings: PeersetWarning[]): PeerRegistry {
+  const options = reconnectCooldownMs === undefined ? {} : { cooldownMs: reconnectCooldownMs }
+  if (stored === undefined) return new PeerRegistry(options)
+  try {
+    return PeerRegistry.fromJSON(stored, options)
+  } catch (error) {
+    warnings.push({ code: 'storage-fallback', message: `the stored peer bans were unreadable and were reset: ${String(error)}` })
+    return new PeerRegistry(options)
+  }
+}
+
+function unref(timer: unknown): void {
+  ;(timer as { unref?: () => void }).unref?.()
+}
 
 function settle(outcome: IngestOutcome, record: PeersetRecord): PeersetRecord {
   switch (outcome.status) {

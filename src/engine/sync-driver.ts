@@ -1,41 +1,92 @@
+import type { GranularityDescriptor } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
+import type { Signer } from '../identity/types.js'
+import { npubEncode } from '../identity/index.js'
 import { decodeMessage, encodeMessage, type RejectClass } from '../protocol/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { toNostrEvent } from '../record/index.js'
+import {
+  createPeerSession,
+  isHelloFrame,
+  isSessionInitiator,
+  PeerRegistry,
+  type CloseReason,
+  type PeerSession,
+  type SessionAction,
+  type SessionLimits,
+  type SessionState,
+  type SessionTimeouts,
+} from '../session/index.js'
 import { createSyncCore, type BucketIndex, type Outbound, type SyncCore, type SyncStats } from '../sync/index.js'
 import type { TransportHandlers, TransportRoom } from '../transport/types.js'
 import type { IngestOutcome, Ingestor, RecordOrigin } from './ingest.js'
 import type { RecordIndex } from './record-index.js'
 
+/** What the driver reports about peers. */
+export interface PeerListener {
+  /** A session changed state. */
+  state(peerId: string, from: SessionState, to: SessionState): void
+  /** A peer proved its key: it syncs from now on. */
+  authenticated(peerId: string, pubkey: string): void
+  /** A peer's session ended (it had authenticated or not). */
+  closed(peerId: string, reason: CloseReason, detail: string, wasAuthenticated: boolean): void
+  /** A peer earned a strike (a cryptographic, protocol or rate violation). */
+  strike(peerId: string, reason: string, count: number, detail: string): void
+  /** A peer was banned. */
+  banned(peerId: string, pubkey: string | undefined, untilMs: number, reason: string): void
+  /** The registry of bans and cool-downs changed: persist it. */
+  registryChanged(registry: PeerRegistry): void
+}
+
 export interface SyncDriverOptions {
+  room: string
+  signer: Signer
+  publicKey: string
+  granularity: GranularityDescriptor
+  moderationDigest: string
   buckets: BucketIndex
   index: RecordIndex
   ingestor: Ingestor
   clock: () => number
   clockSkewMs: number
+  registry: PeerRegistry
+  /** Most concurrent peer sessions; a quarter is kept for peers that have been useful before. */
+  maxPeers: number
+  sessionLimits?: Partial<SessionLimits>
+  sessionTimeouts?: Partial<SessionTimeouts>
+  /** Leading zero bits required of a peer's session proof (NIP-13); 0 = off. */
+  proofOfWork?: number
+  peers: PeerListener
   onError(error: unknown): void
-  onPeerJoined(peerId: string): void
-  onPeerLeft(peerId: string): void
-  /** A peer sent something malformed or broke the protocol (later: a session strike). */
-  onViolation?(peerId: string, reason: string): void
 }
 
 /** Ids this peer refused for good are remembered (so they are never requested again), up to this many. */
 const MAX_REMEMBERED_REJECTIONS = 100_000
+/** Pubkeys of peers that gave us records, remembered to keep room for them when the room is full. */
+const MAX_USEFUL_PEERS = 1_000
+
+interface PeerEntry {
+  session: PeerSession
+  pubkey: string | undefined
+  authenticated: boolean
+}
 
 /**
- * Connects the transport, the wire codec, the pure sync core and the ingest path. It owns no
- * policy: the core decides what to send and request; the ingestor decides what to keep.
+ * Connects the transport, the peer sessions, the wire codec, the pure sync core and the ingest
+ * path. Every frame goes through the peer's session first (state allowed? within budget?); only an
+ * authenticated session delivers sync frames, and only authenticated peers are synced with.
  */
 export class SyncDriver {
   readonly #o: SyncDriverOptions
-  /** Made in `attach`, when the transport has told us our own id (the lower id of a pair leads). */
-  #coreRef: SyncCore | undefined
-  readonly #rejected = new Set<string>()
-  readonly #peers = new Set<string>()
+  #core: SyncCore | undefined
   #room: TransportRoom | undefined
+  readonly #rejected = new Set<string>()
+  /** Peers the transport reports present, whether or not they have a session. */
+  readonly #present = new Set<string>()
+  readonly #sessions = new Map<string, PeerEntry>()
+  readonly #useful = new Set<string>()
   #stopped = false
-  /** Frames that arrived before `attach` (a transport may deliver during `join`). */
+  /** Callbacks that arrived before `attach` (a transport may report peers during `join`). */
   readonly #early: Array<() => void> = []
 
   constructor(options: SyncDriverOptions) {
@@ -44,15 +95,16 @@ export class SyncDriver {
 
   /** The transport callbacks. They never throw: a failure becomes an `error` event. */
   readonly handlers: TransportHandlers = {
-    onPeerJoin: (peerId) => this.#guard(() => this.#peerJoined(peerId)),
-    onPeerLeave: (peerId) => this.#guard(() => this.#peerLeft(peerId)),
-    onMessage: (peerId, data) => this.#guard(() => this.#message(peerId, data)),
+    onPeerJoin: (peerId) => this.#guard(() => this.#later(() => this.#peerJoined(peerId))),
+    onPeerLeave: (peerId) => this.#guard(() => this.#later(() => this.#peerLeft(peerId))),
+    onMessage: (peerId, data) => this.#guard(() => this.#later(() => this.#frame(peerId, data))),
   }
 
+  /** Start working in a joined room (again after a rejoin: the transport may give a new self id). */
   attach(room: TransportRoom): void {
     this.#room = room
     const { index, buckets, clockSkewMs } = this.#o
-    this.#coreRef = createSyncCore({
+    this.#core = createSyncCore({
       selfId: room.selfId,
       index: buckets,
       lookup: (id) => {
@@ -62,63 +114,176 @@ export class SyncDriver {
       isKnownRejected: (id) => this.#rejected.has(id),
       clockSkewMs,
     })
-    for (const run of this.#early.splice(0)) run()
+    for (const run of this.#early.splice(0)) this.#guard(run)
   }
 
-  /** Announce records that were added by other means than a pulled record (publishes, imports). */
+  /** Close every session and forget the room (before leaving it, or before a rejoin). */
+  detach(): void {
+    for (const [peerId, entry] of [...this.#sessions]) this.#apply(peerId, entry.session.close('local', 'leaving the room'))
+    this.#present.clear()
+    this.#room = undefined
+    this.#core = undefined
+  }
+
+  /** Announce records added by other means than a pulled record (publishes, imports). */
   announce(records: readonly PeersetRecord[], origins: readonly RecordOrigin[]): void {
-    const core = this.#coreRef
+    const core = this.#core
     if (!core || this.#stopped) return
     const ids = records.filter((_, i) => origins[i]?.origin !== 'remote').map((r) => r.id)
-    if (ids.length > 0) this.#send(core.localRecordsAdded(ids, this.#o.clock()))
+    if (ids.length > 0) this.#guard(() => this.#send(core.localRecordsAdded(ids, this.#o.clock())))
   }
 
+  /** Drive timeouts: call about once a second. */
   tick(): void {
-    const core = this.#coreRef
-    if (!core || this.#stopped) return
-    this.#guard(() => this.#send(core.tick(this.#o.clock())))
+    if (this.#stopped || !this.#core) return
+    this.#guard(() => {
+      const now = this.#o.clock()
+      for (const [peerId, entry] of [...this.#sessions]) this.#apply(peerId, entry.session.tick(now))
+      // A dropped peer that is still present: the initiator reconnects once its cool-down is over.
+      for (const peerId of this.#present) {
+        if (!this.#sessions.has(peerId) && isSessionInitiator(this.#room!.selfId, peerId)) this.#open(peerId, now)
+      }
+      this.#send(this.#core!.tick(now))
+    })
   }
 
   stats(): SyncStats | undefined {
-    return this.#coreRef?.stats()
+    return this.#core?.stats()
   }
 
-  peerState(peerId: string): 'syncing' | 'idle' | undefined {
-    if (!this.#peers.has(peerId)) return undefined
-    return (this.#coreRef?.stats().inFlight ?? 0) > 0 ? 'syncing' : 'idle'
+  /** Session details of the peers the transport reports (including handshakes in progress). */
+  sessions(): Array<{ peerId: string; state: SessionState; strikes: number; pubkey: string | undefined }> {
+    return [...this.#sessions].map(([peerId, e]) => ({ peerId, state: e.session.state, strikes: e.session.strikes, pubkey: e.pubkey }))
   }
 
   stop(): void {
+    this.detach()
     this.#stopped = true
   }
 
+  #later(run: () => void): void {
+    if (this.#stopped) return
+    if (!this.#core) this.#early.push(run)
+    else run()
+  }
+
   #peerJoined(peerId: string): void {
-    const core = this.#coreRef
-    if (!core) return void this.#early.push(() => this.#peerJoined(peerId))
-    if (this.#stopped || this.#peers.has(peerId)) return
-    this.#peers.add(peerId)
-    this.#o.onPeerJoined(peerId)
-    this.#send(core.peerReady(peerId, this.#o.clock()))
+    this.#present.add(peerId)
+    this.#open(peerId, this.#o.clock())
   }
 
   #peerLeft(peerId: string): void {
-    const core = this.#coreRef
-    if (!core) return void this.#early.push(() => this.#peerLeft(peerId))
-    if (!this.#peers.delete(peerId)) return
-    this.#send(core.peerGone(peerId, this.#o.clock()))
-    this.#o.onPeerLeft(peerId)
+    this.#present.delete(peerId)
+    const entry = this.#sessions.get(peerId)
+    if (entry) this.#apply(peerId, entry.session.close('peer-left', 'the transport reported the peer gone'))
   }
 
-  #message(peerId: string, data: Uint8Array): void {
-    const core = this.#coreRef
-    if (!core) return void this.#early.push(() => this.#message(peerId, data))
-    if (this.#stopped || !this.#peers.has(peerId)) return
+  /** Start a session with a peer unless it is banned, cooling down, or the room is full. */
+  #open(peerId: string, now: number, force = false): PeerEntry | undefined {
+    const room = this.#room
+    if (!room || this.#sessions.has(peerId)) return this.#sessions.get(peerId)
+    const { registry } = this.#o
+    if (!force && !registry.canConnect(peerId, undefined, now)) return undefined
+    const session = createPeerSession({
+      room: this.#o.room,
+      selfId: room.selfId,
+      peerId,
+      signer: this.#o.signer,
+      selfPubkey: this.#o.publicKey,
+      settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest },
+      priorStrikes: registry.strikesOf(peerId, undefined, now),
+      admit: (pubkey, t) => registry.canConnect(peerId, pubkey, t) && this.#hasRoomFor(pubkey),
+      ...(this.#o.sessionLimits ? { limits: this.#o.sessionLimits } : {}),
+      ...(this.#o.sessionTimeouts ? { timeouts: this.#o.sessionTimeouts } : {}),
+      ...(this.#o.proofOfWork ? { proofOfWork: { requireDifficulty: this.#o.proofOfWork } } : {}),
+    })
+    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false }
+    this.#sessions.set(peerId, entry)
+    this.#apply(peerId, session.start(now))
+    return entry
+  }
+
+  /**
+   * Room for one more peer? Fresh identities get three quarters of `maxPeers`; peers that gave us
+   * records before may use the rest, so a crowd of new keys cannot push out the useful ones.
+   */
+  #hasRoomFor(pubkey: string): boolean {
+    const live = this.#sessions.size
+    const cap = this.#useful.has(pubkey) ? this.#o.maxPeers : Math.max(1, Math.floor(this.#o.maxPeers * 0.75))
+    return live <= cap
+  }
+
+  #frame(peerId: string, data: Uint8Array): void {
+    const now = this.#o.clock()
+    let entry = this.#sessions.get(peerId)
+    if (!entry) {
+      // A peer may say hello again after a drop; anything else from a peer without a session is dropped.
+      if (!this.#present.has(peerId) || !isHelloFrame(data)) return
+      entry = this.#open(peerId, now)
+      if (!entry) return
+    }
+    this.#apply(peerId, entry.session.receive(data, now))
+  }
+
+  /** Carry out what a session asks for, in order. */
+  #apply(peerId: string, actions: readonly SessionAction[]): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send':
+          this.#room?.send(peerId, action.bytes)
+          break
+        case 'deliver':
+          this.#deliver(peerId, action.bytes)
+          break
+        case 'authenticated': {
+          const entry = this.#sessions.get(peerId)
+          if (!entry || !this.#core) break
+          entry.authenticated = true
+          entry.pubkey = action.pubkey
+          this.#o.peers.authenticated(peerId, action.pubkey)
+          this.#send(this.#core.peerReady(peerId, this.#o.clock()))
+          break
+        }
+        case 'state':
+          this.#o.peers.state(peerId, action.from, action.to)
+          break
+        case 'strike':
+          this.#o.peers.strike(peerId, action.reason, action.count, action.detail)
+          break
+        case 'close': {
+          const entry = this.#sessions.get(peerId)
+          this.#sessions.delete(peerId)
+          if (entry?.authenticated && this.#core) this.#send(this.#core.peerGone(peerId, this.#o.clock()))
+          const now = this.#o.clock()
+          this.#o.registry.drop(peerId, now, { reason: action.reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0 })
+          this.#o.peers.closed(peerId, action.reason, action.detail, entry?.authenticated ?? false)
+          // A session that reached its maximum age re-authenticates at once.
+          if (action.reason === 're-auth' && this.#present.has(peerId) && !this.#stopped) this.#open(peerId, now, true)
+          break
+        }
+        case 'ban':
+          this.#o.registry.ban(peerId, action.pubkey, action.untilMs)
+          this.#o.peers.banned(peerId, action.pubkey, action.untilMs, action.reason)
+          this.#o.peers.registryChanged(this.#o.registry)
+          break
+        case 'pending':
+          void action.actions.then((later) => this.#guard(() => this.#apply(peerId, later)))
+          break
+      }
+    }
+  }
+
+  /** A sync frame from an authenticated peer, within its budget. */
+  #deliver(peerId: string, bytes: Uint8Array): void {
+    const core = this.#core
+    const entry = this.#sessions.get(peerId)
+    if (!core || !entry?.authenticated) return
     let message
     try {
-      message = decodeMessage(data)
+      message = decodeMessage(bytes)
     } catch (error) {
-      if (error instanceof PeersetError) return this.#o.onViolation?.(peerId, error.message)
-      throw error
+      if (!(error instanceof PeersetError)) throw error
+      return this.#apply(peerId, entry.session.strike('malformed', this.#o.clock(), error.message))
     }
     const result = core.receive(peerId, message, this.#o.clock())
     this.#send(result.send)
@@ -131,37 +296,52 @@ export class SyncDriver {
   }
 
   #resolved(id: string, peerId: string, outcome: IngestOutcome): void {
-    const core = this.#coreRef
+    const core = this.#core
     if (!core || this.#stopped) return
     const now = this.#o.clock()
     switch (outcome.status) {
-      case 'added':
+      case 'added': {
+        const pubkey = this.#sessions.get(peerId)?.pubkey
+        if (pubkey) this.#rememberUseful(pubkey)
         return this.#send(core.recordResolved(id, 'accepted', now, { fromPeerId: peerId }))
+      }
       case 'duplicate':
         return this.#send(core.recordResolved(id, 'duplicate', now, { fromPeerId: peerId }))
       case 'failed':
         return this.#send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason: 'other', permanent: false } }))
       case 'rejected': {
-        if (outcome.peerFault) this.#o.onViolation?.(peerId, `record ${id}: ${outcome.reason}`)
-        if (outcome.permanent) this.#rememberRejected(id)
+        if (outcome.permanent) this.#remember(this.#rejected, id, MAX_REMEMBERED_REJECTIONS)
         const reason = rejectClassOf(outcome.reason)
-        return this.#send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason, permanent: outcome.permanent } }))
+        this.#send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason, permanent: outcome.permanent } }))
+        // A forged or broken record is the forwarding peer's fault (it must verify before forwarding).
+        const entry = this.#sessions.get(peerId)
+        if (outcome.peerFault && entry) this.#apply(peerId, entry.session.strike(outcome.reason, now, `record ${id}: ${outcome.message}`))
+        return
       }
     }
   }
 
-  #rememberRejected(id: string): void {
-    if (this.#rejected.size >= MAX_REMEMBERED_REJECTIONS) {
-      const oldest = this.#rejected.values().next().value
-      if (oldest !== undefined) this.#rejected.delete(oldest)
+  #rememberUseful(pubkey: string): void {
+    if (!this.#useful.has(pubkey)) this.#remember(this.#useful, pubkey, MAX_USEFUL_PEERS)
+  }
+
+  #remember(set: Set<string>, value: string, max: number): void {
+    if (set.size >= max) {
+      const oldest = set.values().next().value
+      if (oldest !== undefined) set.delete(oldest)
     }
-    this.#rejected.add(id)
+    set.add(value)
   }
 
   #send(outbound: readonly Outbound[]): void {
     const room = this.#room
     if (!room || this.#stopped) return
     for (const { to, message } of outbound) {
+      const entry = this.#sessions.get(to)
+      // Nothing but handshake messages go to a peer that has not authenticated.
+      if (!entry?.authenticated) continue
+      // Records we ask for are flow-controlled, never counted as a flood.
+      if (message.type === 'want') entry.session.expectRecords(message.ids.length)
       for (const frame of encodeMessage(message)) room.send(to, frame)
     }
   }
@@ -173,6 +353,11 @@ export class SyncDriver {
       this.#o.onError(error)
     }
   }
+}
+
+/** The npub of a hex key, for events. */
+export function npubOf(pubkey: string | undefined): string | undefined {
+  return pubkey === undefined ? undefined : npubEncode(pubkey)
 }
 
 function rejectClassOf(reason: string): RejectClass {
