@@ -9,7 +9,7 @@ import { TrafficCounter, allHold, expectedIds, fastClock, idsOf, importAll, open
 
 const PEERS = 20
 const SEED = 20_261_107
-const SPEED = 40
+const SPEED = Number(process.env.SWARM_SPEED ?? 40)
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
