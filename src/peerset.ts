@@ -9,8 +9,8 @@ import { resolveSigner } from './identity/index.js'
 import type { Identity, Signer } from './identity/types.js'
 import { createModeration, strikeLedgerFromJSON, type StrikeLedgerOptions } from './moderation/index.js'
 import type { ModerationStrategy } from './moderation/types.js'
-import { createRecord, resolveLimits } from './record/index.js'
-import type { PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
+import { createRecord, resolveLimits, toNostrEvent } from './record/index.js'
+import type { NostrEvent, PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
 import { indexedDbStorage, memoryStorage } from './storage/index.js'
 import type { RecordStore, StorageStrategy } from './storage/types.js'
 import type { TransportRoom, TransportStrategy } from './transport/types.js'
@@ -118,6 +118,14 @@ export interface PeersetEvents {
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
   'record:rejected': [info: RejectedRecord]
+  /** Moderation struck an author for a record (`strikes` is their total now). */
+  'author:strike': [info: { author: string; recordId: string; reason: string; strikes: number }]
+  /** An author reached the strike threshold: their records are removed and new ones refused until `until` (Unix seconds). */
+  'author:banned': [info: { author: string; until: number }]
+  /** Catching up from peers started: records are wanted. */
+  'sync:started': [info: { wanted: number }]
+  /** Every wanted record has arrived or been resolved: this peer is in sync with its peers as far as it knows. */
+  'sync:idle': [info: { recordsAdded: number }]
   /** A peer proved its key: it syncs from now on. */
   'peer:joined': [peer: PeerInfo]
   /** A peer's session ended; `reason` says why (e.g. `granularity` or `moderation-policy` when a setting differs). */
@@ -168,10 +176,12 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   /** Sign, validate, store and announce a record. Resolves once it is stored. */
   publish(draft: RecordDraft): Promise<PeersetRecord>
   /**
-   * Check and add a signed record from elsewhere (a backup, another app): the same path as a record
-   * from a peer (format, signature, time window, moderation). Resolves with what happened; never throws for bad input.
+   * Check and add a signed record from elsewhere (a backup, another app): a Nostr event or a
+   * {@link PeersetRecord}. It takes the same path as a record from a peer (format, id, signature,
+   * time window, moderation) and is then announced to peers. Resolves with what happened; never
+   * throws for bad input.
    */
-  importRecord(event: unknown): Promise<IngestOutcome>
+  importRecord(record: NostrEvent | PeersetRecord | unknown): Promise<IngestOutcome>
   /** Current records, newest first, optionally filtered and paged. */
   records(query?: RecordQuery): PeersetRecord[]
   /** One record by id. */
@@ -318,6 +328,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         events.emit('record:rejected', info)
       },
       writeFailed: (error) => events.emit('error', error),
+      authorStruck: (info) => events.emit('author:strike', info),
+      authorBanned: (info) => events.emit('author:banned', info),
       ledgerChanged: () => {
         store.setMeta(LEDGER_META_KEY, ledger.toJSON()).catch((error) => events.emit('error', error))
       },
@@ -400,6 +412,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
             events.emit('peer:strike', { peerId, reason, count, detail })
           },
           banned: (peerId, pubkey, untilMs, reason) => events.emit('peer:banned', { peerId, pubkey, untilMs, reason }),
+          syncStarted: (wanted) => events.emit('sync:started', { wanted }),
+          syncIdle: (recordsAdded) => events.emit('sync:idle', { recordsAdded }),
           registryChanged: (r) => {
             store.setMeta(REGISTRY_META_KEY, r.toJSON()).catch((error) => events.emit('error', error))
           },
@@ -470,9 +484,9 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       return settle(await ingestor.submitLocal(record), record)
     },
 
-    importRecord(event) {
+    importRecord(input) {
       if (state !== 'open') return Promise.resolve({ status: 'failed', id: '', error: new PeersetError('CLOSED', 'importRecord: the peerset is closed') })
-      return ingestor.submitRemote(event)
+      return ingestor.submitRemote(looksLikeRecord(input) ? toNostrEvent(input) : input)
     },
 
     records(query = {}) {
@@ -571,6 +585,13 @@ function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, 
 
 function unref(timer: unknown): void {
   ;(timer as { unref?: () => void }).unref?.()
+}
+
+/** A PeersetRecord (not a Nostr event): converted for import, then verified like any event. */
+function looksLikeRecord(value: unknown): value is PeersetRecord {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return !('pubkey' in v) && typeof v.author === 'string' && Array.isArray(v.tags) && typeof v.sig === 'string'
 }
 
 function settle(outcome: IngestOutcome, record: PeersetRecord): PeersetRecord {

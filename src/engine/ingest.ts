@@ -56,6 +56,10 @@ export interface IngestListener {
   writeFailed(error: PeersetError): void
   /** The strike ledger changed (persist it). */
   ledgerChanged(): void
+  /** A moderation verdict struck an author (`strikes` is their total now). */
+  authorStruck(info: { author: string; recordId: string; reason: string; strikes: number }): void
+  /** An author reached the strike threshold and is banned until `until` (Unix seconds). */
+  authorBanned(info: { author: string; until: number }): void
 }
 
 export interface IngestorOptions {
@@ -234,8 +238,13 @@ export class Ingestor {
       // Moderation runs even while the author is banned, so every peer strikes the same records.
       const verdict = await this.#review(record, nowMs, stage)
       const strikes = applyVerdictToLedger(ledger, record, verdict, (id) => stage.get(id))
-      if (strikes.added > 0) ledgerChanged = true
+      if (strikes.added > 0) {
+        ledgerChanged = true
+        const reason = verdict.accept ? (verdict.evict?.find((e) => e.strike)?.reason ?? 'evicted') : verdict.reason
+        this.#o.listener.authorStruck({ author: record.author, recordId: record.id, reason, strikes: ledger.strikesOf(record.author).length })
+      }
       if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
+        this.#o.listener.authorBanned({ author: record.author, until: ledger.banOf(record.author)!.until })
         for (const kept of stage.recordsOfAuthor(record.author)) stage.remove(kept.id, 'author-banned')
       }
       const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)

@@ -36,6 +36,9 @@ export interface PeerListener {
   banned(peerId: string, pubkey: string | undefined, untilMs: number, reason: string): void
   /** The registry of bans and cool-downs changed: persist it. */
   registryChanged(registry: PeerRegistry): void
+  /** Catching up started (records are wanted) or ended (none are wanted any more). */
+  syncStarted(wanted: number): void
+  syncIdle(recordsAdded: number): void
 }
 
 export interface SyncDriverOptions {
@@ -86,6 +89,9 @@ export class SyncDriver {
   readonly #sessions = new Map<string, PeerEntry>()
   readonly #useful = new Set<string>()
   #stopped = false
+  /** Whether records are wanted, and how many were added since that started. */
+  #busy = false
+  #addedWhileBusy = 0
   /** Callbacks that arrived before `attach` (a transport may report peers during `join`). */
   readonly #early: Array<() => void> = []
 
@@ -303,6 +309,7 @@ export class SyncDriver {
       case 'added': {
         const pubkey = this.#sessions.get(peerId)?.pubkey
         if (pubkey) this.#rememberUseful(pubkey)
+        this.#addedWhileBusy++
         return this.#send(core.recordResolved(id, 'accepted', now, { fromPeerId: peerId }))
       }
       case 'duplicate':
@@ -349,8 +356,23 @@ export class SyncDriver {
   #guard(fn: () => void): void {
     try {
       fn()
+      this.#checkBusy()
     } catch (error) {
       this.#o.onError(error)
+    }
+  }
+
+  /** Report the start and the end of a catch-up. */
+  #checkBusy(): void {
+    const stats = this.#core?.stats()
+    const busy = stats !== undefined && stats.wanted + stats.inFlight > 0
+    if (busy === this.#busy) return
+    this.#busy = busy
+    if (busy) {
+      this.#addedWhileBusy = 0
+      this.#o.peers.syncStarted(stats!.wanted)
+    } else {
+      this.#o.peers.syncIdle(this.#addedWhileBusy)
     }
   }
 }

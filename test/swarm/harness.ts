@@ -22,6 +22,7 @@ import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js
 import { FIXTURE_NOW, waitFor } from '../helpers.js'
 
 export { FIXTURE_NOW, waitFor }
+export const DIAG = new Map<string, Array<{ t: number; from: string }>>()
 
 /**
  * A clock that starts at the fixture time and runs `speed` times faster than real time, so the sync
@@ -163,6 +164,12 @@ export class TrafficCounter {
           continue
         }
         link.records.set(id, (link.records.get(id) ?? 0) + 1)
+        if (table === this.delivered) {
+          const k = `${id}@${to}`
+          let l = DIAG.get(k)
+          if (!l) DIAG.set(k, (l = []))
+          l.push({ t: performance.now(), from })
+        }
       }
     }
   }

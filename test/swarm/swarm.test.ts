@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryNetwork, type MemoryNetwork, type NostrEvent, type Peerset } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { TrafficCounter, allHold, expectedIds, fastClock, idsOf, importAll, openPeer, prng, shuffled, table, waitFor } from './harness.js'
+import { DIAG, TrafficCounter, allHold, expectedIds, fastClock, idsOf, importAll, openPeer, prng, shuffled, table, waitFor } from './harness.js'
 
 const PEERS = 20
 const SEED = 20_261_107
@@ -112,6 +112,13 @@ describe('a swarm of 20 peers on a lossy network', () => {
         table(rows),
       ].join('\n'),
     )
+    {
+      const gaps: number[] = []
+      let sameFrom = 0
+      for (const l of DIAG.values()) if (l.length > 1) { gaps.push(Math.round(l[1]!.t - l[0]!.t)); if (l[1]!.from === l[0]!.from) sameFrom++ }
+      gaps.sort((a, b) => a - b)
+      console.log('dups', gaps.length, 'sameFrom', sameFrom, 'gap pctl', [0.1, 0.5, 0.9, 1].map((q) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))]))
+    }
     expect(delivered.perPair).toBeLessThanOrEqual(1.05)
     expect(delivered.max).toBeLessThanOrEqual(3)
     expect(copies / needed).toBeLessThanOrEqual(1.5)

@@ -1,0 +1,59 @@
+/** The engine's typed events for catch-ups and moderation, as a host app sees them. */
+import { describe, expect, it } from 'vitest'
+import { acceptAll, createModeration } from '../../src/moderation/index.js'
+import { createPeerset } from '../../src/peerset.js'
+import { createIdentity } from '../../src/identity/index.js'
+import { createRecord } from '../../src/record/index.js'
+import { memoryStorage } from '../../src/storage/index.js'
+import { createMemoryNetwork } from '../../src/transport/index.js'
+import { FIXTURE_NOW, collect, loadFixtures, waitFor } from '../helpers.js'
+
+const { records: events } = loadFixtures()
+
+describe('engine events', () => {
+  it('reports the start and the end of a catch-up with sync:started and sync:idle', async () => {
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const common = { room: 'events', storage: memoryStorage(), moderation: acceptAll(), clock: () => FIXTURE_NOW * 1000, sessionTickMs: 50 }
+    const full = await createPeerset({ ...common, identity: createIdentity(), transport: network.transport() })
+    for (const e of events.slice(0, 100)) await full.importRecord(e)
+    const fresh = await createPeerset({ ...common, storage: memoryStorage(), identity: createIdentity(), transport: network.transport() })
+    const log = collect(fresh, 'sync:started', 'sync:idle')
+    await waitFor(() => log.some(([name]) => name === 'sync:idle'), 10_000, 'sync:idle')
+    expect(log[0]![0]).toBe('sync:started')
+    expect((log[0]![1] as { wanted: number }).wanted).toBeGreaterThan(0)
+    const idle = log.find(([name]) => name === 'sync:idle')![1] as { recordsAdded: number }
+    expect(idle.recordsAdded).toBe(full.records().length)
+    expect(fresh.records()).toEqual(full.records())
+    await Promise.all([full.close(), fresh.close()])
+  })
+
+  it('reports author strikes and bans, then removes and refuses the banned author’s records', async () => {
+    const now = FIXTURE_NOW * 1000
+    const peerset = await createPeerset({
+      room: 'events',
+      identity: createIdentity(),
+      storage: memoryStorage(),
+      transport: false,
+      moderation: createModeration(),
+      strikes: { threshold: 2 },
+      clock: () => now,
+    })
+    const log = collect(peerset, 'author:strike', 'author:banned', 'record:removed', 'record:rejected')
+    const troll = createIdentity()
+    const at = (s: number) => ({ now: FIXTURE_NOW - 1000 + s })
+    const fine = await createRecord({ text: 'a perfectly fine post' }, troll.signer, at(0))
+    const bad1 = await createRecord({ text: 'you are a piece of shit' }, troll.signer, at(1))
+    const bad2 = await createRecord({ text: 'f u c k this' }, troll.signer, at(2))
+    const later = await createRecord({ text: 'another fine post' }, troll.signer, at(3))
+    expect((await peerset.importRecord(fine)).status).toBe('added')
+    expect(await peerset.importRecord(bad1)).toMatchObject({ status: 'rejected', reason: 'moderation' })
+    expect(await peerset.importRecord(bad2)).toMatchObject({ status: 'rejected', reason: 'moderation' })
+    expect(await peerset.importRecord(later)).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'ban:author-banned' })
+    const names = log.map(([name]) => name)
+    expect(names.filter((n) => n === 'author:strike')).toHaveLength(2)
+    expect(log.find(([name]) => name === 'author:banned')![1]).toMatchObject({ author: troll.publicKey })
+    expect(log.find(([name]) => name === 'record:removed')!.slice(1)).toMatchObject([{ id: fine.id }, { reason: 'author-banned' }])
+    expect(peerset.records()).toEqual([])
+    await peerset.close()
+  })
+})
