@@ -63,8 +63,12 @@ export interface PeersetOptions {
   maxClientSessionMs?: number
   /** How long a dropped peer must wait before it may reconnect, in ms. Default 30 s. */
   reconnectCooldownMs?: number
-  /** NIP-13 proof of work (leading zero bits) required of a peer's session proof. Default 0 (off). */
-  proofOfWork?: number
+  /**
+   * NIP-13 proof of work (leading zero bits), off by default, so that fresh identities are not free:
+   * `session` is required of every peer's session proof, `records` of every record (this peerset
+   * mines its own records to match; about 2^bits hashes each).
+   */
+  proofOfWork?: { session?: number; records?: number }
   /** How long `close()` waits for the transport to leave before giving up, in ms. Default 5 s. */
   closeTimeoutMs?: number
 }
@@ -223,6 +227,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   const maxClientSessionMs = positive(options.maxClientSessionMs ?? DEFAULT_CLIENT_SESSION_MS, 'maxClientSessionMs')
   const closeTimeoutMs = positive(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs')
   const limits = resolveLimits(options.limits)
+  const recordProofOfWork = options.proofOfWork?.records ?? 0
   const granularity = options.granularity ?? dailyBuckets()
   const moderation = options.moderation ?? createModeration()
   const signer = resolveSigner(options.identity)
@@ -304,6 +309,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     moderation,
     ledger,
     limits,
+    recordProofOfWork,
     clockSkewMs,
     now: clock,
     listener: {
@@ -389,7 +395,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         maxPeers,
         ...(options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}),
         ...(options.sessionTimeouts ? { sessionTimeouts: options.sessionTimeouts } : {}),
-        ...(options.proofOfWork ? { proofOfWork: options.proofOfWork } : {}),
+        ...(options.proofOfWork?.session ? { proofOfWork: options.proofOfWork.session } : {}),
         onError: (error) => events.emit('error', error),
         peers: {
           state: (peerId, from, to) => {
@@ -480,7 +486,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
     async publish(draft) {
       assertOpen('publish')
-      const record = await createRecord(draft, signer, { now: Math.floor(clock() / 1000), retentionSeconds, limits })
+      const record = await createRecord(draft, signer, { now: Math.floor(clock() / 1000), retentionSeconds, limits, proofOfWork: recordProofOfWork })
       return settle(await ingestor.submitLocal(record), record)
     },
 

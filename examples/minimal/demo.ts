@@ -17,8 +17,13 @@ import {
 } from '../../src/index.js'
 
 const room = 'demo-board'
+// A simulated network: 20 ms latency, up to 10 ms jitter, 2% of frames lost.
 const network = createMemoryNetwork({ latencyMs: 20, jitterMs: 10, loss: 0.02, seed: 1 })
+// Peers recover lost frames by timeouts (a request is re-sent after 10 s). So that you need not wait,
+// the peers share a clock that runs 10 times faster than real time (the `clock` option is for tests).
 const started = performance.now()
+const t0 = Date.now()
+const clock = (): number => t0 + Math.floor((performance.now() - started) * 10)
 const seconds = (): string => ((performance.now() - started) / 1000).toFixed(1).padStart(4)
 const log = (line: string): void => console.log(`[${seconds()} s] ${line}`)
 
@@ -32,7 +37,15 @@ const peers: Peer[] = []
 /** Open a peer: its own key, memory storage, the default moderation (5 records per author, bad words...). */
 async function join(name: string): Promise<Peer> {
   const me = createIdentity()
-  const peerset = await createPeerset({ room, identity: me, storage: memoryStorage(), transport: network.transport() })
+  const peerset = await createPeerset({
+    room,
+    identity: me,
+    storage: memoryStorage(),
+    transport: network.transport(),
+    clock,
+    sessionTickMs: 100, // drive the (fast) session and sync timers often
+    reconnectCooldownMs: 2_000, // a dropped peer may come back after 2 s of demo time
+  })
   peerset.on('record:removed', (record, { reason }) => {
     if (reason !== 'replaced') log(`  ${name}: removed "${record.text}" (${reason})`)
   })

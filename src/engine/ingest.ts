@@ -2,7 +2,7 @@ import type { Granularity } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
 import { applyVerdictToLedger, banVerdict, type StrikeLedger } from '../moderation/index.js'
 import type { ModerationStrategy, ModerationVerdict } from '../moderation/types.js'
-import { toNostrEvent, verifyEventSignature, verifyRecord } from '../record/index.js'
+import { hasProofOfWork, toNostrEvent, verifyEventSignature, verifyRecord } from '../record/index.js'
 import type { PeersetRecord, RecordLimits, RecordRejectReason } from '../record/types.js'
 import type { RecordStore } from '../storage/types.js'
 import { type RecordIndex, supersedes } from './record-index.js'
@@ -19,6 +19,8 @@ export type RejectReason =
   | 'superseded'
   /** Refused by the moderation strategy (see `rule`). */
   | 'moderation'
+  /** Without the NIP-13 proof of work this peerset requires of records. */
+  | 'insufficient-pow'
 
 /** Why a record left the store: expired, replaced by a newer version, evicted by moderation (over quota, duplicate), or its author was banned. */
 export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})
@@ -70,6 +72,8 @@ export interface IngestorOptions {
   /** Author strikes and bans; the engine persists it after a batch that changed it. */
   ledger: StrikeLedger
   limits: RecordLimits
+  /** NIP-13 leading zero bits required of every record's id (0 = none). */
+  recordProofOfWork?: number
   clockSkewMs: number
   now: () => number
   listener: IngestListener
@@ -203,6 +207,17 @@ export class Ingestor {
 
       if (stage.has(record.id)) {
         item.resolve({ status: 'duplicate', id: record.id })
+        continue
+      }
+      const pow = this.#o.recordProofOfWork ?? 0
+      if (pow > 0 && !hasProofOfWork(record, pow)) {
+        this.#reject(item, {
+          id: record.id,
+          reason: 'insufficient-pow',
+          message: `the record's id lacks ${pow} bits of proof of work (NIP-13)`,
+          permanent: true,
+          peerFault: false,
+        })
         continue
       }
       const window = checkTimeWindow(record.createdAt, nowMs, this.#o.granularity, this.#o.clockSkewMs)

@@ -8,6 +8,7 @@ import { DEFAULT_RETENTION_SECONDS, RECORD_KIND } from './constants.js'
 import { resolveLimits } from './limits.js'
 import { isNonNegativeSafeInteger } from './serialize.js'
 import { isRecordUuid } from './tag-values.js'
+import { mineProofOfWork } from './pow.js'
 import { buildRecordTags } from './tags.js'
 import { ALLOW_TAB_NEWLINE, describeScanFailure, scanText } from './text-scan.js'
 import type { GeoPoint, NostrEvent, PeersetRecord, RecordDraft, RecordLimits, RecordRejectReason, UnsignedEvent } from './types.js'
@@ -21,11 +22,18 @@ export interface CreateRecordOptions {
   retentionSeconds?: number
   /** Overrides of the default {@link RecordLimits}. */
   limits?: Partial<RecordLimits>
+  /**
+   * NIP-13 proof of work: mine a `["nonce", n, difficulty]` tag until the id has this many leading
+   * zero bits, before signing. Each bit doubles the work (~2^difficulty hashes). Default 0 (none).
+   */
+  proofOfWork?: number
 }
 
 const DRAFT_KEYS = ['text', 'link', 'geo', 'uuid']
-const OPTION_KEYS = ['now', 'retentionSeconds', 'limits']
+const OPTION_KEYS = ['now', 'retentionSeconds', 'limits', 'proofOfWork']
 const ZERO_ID = '0'.repeat(64)
+/** Most proof of work a record may be mined for here (about 16 million hashes at 24 bits). */
+const MAX_RECORD_POW = 24
 const ZERO_SIG = '0'.repeat(128)
 
 /**
@@ -49,18 +57,19 @@ const ZERO_SIG = '0'.repeat(128)
 export async function createRecord(draft: RecordDraft, signer: Signer, options?: CreateRecordOptions): Promise<PeersetRecord> {
   const { text, textBytes, link, geo, uuid } = checkDraft(draft)
   if (!isSigner(signer)) throw new PeersetError('INVALID_ARGUMENT', 'createRecord: signer must have getPublicKey() and signEvent()')
-  const { now, retentionSeconds, limits } = checkOptions(options)
+  const { now, retentionSeconds, limits, proofOfWork } = checkOptions(options)
   checkDraftLimits(textBytes, link, limits)
 
   const pubkey = await callSigner(() => signer.getPublicKey(), 'getPublicKey')
   if (!isLowerHex64(pubkey)) throw new PeersetError('SIGNER_FAILED', 'createRecord: the signer returned a public key that is not 64 lowercase hex digits')
 
   const tags = buildRecordTags({ uuid: uuid ?? randomUuidV4(), expiresAt: now + retentionSeconds, link, geo })
-  const unsigned = { pubkey, created_at: now, kind: RECORD_KIND, tags, content: text }
+  let unsigned = { pubkey, created_at: now, kind: RECORD_KIND, tags, content: text }
+  if (proofOfWork > 0) unsigned = mineProofOfWork(unsigned, proofOfWork).event
   const candidate = checkRecordCandidate({ id: ZERO_ID, ...unsigned, sig: ZERO_SIG }, limits)
   if ('ok' in candidate) throw new PeersetError('INVALID_RECORD', `createRecord: ${candidate.message}`, { reason: candidate.reason })
 
-  const request: UnsignedEvent = { ...unsigned, tags: tags.map((tag) => tag.slice()) }
+  const request: UnsignedEvent = { ...unsigned, tags: unsigned.tags.map((tag) => tag.slice()) }
   const signed = await callSigner(() => signer.signEvent(request), 'signEvent')
   const result = verifyRecord(signed, { limits })
   if (!result.ok) {
@@ -112,18 +121,21 @@ function checkDraftLimits(textBytes: number, link: string | undefined, limits: R
   }
 }
 
-function checkOptions(options: unknown): { now: number; retentionSeconds: number; limits: Readonly<RecordLimits> } {
-  if (options === undefined) return { now: unixNow(), retentionSeconds: DEFAULT_RETENTION_SECONDS, limits: resolveLimits() }
+function checkOptions(options: unknown): { now: number; retentionSeconds: number; limits: Readonly<RecordLimits>; proofOfWork: number } {
+  if (options === undefined) return { now: unixNow(), retentionSeconds: DEFAULT_RETENTION_SECONDS, limits: resolveLimits(), proofOfWork: 0 }
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'createRecord: options must be an object')
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new PeersetError('INVALID_ARGUMENT', `createRecord: unknown option "${key}" (known: ${OPTION_KEYS.join(', ')})`)
   }
-  const { now = unixNow(), retentionSeconds = DEFAULT_RETENTION_SECONDS, limits } = options as Record<string, unknown>
+  const { now = unixNow(), retentionSeconds = DEFAULT_RETENTION_SECONDS, limits, proofOfWork = 0 } = options as Record<string, unknown>
+  if (!isNonNegativeSafeInteger(proofOfWork) || proofOfWork > MAX_RECORD_POW) {
+    throw new PeersetError('INVALID_ARGUMENT', `createRecord: options.proofOfWork must be an integer from 0 to ${MAX_RECORD_POW}, got ${String(proofOfWork)}`)
+  }
   if (!isNonNegativeSafeInteger(now)) throw new PeersetError('INVALID_ARGUMENT', `createRecord: options.now must be a non-negative integer (Unix seconds), got ${String(now)}`)
   if (!isNonNegativeSafeInteger(retentionSeconds) || retentionSeconds === 0 || !Number.isSafeInteger(now + retentionSeconds)) {
     throw new PeersetError('INVALID_ARGUMENT', `createRecord: options.retentionSeconds must be a positive integer, got ${String(retentionSeconds)}`)
   }
-  return { now, retentionSeconds, limits: resolveLimits(limits as Partial<RecordLimits> | undefined) }
+  return { now, retentionSeconds, limits: resolveLimits(limits as Partial<RecordLimits> | undefined), proofOfWork }
 }
 
 /** Runs a signer call; anything it throws or rejects with becomes `SIGNER_FAILED` (with the cause). */

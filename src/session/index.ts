@@ -52,7 +52,6 @@ export {
   type SessionProofContext,
   type VerifySessionProofOptions,
 } from './proof.js'
-export { countLeadingZeroBits, hasProofOfWork, mineProofOfWork, type MineOptions } from './pow.js'
 export { TokenBucket } from './token-bucket.js'
 export { PeerBudget, type BudgetRefusal, type BudgetVerdict } from './budget.js'
 export { createPeerSession, isSessionInitiator, PeerSession, type PeerSessionSnapshot } from './session.js'

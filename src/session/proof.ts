@@ -8,7 +8,7 @@ import { PeersetError } from '../errors.js'
 import type { Signer } from '../identity/types.js'
 import { verifyEventSignature } from '../record/verify.js'
 import type { NostrEvent, UnsignedEvent } from '../record/types.js'
-import { hasProofOfWork, mineProofOfWork } from './pow.js'
+import { hasProofOfWork, mineProofOfWork } from '../record/pow.js'
 
 /**
  * Kind of the proof event: 22515, a Peerset-specific kind in NIP-01's ephemeral range (relays do

@@ -57,3 +57,24 @@ describe('engine events', () => {
     await peerset.close()
   })
 })
+
+describe('proof of work on records (optional)', () => {
+  it('mines its own records and refuses records without the required work', async () => {
+    const peerset = await createPeerset({
+      room: 'pow',
+      identity: createIdentity(),
+      storage: memoryStorage(),
+      transport: false,
+      moderation: acceptAll(),
+      proofOfWork: { records: 8 },
+    })
+    const mine = await peerset.publish({ text: 'mined' })
+    expect(mine.id.startsWith('00')).toBe(true)
+    expect(mine.tags.find((t) => t[0] === 'nonce')?.[2]).toBe('8')
+    const lazy = await createRecord({ text: 'not mined' }, createIdentity().signer)
+    const outcome = await peerset.importRecord(lazy)
+    // One in 256 random ids has 8 leading zero bits, but without a nonce tag committing to 8 it never counts.
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'insufficient-pow' })
+    await peerset.close()
+  })
+})

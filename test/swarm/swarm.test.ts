@@ -38,6 +38,9 @@ function distribute(events: readonly NostrEvent[], random: () => number): NostrE
 describe('a swarm of 20 peers on a lossy network', () => {
   it('converges to the union through a partition that heals, each record crossing each link about once', async () => {
     const started = performance.now()
+    const lags: number[] = []
+    let last = performance.now()
+    const mon = setInterval(() => { const n = performance.now(); lags.push(n - last - 50); last = n }, 50)
     const random = prng(SEED)
     const clock = fastClock(SPEED)
     network = createMemoryNetwork({ loss: 0.05, latencyMs: 2, jitterMs: 3, seed: SEED })
@@ -117,6 +120,9 @@ describe('a swarm of 20 peers on a lossy network', () => {
       let sameFrom = 0
       for (const l of DIAG.values()) if (l.length > 1) { gaps.push(Math.round(l[1]!.t - l[0]!.t)); if (l[1]!.from === l[0]!.from) sameFrom++ }
       gaps.sort((a, b) => a - b)
+      clearInterval(mon)
+      lags.sort((a, b) => a - b)
+      console.log('lag pctl', [0.5, 0.9, 0.99, 1].map((q) => Math.round(lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]!)))
       console.log('dups', gaps.length, 'sameFrom', sameFrom, 'gap pctl', [0.1, 0.5, 0.9, 1].map((q) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))]))
     }
     expect(delivered.perPair).toBeLessThanOrEqual(1.05)

@@ -1,7 +1,7 @@
 /** NIP-13 proof of work: counting, checking, mining. */
 import { describe, expect, it } from 'vitest'
 import { computeEventId } from '../../src/record/index.js'
-import { countLeadingZeroBits, hasProofOfWork, mineProofOfWork } from '../../src/session/index.js'
+import { countLeadingZeroBits, hasProofOfWork, mineProofOfWork } from '../../src/record/index.js'
 
 describe('countLeadingZeroBits', () => {
   it('matches NIP-13 and edge cases', () => {

@@ -4,9 +4,11 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { PeersetError } from '../errors.js'
-import { computeEventId, type SerializableEvent } from '../record/serialize.js'
-import type { NostrEvent } from '../record/types.js'
-import { utf8 } from './wire.js'
+import { computeEventId, type SerializableEvent } from './serialize.js'
+import type { NostrEvent } from './types.js'
+
+const UTF8 = new TextEncoder()
+const utf8 = (value: string): Uint8Array => UTF8.encode(value)
 
 /** Most bits an id can have. */
 const ID_BITS = 256
@@ -45,7 +47,7 @@ export function countLeadingZeroBits(idHex: string): number {
  * hasProofOfWork(event, 16) // true if the id starts with 4 zero hex digits and the nonce tag says >= 16
  * ```
  */
-export function hasProofOfWork(event: Pick<NostrEvent, 'id' | 'tags'>, difficulty: number): boolean {
+export function hasProofOfWork(event: { readonly id: string; readonly tags: readonly (readonly string[])[] }, difficulty: number): boolean {
   assertDifficulty(difficulty, 'hasProofOfWork')
   if (difficulty === 0) return true
   if (typeof event !== 'object' || event === null) return false
