@@ -24,3 +24,16 @@ export * from './buckets/index.js'
 export * from './storage/index.js'
 export * from './transport/index.js'
 export * from './moderation/index.js'
+export {
+  DEFAULT_CLIENT_SESSION_MS,
+  DEFAULT_PROOF_OF_WORK,
+  DEFAULT_SESSION_LIMITS,
+  DEFAULT_SESSION_TIMEOUTS,
+  SESSION_PROOF_KIND,
+  type CloseReason,
+  type ProofOfWorkOptions,
+  type SessionLimits,
+  type SessionState,
+  type SessionTimeouts,
+  type StrikeReason,
+} from './session/index.js'

@@ -1,4 +1,5 @@
 export type { Eviction, ModerationContext, ModerationStrategy, ModerationVerdict } from './types.js'
+export type { JsonValue } from './canonical.js'
 export { defineRule, type ModerationRule, type RuleDefinition, type RuleVerdict } from './rule.js'
 export { createModeration, type ModerationOptions, type ModerationPipeline } from './pipeline.js'
 export { createContentRule, type ContentReason, type ContentRuleOptions } from './rules/content.js'
