@@ -5,6 +5,7 @@ import { schnorr } from '@noble/curves/secp256k1.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { createIdentity } from '../src/identity/index.js'
+import { acceptAll, createPeerset, memoryStorage } from '../src/index.js'
 import { computeEventId, serializeEvent, createRecord, toNostrEvent, verifyRecord, type NostrEvent } from '../src/record/index.js'
 import { opsPerSecond, report, round, type Row } from './lib.js'
 
@@ -29,6 +30,23 @@ const rows: Row[] = [
   row('computeEventId (checks + serialize + sha256)', await opsPerSecond(() => computeEventId(sample))),
   row(`noble sha256 alone (${serialized.length} B serialization)`, await opsPerSecond(() => sha256(serialized))),
   // ---- LEAD: add the full publish path scenario here (createPeerset -> publish -> stored + event). ----
+  row('full local publish path (peerset.publish: sign, verify, store, event)', await publishPerSecond()),
 ]
+
+/**
+ * records/s of `peerset.publish({ text })` on a local-only peerset (memory storage, no transport,
+ * every valid record kept): draft checks, signing, self-verification, the ingest queue, one storage
+ * write and the `record:added` event. Each publish gets a distinct text.
+ */
+async function publishPerSecond(): Promise<number> {
+  const peerset = await createPeerset({ room: 'bench', identity: createIdentity(), storage: memoryStorage(), transport: false, moderation: acceptAll() })
+  let added = 0
+  peerset.on('record:added', () => void added++)
+  let n = 0
+  const ops = await opsPerSecond(() => peerset.publish({ text: `${draft.text} #${n++}` }))
+  await peerset.close()
+  if (added !== n) throw new Error(`bench: ${n} publishes but ${added} record:added events`)
+  return ops
+}
 
 report('bench/crypto: records and signatures, one core', rows)

@@ -231,7 +231,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   const granularity = options.granularity ?? dailyBuckets()
   const moderation = options.moderation ?? createModeration()
   const signer = resolveSigner(options.identity)
-  const publicKey = await signer.getPublicKey()
+  const publicKey = await signerPublicKey(signer)
   const npub = npubEncode(publicKey)
   const retentionSeconds = (granularity.descriptor.intervalMs * granularity.descriptor.retentionBuckets) / 1000
 
@@ -556,11 +556,11 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
   function validateQuery(query: RecordQuery): RecordQuery {
     if (typeof query !== 'object' || query === null) throw new PeersetError('INVALID_ARGUMENT', 'records(query): query must be an object')
-    let { author } = query
-    if (author !== undefined) {
-      if (typeof author !== 'string') throw new PeersetError('INVALID_ARGUMENT', 'records(query): author must be a hex public key or an npub')
-      author = author.startsWith('npub1') ? npubDecode(author) : author
+    for (const key of Object.keys(query)) {
+      if (!QUERY_KEYS.includes(key)) throw new PeersetError('INVALID_ARGUMENT', `records(query): unknown option "${key}" (known: ${QUERY_KEYS.join(', ')})`)
     }
+    let { author } = query
+    if (author !== undefined) author = authorKey(author)
     for (const key of ['since', 'until'] as const) {
       const v = query[key]
       if (v !== undefined && !Number.isFinite(v)) throw new PeersetError('INVALID_ARGUMENT', `records(query): ${key} must be a number (Unix seconds)`)
@@ -591,6 +591,35 @@ function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, 
 
 function unref(timer: unknown): void {
   ;(timer as { unref?: () => void }).unref?.()
+}
+
+const QUERY_KEYS = ['author', 'since', 'until', 'limit', 'offset']
+
+/** The hex key of an author given as hex or npub. */
+function authorKey(author: unknown): string {
+  if (typeof author === 'string' && /^[0-9a-f]{64}$/.test(author)) return author
+  if (typeof author === 'string' && author.startsWith('npub1')) {
+    try {
+      return npubDecode(author)
+    } catch (cause) {
+      throw new PeersetError('INVALID_ARGUMENT', `records(query): author is not a valid npub (${(cause as Error).message})`, { cause })
+    }
+  }
+  throw new PeersetError('INVALID_ARGUMENT', 'records(query): author must be a public key (64 lowercase hex digits) or an npub')
+}
+
+/** The signer's public key, checked: a signer that fails or answers garbage is a typed error. */
+async function signerPublicKey(signer: Signer): Promise<string> {
+  let key: unknown
+  try {
+    key = await signer.getPublicKey()
+  } catch (cause) {
+    throw new PeersetError('SIGNER_FAILED', `createPeerset: signer.getPublicKey() failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+  if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) {
+    throw new PeersetError('SIGNER_FAILED', 'createPeerset: signer.getPublicKey() did not return 64 lowercase hex digits')
+  }
+  return key
 }
 
 /** A PeersetRecord (not a Nostr event): converted for import, then verified like any event. */

@@ -49,6 +49,14 @@ async function join(name: string): Promise<Peer> {
   peerset.on('record:removed', (record, { reason }) => {
     if (reason !== 'replaced') log(`  ${name}: removed "${record.text}" (${reason})`)
   })
+  peerset.on('record:rejected', (info) => {
+    if (info.origin === 'remote') log(`  ${name}: refused a record from a peer (${info.rule ?? info.reason})`)
+  })
+  // Every peer proves its key before syncing; a session that fails (a lost frame) is retried.
+  peerset.on('peer:left', (peer, { reason }) => {
+    if (reason !== 'local') log(`  ${name}: session with ${nameOf(peer.peerId)} ended (${reason})${reason === 'banned' ? '' : '; it will be retried'}`)
+  })
+  peerset.on('peer:banned', ({ peerId, reason }) => log(`  ${name}: banned ${nameOf(peerId)} (${reason})`))
   peerset.on('error', (error) => log(`  ${name}: error ${String(error)}`))
   const peer = { name, me, peerset }
   peers.push(peer)
@@ -66,13 +74,14 @@ async function publish(peer: Peer, draft: RecordDraft): Promise<void> {
   }
 }
 
+const nameOf = (peerId: string): string => peers.find((p) => p.peerset.status().transport.selfId === peerId)?.name ?? peerId
 const idsOf = (p: Peer): string => p.peerset.records().map((r) => r.id).sort().join()
 const connected = (p: Peer): number => p.peerset.peers().filter((x) => x.state === 'authenticated').length
 const converged = (): boolean =>
   peers.every((p) => connected(p) === peers.length - 1 && idsOf(p) === idsOf(peers[0]!))
 
-/** Poll until every peer is connected to every other and all hold the same records. */
-async function waitForSync(timeoutMs = 15_000): Promise<void> {
+/** Poll until every peer is connected to every other and all hold the same records (at most 4 s). */
+async function waitForSync(timeoutMs = 4_000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (!converged() && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
 }
@@ -86,7 +95,11 @@ function table(step: string): void {
 }
 
 // 1. Five peers, each publishing a few signed records (some with a link, some with a place).
-const [alice, bob, carol, dave, erin] = [await join('alice'), await join('bob'), await join('carol'), await join('dave'), await join('erin')] as Peer[] as [Peer, Peer, Peer, Peer, Peer]
+const alice = await join('alice')
+const bob = await join('bob')
+const carol = await join('carol')
+const dave = await join('dave')
+const erin = await join('erin')
 await publish(alice, { text: 'Grey cat seen near the harbour', geo: { lat: 57.649, lon: 10.407 } })
 await publish(alice, { text: 'Free apples at the corner of Elm St', link: 'https://example.org/apples' })
 await publish(bob, { text: 'Lost keys, blue keyring', geo: { lat: 57.651, lon: 10.41 } })
@@ -94,7 +107,8 @@ await publish(bob, { text: 'Bike repair café on Saturday', link: 'https://examp
 await publish(carol, { text: 'Road closed on Main St until noon' })
 await publish(dave, { text: 'Choir rehearsal moved to 7 pm', link: 'https://example.org/choir' })
 await publish(erin, { text: 'Found a child’s glove by the school', geo: { lat: 57.652, lon: 10.402 } })
-// The default moderation keeps 5 records per author: alice's sixth is refused (over-quota).
+// The default moderation keeps the 5 earliest records per author: one of alice's 6 goes (over-quota).
+log('alice posts 4 more records, 6 in all; the default moderation keeps 5 per author:')
 for (const n of [3, 4, 5, 6]) await publish(alice, { text: `Garage sale, item #${n}` })
 log('waiting for the swarm to sync…')
 await waitForSync()
@@ -123,7 +137,7 @@ await publish(erin, { text: 'This board is shit' })
 const bad = toNostrEvent(await createRecord({ text: 'This board is shit' }, erin.me.signer))
 for (const p of peers.filter((x) => x !== erin)) {
   const outcome = await p.peerset.importRecord(bad)
-  log(`  ${p.name}: ${outcome.status === 'rejected' ? `refused (${outcome.reason}: ${outcome.rule})` : outcome.status}`)
+  log(`  ${p.name}: ${outcome.status === 'rejected' ? `refused it too (${outcome.rule}): ${outcome.message}` : outcome.status}`)
 }
 await waitForSync()
 table('Step 4: the bad record is refused everywhere')

@@ -144,7 +144,7 @@ export class Ingestor {
     if (this.#closed) {
       const error = new PeersetError('CLOSED', 'the peerset is closed')
       if (submission.type === 'remove') submission.resolve(0)
-      else submission.resolve({ status: 'failed', id: idOf(submission), error })
+      else submission.resolve({ status: 'failed', id: idOf(submission) ?? '', error })
       return
     }
     this.#queue.push(submission)
@@ -166,7 +166,7 @@ export class Ingestor {
           this.#o.listener.writeFailed(error)
           for (const item of batch) {
             if (item.type === 'remove') item.resolve(0)
-            else item.resolve({ status: 'failed', id: idOf(item), error })
+            else item.resolve({ status: 'failed', id: idOf(item) ?? '', error })
           }
         }
       }
@@ -422,13 +422,14 @@ function addressOf(record: PeersetRecord): string {
   return `${record.author}:${record.uuid}`
 }
 
-function idOf(item: Submission): string {
+/** The id an untrusted submission claims, when it is a well-formed id (it is not trusted for anything else). */
+function idOf(item: Submission): string | undefined {
   if (item.type === 'local') return item.record.id
   if (item.type === 'remote') {
     const id = (item.event as { id?: unknown } | null)?.id
-    return typeof id === 'string' ? id.slice(0, 64) : ''
+    return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined
   }
-  return ''
+  return undefined
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -22,7 +22,7 @@ export {
   DEFAULT_SESSION_TIMEOUTS,
   MAX_POW_DIFFICULTY,
 } from './defaults.js'
-export { SESSION_EVENTS, SESSION_STATES, TRANSITIONS, isTerminal, nextState } from './transitions.js'
+export { SESSION_EVENTS, SESSION_STATES, TOLERATED, TRANSITIONS, isTerminal, isTolerated, nextState } from './transitions.js'
 export {
   CLOSE_REASON_CODES,
   MAX_AUTH_FRAME_BYTES,

@@ -21,7 +21,7 @@ import {
 import { resolveSessionOptions, type ResolvedSessionOptions } from './options.js'
 import { createSessionProof, verifySessionProof, type SessionProofContext } from './proof.js'
 import { compareSettings, settingsDigest } from './settings.js'
-import { isTerminal, nextState } from './transitions.js'
+import { isTerminal, isTolerated, nextState } from './transitions.js'
 import { utf8 } from './wire.js'
 import type { CloseReason, PeerSessionOptions, SessionAction, SessionEvent, SessionState, StrikeReason } from './types.js'
 
@@ -376,6 +376,7 @@ export class PeerSession {
   }
 
   #wrongState(event: SessionEvent, now: number): SessionAction[] {
+    if (isTolerated(this.#state, event)) return []
     return this.#strike('wrong-state', `a ${event} frame is not allowed in state ${this.#state}`, now)
   }
 

@@ -56,6 +56,30 @@ export const TRANSITIONS: Readonly<Record<SessionState, Readonly<Partial<Record<
 })
 
 /**
+ * Frames that are not allowed in a state but that an honest peer can still send there, so they are
+ * dropped without a strike (and without changing state):
+ * - in `hello-sent`, sync frames, pings and pongs of a previous session with the same peer that were
+ *   in flight when it ended (after a re-auth or a drop);
+ * - in `proof-sent`, sync frames, pings and pongs of a peer that has verified our proof while its
+ *   own proof was lost (the challenge timeout then ends the session).
+ * Budgets still apply to them. Everything else not in {@link TRANSITIONS} is a violation.
+ * @example
+ * ```ts
+ * isTolerated('proof-sent', 'sync') // true
+ * isTolerated('authenticating', 'sync') // false: the peer cannot have verified our proof yet
+ * ```
+ */
+export const TOLERATED: Readonly<Partial<Record<SessionState, ReadonlySet<SessionEvent>>>> = Object.freeze({
+  'hello-sent': new Set<SessionEvent>(['sync', 'ping', 'pong']),
+  'proof-sent': new Set<SessionEvent>(['sync', 'ping', 'pong']),
+})
+
+/** Whether `event` in `state` is dropped silently (see {@link TOLERATED}). */
+export function isTolerated(state: SessionState, event: SessionEvent): boolean {
+  return TOLERATED[state]?.has(event) ?? false
+}
+
+/**
  * The state after `event` in `state`, or `undefined` if the event is not allowed there.
  * @example
  * ```ts

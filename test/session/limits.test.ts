@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
 import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
 import { DEFAULT_SESSION_LIMITS, encodeSessionMessage, type PeerSession, type SessionAction } from '../../src/session/index.js'
-import { SYNC_FRAME, T0, authenticatedSession, newSession, ofType } from './helpers.js'
+import { createIdentity } from '../../src/identity/index.js'
+import { RemotePeer, SYNC_FRAME, T0, authenticatedSession, deferredSigner, newSession, ofType } from './helpers.js'
 
 const PING = encodeSessionMessage({ type: 'ping' })
 
@@ -151,9 +152,21 @@ describe('junk and wrong-state frames', () => {
     expect(ofType(actions, 'ban')).toEqual([{ type: 'ban', reason: 'malformed', untilMs: T0 + 3_600_000, peerId: 'peer', pubkey: undefined }])
   })
 
-  it('sync frames before authentication are wrong-state violations', () => {
+  it('sync frames before the hello exchange are dropped (possibly stale), never delivered', () => {
     const { session } = newSession()
     session.start(T0)
+    const actions = feed(session, SYNC_FRAME, 3, T0)
+    expect(actions).toEqual([])
+    expect(session.state).toBe('hello-sent')
+  })
+
+  it('sync frames after hellos but before our proof went out are wrong-state violations', async () => {
+    const identity = createIdentity()
+    const { session } = newSession({ identity, signer: deferredSigner(identity.signer) })
+    const remote = new RemotePeer()
+    session.start(T0)
+    session.receive(remote.hello(), T0)
+    expect(session.state).toBe('authenticating')
     const actions = feed(session, SYNC_FRAME, 3, T0)
     expect(ofType(actions, 'deliver')).toEqual([])
     expect(ofType(actions, 'strike').map((s) => s.reason)).toEqual(['wrong-state', 'wrong-state', 'wrong-state'])

@@ -22,17 +22,49 @@ import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js
 import { FIXTURE_NOW, waitFor } from '../helpers.js'
 
 export { FIXTURE_NOW, waitFor }
+export const WANTS = new Map<string, number>()
+export const RTT: number[] = []
+export const LOG = new Map<string, string[]>()
+export const SKIP = { v: 0 }
 export const DIAG = new Map<string, Array<{ t: number; from: string }>>()
 
+/** A clock for simulations: see {@link quietClock}. */
+export interface SimClock {
+  /** Milliseconds since the epoch: pass as `clock`. */
+  now: () => number
+  /** How far the clock has jumped ahead of real time, ms. */
+  skipped(): number
+  /** Stop jumping (the clock then runs at real speed). */
+  stop(): void
+}
+
 /**
- * A clock that starts at the fixture time and runs `speed` times faster than real time, so the sync
- * engine's clock-driven timers (30 s root rebroadcast, 10 s request time-out, 5 min round retry) fire
- * within a test. The fixture window has ~9.7 h left before the oldest daily bucket leaves it: at
- * speed 40 that is ~14 minutes of real time, far more than any test here runs.
+ * A clock that starts at the fixture time and runs at real speed, except that whenever no frame
+ * was sent or delivered for `quietMs`, it jumps `stepMs` ahead — like a discrete-event simulation
+ * skipping to the next timer. The sync engine's clock-driven timers (30 s root rebroadcast, 10 s
+ * request time-out, 2 s round gap, 5 min round retry) so fire within a test, but only when the
+ * network is quiet: a request that is merely slow (frames queued in the simulated network) never
+ * times out early, which a uniformly fast clock would cause. The fixture window has about 9.7 h
+ * left before its oldest daily bucket expires; at most `stepMs` per `everyMs` (10 s per 50 ms) is
+ * 200x real time, about 48 minutes of real time, far more than any test here runs.
  */
-export function fastClock(speed: number): () => number {
+export function quietClock(traffic: TrafficCounter, { quietMs = 150, stepMs = 10_000, everyMs = 50 } = {}): SimClock {
   const start = performance.now()
-  return () => FIXTURE_NOW * 1000 + Math.floor((performance.now() - start) * speed)
+  let skipped = 0
+  let lastCheck = start
+  const timer = setInterval(() => {
+    const now = performance.now()
+    // After the event loop was blocked, pending deliveries may not have run yet: that is not quiet.
+    const stalled = now - lastCheck > 3 * everyMs
+    lastCheck = now
+    if (!stalled && now - traffic.lastActivity >= quietMs) SKIP.v = skipped += stepMs
+  }, everyMs)
+  timer.unref?.()
+  return {
+    now: () => FIXTURE_NOW * 1000 + Math.floor(performance.now() - start) + skipped,
+    skipped: () => skipped,
+    stop: () => clearInterval(timer),
+  }
 }
 
 /** A seeded PRNG (mulberry32), uniform in [0, 1). */
@@ -111,6 +143,8 @@ export class TrafficCounter {
   readonly delivered = new Map<string, LinkTraffic>()
   /** Record ids of `records` frames are counted only while this is true. */
   countRecords = true
+  /** `performance.now()` of the last frame sent or delivered anywhere. */
+  lastActivity = performance.now()
 
   /** Wrap a transport strategy so that every frame its peer sends and receives is counted. */
   wrap(inner: TransportStrategy & { readonly peerId?: string }): TransportStrategy {
@@ -144,6 +178,7 @@ export class TrafficCounter {
 
   /** Count one frame on `from -> to`. */
   count(table: Map<string, LinkTraffic>, from: string, to: string, data: Uint8Array): void {
+    this.lastActivity = performance.now()
     const key = `${from}->${to}`
     let link = table.get(key)
     if (!link) table.set(key, (link = { frames: emptyFrames(), records: new Map() }))
@@ -155,6 +190,11 @@ export class TrafficCounter {
       return
     }
     link.frames[message.type]++
+    if (message.type === 'want' && table === this.sent) for (const id of message.ids) { WANTS.set(`${from}>${to}>${id}`, performance.now()); const k = `${id}@${from}`; let l = LOG.get(k); if (!l) LOG.set(k, (l = [])); l.push(`${Math.round(performance.now())} want->${to.slice(0, 4)} skip=${SKIP.v}`) }
+    if (message.type === 'want' && table === this.delivered) for (const id of message.ids) { const k = `${id}@${to}`; const l = LOG.get(k); l?.push(`${Math.round(performance.now())} wantDelivered ${to.slice(0,4)}<-${from.slice(0, 4)}`) }
+    if (message.type === 'records' && table === this.sent) for (const e of message.events) { const k = `${computeEventId(e)}@${to}`; const l = LOG.get(k); l?.push(`${Math.round(performance.now())} recsSent ${from.slice(0, 4)}`) }
+    if (message.type === 'records' && table === this.delivered) for (const e of message.events) { const k = `${computeEventId(e)}@${to}`; const l = LOG.get(k); l?.push(`${Math.round(performance.now())} recsDelivered from ${from.slice(0, 4)} skip=${SKIP.v}`) }
+    if (message.type === 'records' && table === this.delivered) for (const e of message.events) { const k = `${to}>${from}>${computeEventId(e)}`; const t = WANTS.get(k); if (t !== undefined) { RTT.push(performance.now() - t); WANTS.delete(k) } }
     if (message.type === 'records' && this.countRecords) {
       for (const event of message.events) {
         let id: string

@@ -5,11 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryNetwork, type MemoryNetwork, type NostrEvent, type Peerset } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { DIAG, TrafficCounter, allHold, expectedIds, fastClock, idsOf, importAll, openPeer, prng, shuffled, table, waitFor } from './harness.js'
+import { LOG, RTT, DIAG, TrafficCounter, allHold, expectedIds, quietClock, idsOf, importAll, openPeer, prng, shuffled, table, waitFor } from './harness.js'
 
 const PEERS = 20
 const SEED = 20_261_107
-const SPEED = Number(process.env.SWARM_SPEED ?? 40)
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
@@ -42,9 +41,10 @@ describe('a swarm of 20 peers on a lossy network', () => {
     let last = performance.now()
     const mon = setInterval(() => { const n = performance.now(); lags.push(n - last - 50); last = n }, 50)
     const random = prng(SEED)
-    const clock = fastClock(SPEED)
     network = createMemoryNetwork({ loss: 0.05, latencyMs: 2, jitterMs: 3, seed: SEED })
     const traffic = new TrafficCounter()
+    const sim = quietClock(traffic)
+    const clock = sim.now
     const transports = Array.from({ length: PEERS }, () => network!.transport())
     const id = (i: number): string => transports[i]!.peerId
 
@@ -118,11 +118,20 @@ describe('a swarm of 20 peers on a lossy network', () => {
     {
       const gaps: number[] = []
       let sameFrom = 0
+      const u = new Set(union)
+      let inUnion = 0
+      for (const [k, l] of DIAG) if (l.length > 1 && u.has(k.split('@')[0]!)) inUnion++
+      console.log('dups in union', inUnion)
+      let shown = 0
+      for (const [k, l] of DIAG) if (l.length > 1 && u.has(k.split('@')[0]!) && shown++ < 6) console.log(k.slice(0, 8), k.split('@')[1]!.slice(0, 4), (LOG.get(k) ?? []).join(' | '))
       for (const l of DIAG.values()) if (l.length > 1) { gaps.push(Math.round(l[1]!.t - l[0]!.t)); if (l[1]!.from === l[0]!.from) sameFrom++ }
       gaps.sort((a, b) => a - b)
       clearInterval(mon)
       lags.sort((a, b) => a - b)
       console.log('lag pctl', [0.5, 0.9, 0.99, 1].map((q) => Math.round(lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]!)))
+      RTT.sort((a, b) => a - b)
+      console.log('rtt pctl', [0.5, 0.9, 0.99, 1].map((q) => Math.round(RTT[Math.min(RTT.length - 1, Math.floor(q * RTT.length))]!)))
+      console.log('skipped', sim.skipped())
       console.log('dups', gaps.length, 'sameFrom', sameFrom, 'gap pctl', [0.1, 0.5, 0.9, 1].map((q) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))]))
     }
     expect(delivered.perPair).toBeLessThanOrEqual(1.05)
