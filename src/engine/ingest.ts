@@ -267,7 +267,7 @@ export class Ingestor {
         this.#reject(item, {
           id: record.id,
           reason: 'moderation',
-          rule: refusal.rule === undefined ? refusal.reason : `${refusal.rule}:${refusal.reason}`,
+          rule: refusal.rule === undefined || refusal.rule === refusal.reason ? refusal.reason : `${refusal.rule}:${refusal.reason}`,
           message: refusal.message ?? `refused by moderation (${refusal.reason})`,
           permanent: refusal.transient !== true,
           authorStrike: refusal.strike ?? false,

@@ -389,7 +389,7 @@ describe('invalid drafts', () => {
     const error = await errorOf(() => peerset.publish({ text: 'what a load of shit' }))
     expect(error).toMatchObject({ code: 'INVALID_RECORD', reason: 'moderation' })
     expect(rejected).toHaveLength(1)
-    expect(rejected[0]![1]).toMatchObject({ reason: 'moderation', rule: 'bad-words:bad-words', origin: 'local', permanent: true })
+    expect(rejected[0]![1]).toMatchObject({ reason: 'moderation', rule: 'bad-words', origin: 'local', permanent: true })
     expect(peerset.records()).toEqual([])
   })
 })

@@ -157,7 +157,7 @@ describe('moderation across three peers', () => {
       // strikes too and completes the ban; as documented (docs/moderation.md, "Strikes and bans"),
       // the ban then decides its refusal: `ban:author-banned`, transient.
       expect(rejected[i]!.map((r) => [r.id, r.rule, r.permanent]), `peer ${i}`).toEqual([
-        [firstBad[i], 'bad-words:bad-words', true],
+        [firstBad[i], 'bad-words', true],
         [secondBad[i], 'ban:author-banned', false],
       ])
       for (const r of rejected[i]!) expect(r).toMatchObject({ reason: 'moderation', origin: 'import' })
