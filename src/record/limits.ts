@@ -1,19 +1,11 @@
 /** Record size limits and their validation. */
+import { MAX_FRAME_BYTES } from '../transport/types.js'
 import { PeersetError } from '../errors.js'
 import type { RecordLimits } from './types.js'
 
 /**
- * The size of one transport frame, bytes (what the protocol can carry in one message).
- * @example
- * ```ts
- * DEFAULT_RECORD_LIMITS.maxEventBytes < TRANSPORT_FRAME_BYTES // true
- * ```
- */
-export const TRANSPORT_FRAME_BYTES = 16_348
-
-/**
  * Largest `maxEventBytes` accepted by {@link resolveLimits}: a record must fit one
- * {@link TRANSPORT_FRAME_BYTES} frame together with its message header.
+ * {@link MAX_FRAME_BYTES} frame together with its message header.
  * @example
  * ```ts
  * resolveLimits({ maxEventBytes: MAX_EVENT_BYTES_CEILING }) // ok
@@ -24,7 +16,7 @@ export const MAX_EVENT_BYTES_CEILING = 16_000
 /**
  * Default record limits. `maxEventBytes` (12,000 bytes of `JSON.stringify(event)`) is the binding
  * limit; the others bound each part early and cheaply. Why any record within them fits one frame
- * of {@link TRANSPORT_FRAME_BYTES} (16,348 bytes):
+ * of {@link MAX_FRAME_BYTES} (16,348 bytes):
  * - as JSON it is at most 12,000 bytes, leaving over 4 KB for a message envelope;
  * - a compact binary form is never larger than the JSON: ids, keys and the signature shrink from
  *   hex to bytes (-224), a string's length prefix (at most 2 bytes up to 16 KB) replaces its quotes

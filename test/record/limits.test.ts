@@ -1,8 +1,8 @@
+import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_RECORD_LIMITS,
   MAX_EVENT_BYTES_CEILING,
-  TRANSPORT_FRAME_BYTES,
   createRecord,
   resolveLimits,
   verifyRecord,
@@ -28,7 +28,7 @@ describe('DEFAULT_RECORD_LIMITS', () => {
 
   it('keep a whole record inside one transport frame with room for a header', () => {
     expect(DEFAULT_RECORD_LIMITS.maxEventBytes).toBeLessThanOrEqual(MAX_EVENT_BYTES_CEILING)
-    expect(MAX_EVENT_BYTES_CEILING).toBeLessThan(TRANSPORT_FRAME_BYTES)
+    expect(MAX_EVENT_BYTES_CEILING).toBeLessThan(MAX_FRAME_BYTES)
   })
 })
 

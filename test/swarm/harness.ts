@@ -18,6 +18,7 @@ import {
   type TransportRoom,
   type TransportStrategy,
 } from '../../src/index.js'
+import { performance as perf } from 'node:perf_hooks'
 import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js'
 import { FIXTURE_NOW, waitFor } from '../helpers.js'
 
@@ -39,25 +40,35 @@ export interface SimClock {
 }
 
 /**
- * A clock that starts at the fixture time and runs at real speed, except that whenever no frame
- * was sent or delivered for `quietMs`, it jumps `stepMs` ahead — like a discrete-event simulation
+ * A clock that starts at the fixture time and runs at real speed, except that whenever the
+ * simulation has been idle for `quietMs` — no frame sent or delivered, and the event loop mostly
+ * idle (no signature checks running) — it jumps `stepMs` ahead, like a discrete-event simulation
  * skipping to the next timer. The sync engine's clock-driven timers (30 s root rebroadcast, 10 s
- * request time-out, 2 s round gap, 5 min round retry) so fire within a test, but only when the
- * network is quiet: a request that is merely slow (frames queued in the simulated network) never
- * times out early, which a uniformly fast clock would cause. The fixture window has about 9.7 h
- * left before its oldest daily bucket expires; at most `stepMs` per `everyMs` (10 s per 50 ms) is
- * 200x real time, about 48 minutes of real time, far more than any test here runs.
+ * request time-out, 2 s round gap, 5 min round retry) so fire within a test, but never while work
+ * is pending: a uniformly fast clock would time out requests that are merely queued behind the
+ * other peers' work in this one process (20 peers share one CPU), which real peers never see.
+ * The fixture window has about 9.7 h left before its oldest daily bucket expires; at most `stepMs`
+ * per `everyMs` (10 s per 50 ms) is 200x real time, about 48 minutes of real time.
  */
 export function quietClock(traffic: TrafficCounter, { quietMs = 150, stepMs = 10_000, everyMs = 50 } = {}): SimClock {
   const start = performance.now()
   let skipped = 0
   let lastCheck = start
+  let idleSince = start
+  let elu = perf.eventLoopUtilization()
   const timer = setInterval(() => {
     const now = performance.now()
-    // After the event loop was blocked, pending deliveries may not have run yet: that is not quiet.
+    const next = perf.eventLoopUtilization()
+    const busy = perf.eventLoopUtilization(next, elu).utilization > 0.25
+    elu = next
+    // After the event loop was blocked, pending deliveries may not have run yet: that is not idle.
     const stalled = now - lastCheck > 3 * everyMs
     lastCheck = now
-    if (!stalled && now - traffic.lastActivity >= quietMs) SKIP.v = skipped += stepMs
+    if (busy || stalled) idleSince = now
+    if (now - Math.max(idleSince, traffic.lastActivity) >= quietMs) {
+      SKIP.v = skipped += stepMs
+      idleSince = now
+    }
   }, everyMs)
   timer.unref?.()
   return {
