@@ -1,7 +1,9 @@
 /**
- * Byte-level reading and writing for the wire codec (internal). The reader checks every length
- * against the bytes that remain before it allocates anything, and throws `PeersetError` `PROTOCOL`
- * for anything malformed; the writer validates what it is given and throws `INVALID_ARGUMENT`.
+ * Byte-level reading and writing for the wire codecs (internal): the sync codec (protocol/) and the
+ * session codec (session/) share this one implementation. The reader checks every length against
+ * the bytes that remain before it allocates anything, and throws `PeersetError` `PROTOCOL` for
+ * anything malformed; the writer expects values its caller has validated (encoders throw
+ * `INVALID_ARGUMENT`, see {@link encodeError}).
  */
 import { PeersetError } from '../errors.js'
 
@@ -13,14 +15,17 @@ const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! +
 const UTF8_DECODER = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const UTF8_ENCODER = new TextEncoder()
 
-/** A `PeersetError` of code `PROTOCOL` with a short machine-readable `reason`. */
-export function protocolError(reason: string, message: string): PeersetError {
-  return new PeersetError('PROTOCOL', `protocol: ${message}`, { reason })
+/**
+ * A `PeersetError` of code `PROTOCOL` with a short machine-readable `reason`; the message starts
+ * with `label` (the codec that refused the frame: `protocol` or `session`).
+ */
+export function protocolError(reason: string, message: string, label = 'protocol'): PeersetError {
+  return new PeersetError('PROTOCOL', `${label}: ${message}`, { reason })
 }
 
-/** A `PeersetError` of code `INVALID_ARGUMENT` for something an encoder was handed. */
-export function encodeError(message: string): PeersetError {
-  return new PeersetError('INVALID_ARGUMENT', `encodeMessage: ${message}`)
+/** A `PeersetError` of code `INVALID_ARGUMENT` for something an encoder (named by `label`) was handed. */
+export function encodeError(message: string, label = 'encodeMessage'): PeersetError {
+  return new PeersetError('INVALID_ARGUMENT', `${label}: ${message}`)
 }
 
 /** Bytes an unsigned LEB128 varint of `value` takes. */
@@ -56,6 +61,25 @@ export function utf8Length(value: string): number {
   return bytes
 }
 
+/** Whether a string has no lone UTF-16 surrogate (so UTF-8 round-trips it). */
+export function isWellFormedText(value: string): boolean {
+  return utf8Length(value) !== -1
+}
+
+/** UTF-8 bytes of a string (lone surrogates become U+FFFD: check with {@link isWellFormedText} first). */
+export function encodeUtf8(value: string): Uint8Array {
+  return UTF8_ENCODER.encode(value)
+}
+
+/** Decodes UTF-8, refusing invalid sequences with `PROTOCOL` `bad-utf8` (message prefixed by `label`). */
+export function decodeUtf8(bytes: Uint8Array, what: string, label = 'protocol'): string {
+  try {
+    return UTF8_DECODER.decode(bytes)
+  } catch {
+    throw protocolError('bad-utf8', `${what} is not valid UTF-8`, label)
+  }
+}
+
 /** Whether `value` is a string of exactly `chars` lowercase hex digits. */
 export function isLowerHex(value: unknown, chars: number): value is string {
   if (typeof value !== 'string' || value.length !== chars) return false
@@ -79,13 +103,23 @@ function hexValue(c: number): number {
   return -1
 }
 
-/** Reads a frame front to back. Every method throws `PeersetError` `PROTOCOL` on bad input. */
+/**
+ * Reads a frame front to back, from byte `start`. Every method throws `PeersetError` `PROTOCOL` on
+ * bad input, its message prefixed by `label` (`protocol` for sync frames, `session` for session frames).
+ */
 export class ByteReader {
   readonly #bytes: Uint8Array
-  #pos = 0
+  readonly #label: string
+  #pos: number
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, start = 0, label = 'protocol') {
     this.#bytes = bytes
+    this.#pos = start
+    this.#label = label
+  }
+
+  #error(reason: string, message: string): PeersetError {
+    return protocolError(reason, message, this.#label)
   }
 
   /** Bytes not read yet. */
@@ -94,25 +128,28 @@ export class ByteReader {
   }
 
   u8(what: string): number {
-    if (this.#pos >= this.#bytes.length) throw protocolError('truncated', `frame ends inside ${what}`)
+    if (this.#pos >= this.#bytes.length) throw this.#error('truncated', `frame ends inside ${what}`)
     return this.#bytes[this.#pos++]!
   }
 
-  /** An unsigned minimal LEB128 varint of at most {@link MAX_VARINT_BYTES} bytes, `<= max`. */
-  varint(what: string, max: number = Number.MAX_SAFE_INTEGER): number {
+  /** An unsigned minimal LEB128 varint of at most {@link MAX_VARINT_BYTES} bytes, in `min..max`. */
+  varint(what: string, max: number = Number.MAX_SAFE_INTEGER, min = 0): number {
     let value = 0
     let scale = 1
     for (let i = 0; i < MAX_VARINT_BYTES; i++) {
       const byte = this.u8(what)
       value += (byte & 0x7f) * scale
       if ((byte & 0x80) === 0) {
-        if (byte === 0 && i > 0) throw protocolError('bad-varint', `${what}: varint is not minimally encoded`)
-        if (value > max) throw protocolError('out-of-range', `${what} is ${value}, over the maximum of ${max}`)
+        if (byte === 0 && i > 0) throw this.#error('bad-varint', `${what}: varint is not minimally encoded`)
+        if (value < min || value > max) {
+          const bound = min === 0 ? `over the maximum of ${max}` : `outside ${min}..${max}`
+          throw this.#error('out-of-range', `${what} is ${value}, ${bound}`)
+        }
         return value
       }
       scale *= 128
     }
-    throw protocolError('bad-varint', `${what}: varint longer than ${MAX_VARINT_BYTES} bytes`)
+    throw this.#error('bad-varint', `${what}: varint longer than ${MAX_VARINT_BYTES} bytes`)
   }
 
   /** A zigzag varint: a signed integer with `|value| <= maxAbs`. */
@@ -128,14 +165,14 @@ export class ByteReader {
   count(what: string, minItemBytes: number, max: number): number {
     const n = this.varint(what, max)
     if (n * minItemBytes > this.remaining) {
-      throw protocolError('truncated', `${what} is ${n} but only ${this.remaining} bytes remain`)
+      throw this.#error('truncated', `${what} is ${n} but only ${this.remaining} bytes remain`)
     }
     return n
   }
 
   /** `n` raw bytes (a view into the frame). */
   bytes(n: number, what: string): Uint8Array {
-    if (n > this.remaining) throw protocolError('truncated', `frame ends inside ${what}`)
+    if (n > this.remaining) throw this.#error('truncated', `frame ends inside ${what}`)
     const out = this.#bytes.subarray(this.#pos, this.#pos + n)
     this.#pos += n
     return out
@@ -149,17 +186,12 @@ export class ByteReader {
   /** A length-prefixed UTF-8 string of at most `maxBytes` bytes; invalid UTF-8 is refused. */
   utf8(what: string, maxBytes: number): string {
     const n = this.varint(`${what} length`, maxBytes)
-    const raw = this.bytes(n, what)
-    try {
-      return UTF8_DECODER.decode(raw)
-    } catch {
-      throw protocolError('bad-utf8', `${what} is not valid UTF-8`)
-    }
+    return decodeUtf8(this.bytes(n, what), what, this.#label)
   }
 
   /** Refuses trailing bytes. */
   end(what: string): void {
-    if (this.remaining !== 0) throw protocolError('trailing-bytes', `${this.remaining} unexpected bytes after ${what}`)
+    if (this.remaining !== 0) throw this.#error('trailing-bytes', `${this.remaining} unexpected bytes after ${what}`)
   }
 }
 
@@ -225,8 +257,11 @@ export class ByteWriter {
     return this
   }
 
-  /** A length-prefixed UTF-8 string whose byte length `bytes` the caller has computed with {@link utf8Length}. */
-  utf8(value: string, bytes: number): this {
+  /**
+   * A length-prefixed UTF-8 string. `value` must be well-formed ({@link isWellFormedText}); pass its
+   * byte length if already computed with {@link utf8Length}.
+   */
+  utf8(value: string, bytes: number = utf8Length(value)): this {
     this.varint(bytes)
     this.#reserve(bytes)
     const { written } = UTF8_ENCODER.encodeInto(value, this.#buf.subarray(this.#len, this.#len + bytes))
@@ -237,5 +272,17 @@ export class ByteWriter {
   /** A copy of the bytes written so far. */
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#len)
+  }
+}
+
+/**
+ * The unsigned varint at `offset` of `bytes`, or `undefined` if there is none (used to read the
+ * record count of a sync `records` frame without decoding it).
+ */
+export function peekVarint(bytes: Uint8Array, offset: number): number | undefined {
+  try {
+    return new ByteReader(bytes, offset).varint('count')
+  } catch {
+    return undefined
   }
 }

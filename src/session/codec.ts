@@ -3,13 +3,13 @@
  * (byte 0 = protocol version, byte 1 = message type); session types are 0x40..0x4F, sync types are
  * below 0x40, so a frame is routed by its type byte (`isSessionFrame`). Layouts: docs/protocol.md.
  */
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 import { PeersetError, isPeersetError } from '../errors.js'
 import type { GranularityDescriptor } from '../buckets/types.js'
 import type { NostrEvent } from '../record/types.js'
 import { MAX_POW_DIFFICULTY } from './defaults.js'
 import type { CloseReason, SessionMessageType } from './types.js'
-import { FrameReader, FrameWriter, decodeUtf8, isWellFormedText, sessionProtocolError, utf8 } from './wire.js'
+import { ByteReader, ByteWriter, decodeUtf8, encodeError as bytesEncodeError, encodeUtf8, isLowerHex, utf8Length } from '../protocol/bytes.js'
+import { SESSION_ERROR_LABEL, sessionProtocolError } from './wire.js'
 
 /**
  * Byte 0 of every frame this peer sends (the sync codec uses the same version).
@@ -165,7 +165,7 @@ export function encodeSessionMessage(message: SessionMessage): Uint8Array {
   if (typeof message !== 'object' || message === null) throw encodeError('expected a message object')
   const code = SESSION_TYPE_CODES[message.type as SessionMessageType]
   if (code === undefined) throw encodeError(`unknown session message type ${String(message.type)}`)
-  const w = new FrameWriter().u8(SESSION_PROTOCOL_VERSION).u8(code)
+  const w = new ByteWriter().u8(SESSION_PROTOCOL_VERSION).u8(code)
   switch (message.type) {
     case 'hello':
       return encodeHello(w, message)
@@ -203,7 +203,7 @@ export function decodeSessionMessage(bytes: Uint8Array): SessionMessage {
 }
 
 function decodeUnchecked(bytes: Uint8Array): SessionMessage {
-  const r = new FrameReader(bytes)
+  const r = new ByteReader(bytes, 0, SESSION_ERROR_LABEL)
   const version = r.u8('version')
   if (version !== SESSION_PROTOCOL_VERSION) {
     throw sessionProtocolError('unknown-version', `unsupported protocol version ${version} (this peer speaks ${SESSION_PROTOCOL_VERSION})`)
@@ -230,7 +230,7 @@ function decodeUnchecked(bytes: Uint8Array): SessionMessage {
   }
 }
 
-function encodeHello(w: FrameWriter, m: HelloMessage): Uint8Array {
+function encodeHello(w: ByteWriter, m: HelloMessage): Uint8Array {
   const g = m.granularity
   if (typeof g !== 'object' || g === null) throw encodeError('hello.granularity must be a granularity descriptor')
   checkInt(g.intervalMs, 1, Number.MAX_SAFE_INTEGER, 'hello.granularity.intervalMs')
@@ -238,9 +238,9 @@ function encodeHello(w: FrameWriter, m: HelloMessage): Uint8Array {
   checkInt(m.powDifficulty, 0, MAX_POW_DIFFICULTY, 'hello.powDifficulty')
   checkText(m.moderationDigest, MAX_MODERATION_DIGEST_BYTES, 'hello.moderationDigest')
   return w
-    .bytes(hex32(m.pubkey, 'hello.pubkey'))
-    .bytes(hex32(m.nonce, 'hello.nonce'))
-    .bytes(hex32(m.settingsDigest, 'hello.settingsDigest'))
+    .hex(hex32(m.pubkey, 'hello.pubkey'))
+    .hex(hex32(m.nonce, 'hello.nonce'))
+    .hex(hex32(m.settingsDigest, 'hello.settingsDigest'))
     .u8(m.powDifficulty)
     .varint(g.intervalMs)
     .varint(g.retentionBuckets)
@@ -248,27 +248,27 @@ function encodeHello(w: FrameWriter, m: HelloMessage): Uint8Array {
     .finish()
 }
 
-function decodeHello(r: FrameReader): HelloMessage {
-  const pubkey = bytesToHex(r.bytes(32, 'hello pubkey'))
-  const nonce = bytesToHex(r.bytes(32, 'hello nonce'))
-  const settingsDigest = bytesToHex(r.bytes(32, 'hello settings digest'))
+function decodeHello(r: ByteReader): HelloMessage {
+  const pubkey = r.hex(32, 'hello pubkey')
+  const nonce = r.hex(32, 'hello nonce')
+  const settingsDigest = r.hex(32, 'hello settings digest')
   const powDifficulty = r.u8('hello pow difficulty')
   if (powDifficulty > MAX_POW_DIFFICULTY) {
     throw sessionProtocolError('out-of-range', `hello pow difficulty ${powDifficulty} is over ${MAX_POW_DIFFICULTY}`)
   }
-  const intervalMs = r.varint('hello intervalMs', 1, Number.MAX_SAFE_INTEGER)
-  const retentionBuckets = r.varint('hello retentionBuckets', 1, Number.MAX_SAFE_INTEGER)
+  const intervalMs = r.varint('hello intervalMs', Number.MAX_SAFE_INTEGER, 1)
+  const retentionBuckets = r.varint('hello retentionBuckets', Number.MAX_SAFE_INTEGER, 1)
   const moderationDigest = r.utf8('hello moderation digest', MAX_MODERATION_DIGEST_BYTES)
   r.end('hello')
   return { type: 'hello', pubkey, nonce, settingsDigest, powDifficulty, granularity: { intervalMs, retentionBuckets }, moderationDigest }
 }
 
-function encodeAuth(w: FrameWriter, m: AuthMessage): Uint8Array {
+function encodeAuth(w: ByteWriter, m: AuthMessage): Uint8Array {
   const p = m.proof
   if (typeof p !== 'object' || p === null) throw encodeError('auth.proof must be a signed event')
   const json = JSON.stringify({ id: p.id, pubkey: p.pubkey, created_at: p.created_at, kind: p.kind, tags: p.tags, content: p.content, sig: p.sig })
   if (readEvent(JSON.parse(json) as unknown) === undefined) throw encodeError('auth.proof is not a well-formed signed event')
-  const body = utf8(json)
+  const body = encodeUtf8(json)
   if (body.length + 2 > MAX_AUTH_FRAME_BYTES) throw encodeError(`auth frame of ${body.length + 2} bytes is over ${MAX_AUTH_FRAME_BYTES}`)
   return w.bytes(body).finish()
 }
@@ -277,7 +277,7 @@ function decodeAuth(bytes: Uint8Array): AuthMessage {
   if (bytes.length > MAX_AUTH_FRAME_BYTES) {
     throw sessionProtocolError('too-large', `auth frame of ${bytes.length} bytes is over ${MAX_AUTH_FRAME_BYTES}`)
   }
-  const text = decodeUtf8(bytes.subarray(2), 'auth proof')
+  const text = decodeUtf8(bytes.subarray(2), 'auth proof', SESSION_ERROR_LABEL)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -295,7 +295,7 @@ function readEvent(value: unknown): NostrEvent | undefined {
   const e = value as Record<string, unknown>
   if (Object.keys(e).length !== 7) return undefined
   const { id, pubkey, created_at, kind, tags, content, sig } = e
-  if (!isHex(id, 64) || !isHex(pubkey, 64) || !isHex(sig, 128)) return undefined
+  if (!isLowerHex(id, 64) || !isLowerHex(pubkey, 64) || !isLowerHex(sig, 128)) return undefined
   if (!isSafeUint(created_at) || !isSafeUint(kind) || typeof content !== 'string') return undefined
   if (!Array.isArray(tags) || tags.length > MAX_PROOF_TAGS) return undefined
   for (const tag of tags as unknown[]) {
@@ -305,17 +305,14 @@ function readEvent(value: unknown): NostrEvent | undefined {
   return { id, pubkey, created_at, kind, tags: (tags as string[][]).map((t) => t.slice()), content, sig }
 }
 
-function isHex(value: unknown, chars: number): value is string {
-  return typeof value === 'string' && value.length === chars && /^[0-9a-f]*$/.test(value)
-}
-
 function isSafeUint(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
 
-function hex32(value: unknown, what: string): Uint8Array {
-  if (!isHex(value, 64)) throw encodeError(`${what} must be 64 lowercase hex digits`)
-  return hexToBytes(value)
+/** `value` if it is 32 bytes of lowercase hex. */
+function hex32(value: unknown, what: string): string {
+  if (!isLowerHex(value, 64)) throw encodeError(`${what} must be 64 lowercase hex digits`)
+  return value
 }
 
 function checkInt(value: unknown, min: number, max: number, what: string): void {
@@ -325,11 +322,12 @@ function checkInt(value: unknown, min: number, max: number, what: string): void 
 }
 
 function checkText(value: unknown, maxBytes: number, what: string): void {
-  if (typeof value !== 'string' || !isWellFormedText(value) || utf8(value).length > maxBytes) {
+  const bytes = typeof value === 'string' ? utf8Length(value) : -1
+  if (bytes < 0 || bytes > maxBytes) {
     throw encodeError(`${what} must be a well-formed string of at most ${maxBytes} UTF-8 bytes`)
   }
 }
 
 function encodeError(message: string): PeersetError {
-  return new PeersetError('INVALID_ARGUMENT', `encodeSessionMessage: ${message}`)
+  return bytesEncodeError(message, 'encodeSessionMessage')
 }
