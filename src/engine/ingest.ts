@@ -197,7 +197,9 @@ export class Ingestor {
       if (item.type === 'remote') {
         const verdict = verifyRecord(item.event, { limits, checkSignature: false })
         if (!verdict.ok) {
-          this.#reject(item, { id: idOf(item), reason: verdict.reason, message: verdict.message, permanent: true, peerFault: true })
+          // Over our size limits is not the sender's fault: its limits may be larger than ours.
+          const peerFault = verdict.reason !== 'too-large'
+          this.#reject(item, { id: idOf(item), reason: verdict.reason, message: verdict.message, permanent: true, peerFault })
           continue
         }
         record = verdict.record
@@ -240,7 +242,9 @@ export class Ingestor {
       }
       if (item.type === 'remote') {
         if (!verifyEventSignature(toNostrEvent(record))) {
-          this.#reject(item, { id: record.id, reason: 'bad-signature', message: 'the signature does not verify', permanent: true, peerFault: true })
+          // Not permanent: the signature is not part of the id, so the same id with its real
+          // signature may still come from an honest peer. The forwarding peer is struck.
+          this.#reject(item, { id: record.id, reason: 'bad-signature', message: 'the signature does not verify', permanent: false, peerFault: true })
           continue
         }
         // Verifying costs about a millisecond: let timers and I/O run now and then.

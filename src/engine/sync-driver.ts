@@ -2,7 +2,7 @@ import type { GranularityDescriptor } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
 import type { Signer } from '../identity/types.js'
 import { npubEncode } from '../identity/index.js'
-import { decodeMessage, encodeMessage, type RejectClass } from '../protocol/index.js'
+import { decodeMessage, encodeMessage, type RejectClass, type SyncMessage } from '../protocol/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { toNostrEvent } from '../record/index.js'
 import {
@@ -16,6 +16,7 @@ import {
   type SessionLimits,
   type SessionState,
   type SessionTimeouts,
+  TokenBucket,
 } from '../session/index.js'
 import { createSyncCore, type BucketIndex, type Outbound, type SyncCore, type SyncStats } from '../sync/index.js'
 import type { TransportHandlers, TransportRoom } from '../transport/types.js'
@@ -63,6 +64,10 @@ export interface SyncDriverOptions {
   onError(error: unknown): void
 }
 
+/** How often a full peer frees one place for newcomers. */
+const ROTATE_MS = 60_000
+/** Transport callbacks kept before `attach`. */
+const MAX_EARLY_CALLBACKS = 1_000
 /** Ids this peer refused for good are remembered (so they are never requested again), up to this many. */
 const MAX_REMEMBERED_REJECTIONS = 100_000
 /** Pubkeys of peers that gave us records, remembered to keep room for them when the room is full. */
@@ -72,7 +77,20 @@ interface PeerEntry {
   session: PeerSession
   pubkey: string | undefined
   authenticated: boolean
+  authenticatedAt: number
+  /** Records received from this peer and added. */
+  useful: number
+  /** Records we serve this peer (answers to its `want`s): bounded, so a small request cannot make us send without limit. */
+  served: TokenBucket
 }
+
+/** Most ids one `want` may ask for (the core asks for at most 64 at a time); the rest are dropped. */
+const MAX_WANT_IDS = 256
+/** Records served to one peer per second, and the burst. */
+const SERVE_RATE = 500
+const SERVE_BURST = 2_000
+/** Records a peer may owe us at once: answers to our wants are never counted as a flood, up to this. */
+const MAX_EXPECTED_RECORDS = 1_024
 
 /**
  * Connects the transport, the peer sessions, the wire codec, the pure sync core and the ingest
@@ -88,6 +106,7 @@ export class SyncDriver {
   readonly #present = new Set<string>()
   readonly #sessions = new Map<string, PeerEntry>()
   readonly #useful = new Set<string>()
+  #lastRotation = Number.NEGATIVE_INFINITY
   #stopped = false
   /** Whether records are wanted, and how many were added since that started. */
   #busy = false
@@ -109,6 +128,7 @@ export class SyncDriver {
   /** Start working in a joined room (again after a rejoin: the transport may give a new self id). */
   attach(room: TransportRoom): void {
     this.#room = room
+    this.#lastRotation = this.#o.clock()
     const { index, buckets, clockSkewMs } = this.#o
     this.#core = createSyncCore({
       selfId: room.selfId,
@@ -118,7 +138,7 @@ export class SyncDriver {
         return record ? toNostrEvent(record) : undefined
       },
       isKnownRejected: (id) => this.#rejected.has(id),
-      clockSkewMs,
+      clockSkewMs: Math.max(1, Math.round(clockSkewMs)),
     })
     for (const run of this.#early.splice(0)) this.#guard(run)
   }
@@ -145,6 +165,7 @@ export class SyncDriver {
     this.#guard(() => {
       const now = this.#o.clock()
       for (const [peerId, entry] of [...this.#sessions]) this.#apply(peerId, entry.session.tick(now))
+      this.#rotate(now)
       // A dropped peer that is still present: the initiator reconnects once its cool-down is over.
       for (const peerId of this.#present) {
         if (!this.#sessions.has(peerId) && isSessionInitiator(this.#room!.selfId, peerId)) this.#open(peerId, now)
@@ -169,8 +190,9 @@ export class SyncDriver {
 
   #later(run: () => void): void {
     if (this.#stopped) return
-    if (!this.#core) this.#early.push(run)
-    else run()
+    if (this.#core) return run()
+    // Before `attach` (a transport may report peers while joining): keep a bounded backlog.
+    if (this.#early.length < MAX_EARLY_CALLBACKS) this.#early.push(run)
   }
 
   #peerJoined(peerId: string): void {
@@ -198,25 +220,49 @@ export class SyncDriver {
       selfPubkey: this.#o.publicKey,
       settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest },
       priorStrikes: registry.strikesOf(peerId, undefined, now),
+      limits: { maxExpectedRecords: MAX_EXPECTED_RECORDS, ...this.#o.sessionLimits },
       admit: (pubkey, t) => registry.canConnect(peerId, pubkey, t) && this.#hasRoomFor(pubkey),
-      ...(this.#o.sessionLimits ? { limits: this.#o.sessionLimits } : {}),
       ...(this.#o.sessionTimeouts ? { timeouts: this.#o.sessionTimeouts } : {}),
       ...(this.#o.proofOfWork ? { proofOfWork: { requireDifficulty: this.#o.proofOfWork } } : {}),
     })
-    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false }
+    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
     this.#sessions.set(peerId, entry)
     this.#apply(peerId, session.start(now))
     return entry
   }
 
   /**
-   * Room for one more peer? Fresh identities get three quarters of `maxPeers`; peers that gave us
-   * records before may use the rest, so a crowd of new keys cannot push out the useful ones.
+   * Room for one more peer? Counted over authenticated peers only (handshakes in progress do not
+   * hold places, or a crowd arriving at once would refuse each other). Fresh identities get three
+   * quarters of `maxPeers`; peers that gave us records before may use the rest, so a crowd of new
+   * keys cannot push out the useful ones. Handshakes that complete together may overshoot by a few.
    */
   #hasRoomFor(pubkey: string): boolean {
-    const live = this.#sessions.size
+    let authenticated = 0
+    for (const entry of this.#sessions.values()) if (entry.authenticated) authenticated++
     const cap = this.#useful.has(pubkey) ? this.#o.maxPeers : Math.max(1, Math.floor(this.#o.maxPeers * 0.75))
-    return live <= cap
+    return authenticated < cap
+  }
+
+  /**
+   * When every place is taken, one place is freed now and then (every `ROTATE_MS`): the session
+   * that has given us the fewest records (the newest among equals) ends, so that a newcomer refused
+   * by every full peer is not shut out for good. Peers that gave us records are the last to go.
+   */
+  #rotate(now: number): void {
+    if (now - this.#lastRotation < ROTATE_MS) return
+    let count = 0
+    let victim: [string, PeerEntry] | undefined
+    for (const pair of this.#sessions) {
+      const entry = pair[1]
+      if (!entry.authenticated) continue
+      count++
+      const v = victim?.[1]
+      if (!v || entry.useful < v.useful || (entry.useful === v.useful && entry.authenticatedAt > v.authenticatedAt)) victim = pair
+    }
+    if (count < this.#o.maxPeers || !victim) return
+    this.#lastRotation = now
+    this.#apply(victim[0], victim[1].session.close('local', 'the room is full: making room for a newcomer'))
   }
 
   #frame(peerId: string, data: Uint8Array): void {
@@ -244,7 +290,13 @@ export class SyncDriver {
         case 'authenticated': {
           const entry = this.#sessions.get(peerId)
           if (!entry || !this.#core) break
+          // Handshakes that completed together may overshoot the limit: the newest goes.
+          if (!this.#hasRoomFor(action.pubkey)) {
+            this.#apply(peerId, entry.session.close('refused', `the room is full (${this.#o.maxPeers} peers)`))
+            break
+          }
           entry.authenticated = true
+          entry.authenticatedAt = this.#o.clock()
           entry.pubkey = action.pubkey
           this.#o.peers.authenticated(peerId, action.pubkey)
           this.#send(this.#core.peerReady(peerId, this.#o.clock()))
@@ -284,12 +336,19 @@ export class SyncDriver {
     const core = this.#core
     const entry = this.#sessions.get(peerId)
     if (!core || !entry?.authenticated) return
-    let message
+    let message: SyncMessage
     try {
       message = decodeMessage(bytes)
     } catch (error) {
       if (!(error instanceof PeersetError)) throw error
       return this.#apply(peerId, entry.session.strike('malformed', this.#o.clock(), error.message))
+    }
+    if (message.type === 'want') {
+      // Serve what the budget allows; an honest peer re-requests the rest after its timeout.
+      const allowed = Math.min(message.ids.length, MAX_WANT_IDS, Math.floor(entry.served.available(this.#o.clock())))
+      if (allowed < message.ids.length) message = { type: 'want' as const, ids: message.ids.slice(0, allowed) }
+      if (allowed === 0) return
+      entry.served.take(allowed, this.#o.clock())
     }
     const result = core.receive(peerId, message, this.#o.clock())
     this.#send(result.send)
@@ -307,8 +366,9 @@ export class SyncDriver {
     const now = this.#o.clock()
     switch (outcome.status) {
       case 'added': {
-        const pubkey = this.#sessions.get(peerId)?.pubkey
-        if (pubkey) this.#rememberUseful(pubkey)
+        const entry = this.#sessions.get(peerId)
+        if (entry) entry.useful++
+        if (entry?.pubkey) this.#rememberUseful(entry.pubkey)
         this.#addedWhileBusy++
         return this.#send(core.recordResolved(id, 'accepted', now, { fromPeerId: peerId }))
       }

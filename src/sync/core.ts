@@ -33,6 +33,9 @@ interface PeerState {
   lastRootSentAt: number
   lastRoundAt: number
   lastRoundKey: string
+  /** The last time we announced everything to this peer (it said it had nothing), and our digest then. */
+  lastPushAt: number
+  lastPushDigest: string
   followerRound: { key: string; atMs: number; answered: Set<number> } | undefined
 }
 
@@ -152,8 +155,14 @@ export function createSyncCore(options: SyncCoreOptions): SyncCore {
     if (ours.count === m.count && ours.digest === m.digest) return
     const key = `${ours.digest}/${m.digest}`
     if (m.count === 0) {
-      // The peer has nothing in its window: announce everything of ours inside both windows.
-      if (!mayStartRound(peer, key, nowMs)) return
+      // The peer has nothing in its window: announce everything of ours inside both windows. The
+      // round key ignores the peer's digest (meaningless for an empty set), so a peer cannot make
+      // us announce everything again and again by varying it: only a change on our side, or
+      // `roundRetryMs`, allows the next full announcement.
+      if (peer.lastPushDigest === ours.digest && nowMs - peer.lastPushAt < roundRetryMs) return
+      if (!mayStartRound(peer, `${ours.digest}/empty`, nowMs)) return
+      peer.lastPushAt = nowMs
+      peer.lastPushDigest = ours.digest
       const window = granularity.windowAt(nowMs)
       const lo = Math.max(window.oldest, m.window.oldest)
       const hi = Math.min(window.newest, m.window.newest)
@@ -273,6 +282,8 @@ export function createSyncCore(options: SyncCoreOptions): SyncCore {
         lastRootSentAt: nowMs,
         lastRoundAt: -Infinity,
         lastRoundKey: '',
+        lastPushAt: Number.NEGATIVE_INFINITY,
+        lastPushDigest: '',
         followerRound: undefined,
       }
       peers.set(peerId, peer)

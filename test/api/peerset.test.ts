@@ -410,7 +410,7 @@ describe('record:rejected for records the engine refuses', () => {
     expect(await peerset.importRecord(future)).toMatchObject({ status: 'rejected', reason: 'future', permanent: false })
 
     expect(rejected.map((r) => [r.reason, r.origin, r.permanent])).toEqual([
-      ['bad-signature', 'import', true],
+      ['bad-signature', 'import', false],
       ['bad-id', 'import', true],
       ['malformed', 'import', true],
       ['future', 'import', false],

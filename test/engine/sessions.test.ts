@@ -202,3 +202,24 @@ describe('flow control', () => {
     await Promise.all([full.close(), fresh.close()])
   })
 })
+
+describe('the peer limit', () => {
+  it('keeps to the limit when a crowd arrives at once, and frees a place now and then so nobody is shut out', async () => {
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const clock = createClock()
+    const maxPeers = 4
+    const peers = await Promise.all(
+      Array.from({ length: 10 }, () => peer(network, { maxPeers, reconnectCooldownMs: 1_000, clock: clock.now })),
+    )
+    const authenticated = (p: Peerset) => p.peers().filter((x) => x.state === 'authenticated').length
+    await new Promise((r) => setTimeout(r, 500))
+    for (const p of peers) expect(authenticated(p)).toBeLessThanOrEqual(maxPeers)
+    // Minutes pass: full peers rotate a place each minute; refused peers retry after their cool-down.
+    for (let minute = 0; minute < 10 && !peers.every((p) => authenticated(p) >= 1); minute++) {
+      clock.advance(61_000)
+      await new Promise((r) => setTimeout(r, 300))
+    }
+    expect(peers.map(authenticated).every((n) => n >= 1 && n <= maxPeers)).toBe(true)
+    await Promise.all(peers.map((p) => p.close()))
+  })
+})
