@@ -107,6 +107,7 @@ export class SyncDriver {
   readonly #sessions = new Map<string, PeerEntry>()
   readonly #useful = new Set<string>()
   #lastRotation = Number.NEGATIVE_INFINITY
+  readonly #rotatedOut = new Map<string, number>()
   #stopped = false
   /** Whether records are wanted, and how many were added since that started. */
   #busy = false
@@ -166,9 +167,12 @@ export class SyncDriver {
       const now = this.#o.clock()
       for (const [peerId, entry] of [...this.#sessions]) this.#apply(peerId, entry.session.tick(now))
       this.#rotate(now)
-      // A dropped peer that is still present: the initiator reconnects once its cool-down is over.
-      for (const peerId of this.#present) {
-        if (!this.#sessions.has(peerId) && isSessionInitiator(this.#room!.selfId, peerId)) this.#open(peerId, now)
+      // A dropped peer that is still present: the initiator reconnects once its cool-down is over,
+      // in random order (so a freed place does not always go to the same peer), while there is room.
+      const candidates = [...this.#present].filter((id) => !this.#sessions.has(id) && isSessionInitiator(this.#room!.selfId, id))
+      for (const peerId of shuffle(candidates)) {
+        if (this.#sessions.size >= this.#o.maxPeers) break
+        this.#open(peerId, now)
       }
       this.#send(this.#core!.tick(now))
     })
@@ -212,6 +216,11 @@ export class SyncDriver {
     if (!room || this.#sessions.has(peerId)) return this.#sessions.get(peerId)
     const { registry } = this.#o
     if (!force && !registry.canConnect(peerId, undefined, now)) return undefined
+    const rotatedUntil = this.#rotatedOut.get(peerId)
+    if (rotatedUntil !== undefined) {
+      if (now < rotatedUntil && !force) return undefined
+      this.#rotatedOut.delete(peerId)
+    }
     const session = createPeerSession({
       room: this.#o.room,
       selfId: room.selfId,
@@ -262,6 +271,8 @@ export class SyncDriver {
     }
     if (count < this.#o.maxPeers || !victim) return
     this.#lastRotation = now
+    // The peer rotated out waits two rotations before it may take a place here again.
+    this.#rotatedOut.set(victim[0], now + 2 * ROTATE_MS)
     this.#apply(victim[0], victim[1].session.close('local', 'the room is full: making room for a newcomer'))
   }
 
@@ -440,6 +451,14 @@ export class SyncDriver {
 /** The npub of a hex key, for events. */
 export function npubOf(pubkey: string | undefined): string | undefined {
   return pubkey === undefined ? undefined : npubEncode(pubkey)
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[items[i], items[j]] = [items[j]!, items[i]!]
+  }
+  return items
 }
 
 function rejectClassOf(reason: string): RejectClass {

@@ -1,9 +1,10 @@
 /**
- * Shared pieces of the swarm tests: a clock that runs fast from the fixture time, a transport proxy
+ * Shared pieces of the swarm tests: a simulation clock that starts at the fixture time, a transport proxy
  * that counts every frame (and every record in `records` frames) per directed link, the expected
  * final set of a set of fixture events, and a seeded PRNG. Only the public API and the exported
  * wire codec are used, so these helpers keep working whatever runs between the transport and sync.
  */
+import { performance as perf } from 'node:perf_hooks'
 import {
   acceptAll,
   computeEventId,
@@ -18,16 +19,10 @@ import {
   type TransportRoom,
   type TransportStrategy,
 } from '../../src/index.js'
-import { performance as perf } from 'node:perf_hooks'
 import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js'
 import { FIXTURE_NOW, waitFor } from '../helpers.js'
 
 export { FIXTURE_NOW, waitFor }
-export const WANTS = new Map<string, number>()
-export const RTT: number[] = []
-export const LOG = new Map<string, string[]>()
-export const SKIP = { v: 0 }
-export const DIAG = new Map<string, Array<{ t: number; from: string }>>()
 
 /** A clock for simulations: see {@link quietClock}. */
 export interface SimClock {
@@ -43,12 +38,14 @@ export interface SimClock {
  * A clock that starts at the fixture time and runs at real speed, except that whenever the
  * simulation has been idle for `quietMs` — no frame sent or delivered, and the event loop mostly
  * idle (no signature checks running) — it jumps `stepMs` ahead, like a discrete-event simulation
- * skipping to the next timer. The sync engine's clock-driven timers (30 s root rebroadcast, 10 s
- * request time-out, 2 s round gap, 5 min round retry) so fire within a test, but never while work
- * is pending: a uniformly fast clock would time out requests that are merely queued behind the
- * other peers' work in this one process (20 peers share one CPU), which real peers never see.
- * The fixture window has about 9.7 h left before its oldest daily bucket expires; at most `stepMs`
- * per `everyMs` (10 s per 50 ms) is 200x real time, about 48 minutes of real time.
+ * skipping to the next timer. The sync engine's timers run on the peerset clock (30 s root
+ * rebroadcast, 10 s request time-out, 2 s round gap, 5 min round retry): on a frozen fixture clock
+ * they never fire, so lost frames are never repaired; on a uniformly fast clock, requests that are
+ * merely queued behind the other peers' work in this one process (20 peers share one CPU, and the
+ * memory network delivers one frame per event-loop turn) time out early and are pulled twice, which
+ * real peers never see. Jumps come at most once per `quietMs` of idleness (10 s per 150 ms, ~67x),
+ * short of the 90 s session idle time-out; the fixture window has about 9.7 h left before its
+ * oldest daily bucket expires, more than eight minutes of real time at that pace.
  */
 export function quietClock(traffic: TrafficCounter, { quietMs = 150, stepMs = 10_000, everyMs = 50 } = {}): SimClock {
   const start = performance.now()
@@ -66,7 +63,7 @@ export function quietClock(traffic: TrafficCounter, { quietMs = 150, stepMs = 10
     lastCheck = now
     if (busy || stalled) idleSince = now
     if (now - Math.max(idleSince, traffic.lastActivity) >= quietMs) {
-      SKIP.v = skipped += stepMs
+      skipped += stepMs
       idleSince = now
     }
   }, everyMs)
@@ -152,10 +149,10 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
 export class TrafficCounter {
   readonly sent = new Map<string, LinkTraffic>()
   readonly delivered = new Map<string, LinkTraffic>()
-  /** Record ids of `records` frames are counted only while this is true. */
-  countRecords = true
-  /** `performance.now()` of the last frame sent or delivered anywhere. */
+  /** `performance.now()` of the last frame sent or delivered anywhere (links of `quietIgnores` aside). */
   lastActivity = performance.now()
+  /** Peers whose frames do not count as activity for {@link quietClock} (an attacker that never stops). */
+  readonly quietIgnores = new Set<string>()
 
   /** Wrap a transport strategy so that every frame its peer sends and receives is counted. */
   wrap(inner: TransportStrategy & { readonly peerId?: string }): TransportStrategy {
@@ -189,7 +186,7 @@ export class TrafficCounter {
 
   /** Count one frame on `from -> to`. */
   count(table: Map<string, LinkTraffic>, from: string, to: string, data: Uint8Array): void {
-    this.lastActivity = performance.now()
+    if (!this.quietIgnores.has(from) && !this.quietIgnores.has(to)) this.lastActivity = performance.now()
     const key = `${from}->${to}`
     let link = table.get(key)
     if (!link) table.set(key, (link = { frames: emptyFrames(), records: new Map() }))
@@ -201,12 +198,7 @@ export class TrafficCounter {
       return
     }
     link.frames[message.type]++
-    if (message.type === 'want' && table === this.sent) for (const id of message.ids) { WANTS.set(`${from}>${to}>${id}`, performance.now()); const k = `${id}@${from}`; let l = LOG.get(k); if (!l) LOG.set(k, (l = [])); l.push(`${Math.round(performance.now())} want->${to.slice(0, 4)} skip=${SKIP.v}`) }
-    if (message.type === 'want' && table === this.delivered) for (const id of message.ids) { const k = `${id}@${to}`; const l = LOG.get(k); l?.push(`${Math.round(performance.now())} wantDelivered ${to.slice(0,4)}<-${from.slice(0, 4)}`) }
-    if (message.type === 'records' && table === this.sent) for (const e of message.events) { const k = `${computeEventId(e)}@${to}`; const l = LOG.get(k); l?.push(`${Math.round(performance.now())} recsSent ${from.slice(0, 4)}`) }
-    if (message.type === 'records' && table === this.delivered) for (const e of message.events) { const k = `${computeEventId(e)}@${to}`; const l = LOG.get(k); l?.push(`${Math.round(performance.now())} recsDelivered from ${from.slice(0, 4)} skip=${SKIP.v}`) }
-    if (message.type === 'records' && table === this.delivered) for (const e of message.events) { const k = `${to}>${from}>${computeEventId(e)}`; const t = WANTS.get(k); if (t !== undefined) { RTT.push(performance.now() - t); WANTS.delete(k) } }
-    if (message.type === 'records' && this.countRecords) {
+    if (message.type === 'records') {
       for (const event of message.events) {
         let id: string
         try {
@@ -215,12 +207,6 @@ export class TrafficCounter {
           continue
         }
         link.records.set(id, (link.records.get(id) ?? 0) + 1)
-        if (table === this.delivered) {
-          const k = `${id}@${to}`
-          let l = DIAG.get(k)
-          if (!l) DIAG.set(k, (l = []))
-          l.push({ t: performance.now(), from })
-        }
       }
     }
   }
