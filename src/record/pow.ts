@@ -5,7 +5,6 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { PeersetError } from '../errors.js'
 import { computeEventId, type SerializableEvent } from './serialize.js'
-import type { NostrEvent } from './types.js'
 
 const UTF8 = new TextEncoder()
 const utf8 = (value: string): Uint8Array => UTF8.encode(value)

@@ -1,0 +1,184 @@
+/** The public types of a peerset: its options, events, status and methods. */
+import type { Granularity, GranularityDescriptor } from './buckets/types.js'
+import type { IngestOutcome, RecordOrigin, RejectReason, RemoveReason } from './engine/ingest.js'
+import type { Subscribable } from './events.js'
+import type { Identity, Signer } from './identity/types.js'
+import type { StrikeLedgerOptions } from './moderation/index.js'
+import type { ModerationStrategy } from './moderation/types.js'
+import type { NostrEvent, PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
+import type { CloseReason, SessionLimits, SessionState, SessionTimeouts } from './session/index.js'
+import type { StorageStrategy } from './storage/types.js'
+import type { TransportStrategy } from './transport/types.js'
+
+/** Options of {@link createPeerset}. Every strategy is optional and has a default. */
+export interface PeersetOptions {
+  /** The room: peers of the same room sync with each other. */
+  room: string
+  /** Who publishes: an {@link Identity}, an `nsec1...` string, or a NIP-07-shaped {@link Signer}. */
+  identity: Identity | Signer | string
+  /** Where records persist. Default: `indexedDbStorage()` where IndexedDB exists, else `memoryStorage()` (with a warning). */
+  storage?: StorageStrategy
+  /** How peers are reached. Default: none yet (local only, with a warning); pass `network.transport()` from `createMemoryNetwork()` to sync in one process. `false` means local only, without a warning. */
+  transport?: TransportStrategy | false
+  /** How time is cut into buckets, and the retention window. Default: `dailyBuckets()` (90 days). */
+  granularity?: Granularity
+  /** Which records are kept. Default: `createModeration()` (content, bad words, links, duplicates, 5 records per author). `acceptAll()` keeps every valid record. */
+  moderation?: ModerationStrategy
+  /** Author strikes and bans: how many strikes ban an author, and for how long. */
+  strikes?: StrikeLedgerOptions
+  /** Record size limits (see `DEFAULT_RECORD_LIMITS`). */
+  limits?: Partial<RecordLimits>
+  /** How far in the future a record may be created (clock skew), in ms. Default 5 minutes. */
+  clockSkewMs?: number
+  /** The clock, in ms since the epoch. Default `Date.now`. For tests and simulations. */
+  clock?: () => number
+  /** How often the engine checks for expired buckets and banned authors (garbage collection), in ms. Default 60 s. */
+  tickIntervalMs?: number
+  /** How often peer sessions and the sync are driven (timeouts, re-requests, rebroadcasts), in ms. Default 1 s. */
+  sessionTickMs?: number
+  /** Peer session timeouts (handshake, challenge, idle, maximum session); see `DEFAULT_SESSION_TIMEOUTS`. */
+  sessionTimeouts?: Partial<SessionTimeouts>
+  /** Per-peer limits (frame size, rates, strike threshold, ban time); see `DEFAULT_SESSION_LIMITS`. */
+  sessionLimits?: Partial<SessionLimits>
+  /** Most concurrent peers. A quarter of the places is kept for peers that have given us records before. Default 32. */
+  maxPeers?: number
+  /** How long this peerset stays in the room before it leaves and rejoins (fresh sessions), in ms. Default 6 h. */
+  maxClientSessionMs?: number
+  /** How long a dropped peer must wait before it may reconnect, in ms. Default 30 s. */
+  reconnectCooldownMs?: number
+  /**
+   * NIP-13 proof of work (leading zero bits), off by default, so that fresh identities are not free:
+   * `session` is required of every peer's session proof, `records` of every record (this peerset
+   * mines its own records to match; about 2^bits hashes each).
+   */
+  proofOfWork?: { session?: number; records?: number }
+  /** How long `close()` waits for the transport to leave before giving up, in ms. Default 5 s. */
+  closeTimeoutMs?: number
+}
+
+/** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
+export interface PeersetWarning {
+  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied'
+  message: string
+}
+
+/** Details of a rejected record. */
+export interface RejectedRecord {
+  /** The record's id, if it could be computed. */
+  id: string | undefined
+  reason: RejectReason
+  /** The moderation rule, when `reason` is `'moderation'`. */
+  rule?: string
+  message: string
+  /** Whether the verdict can never change (a record from the future, or over a quota, may be accepted later). */
+  permanent: boolean
+  origin: 'local' | 'import' | 'remote'
+  /** The peer it came from, for remote records. */
+  peerId?: string
+}
+
+/** A peer in the room: its session state, and once it has proved its key, who it is. */
+export interface PeerInfo {
+  /** The transport's id of the peer. */
+  peerId: string
+  /** The session state (`authenticated` peers sync). */
+  state: SessionState
+  /** The peer's public key (hex) and npub, once it has proved it holds the key. */
+  pubkey: string | undefined
+  npub: string | undefined
+  /** Strikes in this session (cryptographic, protocol and rate violations). */
+  strikes: number
+  /** When the session started (ms). */
+  connectedAt: number
+  /** Records received from it and added. */
+  recordsReceived: number
+}
+
+/** The events of a peerset, with their listener arguments. */
+export interface PeersetEvents {
+  [name: string]: unknown[]
+  /** One record was added (published here or received), after it was stored. */
+  'record:added': [record: PeersetRecord, info: RecordOrigin]
+  /** A batch of records was added in one storage transaction (handy for large catch-ups). */
+  'records:added': [records: PeersetRecord[]]
+  /** A record left the store. */
+  'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
+  /** A record was refused. */
+  'record:rejected': [info: RejectedRecord]
+  /** Moderation struck an author for a record (`strikes` is their total now). */
+  'author:strike': [info: { author: string; recordId: string; reason: string; strikes: number }]
+  /** An author reached the strike threshold: their records are removed and new ones refused until `until` (Unix seconds). */
+  'author:banned': [info: { author: string; until: number }]
+  /** Catching up from peers started: records are wanted. */
+  'sync:started': [info: { wanted: number }]
+  /** Every wanted record has arrived or been resolved: this peer is in sync with its peers as far as it knows. */
+  'sync:idle': [info: { recordsAdded: number }]
+  /** A peer proved its key: it syncs from now on. */
+  'peer:joined': [peer: PeerInfo]
+  /** A peer's session ended; `reason` says why (e.g. `granularity` or `moderation-policy` when a setting differs). */
+  'peer:left': [peer: PeerInfo, info: { reason: CloseReason; detail: string }]
+  /** A peer's session changed state. */
+  'peer:state': [info: { peerId: string; from: SessionState; to: SessionState }]
+  /** A peer broke the protocol, sent a forged record, or went over a rate limit. */
+  'peer:strike': [info: { peerId: string; reason: string; count: number; detail: string }]
+  /** A peer was banned (by transport id, and by key if it had proved one) until `untilMs`. */
+  'peer:banned': [info: { peerId: string; pubkey: string | undefined; untilMs: number; reason: string }]
+  warning: [warning: PeersetWarning]
+  /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
+  error: [error: unknown]
+}
+
+/** Query of {@link Peerset.records}. Times are Unix seconds, inclusive. */
+export interface RecordQuery {
+  /** Only this author's records (hex public key or npub). */
+  author?: string
+  since?: number
+  until?: number
+  limit?: number
+  offset?: number
+}
+
+/** A snapshot of a peerset's state. */
+export interface PeersetStatus {
+  room: string
+  publicKey: string
+  npub: string
+  state: 'open' | 'closing' | 'closed'
+  records: number
+  authors: number
+  granularity: GranularityDescriptor
+  /** The buckets inside the retention window now, and how many hold records. */
+  buckets: { oldest: number; newest: number; nonEmpty: number }
+  storage: { name: string; persistent: boolean; persisted: boolean | undefined }
+  transport: { name: string | null; joined: boolean; selfId: string | null; peers: number }
+  warnings: PeersetWarning[]
+}
+
+/** A running peerset. Made by {@link createPeerset}. */
+export interface Peerset extends Subscribable<PeersetEvents> {
+  /** This peer's author key (hex). */
+  readonly publicKey: string
+  /** This peer's npub. */
+  readonly npub: string
+  /** Sign, validate, store and announce a record. Resolves once it is stored. */
+  publish(draft: RecordDraft): Promise<PeersetRecord>
+  /**
+   * Check and add a signed record from elsewhere (a backup, another app): a Nostr event or a
+   * {@link PeersetRecord}. It takes the same path as a record from a peer (format, id, signature,
+   * time window, moderation) and is then announced to peers. Resolves with what happened; never
+   * throws for bad input.
+   */
+  importRecord(record: NostrEvent | PeersetRecord | unknown): Promise<IngestOutcome>
+  /** Current records, newest first, optionally filtered and paged. */
+  records(query?: RecordQuery): PeersetRecord[]
+  /** One record by id. */
+  get(id: string): PeersetRecord | undefined
+  /** Connected peers. */
+  peers(): PeerInfo[]
+  /** Counts, buckets, storage and transport state, warnings. */
+  status(): PeersetStatus
+  /** Resolves when every record received or published so far has been processed. */
+  settled(): Promise<void>
+  /** Stop timers, leave the room, flush and close storage. Idempotent; always resolves. */
+  close(): Promise<void>
+}
