@@ -13,8 +13,8 @@ export const DEFAULT_STRIKE_MEMORY_MS = 3_600_000
 /** Default most entries of each table (bans by id, bans by pubkey, cool-downs, strikes). */
 export const DEFAULT_REGISTRY_MAX_ENTRIES = 10_000
 
-/** Close reasons after which a peer may reconnect at once. */
-const NO_COOLDOWN: ReadonlySet<CloseReason> = new Set(['re-auth', 'local'])
+/** Close reasons after which a peer may reconnect at once: ends that are nobody's fault (a re-authentication, a goodbye, leaving the room). */
+const NO_COOLDOWN: ReadonlySet<CloseReason> = new Set(['re-auth', 'local', 'peer-closed', 'peer-left'])
 
 /** Options of {@link PeerRegistry}. */
 export interface PeerRegistryOptions {

@@ -223,3 +223,21 @@ describe('the peer limit', () => {
     await Promise.all(peers.map((p) => p.close()))
   })
 })
+
+describe('maximum client session time', () => {
+  it('leaves the room and joins again after maxClientSessionMs, with fresh sessions', async () => {
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const a = await peer(network, { maxClientSessionMs: 1_000 })
+    const b = await peer(network)
+    const joined = collect(b, 'peer:joined')
+    const left = collect(b, 'peer:left')
+    await waitFor(() => joined.length === 1, 5000, 'first session')
+    const firstId = a.status().transport.selfId
+    await waitFor(() => left.length >= 1 && joined.length >= 2, 8000, 'a to leave and come back')
+    expect(a.status().transport.joined).toBe(true)
+    expect(a.status().transport.selfId).toBe(firstId) // the memory transport keeps the peer id
+    await a.importRecord(events.at(-1))
+    await waitFor(() => b.records().length === 1, 5000, 'sync after the rejoin')
+    await Promise.all([a.close(), b.close()])
+  })
+})
