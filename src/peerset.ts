@@ -13,6 +13,7 @@ import { indexedDbStorage, memoryStorage } from './storage/index.js'
 import type { RecordStore, StorageStrategy } from './storage/types.js'
 import type { TransportRoom, TransportStrategy } from './transport/types.js'
 import { SyncDriver } from './engine/sync-driver.js'
+import { recollectUnderPolicy } from './engine/policy-gc.js'
 import {
   clientSessionEndsAt,
   DEFAULT_CLIENT_SESSION_MS,
@@ -189,6 +190,13 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     if (forgotten.strikes > 0 || forgotten.bans > 0) {
       await store.setMeta(LEDGER_META_KEY, ledger.toJSON()).catch((error) => events.emit('error', error))
     }
+  }
+  // A changed moderation policy: re-moderate what is kept, once (e.g. a lowered quota).
+  if ((await store.getMeta(POLICY_META_KEY)) !== moderation.digest) {
+    const hadRecords = index.size > 0
+    const removals = hadRecords ? await recollectUnderPolicy(index, moderation, clock()) : new Map<string, string[]>()
+    for (const [reason, ids] of removals) await ingestor.remove(ids, reason)
+    await store.setMeta(POLICY_META_KEY, moderation.digest)
   }
   if (expiredOnOpen.length > 0) {
     // They were never indexed; delete them from storage quietly.
@@ -408,6 +416,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
 /** The metadata key of the strike ledger. */
 const LEDGER_META_KEY = 'moderation:ledger'
+/** The metadata key of the moderation policy digest the kept records were moderated with. */
+const POLICY_META_KEY = 'moderation:policy'
 /** The metadata key of the peer registry (bans and cool-downs by transport id and key). */
 const REGISTRY_META_KEY = 'session:registry'
 

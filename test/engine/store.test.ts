@@ -9,6 +9,7 @@ import type { NostrEvent, PeersetRecord } from '../../src/record/types.js'
 import { indexedDbStorage, memoryStorage } from '../../src/storage/index.js'
 import type { RecordStore, StorageStrategy } from '../../src/storage/types.js'
 import { PeersetError } from '../../src/errors.js'
+import { createModeration } from '../../src/moderation/index.js'
 import { FIXTURE_NOW, collect, createClock, loadFixtures, openPeerset, uuidOf } from '../helpers.js'
 
 const DAY = 86_400_000
@@ -256,3 +257,26 @@ function toEvent(record: PeersetRecord): NostrEvent {
     sig: record.sig,
   }
 }
+
+describe('a changed moderation policy', () => {
+  it('re-moderates the kept records once on open: a lowered quota keeps each author’s earliest records', async () => {
+    const storage = memoryStorage()
+    const before = await openPeerset({ storage })
+    for (const e of events.slice(0, 120)) await before.importRecord(e)
+    const kept = before.records()
+    await before.close()
+    const strict = createModeration({ content: false, badWords: false, links: false, duplicates: false, quota: { maxRecords: 2 } })
+    const after = await openPeerset({ storage, moderation: strict })
+    const byAuthor = new Map<string, PeersetRecord[]>()
+    for (const r of kept) byAuthor.set(r.author, [...(byAuthor.get(r.author) ?? []), r])
+    const expected = [...byAuthor.values()].flatMap((rs) =>
+      rs.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).slice(0, 2).map((r) => r.id),
+    )
+    expect(new Set(after.records().map((r) => r.id))).toEqual(new Set(expected))
+    await after.close()
+    // Once done, the same policy does not run it again (nothing else is removed).
+    const again = await openPeerset({ storage, moderation: strict })
+    expect(again.records()).toHaveLength(expected.length)
+    await again.close()
+  })
+})
