@@ -108,6 +108,8 @@ export class SyncDriver {
   readonly #useful = new Set<string>()
   #lastRotation = Number.NEGATIVE_INFINITY
   readonly #rotatedOut = new Map<string, number>()
+  readonly #pendingHave = new Map<string, Map<number, string[]>>()
+  #haveFlushQueued = false
   #stopped = false
   /** Whether records are wanted, and how many were added since that started. */
   #busy = false
@@ -420,7 +422,41 @@ export class SyncDriver {
       if (!entry?.authenticated) continue
       // Records we ask for are flow-controlled, never counted as a flood.
       if (message.type === 'want') entry.session.expectRecords(message.ids.length)
+      if (message.type === 'have') {
+        this.#queueHave(to, message.groups)
+        continue
+      }
       for (const frame of encodeMessage(message)) room.send(to, frame)
+    }
+  }
+
+  /**
+   * Announcements made in one turn of the event loop (a committed batch resolves many records at
+   * once, each announced on its own) are merged into as few `have` frames as fit, per peer.
+   */
+  #queueHave(to: string, groups: readonly { bucket: number; ids: string[] }[]): void {
+    let buckets = this.#pendingHave.get(to)
+    if (!buckets) this.#pendingHave.set(to, (buckets = new Map()))
+    for (const { bucket, ids } of groups) {
+      const list = buckets.get(bucket)
+      if (list) list.push(...ids)
+      else buckets.set(bucket, [...ids])
+    }
+    if (this.#haveFlushQueued) return
+    this.#haveFlushQueued = true
+    queueMicrotask(() => this.#guard(() => this.#flushHave()))
+  }
+
+  #flushHave(): void {
+    this.#haveFlushQueued = false
+    const pending = [...this.#pendingHave]
+    this.#pendingHave.clear()
+    const room = this.#room
+    if (!room || this.#stopped) return
+    for (const [to, buckets] of pending) {
+      if (!this.#sessions.get(to)?.authenticated) continue
+      const groups = [...buckets].map(([bucket, ids]) => ({ bucket, ids: [...new Set(ids)] }))
+      for (const frame of encodeMessage({ type: 'have', groups })) room.send(to, frame)
     }
   }
 
