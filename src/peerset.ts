@@ -179,6 +179,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   // Pruning: whole buckets leave the window at bucket boundaries. Garbage collection: records of
   // banned authors go, and strikes and bans that are over are forgotten.
   const prune = async (): Promise<void> => {
+    if (state !== 'open') return
     const now = clock()
     const { oldest } = granularity.windowAt(now)
     const expired = buckets.idsBefore(oldest)
@@ -187,7 +188,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     for (const record of index.values()) if (ledger.isBanned(record.author, now)) banned.push(record.id)
     if (banned.length > 0) await ingestor.remove(banned, 'author-banned')
     const forgotten = ledger.expire(now)
-    if (forgotten.strikes > 0 || forgotten.bans > 0) {
+    if ((forgotten.strikes > 0 || forgotten.bans > 0) && state === 'open') {
       await store.setMeta(LEDGER_META_KEY, ledger.toJSON()).catch((error) => events.emit('error', error))
     }
   }
@@ -195,8 +196,10 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   if ((await store.getMeta(POLICY_META_KEY)) !== moderation.digest) {
     const hadRecords = index.size > 0
     const removals = hadRecords ? await recollectUnderPolicy(index, moderation, clock()) : new Map<string, string[]>()
-    for (const [reason, ids] of removals) await ingestor.remove(ids, reason)
-    await store.setMeta(POLICY_META_KEY, moderation.digest)
+    let complete = true
+    for (const [reason, ids] of removals) if ((await ingestor.remove(ids, reason)) !== ids.length) complete = false
+    // Marked done only when every removal was stored, so a failed write is retried on the next open.
+    if (complete) await store.setMeta(POLICY_META_KEY, moderation.digest)
   }
   if (expiredOnOpen.length > 0) {
     // They were never indexed; delete them from storage quietly.
@@ -300,7 +303,13 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       sync.detach()
       await withTimeout(roomHandle.leave(), closeTimeoutMs)
       if (state !== 'open') return
-      roomHandle = await transportStrategy.join(room, sync.handlers)
+      const handle = await transportStrategy.join(room, sync.handlers)
+      if (state !== 'open') {
+        // close() ran while we were joining: leave the new room too, and stop here.
+        await withTimeout(handle.leave(), closeTimeoutMs).catch(() => undefined)
+        return
+      }
+      roomHandle = handle
       sync.attach(roomHandle)
     } catch (error) {
       roomHandle = undefined
@@ -308,7 +317,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       warn({ code: 'transport-failed', message: `rejoining the room failed (${String(error)}): records will not sync` })
       return
     }
-    scheduleRejoin()
+    if (state === 'open') scheduleRejoin()
   }
   scheduleRejoin()
   void prune().catch((error) => events.emit('error', error))
@@ -382,7 +391,12 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       clearInterval(sessionTimer)
       if (rejoinTimer) clearTimeout(rejoinTimer)
       closing = (async () => {
-        sync?.stop()
+        // Nothing here may stop the store from being flushed and closed.
+        try {
+          sync?.stop()
+        } catch (error) {
+          events.emit('error', error)
+        }
         if (roomHandle) await withTimeout(roomHandle.leave(), closeTimeoutMs).catch((e) => events.emit('error', e))
         ingestor.close()
         await ingestor.idle()

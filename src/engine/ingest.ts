@@ -344,12 +344,22 @@ export class Ingestor {
 
   /** The moderation verdict; a strategy that throws refuses the record for now (transient), it never breaks ingest. */
   async #review(record: PeersetRecord, nowMs: number, stage: Stage): Promise<ModerationVerdict> {
+    let timer: ReturnType<typeof setTimeout> | undefined
     try {
-      const verdict = await this.#o.moderation.review(record, { nowMs, recordsOfAuthor: (a) => stage.recordsOfAuthor(a) })
+      // A strategy that never answers must not stall the queue (and with it publish and close).
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no verdict within ${REVIEW_TIMEOUT_MS} ms`)), REVIEW_TIMEOUT_MS)
+      })
+      const verdict = await Promise.race([
+        Promise.resolve(this.#o.moderation.review(record, { nowMs, recordsOfAuthor: (a) => stage.recordsOfAuthor(a) })),
+        timeout,
+      ])
       if (typeof verdict === 'object' && verdict !== null && typeof verdict.accept === 'boolean') return verdict
       return { accept: false, reason: 'rule-error', message: 'the moderation strategy returned no verdict', transient: true }
     } catch (error) {
-      return { accept: false, reason: 'rule-error', message: `the moderation strategy threw: ${String(error)}`, transient: true }
+      return { accept: false, reason: 'rule-error', message: `the moderation strategy failed: ${String(error)}`, transient: true }
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -435,6 +445,9 @@ function idOf(item: Submission): string | undefined {
   }
   return undefined
 }
+
+/** Longest a moderation verdict may take before the record is refused for now (`rule-error`, transient). */
+const REVIEW_TIMEOUT_MS = 10_000
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0))

@@ -158,7 +158,8 @@ export class SyncDriver {
   announce(records: readonly PeersetRecord[], origins: readonly RecordOrigin[]): void {
     const core = this.#core
     if (!core || this.#stopped) return
-    const ids = records.filter((_, i) => origins[i]?.origin !== 'remote').map((r) => r.id)
+    // Skip records already replaced or evicted within their own batch: we could not serve them.
+    const ids = records.filter((r, i) => origins[i]?.origin !== 'remote' && this.#o.index.has(r.id)).map((r) => r.id)
     if (ids.length > 0) this.#guard(() => this.#send(core.localRecordsAdded(ids, this.#o.clock())))
   }
 
