@@ -14,7 +14,7 @@ export {
   type RecordQuery,
   type RejectedRecord,
 } from './peerset.js'
-export type { IngestOutcome, RecordOrigin, RejectReason, RemoveReason } from './engine/ingest.js'
+export type { AuthorBanInfo, AuthorStrikeInfo, IngestOutcome, RecordOrigin, RejectReason, Rejection, RemoveReason } from './engine/ingest-types.js'
 export { DEFAULT_CLOCK_SKEW_MS } from './engine/time-window.js'
 export { PeersetError, isPeersetError, type PeersetErrorCode } from './errors.js'
 export type { Emitter, EventMap, Listener, Subscribable } from './events.js'

@@ -1,6 +1,6 @@
 /** The public types of a peerset: its options, events, status and methods. */
 import type { Granularity, GranularityDescriptor } from './buckets/types.js'
-import type { IngestOutcome, RecordOrigin, RejectReason, RemoveReason } from './engine/ingest.js'
+import type { AuthorBanInfo, AuthorStrikeInfo, IngestOutcome, RecordOrigin, RejectReason, RemoveReason } from './engine/ingest-types.js'
 import type { Subscribable } from './events.js'
 import type { Identity, Signer } from './identity/types.js'
 import type { StrikeLedgerOptions } from './moderation/index.js'
@@ -97,7 +97,7 @@ export interface PeerInfo {
 /** The events of a peerset, with their listener arguments. */
 export interface PeersetEvents {
   [name: string]: unknown[]
-  /** One record was added (published here or received), after it was stored. */
+  /** One record was added (published here or received), after it was stored. A record replaced within its own batch was never stored and is never reported added. */
   'record:added': [record: PeersetRecord, info: RecordOrigin]
   /** A batch of records was added in one storage transaction (handy for large catch-ups). */
   'records:added': [records: PeersetRecord[]]
@@ -105,10 +105,13 @@ export interface PeersetEvents {
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
   'record:rejected': [info: RejectedRecord]
-  /** Moderation struck an author for a record (`strikes` is their total now). */
-  'author:strike': [info: { author: string; recordId: string; reason: string; strikes: number }]
-  /** An author reached the strike threshold: their records are removed and new ones refused until `until` (Unix seconds). */
-  'author:banned': [info: { author: string; until: number }]
+  /** Moderation struck an author for a record (`strikes` is their total now). Emitted after the write that caused it committed. */
+  'author:strike': [info: AuthorStrikeInfo]
+  /**
+   * An author reached the strike threshold: their records are removed and new ones refused until
+   * `untilMs` (milliseconds since the epoch, like `peer:banned`'s). Emitted after the write committed.
+   */
+  'author:banned': [info: AuthorBanInfo]
   /** Catching up from peers started: records are wanted. */
   'sync:started': [info: { wanted: number }]
   /** Every wanted record has arrived or been resolved: this peer is in sync with its peers as far as it knows. */

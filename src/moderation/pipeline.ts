@@ -168,7 +168,7 @@ function runRules(
       const eviction = e as Partial<Eviction> | null
       if (typeof eviction?.id !== 'string' || typeof eviction.reason !== 'string') return ruleError(rule, 'returned a malformed eviction')
       if (eviction.id === record.id || !own.has(eviction.id) || evicted.has(eviction.id)) continue
-      evicted.set(eviction.id, { id: eviction.id, reason: eviction.reason, ...(eviction.strike === true ? { strike: true } : {}) })
+      evicted.set(eviction.id, { id: eviction.id, reason: eviction.reason, rule: rule.name, ...(eviction.strike === true ? { strike: true } : {}) })
     }
     return undefined
   }

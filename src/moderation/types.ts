@@ -23,6 +23,8 @@ export interface Eviction {
    * (so a later duplicate strikes whether it arrived before or after the earlier one).
    */
   strike?: boolean
+  /** The rule that evicts it (set by `createModeration`), so a refusal and an eviction name the same rule. */
+  rule?: string
 }
 
 /** A moderation verdict. */

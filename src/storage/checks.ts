@@ -21,11 +21,17 @@ export function assertMetaKey(key: unknown, where: string): asserts key is strin
  * Check the shape of a batch: the fields the store keys and indexes on. Records are trusted (they
  * were verified before), so this is a guard against programming errors, not a verification.
  */
-export function checkBatch(batch: unknown, where: string): { puts: readonly PeersetRecord[]; deletes: readonly string[] } {
+export function checkBatch(
+  batch: unknown,
+  where: string,
+): { puts: readonly PeersetRecord[]; deletes: readonly string[]; meta: ReadonlyArray<[string, unknown]> } {
   if (typeof batch !== 'object' || batch === null) {
     throw new PeersetError('INVALID_ARGUMENT', `${where}: batch must be an object { put?, delete? }, got ${describe(batch)}`)
   }
-  const { put = [], delete: deletes = [] } = batch as WriteBatch
+  const { put = [], delete: deletes = [], meta = {} } = batch as WriteBatch
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new PeersetError('INVALID_ARGUMENT', `${where}: batch.meta must be an object of key -> value`)
+  }
   if (!Array.isArray(put)) throw new PeersetError('INVALID_ARGUMENT', `${where}: batch.put must be an array of records`)
   if (!Array.isArray(deletes)) throw new PeersetError('INVALID_ARGUMENT', `${where}: batch.delete must be an array of ids`)
   for (let i = 0; i < put.length; i++) {
@@ -44,7 +50,9 @@ export function checkBatch(batch: unknown, where: string): { puts: readonly Peer
       throw new PeersetError('INVALID_ARGUMENT', `${where}: batch.delete[${i}] must be a non-empty id string, got ${describe(deletes[i])}`)
     }
   }
-  return { puts: put, deletes }
+  const entries = Object.entries(meta)
+  for (const [key] of entries) assertMetaKey(key, `${where}: batch.meta`)
+  return { puts: put, deletes, meta: entries }
 }
 
 /** Wrap a DOM or platform error as `STORAGE_FAILED`, keeping its name (QuotaExceededError, AbortError...). */

@@ -158,21 +158,26 @@ function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): Re
       }
     },
     async write(batch: WriteBatch): Promise<void> {
-      const { puts, deletes } = checkBatch(batch, `${label} write`)
+      const { puts, deletes, meta } = checkBatch(batch, `${label} write`)
       assertOpen('write')
-      if (puts.length === 0 && deletes.length === 0) return
+      if (puts.length === 0 && deletes.length === 0 && meta.length === 0) return
       let tx
       try {
-        tx = db.transaction('records', 'readwrite')
+        tx = db.transaction(['records', 'meta'], 'readwrite')
       } catch (err) {
         throw storageFailed(`${label} write`, err)
       }
       // Requests go on the plain store: idb would make a promise per request, and every one of
       // them would reject (unhandled) when the transaction aborts.
-      const store = unwrap(tx.store)
+      const store = unwrap(tx.objectStore('records'))
+      const metaStore = unwrap(tx.objectStore('meta'))
       try {
         for (const record of puts) store.put(record)
         for (const id of deletes) store.delete(id)
+        for (const [key, value] of meta) {
+          if (value === undefined) metaStore.delete(key)
+          else metaStore.put(value, key)
+        }
       } catch (err) {
         // A synchronous failure (DataCloneError, DataError...) does not abort the transaction by itself:
         // abort it so the requests already made are rolled back.

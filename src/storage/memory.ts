@@ -58,18 +58,24 @@ function openMemoryStore(data: RoomData): RecordStore {
       return ids.map((id) => structuredClone(data.records.get(id) as PeersetRecord))
     },
     async write(batch: WriteBatch) {
-      const { puts, deletes } = checkBatch(batch, 'memory store write')
+      const { puts, deletes, meta } = checkBatch(batch, 'memory store write')
       assertOpen('write')
       let copies: PeersetRecord[]
+      let metaCopies: Array<[string, unknown]>
       try {
-        // Clone everything before touching the map: a value that cannot be cloned fails the whole batch.
+        // Clone everything before touching the maps: a value that cannot be cloned fails the whole batch.
         copies = puts.map((r) => structuredClone(r))
+        metaCopies = meta.map(([key, value]) => [key, structuredClone(value)])
       } catch (err) {
         throw storageFailed('memory store write', err)
       }
       // Puts first, then deletes (the order IndexedDB requests are issued in): an id in both ends deleted.
       for (const r of copies) data.records.set(r.id, r)
       for (const id of deletes) data.records.delete(id)
+      for (const [key, value] of metaCopies) {
+        if (value === undefined) data.meta.delete(key)
+        else data.meta.set(key, value)
+      }
     },
     async getMeta<T = unknown>(key: string): Promise<T | undefined> {
       assertMetaKey(key, 'memory store getMeta')

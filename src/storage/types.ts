@@ -4,6 +4,12 @@ import type { PeersetRecord } from '../record/types.js'
 export interface WriteBatch {
   put?: readonly PeersetRecord[]
   delete?: readonly string[]
+  /**
+   * Metadata values written in the same transaction as the records (`undefined` deletes a key).
+   * The engine stores its strike ledger here, so that records and the strikes they caused are
+   * committed together or not at all. A custom store must apply these atomically with the records.
+   */
+  meta?: Readonly<Record<string, unknown>>
 }
 
 /** An open store of one room. */

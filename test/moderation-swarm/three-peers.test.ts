@@ -169,7 +169,7 @@ describe('moderation across three peers', () => {
         [bruno.publicKey, firstBad[i], 'bad-words', 1],
         [bruno.publicKey, secondBad[i], 'bad-words', 2],
       ])
-      expect(bans[i], `peer ${i}`).toEqual([{ author: bruno.publicKey, until: bad2.createdAt + 7 * 86_400 }])
+      expect(bans[i], `peer ${i}`).toEqual([{ author: bruno.publicKey, untilMs: (bad2.createdAt + 7 * 86_400) * 1000 }])
     })
     // A was never struck.
     for (const log of strikes) for (const s of log) expect(s.author).toBe(bruno.publicKey)

@@ -39,7 +39,7 @@ describe('createModeration pipeline', () => {
     const kept = [10, 20, 30, 40].map((s) => fakeRecord({ createdAt: T0 + s }))
     const later = fakeRecord({ text: 'lost cat', createdAt: T0 + 50 })
     const verdict = sync(createModeration().review(fakeRecord({ text: 'Lost cat', createdAt: T0 + 5 }), contextOf([...kept, later])))
-    expect(verdict).toEqual({ accept: true, evict: [{ id: later.id, reason: 'duplicate' }] })
+    expect(verdict).toEqual({ accept: true, evict: [{ id: later.id, reason: 'duplicate', rule: 'duplicate' }] })
   })
 
   it('merges evictions of several rules, first reason first, and drops foreign or repeated ids', () => {
@@ -47,7 +47,7 @@ describe('createModeration pipeline', () => {
     const evictMine = (name: string, reason: string): ModerationRule =>
       defineRule({ name, version: '1', check: () => ({ accept: true, evict: [{ id: mine.id, reason }, { id: 'f'.repeat(64), reason }] }) })
     const moderation = createModeration({ rules: [evictMine('one', 'first'), evictMine('two', 'second')] })
-    expect(sync(moderation.review(fakeRecord({ createdAt: T0 + 1 }), contextOf([mine])))).toEqual({ accept: true, evict: [{ id: mine.id, reason: 'first' }] })
+    expect(sync(moderation.review(fakeRecord({ createdAt: T0 + 1 }), contextOf([mine])))).toEqual({ accept: true, evict: [{ id: mine.id, reason: 'first', rule: 'one' }] })
   })
 
   it('cancels evictions when a later rule refuses', () => {

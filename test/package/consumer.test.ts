@@ -63,5 +63,5 @@ export const r: PeersetRecord | undefined = undefined
     const common = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')]
     expect(() => run('node', [tsc, ...common, 'esm.mts'], consumer)).not.toThrow()
     expect(() => run('node', [tsc, ...common, 'cjs.cts'], consumer)).not.toThrow()
-  })
+  }, 180_000) // two full tsc runs: minutes on a loaded machine
 })

@@ -1,0 +1,188 @@
+/**
+ * Connecting a peerset to its room: the transport, the peer sessions and the sync (through the
+ * `SyncDriver`), the per-peer info the host app sees, the session timer, and the periodic rejoin
+ * after `maxClientSessionMs`. Without a transport the peerset is local only.
+ */
+import { npubEncode } from '../identity/index.js'
+import type { PeerInfo, PeersetStatus } from '../peerset-types.js'
+import { clientSessionEndsAt } from '../session/index.js'
+import type { TransportRoom, TransportStrategy } from '../transport/types.js'
+import type { LocalState } from './local-state.js'
+import { REGISTRY_META_KEY } from './meta-keys.js'
+import type { ResolvedOptions } from './options.js'
+import { unref, withTimeout, type Reporter } from './reporter.js'
+import { SyncDriver } from './sync-driver.js'
+
+/** A peerset's link to its room. */
+export interface Connection {
+  peers(): PeerInfo[]
+  status(): PeersetStatus['transport']
+  /** Leave the room and end every session. Never throws. */
+  close(): Promise<void>
+}
+
+/** Join the room with the configured transport (or stay local, with a warning, when there is none). */
+export async function connect(config: ResolvedOptions, local: LocalState, reporter: Reporter): Promise<Connection> {
+  const transport = config.given.transport
+  if (transport === undefined) {
+    reporter.warn({ code: 'no-transport', message: 'no transport configured: records are kept locally and will not sync' })
+  } else if (transport !== false && !transport.isSupported()) {
+    reporter.warn({ code: 'no-transport', message: `transport "${transport.name}" is not supported here: records will not sync` })
+  } else if (transport !== false) {
+    const room = new RoomLink(config, local, reporter, transport)
+    if (await room.join()) return room
+  }
+  return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0 }), close: async () => undefined }
+}
+
+/** A joined room: sessions and sync through the driver, rejoined every `maxClientSessionMs`. */
+class RoomLink implements Connection {
+  readonly #config: ResolvedOptions
+  readonly #reporter: Reporter
+  readonly #transport: TransportStrategy
+  readonly #peerInfo = new Map<string, PeerInfo>()
+  readonly #sync: SyncDriver
+  #handle: TransportRoom | undefined
+  #open = true
+  #sessionTimer: ReturnType<typeof setInterval> | undefined
+  #rejoinTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(config: ResolvedOptions, local: LocalState, reporter: Reporter, transport: TransportStrategy) {
+    this.#config = config
+    this.#reporter = reporter
+    this.#transport = transport
+    this.#sync = createDriver(config, local, reporter, this.#peerInfo)
+    local.onRecordsAdded = (records, origins) => {
+      origins.forEach((origin) => {
+        if (origin.origin === 'remote') {
+          const peer = this.#peerInfo.get(origin.peerId)
+          if (peer) peer.recordsReceived++
+        }
+      })
+      this.#sync.announce(records, origins)
+    }
+  }
+
+  /** Join; false (with a warning) if the transport fails. */
+  async join(): Promise<boolean> {
+    try {
+      this.#handle = await this.#transport.join(this.#config.room, this.#sync.handlers)
+      this.#sync.attach(this.#handle)
+    } catch (error) {
+      this.#reporter.warn({ code: 'transport-failed', message: `joining the room failed (${String(error)}): records will not sync` })
+      return false
+    }
+    this.#sessionTimer = setInterval(() => this.#sync.tick(), this.#config.sessionTickMs)
+    unref(this.#sessionTimer)
+    this.#scheduleRejoin()
+    return true
+  }
+
+  peers(): PeerInfo[] {
+    return [...this.#peerInfo.values()].map((p) => ({ ...p }))
+  }
+
+  status(): PeersetStatus['transport'] {
+    return { name: this.#transport.name, joined: this.#handle !== undefined && this.#open, selfId: this.#handle?.selfId ?? null, peers: this.#peerInfo.size }
+  }
+
+  async close(): Promise<void> {
+    this.#open = false
+    clearInterval(this.#sessionTimer)
+    clearTimeout(this.#rejoinTimer)
+    try {
+      this.#sync.stop()
+    } catch (error) {
+      this.#reporter.error(error)
+    }
+    if (this.#handle) await withTimeout(this.#handle.leave(), this.#config.closeTimeoutMs).catch((e) => this.#reporter.error(e))
+    this.#peerInfo.clear()
+  }
+
+  /** After `maxClientSessionMs` (with jitter) leave the room and join again, with fresh sessions. */
+  #scheduleRejoin(): void {
+    const { clock, maxClientSessionMs } = this.#config
+    this.#rejoinTimer = setTimeout(() => void this.#rejoin(), Math.max(1_000, clientSessionEndsAt(clock(), { maxMs: maxClientSessionMs }) - clock()))
+    unref(this.#rejoinTimer)
+  }
+
+  async #rejoin(): Promise<void> {
+    if (!this.#open || !this.#handle) return
+    const { room, closeTimeoutMs } = this.#config
+    try {
+      this.#sync.detach()
+      await withTimeout(this.#handle.leave(), closeTimeoutMs)
+      if (!this.#open) return
+      const handle = await this.#transport.join(room, this.#sync.handlers)
+      if (!this.#open) {
+        // close() ran while we were joining: leave the new room too, and stop here.
+        await withTimeout(handle.leave(), closeTimeoutMs).catch(() => undefined)
+        return
+      }
+      this.#handle = handle
+      this.#sync.attach(handle)
+    } catch (error) {
+      this.#handle = undefined
+      this.#reporter.error(error)
+      this.#reporter.warn({ code: 'transport-failed', message: `rejoining the room failed (${String(error)}): records will not sync` })
+      return
+    }
+    if (this.#open) this.#scheduleRejoin()
+  }
+}
+
+/** The sync driver, reporting peers as the peerset's events and keeping `peerInfo` current. */
+function createDriver(config: ResolvedOptions, local: LocalState, reporter: Reporter, peerInfo: Map<string, PeerInfo>): SyncDriver {
+  const { events } = reporter
+  const { clock, given } = config
+  const infoOf = (peerId: string): PeerInfo => {
+    let info = peerInfo.get(peerId)
+    if (!info) peerInfo.set(peerId, (info = { peerId, state: 'connecting', pubkey: undefined, npub: undefined, strikes: 0, connectedAt: clock(), recordsReceived: 0 }))
+    return info
+  }
+  return new SyncDriver({
+    room: config.room,
+    signer: config.signer,
+    publicKey: config.publicKey,
+    granularity: config.granularity.descriptor,
+    moderationDigest: config.moderation.digest,
+    buckets: local.buckets,
+    index: local.index,
+    ingestor: local.ingestor,
+    clock,
+    clockSkewMs: config.clockSkewMs,
+    registry: local.registry,
+    maxPeers: config.maxPeers,
+    ...(given.sessionLimits ? { sessionLimits: given.sessionLimits } : {}),
+    ...(given.sessionTimeouts ? { sessionTimeouts: given.sessionTimeouts } : {}),
+    ...(given.proofOfWork?.session ? { proofOfWork: given.proofOfWork.session } : {}),
+    onError: (error) => reporter.error(error),
+    peers: {
+      state: (peerId, from, to) => {
+        infoOf(peerId).state = to
+        events.emit('peer:state', { peerId, from, to })
+      },
+      authenticated: (peerId, pubkey) => {
+        const info = infoOf(peerId)
+        info.pubkey = pubkey
+        info.npub = npubEncode(pubkey)
+        events.emit('peer:joined', { ...info })
+      },
+      closed: (peerId, reason, detail) => {
+        const info = peerInfo.get(peerId)
+        peerInfo.delete(peerId)
+        if (info) events.emit('peer:left', { ...info }, { reason, detail })
+      },
+      strike: (peerId, reason, count, detail) => {
+        infoOf(peerId).strikes = count
+        events.emit('peer:strike', { peerId, reason, count, detail })
+      },
+      banned: (peerId, pubkey, untilMs, reason) => events.emit('peer:banned', { peerId, pubkey, untilMs, reason }),
+      syncStarted: (wanted) => events.emit('sync:started', { wanted }),
+      syncIdle: (recordsAdded) => events.emit('sync:idle', { recordsAdded }),
+      registryChanged: (registry) => {
+        local.store.setMeta(REGISTRY_META_KEY, registry.toJSON()).catch((error) => reporter.error(error))
+      },
+    },
+  })
+}

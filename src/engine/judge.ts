@@ -1,0 +1,204 @@
+/**
+ * Judge: decides what one ingest batch does, over the committed state plus the batch itself, and
+ * changes nothing but its {@link Stage}. Cheap checks come first (format, size, duplicate, proof of
+ * work, time window, superseded), then the signature, then moderation. The ingestor writes the
+ * stage's net effect in one transaction and reports only after it commits.
+ */
+import type { Granularity } from '../buckets/types.js'
+import { applyVerdictToLedger, banVerdict, type StrikeLedger } from '../moderation/index.js'
+import type { ModerationStrategy, ModerationVerdict } from '../moderation/types.js'
+import { hasProofOfWork, toNostrEvent, verifyEventSignature, verifyRecord } from '../record/index.js'
+import type { PeersetRecord, RecordLimits } from '../record/types.js'
+import type { IngestOutcome, RecordOrigin, Rejection, RemoveReason } from './ingest-types.js'
+import { type RecordIndex, supersedes } from './record-index.js'
+import { Stage } from './stage.js'
+import { checkTimeWindow } from './time-window.js'
+import type { VersionMemory } from './version-memory.js'
+
+/** A record submitted for ingest. */
+export type RecordSubmission =
+  | { type: 'remote'; event: unknown; origin: RecordOrigin; resolve: (o: IngestOutcome) => void }
+  | { type: 'local'; record: PeersetRecord; origin: RecordOrigin; resolve: (o: IngestOutcome) => void }
+
+/** Anything the ingest queue runs, in order. */
+export type Submission =
+  | RecordSubmission
+  /** Remove records (policy garbage collection). */
+  | { type: 'remove'; ids: readonly string[]; reason: RemoveReason; resolve: (removed: number) => void }
+  /** Prune: expired buckets, banned authors' records, strikes and bans that are over, forgotten versions. */
+  | { type: 'maintain'; resolve: () => void }
+
+/** What the judge decided for one submission. */
+export type Decision =
+  /** Refused. `stateless` when the verdict did not look at the store (format, proof of work, time, signature). */
+  | { type: 'refuse'; item: RecordSubmission; outcome: Rejection; stateless: boolean }
+  /** Accepted into the stage (it may still be displaced by a later record of the batch). */
+  | { type: 'accept'; item: RecordSubmission; record: PeersetRecord }
+  /** A copy of a record already committed, or accepted earlier in this batch (`ofBatch`). */
+  | { type: 'copy'; item: RecordSubmission; id: string; ofBatch: boolean }
+  | { type: 'remove'; item: Extract<Submission, { type: 'remove' }>; committed: number }
+  | { type: 'maintain'; item: Extract<Submission, { type: 'maintain' }> }
+
+/** What the judge reads. */
+export interface JudgeContext {
+  index: RecordIndex
+  /** Ids per bucket, for pruning whole buckets. */
+  buckets: { idsBefore(bucket: number): string[] }
+  ledger: StrikeLedger
+  versions: VersionMemory
+  granularity: Granularity
+  moderation: ModerationStrategy
+  limits: RecordLimits
+  /** NIP-13 leading zero bits required of every record's id (0 = none). */
+  recordProofOfWork: number
+  clockSkewMs: number
+  now: () => number
+}
+
+/** Longest a moderation verdict may take before the record is refused for now (`rule-error`, transient). */
+export const REVIEW_TIMEOUT_MS = 10_000
+
+/** Judge a batch: the decisions, in submission order, and the staged changes. */
+export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext): Promise<{ stage: Stage; decisions: Decision[] }> {
+  const stage = new Stage(ctx.index, ctx.ledger, ctx.versions)
+  const decisions: Decision[] = []
+  let lastYield = performance.now()
+  for (const item of batch) {
+    if (item.type === 'remove') {
+      let committed = 0
+      for (const id of item.ids) if (evict(stage, id, item.reason)) committed++
+      decisions.push({ type: 'remove', item, committed })
+    } else if (item.type === 'maintain') {
+      maintain(stage, ctx)
+      decisions.push({ type: 'maintain', item })
+    } else {
+      decisions.push(await judgeRecord(item, stage, ctx))
+      // Verifying costs about a millisecond: let timers and I/O run now and then.
+      if (performance.now() - lastYield > 20) {
+        await new Promise((resolve) => setTimeout(resolve, 0))
+        lastYield = performance.now()
+      }
+    }
+  }
+  return { stage, decisions }
+}
+
+async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeContext): Promise<Decision> {
+  const nowMs = ctx.now()
+  const refuse = (outcome: Omit<Rejection, 'status'>, stateless: boolean): Decision => ({
+    type: 'refuse',
+    item,
+    outcome: { status: 'rejected', ...outcome },
+    stateless,
+  })
+  let record: PeersetRecord
+  if (item.type === 'remote') {
+    const verdict = verifyRecord(item.event, { limits: ctx.limits, checkSignature: false })
+    // Over our size limits is not the sender's fault: its limits may be larger than ours.
+    if (!verdict.ok) return refuse({ id: claimedId(item.event), reason: verdict.reason, message: verdict.message, permanent: true, peerFault: verdict.reason !== 'too-large' }, true)
+    record = verdict.record
+  } else {
+    record = item.record
+  }
+  const { id } = record
+  if (stage.addedInBatch(id)) return { type: 'copy', item, id, ofBatch: true }
+  if (stage.has(id)) return { type: 'copy', item, id, ofBatch: false }
+  const pow = ctx.recordProofOfWork
+  if (pow > 0 && !hasProofOfWork(record, pow)) {
+    return refuse({ id, reason: 'insufficient-pow', message: `the record's id lacks ${pow} bits of proof of work (NIP-13)`, permanent: true, peerFault: false }, true)
+  }
+  const window = checkTimeWindow(record.createdAt, nowMs, ctx.granularity, ctx.clockSkewMs)
+  if (!window.ok) return refuse({ id, reason: window.reason, message: window.message, permanent: window.permanent, peerFault: false }, true)
+  // A newer version of this (author, uuid) is kept, or was kept and then evicted: this one is stale.
+  const current = stage.currentAt(record.author, record.uuid)
+  const newest = current ?? stage.versions.get(record.author, record.uuid)
+  if (newest && newest.id !== id && !supersedes(record, newest)) {
+    return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest.id}) exists`, permanent: true, peerFault: false }, false)
+  }
+  // Not permanent: the signature is not part of the id, so the same id with its real signature may
+  // still come from an honest peer. The forwarding peer is struck.
+  if (item.type === 'remote' && !verifyEventSignature(toNostrEvent(record))) {
+    return refuse({ id, reason: 'bad-signature', message: 'the signature does not verify', permanent: false, peerFault: true }, true)
+  }
+
+  // Moderation runs even while the author is banned, so every peer strikes the same records.
+  const verdict = await review(ctx.moderation, record, nowMs, stage)
+  const ledger = stage.ledger.writable()
+  const strikes = applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
+  if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
+    for (const kept of stage.recordsOfAuthor(record.author)) evict(stage, kept.id, 'author-banned', 'ban')
+  }
+  const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)
+  if (refusal) {
+    return refuse(
+      {
+        id,
+        reason: 'moderation',
+        rule: ruleLabel(refusal.rule, refusal.reason),
+        message: refusal.message ?? `refused by moderation (${refusal.reason})`,
+        permanent: refusal.transient !== true,
+        authorStrike: refusal.strike ?? false,
+        peerFault: false,
+      },
+      false,
+    )
+  }
+
+  // Accepted: stage it with what it displaces (the version it supersedes, moderation evictions).
+  stage.add(record, item.origin)
+  stage.versions.kept(record)
+  if (current) stage.remove(current.id, 'replaced', record)
+  for (const eviction of (verdict as Extract<ModerationVerdict, { accept: true }>).evict ?? []) evict(stage, eviction.id, eviction.reason, eviction.rule)
+  return { type: 'accept', item, record }
+}
+
+/** Prune: whole buckets that left the window, banned authors' records, and what the ledger and the version memory may forget. */
+function maintain(stage: Stage, ctx: JudgeContext): void {
+  const nowMs = ctx.now()
+  const { oldest } = ctx.granularity.windowAt(nowMs)
+  for (const id of ctx.buckets.idsBefore(oldest)) evict(stage, id, 'expired')
+  const ledger = stage.ledger.writable()
+  for (const record of ctx.index.values()) if (ledger.isBanned(record.author, nowMs)) evict(stage, record.id, 'author-banned')
+  ledger.expire(nowMs)
+  const windowStart = Math.floor(ctx.granularity.rangeOf(oldest).startMs / 1000)
+  for (const address of ctx.versions.olderThan(windowStart)) stage.versions.forget(address)
+}
+
+/**
+ * Remove a live record from the stage; remember its version if it left without being replaced or
+ * expiring (so an older version cannot come back). Returns whether a committed record went.
+ */
+function evict(stage: Stage, id: string, reason: RemoveReason, rule?: string): boolean {
+  const record = stage.get(id)
+  if (!record) return false
+  if (reason !== 'expired' && reason !== 'replaced') stage.versions.evicted(record)
+  return stage.remove(id, reason, undefined, rule) === true
+}
+
+/** The moderation verdict; a strategy that throws, answers garbage or never answers refuses the record for now (transient). */
+async function review(moderation: ModerationStrategy, record: PeersetRecord, nowMs: number, stage: Stage): Promise<ModerationVerdict> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no verdict within ${REVIEW_TIMEOUT_MS} ms`)), REVIEW_TIMEOUT_MS)
+    })
+    const verdict = await Promise.race([Promise.resolve(moderation.review(record, { nowMs, recordsOfAuthor: (a) => stage.recordsOfAuthor(a) })), timeout])
+    if (typeof verdict === 'object' && verdict !== null && typeof verdict.accept === 'boolean') return verdict
+    return { accept: false, reason: 'rule-error', message: 'the moderation strategy returned no verdict', transient: true }
+  } catch (error) {
+    return { accept: false, reason: 'rule-error', message: `the moderation strategy failed: ${String(error)}`, transient: true }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** `reason`, or `rule:reason` when the rule's name says more. */
+export function ruleLabel(rule: string | undefined, reason: string): string {
+  return rule === undefined || rule === reason ? reason : `${rule}:${reason}`
+}
+
+/** The id an untrusted event claims, when it is well-formed (it is not trusted for anything else). */
+export function claimedId(event: unknown): string | undefined {
+  const id = (event as { id?: unknown } | null)?.id
+  return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined
+}

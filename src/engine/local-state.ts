@@ -1,0 +1,187 @@
+/**
+ * Opening a peerset's local state: the store (with the default's fallback to memory), the record
+ * index rebuilt from it (one version per (author, uuid), nothing expired), the strike ledger, the
+ * peer registry, the evicted-version memory, the ingest path, the policy re-check, and the
+ * pruning timer. No network here: see `connection.ts`.
+ */
+import { PeersetError } from '../errors.js'
+import type { StrikeLedger } from '../moderation/index.js'
+import { strikeLedgerFromJSON } from '../moderation/index.js'
+import type { PeersetRecord } from '../record/types.js'
+import { PeerRegistry } from '../session/index.js'
+import { indexedDbStorage, memoryStorage } from '../storage/index.js'
+import type { RecordStore } from '../storage/types.js'
+import { BucketIndex } from '../sync/index.js'
+import { Ingestor } from './ingest.js'
+import type { IngestListener, RecordOrigin } from './ingest-types.js'
+import { LEDGER_META_KEY, POLICY_META_KEY, REGISTRY_META_KEY, VERSIONS_META_KEY } from './meta-keys.js'
+import type { ResolvedOptions } from './options.js'
+import { recollectUnderPolicy } from './policy-gc.js'
+import { RecordIndex, supersedes } from './record-index.js'
+import { unref, type Reporter } from './reporter.js'
+import { VersionMemory } from './version-memory.js'
+
+/** A peerset's local state, open. */
+export interface LocalState {
+  readonly store: RecordStore
+  readonly storageName: string
+  readonly index: RecordIndex
+  readonly buckets: BucketIndex
+  readonly ledger: StrikeLedger
+  readonly registry: PeerRegistry
+  readonly ingestor: Ingestor
+  /** The browser's answer to the request for persistent storage, once it came. */
+  persisted(): boolean | undefined
+  /** Called after each committed batch that added records (the connection announces them). */
+  onRecordsAdded?: (records: PeersetRecord[], origins: RecordOrigin[]) => void
+  /** Stop pruning, finish queued ingest work, close the store. Never throws. */
+  close(): Promise<void>
+}
+
+/** Open the store of `config.room` and everything kept in it. */
+export async function openLocalState(config: ResolvedOptions, reporter: Reporter): Promise<LocalState> {
+  const { store, name: storageName } = await openStore(config, reporter)
+  let persisted: boolean | undefined
+  void store.requestPersistence().then(
+    (answer) => {
+      persisted = answer
+      if (answer === false) reporter.warn({ code: 'persistence-denied', message: 'the browser did not grant persistent storage; records may be evicted under storage pressure' })
+    },
+    () => undefined,
+  )
+  const buckets = new BucketIndex(config.granularity)
+  const index = new RecordIndex(buckets)
+  await loadRecords(store, index, config, reporter)
+
+  const { ledger, problem } = strikeLedgerFromJSON(await store.getMeta(LEDGER_META_KEY), config.given.strikes)
+  if (problem) reporter.warn({ code: 'storage-fallback', message: `the stored strike ledger was unreadable and was reset: ${problem}` })
+  const registry = loadRegistry(await store.getMeta(REGISTRY_META_KEY), config.given.reconnectCooldownMs, reporter)
+  const versions = VersionMemory.fromJSON(await store.getMeta(VERSIONS_META_KEY))
+
+  let open = true
+  const state: LocalState = {
+    store,
+    storageName,
+    index,
+    buckets,
+    ledger,
+    registry,
+    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, store, listener: listenerFor(reporter, () => state) }),
+    persisted: () => persisted,
+    async close() {
+      open = false
+      clearInterval(timer)
+      state.ingestor.close()
+      await state.ingestor.idle()
+      await store.close().catch((e) => reporter.error(e))
+    },
+  }
+  await recheckPolicy(state, config)
+  // Pruning: whole buckets leave the window at bucket boundaries; banned authors' records go; strikes and bans that are over are forgotten.
+  const prune = (): void => {
+    if (open) void state.ingestor.maintain().catch((error) => reporter.error(error))
+  }
+  const timer = setInterval(prune, config.tickIntervalMs)
+  unref(timer)
+  prune()
+  return state
+}
+
+async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{ store: RecordStore; name: string }> {
+  const chosen = config.given.storage
+  // An explicit strategy must work; the default falls back to memory, with a warning.
+  if (chosen) {
+    if (!chosen.isSupported()) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: storage "${chosen.name}" is not supported here`)
+    return { store: await chosen.open(config.room), name: chosen.name }
+  }
+  const idb = indexedDbStorage()
+  if (idb.isSupported()) {
+    try {
+      return { store: await idb.open(config.room), name: idb.name }
+    } catch (error) {
+      reporter.warn({ code: 'storage-fallback', message: `IndexedDB failed to open (${String(error)}); records are kept in memory only` })
+    }
+  } else {
+    reporter.warn({ code: 'no-persistence', message: 'IndexedDB is not available here; records are kept in memory only and will not persist' })
+  }
+  const memory = memoryStorage()
+  return { store: await memory.open(config.room), name: memory.name }
+}
+
+/**
+ * Rebuild the index from the trusted store (no signature checks). Records that left the window,
+ * and all but the newest version of an (author, uuid) (a store written by an older build, or by
+ * another program), are deleted from the store.
+ */
+async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
+  const { oldest } = config.granularity.windowAt(config.clock())
+  const stale: string[] = []
+  for (const record of await store.loadRecords()) {
+    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest) {
+      stale.push(record.id)
+      continue
+    }
+    const current = index.atAddress(record.author, record.uuid)
+    if (current && !supersedes(record, current)) {
+      stale.push(record.id)
+      continue
+    }
+    if (current) {
+      index.remove(current.id)
+      stale.push(current.id)
+    }
+    index.add(record)
+  }
+  if (stale.length === 0) return
+  // Never indexed, so nobody has seen them: deleted quietly. A failure leaves them for the next open.
+  await store.write({ delete: stale }).catch((error) => reporter.error(error))
+}
+
+/** A changed moderation policy: re-moderate what is kept, once (e.g. a lowered quota). */
+async function recheckPolicy(state: LocalState, config: ResolvedOptions): Promise<void> {
+  const { store, index, ingestor } = state
+  if ((await store.getMeta(POLICY_META_KEY)) === config.moderation.digest) return
+  const removals = index.size > 0 ? await recollectUnderPolicy(index, config.moderation, config.clock()) : new Map<string, string[]>()
+  let complete = true
+  for (const [reason, ids] of removals) if ((await ingestor.remove(ids, reason)) !== ids.length) complete = false
+  // Marked done only when every removal was stored, so a failed write is retried on the next open.
+  if (complete) await store.setMeta(POLICY_META_KEY, config.moderation.digest)
+}
+
+function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, reporter: Reporter): PeerRegistry {
+  const options = reconnectCooldownMs === undefined ? {} : { cooldownMs: reconnectCooldownMs }
+  if (stored === undefined) return new PeerRegistry(options)
+  try {
+    return PeerRegistry.fromJSON(stored, options)
+  } catch (error) {
+    reporter.warn({ code: 'storage-fallback', message: `the stored peer bans were unreadable and were reset: ${String(error)}` })
+    return new PeerRegistry(options)
+  }
+}
+
+/** The ingest path's reports, as the peerset's events. */
+function listenerFor(reporter: Reporter, state: () => LocalState): IngestListener {
+  const { events } = reporter
+  return {
+    added: (record, origin) => events.emit('record:added', record, origin),
+    batchAdded: (records, origins) => {
+      events.emit('records:added', records)
+      state().onRecordsAdded?.(records, origins)
+    },
+    removed: (record, reason, replacedBy) => events.emit('record:removed', record, replacedBy ? { reason, replacedBy } : { reason }),
+    rejected: (outcome, origin) => {
+      events.emit('record:rejected', {
+        id: outcome.id,
+        reason: outcome.reason,
+        message: outcome.message,
+        origin: origin.origin,
+        permanent: outcome.permanent,
+        ...(outcome.rule !== undefined ? { rule: outcome.rule } : {}),
+        ...(origin.origin === 'remote' ? { peerId: origin.peerId } : {}),
+      })
+    },
+    writeFailed: (error) => reporter.error(error),
+    authorStruck: (info) => events.emit('author:strike', info),
+    authorBanned: (info) => events.emit('author:banned', info),
+  }
+}
