@@ -1,19 +1,26 @@
 /**
  * Fuzzing: tens of thousands of random and mutated frames, ticks and engine calls fed to sessions
- * in every phase. No exception escapes, the state is always a valid state, every pending signature
- * settles, and nothing the session or the registry holds grows without bound.
+ * in every live (non-terminal) state. Only frames delivered to a live session count: when a frame
+ * ends a session (a ban, a bye, a failed proof, a timeout), the next step pokes the ended session
+ * once (it must ignore it), then a fresh session is brought back to the wanted state. No exception
+ * escapes, the state is always a valid state, every pending signature settles, and nothing the
+ * session or the registry holds grows without bound.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
 import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
+import { createIdentity, type Identity, type Signer } from '../../src/identity/index.js'
+import type { NostrEvent, UnsignedEvent } from '../../src/record/index.js'
 import {
   DEFAULT_SESSION_LIMITS,
   PeerRegistry,
   SESSION_STATES,
   encodeSessionMessage,
+  isTerminal,
   type PeerSession,
   type SessionAction,
+  type SessionState,
 } from '../../src/session/index.js'
 import { RemotePeer, SYNC_FRAME, T0, helloOf, newSession, settle } from './helpers.js'
 
@@ -54,72 +61,176 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('expect' as const), n: fc.integer({ min: 0, max: 5_000_000 }), dtMs }) },
 )
 
-/** A session in a given phase and the valid frames its peer could send it. */
-async function subject(phase: 'started' | 'authenticated', lenient: boolean): Promise<{ session: PeerSession; frames: Uint8Array[] }> {
-  const { session } = newSession({ limits: lenient ? { strikeThreshold: 1_000_000 } : {} })
-  const remote = new RemotePeer()
-  const hello = helloOf(session.start(T0))
-  const auth = await remote.auth(hello, T0)
-  if (phase === 'authenticated') {
-    await settle(session.receive(remote.hello(), T0))
-    session.receive(auth, T0)
+/** The states a session can receive frames in: every state but `closed` and `banned`. */
+const LIVE_STATES: readonly SessionState[] = SESSION_STATES.filter((s) => !isTerminal(s))
+
+/** At least this many frames must reach a session in each live state, and this many in all. */
+const PER_STATE_FLOOR = 1_000
+const LIVE_FLOOR = 10_000
+
+interface Subject {
+  session: PeerSession
+  /** Valid frames the peer could send this session (the mutation bases). */
+  frames: Uint8Array[]
+  /** Ends the held proof signature: `sign` lets it complete, `fail` makes the signer throw (cheap). */
+  release(how: 'sign' | 'fail'): void
+  /** Frames delivered to this session. */
+  delivered: number
+  /** Pending signatures this session started. */
+  pendings: number
+}
+
+/** A signer held until released: then it signs with `inner`, or throws. */
+function heldSigner(inner: Signer): Signer & { release(how: 'sign' | 'fail'): void } {
+  let release!: (how: 'sign' | 'fail') => void
+  const gate = new Promise<'sign' | 'fail'>((resolve) => (release = resolve))
+  return {
+    getPublicKey: () => inner.getPublicKey(),
+    signEvent: async (event: UnsignedEvent): Promise<NostrEvent> => {
+      if ((await gate) === 'fail') throw new Error('the fuzz retired this session')
+      return inner.signEvent(event)
+    },
+    release: (how) => release(how),
   }
-  const records = new Uint8Array([1, MESSAGE_TYPE_CODES.records, 3, 0, 0])
-  const frames = [
+}
+
+interface Peers {
+  self: Identity
+  remote: Identity
+  /** A proof for someone else's hello: a valid frame, but never one this session can accept. */
+  staleAuth: Uint8Array
+}
+
+/**
+ * A fresh session brought to `state` at `now` against a scripted peer. Our signer is held, so a
+ * session in `authenticating` or `peer-verified` stays there until `release()`. Signs only what the
+ * state needs (signatures are what make a fresh session expensive).
+ */
+async function bringTo(state: SessionState, strikeThreshold: number, now: number, peers: Peers, pending: Promise<SessionAction[]>[]): Promise<Subject> {
+  const signer = heldSigner(peers.self.signer)
+  const { session } = newSession({ identity: peers.self, signer, limits: { strikeThreshold } })
+  const remote = new RemotePeer({ identity: peers.remote })
+  const subject: Subject = { session, frames: [], release: (how) => signer.release(how), delivered: 0, pendings: 0 }
+  let auth = peers.staleAuth
+  if (state !== 'connecting') {
+    const hello = helloOf(session.start(now))
+    if (state !== 'hello-sent') {
+      auth = await remote.auth(hello, now)
+      const afterHello = session.receive(remote.hello(), now)
+      for (const a of afterHello) if (a.type === 'pending') (pending.push(a.actions), subject.pendings++)
+      if (state === 'proof-sent' || state === 'authenticated') {
+        signer.release('sign')
+        await settle(afterHello)
+      }
+      if (state === 'peer-verified' || state === 'authenticated') session.receive(auth, now)
+    }
+  }
+  if (session.state !== state) throw new Error(`could not bring a session to ${state}: it is ${session.state}`)
+  subject.frames = [
     remote.hello(),
     auth,
     encodeSessionMessage({ type: 'ping' }),
     encodeSessionMessage({ type: 'pong' }),
     encodeSessionMessage({ type: 'bye', reason: 're-auth', detail: 'x' }),
     SYNC_FRAME,
-    records,
+    new Uint8Array([1, MESSAGE_TYPE_CODES.records, 3, 0, 0]),
   ]
-  return { session, frames }
+  return subject
+}
+
+/** A failed invariant (plain checks in the hot loop: `expect` there costs about a second). */
+function check(ok: boolean, what: () => string): void {
+  if (!ok) throw new Error(`fuzz invariant broken: ${what()}`)
+}
+
+function checkActions(actions: SessionAction[]): void {
+  for (const action of actions) {
+    if (action.type === 'state') check(SESSION_STATES.includes(action.to), () => `a move to an unknown state ${action.to}`)
+    if (action.type === 'send') check(action.bytes.length <= MAX_FRAME_BYTES, () => `a frame of ${action.bytes.length} bytes to send`)
+  }
 }
 
 describe('fuzzing a session', () => {
-  it('survives at least 10 000 random and mutated frames in every phase', async () => {
-    let frames = 0
+  it(`delivers at least ${LIVE_FLOOR} random and mutated frames to live sessions, at least ${PER_STATE_FLOOR} in every live state`, async () => {
+    const perState = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<SessionState, number>
+    const endings: Record<string, number> = {}
+    let respawns = 0
     const pending: Promise<SessionAction[]>[] = []
+    const remote = createIdentity()
+    const staleAuth = await new RemotePeer({ identity: remote }).auth({ ...new RemotePeer().helloMessage(), nonce: 'ab'.repeat(32) }, T0)
+    const peers: Peers = { self: createIdentity(), remote, staleAuth }
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('started' as const, 'authenticated' as const),
-        fc.boolean(),
-        fc.array(step, { minLength: 100, maxLength: 160 }),
-        async (phase, lenient, steps) => {
-          const { session, frames: valid } = await subject(phase, lenient)
+        // A low threshold bans within a few bad frames; the lenient one lets a session live on them.
+        fc.constantFrom(10, 1_000_000, 1_000_000),
+        fc.array(fc.array(step, { minLength: 80, maxLength: 120 }), { minLength: LIVE_STATES.length, maxLength: LIVE_STATES.length }),
+        async (strikeThreshold, chunks) => {
           let now = T0
-          for (const s of steps) {
-            now += s.dtMs
-            let actions: SessionAction[]
-            if (s.kind === 'tick') actions = session.tick(now)
-            else if (s.kind === 'expect') {
-              session.expectRecords(s.n)
-              actions = []
-            } else {
-              const bytes =
-                s.kind === 'random' ? s.bytes : s.kind === 'oversized' ? new Uint8Array(MAX_FRAME_BYTES + s.extra) : mutate(valid[s.base % valid.length]!, s.mutations)
-              actions = session.receive(bytes, now)
-              frames++
+          for (const [i, state] of LIVE_STATES.entries()) {
+            let subject = await bringTo(state, strikeThreshold, now, peers, pending)
+            let poked = false
+            for (const s of chunks[i]!) {
+              now += s.dtMs
+              const { session } = subject
+              if (isTerminal(session.state) && !poked) {
+                // The session ended on the previous step: it ignores everything, and this frame does not count as live.
+                poked = true
+              } else if (session.state !== state) {
+                // Ended (and poked) or moved on to another live state: bring a fresh one back to `state`.
+                subject.release('fail')
+                subject = await bringTo(state, strikeThreshold, now, peers, pending)
+                poked = false
+                respawns++
+              }
+              const target = subject.session
+              const before = target.state
+              let actions: SessionAction[]
+              if (s.kind === 'tick') actions = target.tick(now)
+              else if (s.kind === 'expect') {
+                target.expectRecords(s.n)
+                actions = []
+              } else {
+                const bytes =
+                  s.kind === 'random' ? s.bytes : s.kind === 'oversized' ? new Uint8Array(MAX_FRAME_BYTES + s.extra) : mutate(subject.frames[s.base % subject.frames.length]!, s.mutations)
+                actions = target.receive(bytes, now)
+                perState[before]++
+                subject.delivered++
+              }
+              if (isTerminal(before)) {
+                check(actions.length === 0 && target.state === before, () => `an ended session acted on a ${s.kind} step: ${JSON.stringify(actions)}`)
+              } else if (isTerminal(target.state)) {
+                const close = actions.find((a) => a.type === 'close')
+                const ending = `${target.state}:${close?.type === 'close' ? close.reason : '?'}`
+                endings[ending] = (endings[ending] ?? 0) + 1
+              }
+              check(SESSION_STATES.includes(target.state), () => `unknown state ${target.state}`)
+              const snapshot = target.snapshot()
+              check(snapshot.expectedRecords <= DEFAULT_SESSION_LIMITS.maxExpectedRecords, () => `${snapshot.expectedRecords} expected records`)
+              check(snapshot.strikes <= subject.delivered, () => `${snapshot.strikes} strikes after ${subject.delivered} frames`)
+              for (const action of actions) {
+                if (action.type === 'pending') (pending.push(action.actions), subject.pendings++)
+              }
+              check(subject.pendings <= 1, () => `${subject.pendings} proofs signed by one session`)
+              checkActions(actions)
             }
-            expect(SESSION_STATES).toContain(session.state)
-            const snapshot = session.snapshot()
-            expect(snapshot.expectedRecords).toBeLessThanOrEqual(DEFAULT_SESSION_LIMITS.maxExpectedRecords)
-            expect(snapshot.strikes).toBeLessThanOrEqual(frames)
-            for (const action of actions) {
-              if (action.type === 'pending') pending.push(action.actions)
-              if (action.type === 'state') expect(SESSION_STATES).toContain(action.to)
-              if (action.type === 'send') expect(action.bytes.length).toBeLessThanOrEqual(MAX_FRAME_BYTES)
-            }
+            subject.release('fail')
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 26 },
     )
-    expect(frames).toBeGreaterThanOrEqual(10_000)
-    // Every signature a fuzzed hello started settles, and never rejects.
+    const live = LIVE_STATES.reduce((sum, s) => sum + perState[s], 0)
+    console.log(`session fuzz: frames per state at delivery ${JSON.stringify(perState)}; live ${live}; fresh sessions ${respawns}; endings ${JSON.stringify(endings)}`)
+    for (const state of LIVE_STATES) expect(perState[state], `frames delivered in state ${state}`).toBeGreaterThanOrEqual(PER_STATE_FLOOR)
+    expect(live).toBeGreaterThanOrEqual(LIVE_FLOOR)
+    // The fuzz still ends sessions both ways, and pokes the ended ones.
+    expect(perState.closed + perState.banned).toBeGreaterThan(0)
+    expect(Object.keys(endings).some((k) => k.startsWith('banned:'))).toBe(true)
+    expect(Object.keys(endings).some((k) => k.startsWith('closed:'))).toBe(true)
+    // Every signature a fuzzed hello started settles, never rejects, and what follows is valid.
     const settled = await Promise.allSettled(pending)
     expect(settled.every((r) => r.status === 'fulfilled')).toBe(true)
+    for (const r of settled) if (r.status === 'fulfilled') checkActions(await settle(r.value))
   }, 120_000)
 })
 
