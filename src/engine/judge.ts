@@ -112,21 +112,29 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
   // A newer version of this (author, uuid) is kept, or was kept and then evicted: this one is stale.
   const current = stage.currentAt(record.author, record.uuid)
   const newest = current ?? stage.versions.get(record.author, record.uuid)
-  if (newest && newest.id !== id && !supersedes(record, newest)) {
-    return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest.id}) exists`, permanent: true, peerFault: false }, false)
-  }
+  const stale = newest !== undefined && newest.id !== id && !supersedes(record, newest)
   // Not permanent: the signature is not part of the id, so the same id with its real signature may
   // still come from an honest peer. The forwarding peer is struck.
   if (item.type === 'remote' && !verifyEventSignature(toNostrEvent(record))) {
     return refuse({ id, reason: 'bad-signature', message: 'the signature does not verify', permanent: false, peerFault: true }, true)
   }
 
-  // Moderation runs even while the author is banned, so every peer strikes the same records.
+  // Moderation runs even while the author is banned, and for stale versions, so every peer strikes
+  // the same records whatever order they arrived in (a version struck on arrival stays struck
+  // after it is replaced, so one that arrives after its replacement must be struck too).
   const verdict = await review(ctx.moderation, record, nowMs, stage)
   const ledger = stage.ledger.writable()
-  const strikes = applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
+  // A stale version earns only its own strike: it displaces nothing.
+  const strikes = stale
+    ? verdict.accept
+      ? { banChanged: false }
+      : applyVerdictToLedger(ledger, record, verdict)
+    : applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
   if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
     for (const kept of stage.recordsOfAuthor(record.author)) evict(stage, kept.id, 'author-banned', 'ban')
+  }
+  if (stale) {
+    return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest.id}) exists`, permanent: true, peerFault: false }, false)
   }
   const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)
   if (refusal) {

@@ -196,10 +196,10 @@ describe('moderation on the real engine is deterministic', () => {
 })
 
 describe('a superseded version on the real engine', () => {
-  // Found by probing the property above: a version that arrives after its successor is refused as
-  // `superseded` before moderation runs, so its strike depends on the arrival order. With a
-  // threshold of 2 that decides a ban, and with it which records are kept. The pool above keeps
-  // its replaced version clean so that the property checks everything else; this pins the bug.
+  // Found by probing the property above: a version that arrived after its successor was refused as
+  // `superseded` before moderation ran, so its strike depended on the arrival order. With a
+  // threshold of 2 that decided a ban, and with it which records are kept. Fixed in the judge
+  // (a stale version is still verified and moderated for its own strike); this guards the fix.
   it('strikes a version that was replaced whatever the arrival order', async () => {
     const author = createIdentity()
     const at = (s: number) => ({ now: FIXTURE_NOW - s, retentionSeconds: 90 * 24 * HOUR })
