@@ -1,7 +1,6 @@
 import type { GranularityDescriptor } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
 import type { Signer } from '../identity/types.js'
-import { npubEncode } from '../identity/index.js'
 import { decodeMessage, encodeMessage, type RejectClass, type SyncMessage } from '../protocol/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { toNostrEvent } from '../record/index.js'
@@ -18,7 +17,7 @@ import {
   type SessionTimeouts,
   TokenBucket,
 } from '../session/index.js'
-import { createSyncCore, type BucketIndex, type Outbound, type SyncCore, type SyncStats } from '../sync/index.js'
+import { createSyncCore, type BucketIndex, type Outbound, type SyncCore } from '../sync/index.js'
 import type { TransportHandlers, TransportRoom } from '../transport/types.js'
 import type { IngestOutcome, Ingestor, RecordOrigin } from './ingest.js'
 import type { RecordIndex } from './record-index.js'
@@ -179,15 +178,6 @@ export class SyncDriver {
       }
       this.#send(this.#core!.tick(now))
     })
-  }
-
-  stats(): SyncStats | undefined {
-    return this.#core?.stats()
-  }
-
-  /** Session details of the peers the transport reports (including handshakes in progress). */
-  sessions(): Array<{ peerId: string; state: SessionState; strikes: number; pubkey: string | undefined }> {
-    return [...this.#sessions].map(([peerId, e]) => ({ peerId, state: e.session.state, strikes: e.session.strikes, pubkey: e.pubkey }))
   }
 
   stop(): void {
@@ -483,11 +473,6 @@ export class SyncDriver {
       this.#o.peers.syncIdle(this.#addedWhileBusy)
     }
   }
-}
-
-/** The npub of a hex key, for events. */
-export function npubOf(pubkey: string | undefined): string | undefined {
-  return pubkey === undefined ? undefined : npubEncode(pubkey)
 }
 
 function shuffle<T>(items: T[]): T[] {

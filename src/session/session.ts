@@ -22,7 +22,7 @@ import { resolveSessionOptions, type ResolvedSessionOptions } from './options.js
 import { createSessionProof, verifySessionProof, type SessionProofContext } from './proof.js'
 import { compareSettings, settingsDigest } from './settings.js'
 import { isTerminal, isTolerated, nextState } from './transitions.js'
-import { utf8 } from './wire.js'
+import { encodeUtf8 as utf8 } from '../protocol/bytes.js'
 import type { CloseReason, PeerSessionOptions, SessionAction, SessionEvent, SessionState, StrikeReason } from './types.js'
 
 /** A read-only view of a session, for status and tests. */
