@@ -4,7 +4,8 @@
  * seeded PRNG so a run can be replayed.
  */
 import { PeersetError } from '../errors.js'
-import { MAX_FRAME_BYTES, type TransportHandlers, type TransportRoom, type TransportStrategy } from './types.js'
+import { MAX_FRAME_BYTES } from '../protocol/messages.js'
+import type { TransportHandlers, TransportRoom, TransportStrategy } from './types.js'
 
 /** Options of {@link createMemoryNetwork}. */
 export interface MemoryNetworkOptions {
