@@ -5,8 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
-import { MAX_FRAME_BYTES } from '../../src/protocol/messages.js'
+import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
 import {
   DEFAULT_SESSION_LIMITS,
   PeerRegistry,
