@@ -45,25 +45,32 @@ export function zigzag(value: number): number {
 
 /** Bytes of `value` as UTF-8, or -1 if it holds a lone surrogate (which UTF-8 cannot carry). */
 export function utf8Length(value: string): number {
+  if (!isWellFormedText(value)) return -1
   let bytes = 0
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
     if (c < 0x80) bytes += 1
     else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      const next = value.charCodeAt(i + 1)
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return -1
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      // The high half of a pair (the string is well-formed): 4 bytes for both halves.
       bytes += 4
       i++
-    } else if (c >= 0xdc00 && c <= 0xdfff) return -1
-    else bytes += 3
+    } else bytes += 3
   }
   return bytes
 }
 
-/** Whether a string has no lone UTF-16 surrogate (so UTF-8 round-trips it). */
+/**
+ * Whether a string has no lone UTF-16 surrogate, so UTF-8 and JSON round-trip it. The one
+ * well-formedness check of the library (`String.prototype.isWellFormed`, Node 20+).
+ */
 export function isWellFormedText(value: string): boolean {
-  return utf8Length(value) !== -1
+  return value.isWellFormed()
+}
+
+/** `value` with every lone UTF-16 surrogate replaced by U+FFFD (so it is {@link isWellFormedText}). */
+export function toWellFormedText(value: string): string {
+  return isWellFormedText(value) ? value : value.toWellFormed()
 }
 
 /** UTF-8 bytes of a string (lone surrogates become U+FFFD: check with {@link isWellFormedText} first). */

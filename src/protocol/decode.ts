@@ -5,7 +5,6 @@
  * values, unsorted summaries) is refused with `PeersetError` `PROTOCOL` — never any other error.
  */
 import { isPeersetError } from '../errors.js'
-import { MAX_FRAME_BYTES } from '../transport/types.js'
 import { ByteReader, protocolError } from './bytes.js'
 import {
   CHILD_DIGEST_BYTES,
@@ -14,6 +13,7 @@ import {
   ID_BYTES,
   MAX_ABS_BUCKET,
   MAX_FINGERPRINT_COUNT,
+  MAX_FRAME_BYTES,
   MAX_RANGE_DEPTH,
   MAX_WINDOW_BUCKETS,
   MESSAGE_TYPE_CODES,

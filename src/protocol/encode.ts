@@ -4,7 +4,6 @@
  * into several self-contained messages of the same type (see each type for how).
  */
 import { PeersetError } from '../errors.js'
-import { MAX_FRAME_BYTES } from '../transport/types.js'
 import { ByteWriter, encodeError, isLowerHex, varintSize, zigzag } from './bytes.js'
 import {
   CHILD_DIGEST_BYTES,
@@ -13,6 +12,7 @@ import {
   ID_BYTES,
   MAX_ABS_BUCKET,
   MAX_FINGERPRINT_COUNT,
+  MAX_FRAME_BYTES,
   MAX_RANGE_DEPTH,
   MAX_WINDOW_BUCKETS,
   MESSAGE_TYPE_CODES,

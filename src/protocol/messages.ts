@@ -7,6 +7,12 @@
 /** The wire protocol version, byte 0 of every frame. */
 export const PROTOCOL_VERSION = 1
 
+/**
+ * The largest frame, in bytes, of either codec (sync and session): one trystero chunk (16 KiB
+ * minus its 36-byte header), so every transport carries a frame in one piece.
+ */
+export const MAX_FRAME_BYTES = 16_384 - 36
+
 /** Byte 1 of every frame. */
 export const MESSAGE_TYPE_CODES = {
   root: 1,

@@ -1,5 +1,5 @@
 /** Record size limits and their validation. */
-import { MAX_FRAME_BYTES } from '../transport/types.js'
+import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 import { PeersetError } from '../errors.js'
 import type { RecordLimits } from './types.js'
 

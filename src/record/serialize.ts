@@ -6,7 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { PeersetError } from '../errors.js'
 import { isLowerHex64 } from '../identity/key-format.js'
-import { ALLOW_ALL_CONTROLS, scanText } from './text-scan.js'
+import { isWellFormedText } from '../protocol/bytes.js'
 import type { NostrEvent } from './types.js'
 
 /** The fields of a Nostr event that its id commits to. */
@@ -73,14 +73,14 @@ function assertSerializable(event: unknown, fn: string): asserts event is Serial
   if (!isNonNegativeSafeInteger(e.created_at)) throw fail('created_at must be a non-negative safe integer (Unix seconds)')
   if (!isNonNegativeSafeInteger(e.kind) || e.kind > MAX_EVENT_KIND) throw fail(`kind must be an integer in 0..${MAX_EVENT_KIND}`)
   if (typeof e.content !== 'string') throw fail('content must be a string')
-  if (scanText(e.content, ALLOW_ALL_CONTROLS) < 0) throw fail('content contains a lone UTF-16 surrogate')
+  if (!isWellFormedText(e.content)) throw fail('content contains a lone UTF-16 surrogate')
   if (!Array.isArray(e.tags)) throw fail('tags must be an array of string arrays')
   for (const [i, tag] of (e.tags as unknown[]).entries()) {
     if (!Array.isArray(tag)) throw fail(`tags[${i}] must be an array of strings`)
     for (let j = 0; j < tag.length; j++) {
       const value: unknown = tag[j]
       if (typeof value !== 'string') throw fail(`tags[${i}][${j}] must be a string`)
-      if (scanText(value, ALLOW_ALL_CONTROLS) < 0) throw fail(`tags[${i}][${j}] contains a lone UTF-16 surrogate`)
+      if (!isWellFormedText(value)) throw fail(`tags[${i}][${j}] contains a lone UTF-16 surrogate`)
     }
   }
 }

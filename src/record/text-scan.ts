@@ -7,6 +7,7 @@
  * - Control characters (C0, DEL, C1) are escaped differently by JSON.stringify (`\u0001`) and by
  *   NIP-01's serialization rules (verbatim), so they are refused except the whitespace allowed per field.
  */
+import { isWellFormedText } from '../protocol/bytes.js'
 
 /** `scanText` result: the string contains a lone (unpaired) UTF-16 surrogate. */
 export const LONE_SURROGATE = -1
@@ -29,6 +30,7 @@ export const ALLOW_ALL_CONTROLS = -1
 export function scanText(text: string, allowedControls: number): number {
   let bytes = 0
   const n = text.length
+  const wellFormed = isWellFormedText(text)
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
     if (c < 0x80) {
@@ -40,10 +42,9 @@ export function scanText(text: string, allowedControls: number): number {
       if (c < 0xa0 && allowedControls !== ALLOW_ALL_CONTROLS) return CONTROL_CHARACTER
       bytes += 2
     } else if (c >= 0xd800 && c <= 0xdfff) {
-      // A high surrogate must be followed by a low one; a low one on its own is lone.
-      if (c >= 0xdc00) return LONE_SURROGATE
-      const next = i + 1 < n ? text.charCodeAt(i + 1) : 0
-      if (next < 0xdc00 || next > 0xdfff) return LONE_SURROGATE
+      // The first half of a pair (4 bytes for both), unless it is lone: reported where it is, so a
+      // control character before it is reported first.
+      if (!wellFormed && !isWellFormedText(text.slice(i, i + 2))) return LONE_SURROGATE
       bytes += 4
       i++
     } else {

@@ -8,8 +8,15 @@ import type { GranularityDescriptor } from '../buckets/types.js'
 import type { NostrEvent } from '../record/types.js'
 import { MAX_POW_DIFFICULTY } from './defaults.js'
 import type { CloseReason, SessionMessageType } from './types.js'
-import { ByteReader, ByteWriter, decodeUtf8, encodeError as bytesEncodeError, encodeUtf8, isLowerHex, utf8Length } from '../protocol/bytes.js'
-import { SESSION_ERROR_LABEL, sessionProtocolError } from './wire.js'
+import { ByteReader, ByteWriter, decodeUtf8, encodeError as bytesEncodeError, encodeUtf8, isLowerHex, protocolError, utf8Length } from '../protocol/bytes.js'
+
+/** Message prefix of `PROTOCOL` errors about session frames. */
+const SESSION_ERROR_LABEL = 'session'
+
+/** A `PeersetError` `PROTOCOL` about a session frame, with a short machine-readable `reason`. */
+function sessionProtocolError(reason: string, message: string): PeersetError {
+  return protocolError(reason, message, SESSION_ERROR_LABEL)
+}
 
 /**
  * Byte 0 of every frame this peer sends (the sync codec uses the same version).

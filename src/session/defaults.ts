@@ -1,5 +1,5 @@
 /** Defaults of peer sessions. Every value is documented in docs/protocol.md. */
-import { MAX_FRAME_BYTES } from '../transport/types.js'
+import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 import type { ProofOfWorkOptions, SessionLimits, SessionTimeouts } from './types.js'
 
 /**

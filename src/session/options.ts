@@ -6,7 +6,7 @@ import { MAX_AUTH_FRAME_BYTES } from './codec.js'
 import { DEFAULT_PROOF_OF_WORK, DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, MAX_POW_DIFFICULTY } from './defaults.js'
 import { assertSettings } from './settings.js'
 import type { PeerSessionOptions, ProofOfWorkOptions, SessionLimits, SessionTimeouts } from './types.js'
-import { isWellFormedText, peekVarint, utf8 } from './wire.js'
+import { encodeUtf8 as utf8, isWellFormedText, peekVarint } from '../protocol/bytes.js'
 
 /** Options with every default applied. */
 export interface ResolvedSessionOptions extends Required<Omit<PeerSessionOptions, 'limits' | 'timeouts' | 'proofOfWork'>> {

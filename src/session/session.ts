@@ -22,7 +22,7 @@ import { resolveSessionOptions, type ResolvedSessionOptions } from './options.js
 import { createSessionProof, verifySessionProof, type SessionProofContext } from './proof.js'
 import { compareSettings, settingsDigest } from './settings.js'
 import { isTerminal, isTolerated, nextState } from './transitions.js'
-import { utf8 } from './wire.js'
+import { encodeUtf8 as utf8, toWellFormedText } from '../protocol/bytes.js'
 import type { CloseReason, PeerSessionOptions, SessionAction, SessionEvent, SessionState, StrikeReason } from './types.js'
 
 /** A read-only view of a session, for status and tests. */
@@ -446,11 +446,9 @@ function send(message: SessionMessage): SessionAction {
   return { type: 'send', bytes: encodeSessionMessage(message) }
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
-
 /** `text` made fit for a bye: well-formed, at most 256 UTF-8 bytes (cut and marked with '...'). */
 function clip(text: string): string {
-  const detail = text.replace(LONE_SURROGATE, '\ufffd')
+  const detail = toWellFormedText(text)
   if (utf8(detail).length <= MAX_BYE_DETAIL_BYTES) return detail
   let out = ''
   let bytes = 3

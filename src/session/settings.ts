@@ -5,7 +5,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { PeersetError } from '../errors.js'
 import type { SessionSettings } from './types.js'
-import { isWellFormedText, utf8 } from './wire.js'
+import { encodeUtf8 as utf8, isWellFormedText } from '../protocol/bytes.js'
 import { MAX_MODERATION_DIGEST_BYTES } from './codec.js'
 
 /** Domain label of the settings digest (bumped if the encoding ever changes). */

@@ -66,12 +66,6 @@ export class RequestScheduler {
     if (!this.#peers.has(peerId)) this.#peers.set(peerId, { inFlight: new Set(), queue: [], head: 0, offered: 0 })
   }
 
-  /** How many wanted ids `peerId` is a source of, and how many are requested from it. */
-  peerLoad(peerId: string): { offered: number; inFlight: number } {
-    const p = this.#peers.get(peerId)
-    return { offered: p?.offered ?? 0, inFlight: p?.inFlight.size ?? 0 }
-  }
-
   /** `peerId` has `id`, which we lack. Returns false if it was ignored (limits). */
   offer(peerId: string, id: string, bucket: number): boolean {
     const p = this.#peers.get(peerId)

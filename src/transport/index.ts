@@ -1,4 +1,6 @@
-export { MAX_FRAME_BYTES, type TransportHandlers, type TransportRoom, type TransportStrategy } from './types.js'
+/** The largest frame a transport must carry; owned by the wire protocol. */
+export { MAX_FRAME_BYTES } from '../protocol/messages.js'
+export type { TransportHandlers, TransportRoom, TransportStrategy } from './types.js'
 export {
   createMemoryNetwork,
   type MemoryNetwork,

@@ -24,6 +24,3 @@ export interface TransportStrategy {
   isSupported(): boolean
   join(room: string, handlers: TransportHandlers): Promise<TransportRoom>
 }
-
-/** The largest frame any transport must carry: one trystero chunk (16 KiB minus its 36-byte header). */
-export const MAX_FRAME_BYTES = 16_384 - 36

@@ -2,8 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isPeersetError } from '../../src/errors.js'
 import { decodeMessage, encodeMessage, encodeMessages, MAX_WIRE_EVENT_BYTES } from '../../src/protocol/index.js'
-import type { SyncMessage, WireEvent } from '../../src/protocol/messages.js'
-import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
+import { MAX_FRAME_BYTES, type SyncMessage, type WireEvent } from '../../src/protocol/messages.js'
 import {
   decodeAll,
   haveArb,

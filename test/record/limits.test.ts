@@ -1,4 +1,4 @@
-import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
+import { MAX_FRAME_BYTES } from '../../src/protocol/messages.js'
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_RECORD_LIMITS,

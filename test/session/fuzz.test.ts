@@ -8,8 +8,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
-import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
+import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
 import { createIdentity, type Identity, type Signer } from '../../src/identity/index.js'
 import type { NostrEvent, UnsignedEvent } from '../../src/record/index.js'
 import {

@@ -3,8 +3,7 @@
  * asked for never count as a flood; moderation is not the session's business.
  */
 import { describe, expect, it } from 'vitest'
-import { MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
-import { MAX_FRAME_BYTES } from '../../src/transport/types.js'
+import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
 import { DEFAULT_SESSION_LIMITS, encodeSessionMessage, type PeerSession, type SessionAction } from '../../src/session/index.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { RemotePeer, SYNC_FRAME, T0, authenticatedSession, deferredSigner, newSession, ofType } from './helpers.js'

@@ -1,0 +1,211 @@
+/**
+ * The peer table of the sync driver: which peers are present, which have a session, who may take
+ * a place (bans, cool-downs, the room's size, peers that were useful before) and who makes room
+ * for a newcomer when the room is full. It opens and forgets sessions; carrying out what a session
+ * asks for is the frame router's job.
+ */
+import { createPeerSession, isSessionInitiator, TokenBucket, type CloseReason, type PeerSession } from '../session/index.js'
+import { addBounded } from './bounded-set.js'
+import type { SyncDriverOptions } from './sync-driver.js'
+
+/** What the peer table reads of the driver's options. */
+export type PeerTableOptions = Pick<
+  SyncDriverOptions,
+  'room' | 'signer' | 'publicKey' | 'granularity' | 'moderationDigest' | 'registry' | 'maxPeers' | 'sessionLimits' | 'sessionTimeouts' | 'proofOfWork'
+>
+
+/** One peer with a session (authenticated or still handshaking). */
+export interface PeerEntry {
+  session: PeerSession
+  pubkey: string | undefined
+  authenticated: boolean
+  authenticatedAt: number
+  /** Records received from this peer and added. */
+  useful: number
+  /** Records we serve this peer (answers to its `want`s): bounded, so a small request cannot make us send without limit. */
+  served: TokenBucket
+}
+
+/** How often a full peer frees one place for newcomers. */
+const ROTATE_MS = 60_000
+/** How often expired bans, cool-downs and strikes are forgotten. */
+const PRUNE_MS = 60_000
+/** Pubkeys of peers that gave us records, remembered to keep room for them when the room is full. */
+const MAX_USEFUL_PEERS = 1_000
+/** Records served to one peer per second, and the burst. */
+const SERVE_RATE = 500
+const SERVE_BURST = 2_000
+/** Records a peer may owe us at once: answers to our wants are never counted as a flood, up to this. */
+const MAX_EXPECTED_RECORDS = 1_024
+
+/** Peers present, peers with a session, and who may have a place. */
+export class PeerTable {
+  readonly #o: PeerTableOptions
+  /** Peers the transport reports present, whether or not they have a session. */
+  readonly #present = new Set<string>()
+  readonly #sessions = new Map<string, PeerEntry>()
+  readonly #useful = new Set<string>()
+  #lastRotation = Number.NEGATIVE_INFINITY
+  #lastPrune = Number.NEGATIVE_INFINITY
+  readonly #rotatedOut = new Map<string, number>()
+
+  constructor(options: PeerTableOptions) {
+    this.#o = options
+  }
+
+  /** Peers with a session. */
+  get size(): number {
+    return this.#sessions.size
+  }
+
+  get(peerId: string): PeerEntry | undefined {
+    return this.#sessions.get(peerId)
+  }
+
+  /** A snapshot of the sessions (safe to change the table while going through it). */
+  entries(): Array<[string, PeerEntry]> {
+    return [...this.#sessions]
+  }
+
+  /** The transport reports `peerId` present (`true`) or gone (`false`). */
+  setPresent(peerId: string, present: boolean): void {
+    if (present) this.#present.add(peerId)
+    else this.#present.delete(peerId)
+  }
+
+  isPresent(peerId: string): boolean {
+    return this.#present.has(peerId)
+  }
+
+  /** Forget who is present (the room is left). */
+  clearPresent(): void {
+    this.#present.clear()
+  }
+
+  /** A room was (re)joined: the next rotation is a full `ROTATE_MS` away. */
+  restartRotation(now: number): void {
+    this.#lastRotation = now
+  }
+
+  /**
+   * A new (not yet started) session with a peer that has none, unless it is banned, cooling down
+   * or was rotated out lately (`force` skips those checks). `selfId` is this peer's id in the room.
+   */
+  admit(peerId: string, selfId: string, now: number, force = false): PeerEntry | undefined {
+    if (this.#sessions.has(peerId)) return undefined
+    const { registry } = this.#o
+    if (!force && !registry.canConnect(peerId, undefined, now)) return undefined
+    const rotatedUntil = this.#rotatedOut.get(peerId)
+    if (rotatedUntil !== undefined) {
+      if (now < rotatedUntil && !force) return undefined
+      this.#rotatedOut.delete(peerId)
+    }
+    const session = createPeerSession({
+      room: this.#o.room,
+      selfId,
+      peerId,
+      signer: this.#o.signer,
+      selfPubkey: this.#o.publicKey,
+      settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest },
+      priorStrikes: registry.strikesOf(peerId, undefined, now),
+      limits: { maxExpectedRecords: MAX_EXPECTED_RECORDS, ...this.#o.sessionLimits },
+      admit: (pubkey, t) => registry.canConnect(peerId, pubkey, t) && this.hasRoomFor(pubkey),
+      ...(this.#o.sessionTimeouts ? { timeouts: this.#o.sessionTimeouts } : {}),
+      ...(this.#o.proofOfWork ? { proofOfWork: { requireDifficulty: this.#o.proofOfWork } } : {}),
+    })
+    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
+    this.#sessions.set(peerId, entry)
+    return entry
+  }
+
+  /**
+   * Room for one more peer? Counted over authenticated peers only (handshakes in progress do not
+   * hold places, or a crowd arriving at once would refuse each other). Fresh identities get three
+   * quarters of `maxPeers`; peers that gave us records before may use the rest, so a crowd of new
+   * keys cannot push out the useful ones. Handshakes that complete together may overshoot by a few.
+   */
+  hasRoomFor(pubkey: string): boolean {
+    let authenticated = 0
+    for (const entry of this.#sessions.values()) if (entry.authenticated) authenticated++
+    const cap = this.#useful.has(pubkey) ? this.#o.maxPeers : Math.max(1, Math.floor(this.#o.maxPeers * 0.75))
+    return authenticated < cap
+  }
+
+  /** A peer proved its key: it holds a place from now on. */
+  authenticated(entry: PeerEntry, pubkey: string, now: number): void {
+    entry.authenticated = true
+    entry.authenticatedAt = now
+    entry.pubkey = pubkey
+  }
+
+  /** A record from `peerId` was added: it was useful, and its key is remembered as such. */
+  credit(peerId: string): void {
+    const entry = this.#sessions.get(peerId)
+    if (entry) entry.useful++
+    if (entry?.pubkey && !this.#useful.has(entry.pubkey)) addBounded(this.#useful, entry.pubkey, MAX_USEFUL_PEERS)
+  }
+
+  /** Forget a closed session; returns it. */
+  remove(peerId: string): PeerEntry | undefined {
+    const entry = this.#sessions.get(peerId)
+    this.#sessions.delete(peerId)
+    return entry
+  }
+
+  /** Record in the registry why a session ended (a cool-down, its strikes). */
+  dropped(peerId: string, now: number, reason: CloseReason, entry: PeerEntry | undefined): void {
+    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0 })
+  }
+
+  /** Ban a peer (and its key) until `untilMs`. */
+  ban(peerId: string, pubkey: string | undefined, untilMs: number): void {
+    this.#o.registry.ban(peerId, pubkey, untilMs)
+  }
+
+  /**
+   * When every place is taken, one place is freed now and then (every `ROTATE_MS`): the session
+   * that has given us the fewest records (the newest among equals) is chosen to end, so that a
+   * newcomer refused by every full peer is not shut out for good. Peers that gave us records are
+   * the last to go. Returns the session to close, if one is due.
+   */
+  rotate(now: number): [string, PeerEntry] | undefined {
+    if (now - this.#lastRotation < ROTATE_MS) return undefined
+    let count = 0
+    let victim: [string, PeerEntry] | undefined
+    for (const pair of this.#sessions) {
+      const entry = pair[1]
+      if (!entry.authenticated) continue
+      count++
+      const v = victim?.[1]
+      if (!v || entry.useful < v.useful || (entry.useful === v.useful && entry.authenticatedAt > v.authenticatedAt)) victim = pair
+    }
+    if (count < this.#o.maxPeers || !victim) return undefined
+    this.#lastRotation = now
+    // The peer rotated out waits two rotations before it may take a place here again.
+    this.#rotatedOut.set(victim[0], now + 2 * ROTATE_MS)
+    return victim
+  }
+
+  /**
+   * Present peers without a session that this peer (`selfId`) should reconnect to (it initiates
+   * with them), in random order, so a freed place does not always go to the same peer.
+   */
+  reconnectCandidates(selfId: string): string[] {
+    return shuffle([...this.#present].filter((id) => !this.#sessions.has(id) && isSessionInitiator(selfId, id)))
+  }
+
+  /** Forget expired bans, cool-downs and strikes, at most once per `PRUNE_MS`. */
+  prune(now: number): void {
+    if (now - this.#lastPrune < PRUNE_MS) return
+    this.#lastPrune = now
+    this.#o.registry.prune(now)
+  }
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[items[i], items[j]] = [items[j]!, items[i]!]
+  }
+  return items
+}

@@ -1,0 +1,172 @@
+/**
+ * How the sync core answers each message from a ready peer (internal; see `createSyncCore`).
+ * Pure: every handler is given the core's state and `nowMs`, and appends what to send to a list.
+ */
+import { MAX_WIRE_EVENT_BYTES } from '../protocol/encode.js'
+import type { RootMessage, SummaryMessage, SyncMessage, WireEvent } from '../protocol/messages.js'
+import { wireEventSize } from '../protocol/wire-event.js'
+import type { Outbound, ReceiveResult } from './core-types.js'
+import { announce, applyReconcile, mayStartRound, out, pullRequests, rememberRejected, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import type { BucketDiff } from './reconciler.js'
+
+/** A decoded message from `peerId`: what to send, the requested records that arrived, and what was ignored. */
+export function receiveMessage(s: CoreState, peerId: string, message: SyncMessage, nowMs: number): ReceiveResult {
+  const result: ReceiveResult = { send: [], records: [], ignored: 0 }
+  const peer = s.peers.get(peerId)
+  if (!peer || typeof message !== 'object' || message === null || !Object.hasOwn(s.received, message.type)) {
+    result.ignored = 1
+    s.ignoredTotal++
+    return result
+  }
+  s.received[message.type]++
+  const list = result.send
+  switch (message.type) {
+    case 'root':
+      onRoot(s, peerId, peer, message, nowMs, list)
+      break
+    case 'summary':
+      result.ignored += onSummary(s, peerId, peer, message, nowMs, list)
+      break
+    case 'ranges':
+      result.ignored += applyReconcile(s, peerId, peer, s.reconciler.receive({ peerId, index: s.index, nowMs }, message), list)
+      break
+    case 'have':
+      result.ignored += onHave(s, peerId, message, nowMs, list)
+      break
+    case 'want':
+      onWant(s, peerId, peer, message.ids, list)
+      break
+    case 'records':
+      onRecords(s, peerId, message.events, result)
+      break
+    case 'reject':
+      for (const item of message.items) if (item.permanent) rememberRejected(s, peer, item.id)
+      break
+  }
+  s.ignoredTotal += result.ignored
+  return result
+}
+
+function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, nowMs: number, list: Outbound[]): void {
+  peer.rootsReceived++
+  const ours = s.index.root(m.window)
+  if (ours.count === m.count && ours.digest === m.digest) return
+  const key = `${ours.digest}/${m.digest}`
+  if (m.count === 0) return pushAll(s, peerId, peer, m, ours.digest, nowMs, list)
+  const started = peer.leads && ours.count > 0 && m.wanting === 0 && s.requests.wanting === 0 && mayStartRound(s, peer, key, nowMs)
+  if (started) {
+    const window = s.granularity.windowAt(nowMs)
+    const summary = s.index.summary(window)
+    const message: SummaryMessage = { type: 'summary', ...summary, from: window.oldest, to: window.newest }
+    out(s, peerId, message, list)
+    s.reconciler.opened(peerId, window, nowMs)
+  } else if (peer.rootsReceived === 1) {
+    // The peer may not have been ready for our first root: answer its first one once.
+    sendRoot(s, peerId, peer, nowMs, list)
+  }
+}
+
+/**
+ * The peer has nothing in its window: announce everything of ours inside both windows. The round
+ * key ignores the peer's digest (meaningless for an empty set), so a peer cannot make us announce
+ * everything again and again by varying it: only a change on our side, or `roundRetryMs`, allows
+ * the next full announcement.
+ */
+function pushAll(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, ourDigest: string, nowMs: number, list: Outbound[]): void {
+  if (peer.lastPushDigest === ourDigest && nowMs - peer.lastPushAt < s.roundRetryMs) return
+  if (!mayStartRound(s, peer, `${ourDigest}/empty`, nowMs)) return
+  peer.lastPushAt = nowMs
+  peer.lastPushDigest = ourDigest
+  const window = s.granularity.windowAt(nowMs)
+  const lo = Math.max(window.oldest, m.window.oldest)
+  const hi = Math.min(window.newest, m.window.newest)
+  const ids: string[] = []
+  for (const b of s.index.buckets()) if (b >= lo && b <= hi) for (const id of s.index.bucketIds(b)) ids.push(id)
+  announce(s, peerId, peer, ids, list)
+}
+
+/** The follower compares the leader's buckets with its own and starts reconciling those that differ. */
+function onSummary(s: CoreState, peerId: string, peer: PeerState, m: SummaryMessage, nowMs: number, list: Outbound[]): number {
+  if (peer.leads) return 1 // only the leader sends summaries
+  const key = `${m.window.oldest}:${m.window.newest}:${m.count}:${m.digest}`
+  const previous = peer.followerRound
+  let round = previous
+  if (round === undefined || round.key !== key || nowMs - round.atMs >= s.requestTimeoutMs) {
+    // Half the leader's gap, so network jitter never makes a follower drop a legitimate round.
+    if (previous !== undefined && nowMs - previous.atMs < s.minRoundGapMs / 2) return 1
+    round = peer.followerRound = { key, atMs: nowMs, answered: new Set() }
+  }
+  const window = s.granularity.windowAt(nowMs)
+  const lo = Math.max(m.from, window.oldest)
+  const hi = Math.min(m.to, window.newest)
+  if (lo > hi) return 0
+  const diffs = differingBuckets(s, m, lo, hi, round.answered)
+  if (diffs.length === 0) return 0
+  return applyReconcile(s, peerId, peer, s.reconciler.begin({ peerId, index: s.index, nowMs }, diffs), list)
+}
+
+/** Buckets in `lo..hi` not yet answered in this round (marked answered now) whose fingerprints differ. */
+function differingBuckets(s: CoreState, m: SummaryMessage, lo: number, hi: number, answered: Set<number>): BucketDiff[] {
+  const remote = new Map<number, { count: number; digest: string }>()
+  for (const b of m.buckets) if (b.bucket >= lo && b.bucket <= hi) remote.set(b.bucket, b)
+  const candidates = new Set(remote.keys())
+  for (const b of s.index.buckets()) if (b >= lo && b <= hi) candidates.add(b)
+  const diffs: BucketDiff[] = []
+  for (const bucket of [...candidates].sort((a, b) => a - b)) {
+    if (answered.has(bucket)) continue
+    answered.add(bucket)
+    const theirs = remote.get(bucket) ?? { count: 0, digest: '' }
+    const ours = s.index.bucketFingerprint(bucket)
+    if (ours.count === theirs.count && (ours.count === 0 || ours.digest === theirs.digest)) continue
+    diffs.push({ bucket, remote: theirs })
+  }
+  return diffs
+}
+
+/** The peer has ids: want those inside the window (and clock skew) that we lack. */
+function onHave(s: CoreState, peerId: string, m: Extract<SyncMessage, { type: 'have' }>, nowMs: number, list: Outbound[]): number {
+  const oldest = s.granularity.windowAt(nowMs).oldest
+  const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
+  let ignored = 0
+  for (const g of m.groups) {
+    if (g.bucket < oldest || g.bucket > newest) continue
+    for (const id of g.ids) {
+      if (s.index.has(id) || s.isKnownRejected(id)) continue
+      if (!s.requests.offer(peerId, id, g.bucket)) ignored++
+    }
+  }
+  pullRequests(s, nowMs, list)
+  return ignored
+}
+
+/** The peer wants records: send those we hold, did not see refused, and the codec can carry. */
+function onWant(s: CoreState, peerId: string, peer: PeerState, ids: readonly string[], list: Outbound[]): void {
+  const events: WireEvent[] = []
+  for (const id of ids) {
+    if (peer.rejected.has(id)) continue
+    const e = s.lookup(id)
+    if (e === undefined) continue
+    try {
+      if (wireEventSize(e) > MAX_WIRE_EVENT_BYTES) continue
+    } catch {
+      continue // a stored record the codec cannot carry is not served
+    }
+    events.push({ pubkey: e.pubkey, created_at: e.created_at, kind: e.kind, tags: e.tags, content: e.content, sig: e.sig })
+  }
+  if (events.length > 0) out(s, peerId, { type: 'records', events }, list)
+}
+
+/** Records from the peer: the requested ones go to the engine with their recomputed ids; the rest are ignored. */
+function onRecords(s: CoreState, peerId: string, events: readonly WireEvent[], result: ReceiveResult): void {
+  for (const event of events) {
+    let id: string
+    try {
+      id = s.computeId(event)
+    } catch {
+      result.ignored++
+      continue
+    }
+    if (s.requests.arrived(peerId, id)) result.records.push({ id, ...event })
+    else result.ignored++
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The state of one sync core and the small steps its handlers share (internal; see `createSyncCore`).
+ * Pure: every function is given the state and `nowMs`.
+ */
+import type { Granularity } from '../buckets/types.js'
+import { PeersetError } from '../errors.js'
+import type { RootMessage, SyncMessage, SyncMessageType, WireEvent } from '../protocol/messages.js'
+import { computeEventId } from '../record/serialize.js'
+import type { BucketIndex } from './bucket-index.js'
+import type { Outbound, SyncCoreOptions } from './core-types.js'
+import { createRangeReconciler } from './range-reconciler.js'
+import type { Reconciler, ReconcileResult } from './reconciler.js'
+import { RequestScheduler } from './requests.js'
+
+/** What the core knows of one ready peer. */
+export interface PeerState {
+  readonly leads: boolean
+  readonly rejected: Set<string>
+  rootsReceived: number
+  lastRootSentAt: number
+  lastRoundAt: number
+  lastRoundKey: string
+  /** The last time we announced everything to this peer (it said it had nothing), and our digest then. */
+  lastPushAt: number
+  lastPushDigest: string
+  followerRound: { key: string; atMs: number; answered: Set<number> } | undefined
+}
+
+/** The options of a sync core with their defaults applied, its peers, requests and counters. */
+export interface CoreState {
+  readonly selfId: string
+  readonly index: BucketIndex
+  readonly granularity: Granularity
+  readonly lookup: (id: string) => WireEvent | undefined
+  readonly isKnownRejected: (id: string) => boolean
+  readonly computeId: (event: WireEvent) => string
+  readonly reconciler: Reconciler
+  readonly requestTimeoutMs: number
+  readonly rebroadcastMs: number
+  readonly minRoundGapMs: number
+  readonly roundRetryMs: number
+  readonly clockSkewMs: number
+  readonly maxRejectedPerPeer: number
+  readonly requests: RequestScheduler
+  readonly peers: Map<string, PeerState>
+  /** Messages sent and received, by type. */
+  readonly sent: Record<SyncMessageType, number>
+  readonly received: Record<SyncMessageType, number>
+  ignoredTotal: number
+}
+
+const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject']
+
+/** Checks the options of `createSyncCore` and applies their defaults. Throws `INVALID_ARGUMENT`. */
+export function createCoreState(options: SyncCoreOptions): CoreState {
+  if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'createSyncCore: options must be an object')
+  const { selfId, index } = options
+  if (typeof selfId !== 'string' || selfId === '') throw new PeersetError('INVALID_ARGUMENT', 'createSyncCore: selfId must be a non-empty string')
+  if (typeof index !== 'object' || index === null || typeof index.summary !== 'function') {
+    throw new PeersetError('INVALID_ARGUMENT', 'createSyncCore: index must be a BucketIndex')
+  }
+  if (typeof options.lookup !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createSyncCore: lookup must be a function')
+  const sent = Object.fromEntries(MESSAGE_TYPES.map((t) => [t, 0])) as Record<SyncMessageType, number>
+  return {
+    selfId,
+    index,
+    granularity: index.granularity,
+    lookup: options.lookup,
+    isKnownRejected: options.isKnownRejected ?? (() => false),
+    computeId: options.computeId ?? computeEventId,
+    reconciler: options.reconciler ?? createRangeReconciler(),
+    requestTimeoutMs: positive(options.requestTimeoutMs, 10_000, 'requestTimeoutMs'),
+    rebroadcastMs: positive(options.rebroadcastMs, 30_000, 'rebroadcastMs'),
+    minRoundGapMs: positive(options.minRoundGapMs, 2_000, 'minRoundGapMs'),
+    roundRetryMs: positive(options.roundRetryMs, 300_000, 'roundRetryMs'),
+    clockSkewMs: positive(options.clockSkewMs, 300_000, 'clockSkewMs'),
+    maxRejectedPerPeer: positive(options.maxRejectedPerPeer, 100_000, 'maxRejectedPerPeer'),
+    requests: new RequestScheduler({
+      maxInFlightPerPeer: positive(options.maxInFlight, 64, 'maxInFlight'),
+      maxInFlightTotal: positive(options.maxInFlightTotal, 256, 'maxInFlightTotal'),
+      maxWanted: positive(options.maxWanted, 500_000, 'maxWanted'),
+      maxWantedPerPeer: positive(options.maxWantedPerPeer, 200_000, 'maxWantedPerPeer'),
+    }),
+    peers: new Map(),
+    sent,
+    received: { ...sent },
+    ignoredTotal: 0,
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new PeersetError('INVALID_ARGUMENT', `createSyncCore: ${name} must be a positive integer, got ${String(v)}`)
+  }
+  return v
+}
+
+/** Queue `message` for `to` on `list`, and count it. */
+export function out(s: CoreState, to: string, message: SyncMessage, list: Outbound[]): void {
+  s.sent[message.type]++
+  list.push({ to, message })
+}
+
+function rootMessage(s: CoreState, nowMs: number): RootMessage {
+  const window = s.granularity.windowAt(nowMs)
+  const { count, digest } = s.index.root(window)
+  return { type: 'root', window, count, digest, wanting: s.requests.wanting }
+}
+
+/** Send our `root` to a peer. */
+export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: number, list: Outbound[]): void {
+  peer.lastRootSentAt = nowMs
+  out(s, peerId, rootMessage(s, nowMs), list)
+}
+
+/** Whether a new round (summary or push-all) may start with this peer for this pair of roots. */
+export function mayStartRound(s: CoreState, peer: PeerState, key: string, nowMs: number): boolean {
+  if (nowMs - peer.lastRoundAt < s.minRoundGapMs) return false
+  if (key === peer.lastRoundKey && nowMs - peer.lastRoundAt < s.roundRetryMs) return false
+  peer.lastRoundAt = nowMs
+  peer.lastRoundKey = key
+  return true
+}
+
+/** `have` messages for local ids, minus those the peer refused for good. */
+export function announce(s: CoreState, peerId: string, peer: PeerState, ids: Iterable<string>, list: Outbound[]): void {
+  const groups = new Map<number, string[]>()
+  for (const id of ids) {
+    if (peer.rejected.has(id)) continue
+    const bucket = s.index.bucketOfId(id)
+    if (bucket === undefined) continue
+    let g = groups.get(bucket)
+    if (!g) groups.set(bucket, (g = []))
+    g.push(id)
+  }
+  if (groups.size === 0) return
+  out(s, peerId, { type: 'have', groups: [...groups].map(([bucket, ids]) => ({ bucket, ids })) }, list)
+}
+
+/** `want` messages for the ids due to be requested (still inside the window, still lacking). */
+export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): void {
+  const oldest = s.granularity.windowAt(nowMs).oldest
+  const stillWanted = (id: string, bucket: number) => bucket >= oldest && !s.index.has(id) && !s.isKnownRejected(id)
+  for (const [peerId, ids] of s.requests.pull(nowMs, stillWanted)) out(s, peerId, { type: 'want', ids }, list)
+}
+
+/** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */
+export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, result: ReconcileResult, list: Outbound[]): number {
+  for (const m of result.send) out(s, peerId, m, list)
+  announce(s, peerId, peer, result.theyLack, list)
+  return result.ignored
+}
+
+/** The peer refused `id` for good: never offer it again (the oldest is forgotten past the limit). */
+export function rememberRejected(s: CoreState, peer: PeerState, id: string): void {
+  if (peer.rejected.has(id)) return
+  if (peer.rejected.size >= s.maxRejectedPerPeer) {
+    const oldest = peer.rejected.values().next()
+    if (!oldest.done) peer.rejected.delete(oldest.value)
+  }
+  peer.rejected.add(id)
+}
