@@ -35,6 +35,11 @@ export const VIRTUAL_TIMERS = ['setTimeout', 'clearTimeout', 'setInterval', 'cle
  * time at all, so timeouts (10 s requests, 90 s idle sessions, 30 s roots) fire at the same
  * simulated moments however slow or loaded the machine is. Pass {@link virtualClock} as the
  * peersets' `clock`. Call {@link realTime} in `afterEach` (after closing the peers).
+ *
+ * The cost model, deterministic: a zero-delay timer or `setImmediate` created while time advances
+ * runs 1 ms later (fake timers never loop at one instant), and the memory network delivers one
+ * frame per macrotask, so the whole network carries about 1 000 frames per virtual second and a
+ * burst queues up in virtual time (as on a busy link), whatever the machine's speed.
  */
 export function virtualTime(startMs = FIXTURE_NOW * 1000): void {
   vi.useFakeTimers({ toFake: [...VIRTUAL_TIMERS], now: startMs })
