@@ -156,10 +156,10 @@ function tally<T>(items: readonly T[], key: (item: T) => string): string {
   return [...counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'
 }
 
-/** The checks every attack must pass. */
-async function judge(w: World, what: string): Promise<void> {
+/** The checks every attack must pass; the honest peers must converge within `budgetMs` of virtual time. */
+async function judge(w: World, what: string, budgetMs = 300_000): Promise<void> {
   const started = Date.now()
-  await waitFor(() => allHold(w.honest, w.expected), 300_000, `the honest peers to converge (${what})`, 50)
+  await waitFor(() => allHold(w.honest, w.expected), budgetMs, `the honest peers to converge (${what})`, 50)
   const converged = Date.now() - started
 
   // A window of sustained attack (virtual time): the honest peers keep their sets, and answer the
@@ -422,7 +422,9 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
 
     // A fourth honest peer with records nobody was told about arrives while the attacker withholds.
     await newcomerArrives(w)
-    await judge(w, 'withheld announcements')
+    // Without the announcements the newcomer converges in under a second (virtual); two minutes is
+    // four root periods and twelve request time-outs.
+    await judge(w, 'withheld announcements', 120_000)
   }, 120_000)
 
   it('serving bad-signature copies of genuine records does not keep the genuine ones from honest peers', async () => {
@@ -449,7 +451,7 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     expect(refused.length).toBeGreaterThanOrEqual(w.honest.length)
     const genuine = new Set(w.honestEvents.map((e) => e.id))
     expect(refused.every((r) => genuine.has(r.id ?? ''))).toBe(true)
-  }, 120_000)
+  }, 300_000)
 })
 
 describe('a malicious Peerset (a rigged store)', () => {
