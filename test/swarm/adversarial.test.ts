@@ -284,7 +284,7 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
       },
     }))
     await judge(w, 'authenticated garbage')
-    expectPastHandshake(w, 3)
+    expectPastHandshake(w, 10)
     // Frames the session layer delivered and the sync codec refused: `malformed` strikes, bans, new identities.
     const struck = w.strikes.filter((x) => w.attacker.isMe(x.peerId))
     expect(struck.length).toBeGreaterThanOrEqual(3 * w.honest.length)
