@@ -188,7 +188,7 @@ async function judge(w: World, what: string, budgetMs = 300_000): Promise<void> 
   const fromMe = <T extends { peerId?: string | undefined }>(xs: readonly T[]): T[] => xs.filter((x) => a.isMe(x.peerId))
   console.log(
     `${what}: converged ${(converged / 1000).toFixed(1)} s (virtual) after setup; in ${WINDOW_MS / 1000} s of attack the attacker sent ${fromAttacker} frames ` +
-      `and got ${toAttacker} (${bytesToAttacker} bytes); ${afterStop} in 1 s after it stopped.\n` +
+      `and got ${toAttacker} (${bytesToAttacker} bytes), over ${sessions} new sessions; ${afterStop} in 1 s after it stopped.\n` +
       `  past the handshake: ${a.syncPastHandshake} sync frames sent over authenticated sessions (per honest peer ${w.honestIds.map((id) => a.syncSentAuthenticated.get(id) ?? 0).join(' / ')}), ` +
       `${a.withheld} withheld for want of one; ${a.ids.length} identities; honest peers authenticated it ${fromMe(w.joined).length} times.\n` +
       `  received in all: ${[...a.receivedByType].map(([t, n]) => `${t} ${n}`).join(', ')}.\n` +
