@@ -104,7 +104,12 @@ describe('misbehaving peers', () => {
     // Sync frames without any handshake: a want for everything, and records.
     for (const frame of encodeMessage({ type: 'want', ids: events.slice(0, 30).map((e) => e.id) })) bad.room.send(target!, frame)
     for (const frame of encodeMessage({ type: 'records', events: events.slice(30, 35).map(({ id: _id, ...rest }) => rest) })) bad.room.send(target!, frame)
-    await new Promise((r) => setTimeout(r, 200))
+    // Then a marker that earns one strike (a session type that does not exist): frames arrive in
+    // order, so once a reports the strike it has handled every sync frame above.
+    const strikes = collect(a, 'peer:strike')
+    bad.room.send(target!, new Uint8Array([1, 0x4f, 0]))
+    await waitFor(() => strikes.length > 0, 5000, 'a to handle the frames (the marker strike)')
+    expect(strikes[0]![1]).toMatchObject({ peerId: 'zz-raw-peer', reason: 'malformed', count: 1 })
     // The challenge times out: the session ends without a single sync frame delivered either way.
     clock.advance(20_000)
     await waitFor(() => left.length > 0, 5000, 'the challenge timeout')
@@ -180,11 +185,27 @@ describe('misbehaving peers', () => {
     const states = collect(reopened, 'peer:state')
     const again = await rawPeer(network, transport)
     await waitFor(() => again.joined.size === 1, 5000, 'raw peer joined')
-    await new Promise((r) => setTimeout(r, 300))
+    // The banned peer says hello (a well-formed one); then a control peer, never banned, joins.
+    const [target] = again.joined
+    const identity2 = createIdentity()
+    const hello = createPeerSession({
+      room: 'sessions',
+      selfId: 'zz-raw-peer',
+      peerId: target!,
+      signer: identity2.signer,
+      selfPubkey: identity2.publicKey,
+      settings: { granularity: dailyBuckets().descriptor, moderationDigest: acceptAll().digest },
+    }).start(now())
+    for (const action of hello) if (action.type === 'send') again.room.send(target!, action.bytes)
+    const control = await rawPeer(network, network.transport({ peerId: 'zz-control-peer' }))
+    // The reopened peer greets the control peer: by then it has seen the banned peer join and its
+    // hello (both reached it first, in order) and had every chance to answer.
+    await waitFor(() => control.received.length > 0, 5000, 'a hello to the control peer')
+    expect(states.some(([, info]) => (info as { peerId: string }).peerId === 'zz-control-peer')).toBe(true)
     // No session was even started with the banned peer id: it received nothing.
     expect(again.received).toHaveLength(0)
     expect(states.filter(([, info]) => (info as { peerId: string }).peerId === 'zz-raw-peer')).toHaveLength(0)
-    await Promise.all([reopened.close(), again.room.leave()])
+    await Promise.all([reopened.close(), again.room.leave(), control.room.leave()])
   })
 })
 
@@ -212,12 +233,17 @@ describe('the peer limit', () => {
       Array.from({ length: 10 }, () => peer(network, { maxPeers, reconnectCooldownMs: 1_000, clock: clock.now })),
     )
     const authenticated = (p: Peerset) => p.peers().filter((x) => x.state === 'authenticated').length
-    await new Promise((r) => setTimeout(r, 500))
+    // The crowd's handshakes are over: some sessions authenticated and none is still in progress
+    // (refused ones are closed). Only then does "never more than maxPeers" say something.
+    const settled = () => peers.some((p) => authenticated(p) > 0) && peers.every((p) => p.peers().every((x) => x.state === 'authenticated'))
+    await waitFor(settled, 10_000, 'the handshakes to settle')
     for (const p of peers) expect(authenticated(p)).toBeLessThanOrEqual(maxPeers)
     // Minutes pass: full peers rotate a place each minute; refused peers retry after their cool-down.
+    // After each minute, a few session ticks (50 ms) start the retries; then those handshakes finish.
     for (let minute = 0; minute < 10 && !peers.every((p) => authenticated(p) >= 1); minute++) {
       clock.advance(61_000)
       await new Promise((r) => setTimeout(r, 300))
+      await waitFor(settled, 10_000, 'the handshakes to settle')
     }
     expect(peers.map(authenticated).every((n) => n >= 1 && n <= maxPeers)).toBe(true)
     await Promise.all(peers.map((p) => p.close()))

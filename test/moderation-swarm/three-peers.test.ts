@@ -27,30 +27,24 @@ import {
   type PeersetEvents,
   type PeersetRecord,
 } from '../../src/index.js'
+import { TrafficCounter, drive, realTime, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
 
-/** Swarm time starts here (Unix seconds) and runs with real time, so session and sync timers work. */
+/**
+ * Swarm time starts here (Unix seconds) and runs on virtual time (fake timers, see `virtualTime`),
+ * so session and sync timers fire at the same simulated moments however loaded the machine is.
+ */
 const NOW = 1_790_000_000
 const HOUR = 3_600
-const started = performance.now()
-const clock = (): number => NOW * 1000 + Math.floor(performance.now() - started)
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
 afterEach(async () => {
-  await Promise.all(peers.map((p) => p.close()))
+  await drive(Promise.all(peers.map((p) => p.close())))
   network?.close()
+  realTime()
   peers = []
   network = undefined
 })
-
-/** Poll until `predicate` holds; fail after `timeoutMs`. */
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 const idsOf = (p: Peerset): string[] => p.records().map((r) => r.id).sort()
 const byCreation = (a: PeersetRecord, b: PeersetRecord): number => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
@@ -78,7 +72,9 @@ describe('moderation across three peers', () => {
     const later = await sign(bruno, 'Bread is back next week', NOW - 60)
 
     // Three peers, cut off from each other at first.
+    virtualTime(NOW * 1000)
     network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 6 })
+    const traffic = new TrafficCounter()
     const transports = [network.transport(), network.transport(), network.transport()]
     network.partition(transports.map((t) => [t.peerId]))
     const removed: Removed[][] = [[], [], []]
@@ -86,18 +82,20 @@ describe('moderation across three peers', () => {
     const strikes: Array<Array<PeersetEvents['author:strike'][0]>> = [[], [], []]
     const bans: Array<Array<PeersetEvents['author:banned'][0]>> = [[], [], []]
     const errors: unknown[] = []
-    peers = await Promise.all(
-      transports.map((transport) =>
-        createPeerset({
-          room: 'moderation-swarm',
-          identity: createIdentity(),
-          storage: memoryStorage(),
-          transport,
-          moderation: createModeration(),
-          strikes: { threshold: 2 },
-          clock,
-          sessionTickMs: 100,
-        }),
+    peers = await drive(
+      Promise.all(
+        transports.map((transport) =>
+          createPeerset({
+            room: 'moderation-swarm',
+            identity: createIdentity(),
+            storage: memoryStorage(),
+            transport: traffic.wrap(transport),
+            moderation: createModeration(),
+            strikes: { threshold: 2 },
+            clock: virtualClock,
+            sessionTickMs: 100,
+          }),
+        ),
       ),
     )
     peers.forEach((p, i) => {
@@ -108,11 +106,14 @@ describe('moderation across three peers', () => {
       p.on('error', (error) => errors.push(error))
     })
     const [p0, p1, p2] = peers as [Peerset, Peerset, Peerset]
-    const importAll = async (peer: Peerset, events: NostrEvent[]): Promise<string[]> => {
-      const statuses: string[] = []
-      for (const event of events) statuses.push((await peer.importRecord(event)).status)
-      return statuses
-    }
+    const importAll = (peer: Peerset, events: NostrEvent[]): Promise<string[]> =>
+      drive(
+        (async () => {
+          const statuses: string[] = []
+          for (const event of events) statuses.push((await peer.importRecord(event)).status)
+          return statuses
+        })(),
+      )
 
     // Phase 1, apart. p0: A's three latest first, then two more (5 kept, all of them later than
     // necessary); p1: the three earliest and the latest; p2: six of them, the sixth displacing one.
@@ -145,7 +146,7 @@ describe('moderation across three peers', () => {
     await importAll(p0, badEvents)
     await importAll(p1, [...badEvents].reverse())
     await importAll(p2, [badEvents[0]!])
-    await p2.settled()
+    await drive(p2.settled())
     expect(p2.get(good.id), 'one strike is not a ban').toBeDefined()
     await importAll(p2, [badEvents[1]!])
 
@@ -176,11 +177,16 @@ describe('moderation across three peers', () => {
 
     // The same ban on every peer: a new record of B is refused by each, transiently (the ban ends).
     for (const p of peers) {
-      const outcome = await p.importRecord(toNostrEvent(later))
+      const outcome = await drive(p.importRecord(toNostrEvent(later)))
       expect(outcome).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'ban:author-banned', permanent: false })
     }
-    // A is untouched: the same 5 earliest everywhere, and still nothing of B.
-    await new Promise((r) => setTimeout(r, 300))
+    // A is untouched: the same 5 earliest everywhere, and still nothing of B. First the peers get
+    // the chance to disagree: every directed link carries at least one more root (its digest would
+    // start a reconciliation round if the sets differed), and then the room goes quiet.
+    const roots = (): number[] => [...traffic.delivered.values()].map((l) => l.frames.root)
+    const roots0 = roots()
+    await waitFor(() => roots().length === 6 && roots().every((n, i) => n > (roots0[i] ?? 0)), 120_000, 'a root on every link', 100)
+    await waitFor(() => performance.now() - traffic.lastActivity > 1_000, 60_000, 'the room to go quiet')
     for (const p of peers) expect(idsOf(p)).toEqual(earliestFive)
     expect(errors).toEqual([])
   }, 60_000)

@@ -11,6 +11,7 @@ import {
   type SessionAction,
   type SessionSettings,
 } from '../../src/session/index.js'
+import { waitFor } from '../helpers.js'
 import { ROOM, RemotePeer, SETTINGS, SYNC_FRAME, T0, deferredSigner, helloOf, link, newSession, ofType, sent, settle } from './helpers.js'
 
 function pair(a: Partial<PeerSessionOptions> & { identity?: Identity } = {}, b: Partial<PeerSessionOptions> & { identity?: Identity } = {}) {
@@ -58,8 +59,9 @@ describe('two sessions wired together', () => {
     const signer = deferredSigner(slow.signer)
     const { a, b } = pair({ identity: slow, signer })
     const done = link(a, b, T0, 'late')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(b.state).toBe('proof-sent')
+    // b's own proof goes out while a's signer is held: wait for it (not for a fixed time).
+    await waitFor(() => b.state === 'proof-sent', 5_000, 'b to send its proof')
+    expect(a.state).toBe('peer-verified')
     signer.release()
     const log = await done
     expect(ofType(log.get(a)!, 'state').map((s) => s.to)).toEqual(['hello-sent', 'authenticating', 'peer-verified', 'authenticated'])

@@ -1,13 +1,18 @@
 /**
- * A raw malicious peer in a room of three honest peers. It joins through the memory network's
- * transport (no Peerset, no session) and sends garbage, forged records and lies. What must hold
- * whether or not the engine authenticates peers first (an unauthenticated peer gets nothing):
- * honest peers keep exactly the records they should (no loss, no forgery stored), keep syncing
- * among themselves while attacked, report no `error`, and answer the attacker with a bounded
- * number of frames (no storm, no loop).
+ * A malicious peer in a room of three honest peers, on virtual time (see `virtualTime`). It joins
+ * through the memory network's transport (no Peerset) and, except in the first test, AUTHENTICATES
+ * like anyone with a key (a real session: hello, signed proof), so its forged records and lies pass
+ * the handshake and reach the honest peers' sync layer; when honest peers ban it, it comes back
+ * under a fresh peer id and key (a sybil). Each test counts what got past the handshake: the sync
+ * frames the attacker sent while its session with each honest peer was authenticated, and effects
+ * only the sync layer produces (`want`s and `ranges` in reply, `record:rejected` from the attacker,
+ * strikes for what it forwarded), and asserts a floor on them.
  *
- * The last test uses a malicious Peerset instead (built from the public API with a rigged store), so
- * that it passes the handshake: the raw peer can only ever reach what an unauthenticated peer can.
+ * What must hold under attack: honest peers keep exactly the records they should (no loss, no
+ * forgery stored), keep syncing among themselves, report no `error`, and answer the attacker with
+ * a bounded number of frames (no storm, no loop).
+ *
+ * The last test uses a malicious Peerset instead (built from the public API with a rigged store).
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -24,19 +29,37 @@ import {
 import { encodeMessage } from '../../src/protocol/index.js'
 import { loadFixtures } from '../helpers.js'
 import { Attacker, flipHex, haveGroups, wire, type Behaviour } from './attacker.js'
-import { TrafficCounter, allHold, expectedIds, idsOf, importAll, openPeer, prng, quietClock, shuffled, waitFor, type SimClock } from './harness.js'
+import {
+  TrafficCounter,
+  allHold,
+  drive,
+  expectedIds,
+  idsOf,
+  importAll,
+  openPeer,
+  prng,
+  realTime,
+  shuffled,
+  sleep,
+  virtualClock,
+  virtualTime,
+  waitFor,
+} from './harness.js'
 
 const ROOM = 'swarm'
 /** Sorts between the honest peers' random ids: it leads some pairs and follows in others. */
 const ATTACKER_ID = 'Mallory0000000000000'
 const TICK_MS = 100
-const WINDOW_MS = 3_000
+/** The window of sustained attack, in virtual time. */
+const WINDOW_MS = 10_000
 
 interface World {
   network: MemoryNetwork
-  sim: SimClock
   honest: Peerset[]
+  honestIds: string[]
   attacker: Attacker
+  /** Every genuine record given to honest peers. */
+  offered: NostrEvent[]
   /** The ids every honest peer must end with. */
   expected: string[]
   /** Genuine fixtures no honest peer ever gets: material for the attacker. */
@@ -45,18 +68,29 @@ interface World {
   honestEvents: NostrEvent[]
   errors: unknown[]
   warnings: PeersetWarning[]
-  rejections: Array<RejectedRecord & { at: number }>
+  /** Records honest peers refused, with the honest peer that refused them. */
+  rejections: Array<RejectedRecord & { at: number; by: string }>
+  /** Strikes honest peers gave, with the honest peer that gave them. */
+  strikes: Array<{ by: string; peerId: string; reason: string; detail: string }>
+  /** Bans honest peers pronounced. */
+  bans: Array<{ by: string; peerId: string; reason: string }>
+  /** Peers each honest peer authenticated (`peer:joined`). */
+  joined: Array<{ by: string; peerId: string }>
+  /** Record what an honest peer reports (`by` is its peer id). */
+  observe(p: Peerset, by: string): void
 }
 
 let world: World | undefined
 
 afterEach(async () => {
-  if (!world) return
-  await world.attacker.leave()
-  await Promise.all(world.honest.map((p) => p.close()))
-  world.network.close()
-  world.sim.stop()
-  world = undefined
+  if (world) {
+    const w = world
+    world = undefined
+    await drive(w.attacker.leave())
+    await drive(Promise.all(w.honest.map((p) => p.close())))
+    w.network.close()
+  }
+  realTime()
 })
 
 /**
@@ -64,23 +98,33 @@ afterEach(async () => {
  * joins, the network heals (so the honest peers must reconcile while attacked), and a few new
  * records are imported on one honest peer mid-attack (so announcements must flow too).
  */
-async function setup(seed: number, behaviour: (w: Pick<World, 'material' | 'honestEvents'>) => Behaviour): Promise<World> {
+async function setup(
+  seed: number,
+  behaviour: (w: Pick<World, 'material' | 'honestEvents'>) => Behaviour,
+  { authenticate = true }: { authenticate?: boolean } = {},
+): Promise<World> {
+  virtualTime()
   const random = prng(seed)
   const network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed })
-  const traffic = new TrafficCounter()
-  traffic.quietIgnores.add(ATTACKER_ID)
-  const sim = quietClock(traffic)
   const transports = [0, 1, 2].map(() => network.transport())
   network.partition(transports.map((t) => [t.peerId]))
-  const honest = await Promise.all(transports.map((t) => openPeer({ room: ROOM, transport: traffic.wrap(t), clock: sim.now })))
+  const honest = await drive(Promise.all(transports.map((t) => openPeer({ room: ROOM, transport: t }))))
+  const honestIds = transports.map((t) => t.peerId)
   const errors: unknown[] = []
   const warnings: PeersetWarning[] = []
   const rejections: World['rejections'] = []
-  for (const p of honest) {
+  const strikes: World['strikes'] = []
+  const bans: World['bans'] = []
+  const joined: World['joined'] = []
+  const observe = (p: Peerset, by: string): void => {
     p.on('error', (e) => errors.push(e))
     p.on('warning', (w) => warnings.push(w))
-    p.on('record:rejected', (r) => rejections.push({ ...r, at: performance.now() }))
+    p.on('record:rejected', (r) => rejections.push({ ...r, at: Date.now(), by }))
+    p.on('peer:strike', (x) => strikes.push({ by, peerId: x.peerId, reason: x.reason, detail: x.detail }))
+    p.on('peer:banned', (x) => bans.push({ by, peerId: x.peerId, reason: x.reason }))
+    p.on('peer:joined', (x) => joined.push({ by, peerId: x.peerId }))
   }
+  honest.forEach((p, i) => observe(p, honestIds[i]!))
 
   const fixtures = shuffled(loadFixtures().records, random)
   const honestEvents = fixtures.slice(0, 300)
@@ -92,83 +136,164 @@ async function setup(seed: number, behaviour: (w: Pick<World, 'material' | 'hone
     shares[first]!.push(e)
     if (random() < 0.3) shares[(first + 1) % 3]!.push(e)
   }
-  await Promise.all(honest.map((p, i) => importAll(p, shares[i]!)))
+  await drive(Promise.all(honest.map((p, i) => importAll(p, shares[i]!))))
 
-  const attacker = await Attacker.join(network, ROOM, ATTACKER_ID, behaviour({ material, honestEvents }), { random, clock: sim.now })
+  const attacker = await drive(Attacker.join(network, ROOM, ATTACKER_ID, behaviour({ material, honestEvents }), { random, clock: virtualClock, authenticate }))
   attacker.start(TICK_MS)
   network.heal()
-  world = { network, sim, honest, attacker, expected: expectedIds([...honestEvents, ...live]), material, honestEvents, errors, warnings, rejections }
-  await waitFor(() => attacker.peers.size === 3, 5_000, 'the attacker to see the honest peers')
-  await new Promise((r) => setTimeout(r, 300))
-  await importAll(honest[0]!, live)
+  world = { network, honest, honestIds, attacker, offered: [...honestEvents, ...live], expected: expectedIds([...honestEvents, ...live]), material, honestEvents, errors, warnings, rejections, strikes, bans, joined, observe }
+  if (authenticate) await waitFor(() => attacker.authenticatedWith.size === 3, 15_000, 'the attacker to authenticate with the honest peers')
+  else await waitFor(() => attacker.peers.size === 3, 5_000, 'the attacker to see the honest peers')
+  await sleep(300)
+  await drive(importAll(honest[0]!, live))
   return world
 }
 
-/** The checks every attack must pass. */
-async function judge(w: World, what: string): Promise<void> {
-  const started = performance.now()
-  await waitFor(() => allHold(w.honest, w.expected), 40_000, `the honest peers to converge (${what})`)
-  const converged = performance.now() - started
+/** Counts of a list by a key, as `key n, key n`. */
+function tally<T>(items: readonly T[], key: (item: T) => string): string {
+  const counts = new Map<string, number>()
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1)
+  return [...counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'
+}
 
-  // A fixed window of sustained attack: the honest peers keep their sets, and answer the attacker
-  // with no more frames than it sends them (plus a few roots): no amplification, no storm.
+/** The checks every attack must pass; the honest peers must converge within `budgetMs` of virtual time. */
+async function judge(w: World, what: string, budgetMs = 300_000): Promise<void> {
+  const started = Date.now()
+  await waitFor(() => allHold(w.honest, w.expected), budgetMs, `the honest peers to converge (${what})`, 50)
+  const converged = Date.now() - started
+
+  // A window of sustained attack (virtual time): the honest peers keep their sets, and answer the
+  // attacker with no more frames than it sends them (plus a few roots): no amplification, no storm.
   const sent0 = w.attacker.framesSent
   const received0 = w.attacker.framesReceived
   const bytes0 = w.attacker.bytesReceived
-  await new Promise((r) => setTimeout(r, WINDOW_MS))
+  const sessions0 = w.joined.length
+  await sleep(WINDOW_MS)
   const fromAttacker = w.attacker.framesSent - sent0
   const toAttacker = w.attacker.framesReceived - received0
   const bytesToAttacker = w.attacker.bytesReceived - bytes0
+  /** Sessions honest peers authenticated with a new identity of the attacker during the window. */
+  const sessions = w.joined.length - sessions0
   for (const p of w.honest) expect(idsOf(p)).toEqual(w.expected)
 
   // The attack stops: within a second the honest peers send it hardly anything (no loop).
   w.attacker.stop()
-  await new Promise((r) => setTimeout(r, 500))
+  await sleep(500)
   const quiet0 = w.attacker.framesReceived
-  await new Promise((r) => setTimeout(r, 1_000))
+  await sleep(1_000)
   const afterStop = w.attacker.framesReceived - quiet0
   for (const p of w.honest) expect(idsOf(p)).toEqual(w.expected)
 
-  const byType = [...w.attacker.receivedByType].map(([t, n]) => `${t} ${n}`).join(', ')
-  const reasons = new Map<string, number>()
-  for (const r of w.rejections) {
-    const key = `${r.reason}${r.peerId === ATTACKER_ID ? ' (from attacker)' : ''}`
-    reasons.set(key, (reasons.get(key) ?? 0) + 1)
-  }
+  const a = w.attacker
+  const fromMe = <T extends { peerId?: string | undefined }>(xs: readonly T[]): T[] => xs.filter((x) => a.isMe(x.peerId))
   console.log(
-    `${what}: converged ${(converged / 1000).toFixed(1)} s after setup; in ${WINDOW_MS / 1000} s of attack the attacker sent ${fromAttacker} frames ` +
-      `and got ${toAttacker} (${bytesToAttacker} bytes); ${afterStop} in 1 s after it stopped. Received in all: ${byType}. ` +
-      `Rejections: ${[...reasons].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `${what}: converged ${(converged / 1000).toFixed(1)} s (virtual) after setup; in ${WINDOW_MS / 1000} s of attack the attacker sent ${fromAttacker} frames ` +
+      `and got ${toAttacker} (${bytesToAttacker} bytes), over ${sessions} new sessions; ${afterStop} in 1 s after it stopped.\n` +
+      `  past the handshake: ${a.syncPastHandshake} sync frames sent over authenticated sessions (per honest peer ${w.honestIds.map((id) => a.syncSentAuthenticated.get(id) ?? 0).join(' / ')}), ` +
+      `${a.withheld} withheld for want of one; ${a.ids.length} identities; honest peers authenticated it ${fromMe(w.joined).length} times.\n` +
+      `  received in all: ${[...a.receivedByType].map(([t, n]) => `${t} ${n}`).join(', ')}.\n` +
+      `  rejections: ${tally(w.rejections, (r) => `${r.reason}${a.isMe(r.peerId) ? ' (from attacker)' : ''}`)}; strikes: ${tally(fromMe(w.strikes), (x) => x.reason)}; bans: ${fromMe(w.bans).length}`,
   )
 
   expect(w.errors).toEqual([])
   // Warnings about failing storage or transport would mean bad input broke something.
   expect(w.warnings.filter((x) => ['storage-fallback', 'transport-failed', 'no-transport'].includes(x.code))).toEqual([])
   // Honest peers never blame each other: between them only stale versions are refused.
-  const honestIds = new Set(w.honest.map((p) => p.status().transport.selfId))
+  const honestIds = new Set(w.honestIds)
   for (const r of w.rejections) {
     if (r.origin === 'remote' && honestIds.has(r.peerId ?? '')) expect(r.reason, `rejection between honest peers: ${r.message}`).toBe('superseded')
     if (r.origin === 'import') expect(r.reason).toBe('superseded')
   }
-  expect(toAttacker).toBeLessThanOrEqual(fromAttacker + 30 * w.honest.length)
+  for (const x of w.strikes) expect(honestIds.has(x.peerId), `an honest peer struck: ${x.reason} ${x.detail}`).toBe(false)
+  // Each identity it comes back with costs an honest peer one handshake more than the attacker
+  // (hello, proof, bye, and the root that starts sync): allowed, and bounded by the sybil rate.
+  expect(toAttacker).toBeLessThanOrEqual(fromAttacker + 30 * w.honest.length + 4 * sessions)
   expect(afterStop).toBeLessThanOrEqual(10 * w.honest.length)
 }
 
-describe('a raw malicious peer', () => {
-  it('sending random bytes and broken frames changes nothing', async () => {
-    const w = await setup(31, () => ({
+/**
+ * The attack reached the sync layer of every honest peer: each authenticated the attacker, and the
+ * attacker sent each at least `floor` sync frames while their session was authenticated.
+ */
+function expectPastHandshake(w: World, floor: number): void {
+  for (const id of w.honestIds) {
+    expect(w.joined.some((j) => j.by === id && w.attacker.isMe(j.peerId)), `${id} authenticated the attacker`).toBe(true)
+    expect(w.attacker.syncSentAuthenticated.get(id) ?? 0, `sync frames sent to ${id} while authenticated`).toBeGreaterThanOrEqual(floor)
+  }
+}
+
+/**
+ * A fourth honest peer, holding ten genuine records of its own that nobody was told about, joins
+ * the room under attack: only a reconciliation round can bring its records and the room's together.
+ * It becomes one of `w.honest`, and the expected set grows by its records.
+ */
+async function newcomerArrives(w: World): Promise<void> {
+  const transport = w.network.transport()
+  w.network.partition([[transport.peerId]])
+  const newcomer = await drive(openPeer({ room: ROOM, transport }))
+  const own = w.material.slice(0, 10)
+  await drive(importAll(newcomer, own))
+  w.observe(newcomer, transport.peerId)
+  w.honest.push(newcomer)
+  w.honestIds.push(transport.peerId)
+  w.expected = expectedIds([...w.offered, ...own])
+  w.network.heal()
+}
+
+/** Sync messages of a type that honest peers sent the attacker (only authenticated peers are synced with). */
+const answered = (w: World, type: string): number => w.attacker.receivedByType.get(type) ?? 0
+
+/** Random bytes, and frames that are broken in ways a decoder must survive. */
+function garbage(a: Attacker): Uint8Array[] {
+  const [want] = encodeMessage({ type: 'want', ids: Array.from({ length: 4 }, () => a.hex(32)) })
+  return [
+    new Uint8Array([1, 1 + Math.floor(a.random() * 7), ...a.bytes(Math.floor(a.random() * 120))]), // sync types, garbage body
+    want!.subarray(0, want!.length - 5), // truncated
+    new Uint8Array([...want!, 0]), // trailing byte
+  ]
+}
+
+describe('an unauthenticated peer (never says hello)', () => {
+  it('sending random bytes, broken frames and session garbage gets nothing past the handshake gate and changes nothing', async () => {
+    const w = await setup(
+      31,
+      () => ({
+        tick(a, peer) {
+          a.sendBytes(peer, a.bytes(Math.floor(a.random() * 200)))
+          for (const frame of garbage(a)) a.sendBytes(peer, frame)
+          a.sendBytes(peer, new Uint8Array([1, 0x40 + Math.floor(a.random() * 5), ...a.bytes(Math.floor(a.random() * 120))])) // session types
+          a.sendBytes(peer, new Uint8Array([9, 4, 0])) // unknown version
+        },
+      }),
+      { authenticate: false },
+    )
+    await judge(w, 'unauthenticated garbage')
+    // The gate held: no honest peer authenticated it or sent it a single sync frame, and whatever
+    // strikes it earned are the session layer's (the sync layer never saw its frames).
+    expect(w.joined.filter((j) => w.attacker.isMe(j.peerId))).toEqual([])
+    expect([...w.attacker.receivedByType.keys()]).toEqual(['session'])
+    expect(w.attacker.framesSent).toBeGreaterThan(100)
+  }, 120_000)
+})
+
+describe('an authenticated malicious peer (a fresh key and peer id after each ban)', () => {
+  it('sending broken sync frames is struck and banned by the sync layer, and changes nothing', async () => {
+    const w = await setup(30, () => ({
       tick(a, peer) {
-        a.sendBytes(peer, a.bytes(Math.floor(a.random() * 200)))
-        a.sendBytes(peer, new Uint8Array([1, 1 + Math.floor(a.random() * 7), ...a.bytes(Math.floor(a.random() * 120))])) // sync types, garbage body
-        a.sendBytes(peer, new Uint8Array([1, 0x40 + Math.floor(a.random() * 5), ...a.bytes(Math.floor(a.random() * 120))])) // session types
-        a.sendBytes(peer, new Uint8Array([9, 4, 0])) // unknown version
-        const [frame] = encodeMessage({ type: 'want', ids: Array.from({ length: 4 }, () => a.hex(32)) })
-        a.sendBytes(peer, frame!.subarray(0, frame!.length - 5)) // truncated
-        a.sendBytes(peer, new Uint8Array([...frame!, 0])) // trailing byte
+        for (const frame of garbage(a)) a.sendSync(peer, frame)
       },
     }))
-    await judge(w, 'random bytes')
-  }, 90_000)
+    await judge(w, 'authenticated garbage')
+    expectPastHandshake(w, 10)
+    // Frames the session layer delivered and the sync codec refused: `malformed` strikes, bans, new identities.
+    const struck = w.strikes.filter((x) => w.attacker.isMe(x.peerId))
+    expect(struck.length).toBeGreaterThanOrEqual(3 * w.honest.length)
+    // `malformed` from the sync codec; a garbage body under the `records` type byte also counts as unsolicited records.
+    expect(struck.filter((x) => !['malformed', 'record-flood'].includes(x.reason))).toEqual([])
+    for (const id of w.honestIds) expect(struck.filter((x) => x.by === id && x.reason === 'malformed').length, `malformed strikes by ${id}`).toBeGreaterThanOrEqual(3)
+    for (const id of w.honestIds) expect(w.bans.filter((b) => b.by === id && w.attacker.isMe(b.peerId)).length, `bans by ${id}`).toBeGreaterThanOrEqual(1)
+    expect(w.attacker.ids.length).toBeGreaterThan(1)
+  }, 120_000)
 
   it('sending forged records (bad signatures, edited content, wrong kind or key) stores none of them', async () => {
     const forged: Array<ReturnType<typeof wire>> = []
@@ -211,13 +336,25 @@ describe('a raw malicious peer', () => {
     })
     await judge(w, 'forged records')
     for (const p of w.honest) for (const f of forged) expect(p.get(f.id)).toBeUndefined()
-    // Each forgery was refused at most once per honest peer: refused ids are not pulled again.
+    expectPastHandshake(w, 10)
+    // The forgeries reached the sync layer and the ingest path: honest peers asked for them (a
+    // `want` answers a `have` only over an authenticated session), refused them as forged, and
+    // struck and banned the identities that forwarded them.
+    expect(answered(w, 'want')).toBeGreaterThanOrEqual(w.honest.length)
+    const refused = w.rejections.filter((r) => w.attacker.isMe(r.peerId))
+    for (const id of w.honestIds) expect(refused.filter((r) => r.by === id && r.reason === 'bad-signature').length, `forgeries ${id} refused`).toBeGreaterThan(0)
+    expect(refused.filter((r) => r.reason === 'bad-signature').length).toBeGreaterThanOrEqual(3 * w.honest.length)
+    expect(w.strikes.filter((x) => w.attacker.isMe(x.peerId) && x.reason === 'bad-signature').length).toBeGreaterThanOrEqual(w.honest.length)
+    for (const id of w.honestIds) expect(w.bans.filter((b) => b.by === id && w.attacker.isMe(b.peerId)).length, `bans by ${id}`).toBeGreaterThanOrEqual(1)
+    // Each forgery was refused at most once per honest peer and attacker identity: refused ids are
+    // not pulled again from the peer that served them. (A bad signature is not a permanent verdict
+    // on the id, a NIP-01 id does not cover the signature, so a new identity may be asked again.)
     const perPeerAndId = new Map<string, number>()
-    for (const r of w.rejections) if (r.peerId === ATTACKER_ID) perPeerAndId.set(`${r.id}`, (perPeerAndId.get(`${r.id}`) ?? 0) + 1)
-    expect(Math.max(0, ...perPeerAndId.values())).toBeLessThanOrEqual(w.honest.length)
-  }, 90_000)
+    for (const r of refused) perPeerAndId.set(`${r.by} ${r.peerId} ${r.id}`, (perPeerAndId.get(`${r.by} ${r.peerId} ${r.id}`) ?? 0) + 1)
+    expect(Math.max(0, ...perPeerAndId.values())).toBeLessThanOrEqual(1)
+  }, 120_000)
 
-  it('lying in roots, summaries, ranges and announcements (and never delivering) does not stall honest sync', async () => {
+  it('lying in roots, summaries, ranges and rejects does not stall honest sync', async () => {
     const w = await setup(33, () => ({
       message(a, peer, m) {
         if (m.type === 'summary') {
@@ -236,12 +373,7 @@ describe('a raw malicious peer', () => {
               : { bucket: e.bucket, prefix: e.prefix, kind: 'need' as const, shortIds: Array.from({ length: 3 }, () => a.hex(8)) },
           )
           if (entries.length > 0) a.send(peer, { type: 'ranges', entries })
-          const needs = m.entries.filter((e) => e.kind === 'need')
-          if (needs.length > 0) {
-            a.send(peer, { type: 'have', groups: needs.map((e) => ({ bucket: e.bucket, ids: e.shortIds.map((s) => e.prefix + a.hex(4).slice(e.prefix.length) + s + a.hex(20)) })) })
-          }
         }
-        // A `want` is never answered.
       },
       tick(a, peer) {
         const window = a.window()
@@ -256,14 +388,44 @@ describe('a raw malicious peer', () => {
           to: window.newest,
           buckets: buckets.map((bucket) => ({ bucket, count: 1 + Math.floor(a.random() * 100), digest: a.hex(16) })),
         })
-        // Ids it does not have, in buckets the honest peers accept.
-        const pick = () => buckets[Math.floor(a.random() * buckets.length)]!
-        a.send(peer, { type: 'have', groups: haveGroups(Array.from({ length: 20 }, () => ({ id: a.hex(32), bucket: pick() }))) })
         a.send(peer, { type: 'reject', items: [{ id: a.hex(32), reason: 'invalid', permanent: true }] })
       },
     }))
+    await waitFor(() => w.honestIds.every((id) => (w.attacker.syncSentAuthenticated.get(id) ?? 0) >= 10), 10_000, 'ten lies to each honest peer')
+    // Reconciliation must work while it lies: a newcomer with unannounced records arrives.
+    await newcomerArrives(w)
     await judge(w, 'lies')
-  }, 90_000)
+    expectPastHandshake(w, 30)
+    // The honest peers' sync layers took the lies up: they answered its summaries and ranges.
+    expect(answered(w, 'ranges')).toBeGreaterThanOrEqual(w.honest.length)
+  }, 120_000)
+
+  // KNOWN FAILURE (stall): an attacker that keeps announcing ids (`have`) and never answers the
+  // `want` keeps every honest peer's `wanting` above zero, and the sync core starts a reconciliation
+  // round only when both sides want nothing (src/sync/core.ts, onRoot): so a peer that arrives with
+  // records nobody was told about is never reconciled with. Fixed by a later issue; then drop `.fails`.
+  it.fails('announcing ids it never delivers does not keep a newcomer from syncing (known stall: withheld announcements)', async () => {
+    const w = await setup(36, () => ({
+      tick(a, peer) {
+        const window = a.window()
+        const buckets = Array.from({ length: window.newest - window.oldest + 1 }, (_, i) => window.oldest + i)
+        // Ids it does not have, in buckets the honest peers accept; a `want` is never answered.
+        const pick = () => buckets[Math.floor(a.random() * buckets.length)]!
+        a.send(peer, { type: 'have', groups: haveGroups(Array.from({ length: 20 }, () => ({ id: a.hex(32), bucket: pick() }))) })
+      },
+    }))
+    // The announcements get past the handshake (ten to each honest peer), and honest peers ask for the ids.
+    const a = w.attacker
+    await waitFor(() => w.honestIds.every((id) => (a.syncSentAuthenticated.get(id) ?? 0) >= 10), 10_000, 'ten announcements to each honest peer')
+    expectPastHandshake(w, 10)
+    expect(answered(w, 'want')).toBeGreaterThanOrEqual(w.honest.length)
+
+    // A fourth honest peer with records nobody was told about arrives while the attacker withholds.
+    await newcomerArrives(w)
+    // Without the announcements the newcomer converges in under a second (virtual); two minutes is
+    // four root periods and twelve request time-outs.
+    await judge(w, 'withheld announcements', 120_000)
+  }, 120_000)
 
   it('serving bad-signature copies of genuine records does not keep the genuine ones from honest peers', async () => {
     // The attacker knows the ids the honest peers are about to exchange (here: all of them; in a
@@ -282,34 +444,43 @@ describe('a raw malicious peer', () => {
       }
     })
     await judge(w, 'bad-signature copies of genuine records')
-  }, 90_000)
+    expectPastHandshake(w, 2)
+    // Honest peers pulled corrupted copies of genuine ids from it and refused them as forged.
+    expect(answered(w, 'want')).toBeGreaterThanOrEqual(w.honest.length)
+    const refused = w.rejections.filter((r) => w.attacker.isMe(r.peerId) && r.reason === 'bad-signature')
+    expect(refused.length).toBeGreaterThanOrEqual(w.honest.length)
+    const genuine = new Set(w.honestEvents.map((e) => e.id))
+    expect(refused.every((r) => genuine.has(r.id ?? ''))).toBe(true)
+  }, 300_000)
 })
 
-describe('an authenticated malicious peer', () => {
+describe('a malicious Peerset (a rigged store)', () => {
   it('serving bad-signature copies of genuine records cannot keep them from honest peers', async () => {
     // The malicious peer is a Peerset (so it authenticates like anyone with a key) whose store is
     // rigged: it holds half of Alice's records with corrupted signatures (a NIP-01 id does not
     // cover the signature, so each copy carries the genuine record's id). Bob meets it first and
     // refuses every copy (and strikes and bans it); then Alice, who holds all the genuine records,
     // arrives: Bob must take every one of them from her.
+    virtualTime()
     const network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed: 35 })
     const traffic = new TrafficCounter()
-    const sim = quietClock(traffic)
     const genuine = expectedIds(loadFixtures().records.slice(0, 60))
     const events = loadFixtures().records.filter((e) => genuine.includes(e.id))
     const poisoned = events.slice(0, Math.floor(events.length / 2))
     const rigged: StorageStrategy = memoryStorage()
-    const store = await rigged.open(ROOM)
-    await store.write({ put: poisoned.map((e) => ({ ...recordFromNostrEvent(e), sig: flipHex(e.sig, 100) })) })
-    await store.close()
+    const store = await drive(rigged.open(ROOM))
+    await drive(store.write({ put: poisoned.map((e) => ({ ...recordFromNostrEvent(e), sig: flipHex(e.sig, 100) })) }))
+    await drive(store.close())
 
     const [alice, bob, mallory] = [network.transport(), network.transport(), network.transport()]
     network.partition([[bob.peerId, mallory.peerId]])
-    const peers = await Promise.all([
-      openPeer({ room: ROOM, transport: traffic.wrap(alice), clock: sim.now }),
-      openPeer({ room: ROOM, transport: traffic.wrap(bob), clock: sim.now }),
-      openPeer({ room: ROOM, transport: traffic.wrap(mallory), clock: sim.now, extra: { storage: rigged } }),
-    ])
+    const peers = await drive(
+      Promise.all([
+        openPeer({ room: ROOM, transport: traffic.wrap(alice) }),
+        openPeer({ room: ROOM, transport: traffic.wrap(bob) }),
+        openPeer({ room: ROOM, transport: traffic.wrap(mallory), extra: { storage: rigged } }),
+      ]),
+    )
     const [a, b, m] = peers as [Peerset, Peerset, Peerset]
     try {
       expect(m.status().records).toBe(poisoned.length)
@@ -317,9 +488,9 @@ describe('an authenticated malicious peer', () => {
       const errors: unknown[] = []
       b.on('record:rejected', (r) => refused.push(r))
       b.on('error', (e) => errors.push(e))
-      await importAll(a, events)
+      await drive(importAll(a, events))
       await waitFor(() => refused.length > 0, 20_000, 'Bob to be offered the corrupted copies')
-      await waitFor(() => performance.now() - traffic.lastActivity > 500, 20_000, 'Bob and Mallory to go quiet')
+      await waitFor(() => performance.now() - traffic.lastActivity > 500, 20_000, 'Bob and Mallory to go quiet (500 ms of virtual time without a frame)')
       expect(b.status().records).toBe(0)
       expect(refused.every((r) => r.reason === 'bad-signature' && r.peerId === mallory.peerId)).toBe(true)
 
@@ -335,9 +506,8 @@ describe('an authenticated malicious peer', () => {
       expect(idsOf(b)).toEqual(genuine)
       expect(errors).toEqual([])
     } finally {
-      await Promise.all(peers.map((p) => p.close()))
+      await drive(Promise.all(peers.map((p) => p.close())))
       network.close()
-      sim.stop()
     }
   }, 60_000)
 })

@@ -1,10 +1,10 @@
 /**
- * Shared pieces of the swarm tests: a simulation clock that starts at the fixture time, a transport proxy
+ * Shared pieces of the swarm tests: virtual time (fake timers) that starts at the fixture time, a transport proxy
  * that counts every frame (and every record in `records` frames) per directed link, the expected
  * final set of a set of fixture events, and a seeded PRNG. Only the public API and the exported
  * wire codec are used, so these helpers keep working whatever runs between the transport and sync.
  */
-import { performance as perf } from 'node:perf_hooks'
+import { vi } from 'vitest'
 import {
   acceptAll,
   computeEventId,
@@ -20,59 +20,68 @@ import {
   type TransportStrategy,
 } from '../../src/index.js'
 import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js'
-import { FIXTURE_NOW, waitFor } from '../helpers.js'
+import { FIXTURE_NOW } from '../helpers.js'
 
-export { FIXTURE_NOW, waitFor }
+export { FIXTURE_NOW }
 
-/** A clock for simulations: see {@link quietClock}. */
-export interface SimClock {
-  /** Milliseconds since the epoch: pass as `clock`. */
-  now: () => number
-  /** How far the clock has jumped ahead of real time, ms. */
-  skipped(): number
-  /** Stop jumping (the clock then runs at real speed). */
-  stop(): void
+/** The timer functions the swarm tests fake; microtasks (promises, `queueMicrotask`, `nextTick`) stay real. */
+export const VIRTUAL_TIMERS = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance'] as const
+
+/**
+ * Runs the simulation on virtual time, from the fixture time: every timer the engine and the
+ * memory network use (`setTimeout`, `setInterval`, `setImmediate`, `Date.now`, `performance.now`)
+ * is faked, and time only moves when the test advances it ({@link sleep}, {@link waitFor},
+ * {@link drive}). CPU work (signature checks, 20 peers sharing one core) then takes no virtual
+ * time at all, so timeouts (10 s requests, 90 s idle sessions, 30 s roots) fire at the same
+ * simulated moments however slow or loaded the machine is. Pass {@link virtualClock} as the
+ * peersets' `clock`. Call {@link realTime} in `afterEach` (after closing the peers).
+ *
+ * The cost model, deterministic: a zero-delay timer or `setImmediate` created while time advances
+ * runs 1 ms later (fake timers never loop at one instant), and the memory network delivers one
+ * frame per macrotask, so the whole network carries about 1 000 frames per virtual second and a
+ * burst queues up in virtual time (as on a busy link), whatever the machine's speed.
+ */
+export function virtualTime(startMs = FIXTURE_NOW * 1000): void {
+  vi.useFakeTimers({ toFake: [...VIRTUAL_TIMERS], now: startMs })
+}
+
+/** Back to real timers. */
+export function realTime(): void {
+  vi.useRealTimers()
+}
+
+/** The virtual clock (the faked `Date.now`): pass as a peerset's `clock`. */
+export const virtualClock = (): number => Date.now()
+
+/** Real (wall-clock) milliseconds, for reports only: `process.hrtime` is not faked. */
+export function realMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n)
+}
+
+/** Let `ms` of virtual time pass, running every timer due on the way (and the microtasks between them). */
+export async function sleep(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms)
 }
 
 /**
- * A clock that starts at the fixture time and runs at real speed, except that whenever the
- * simulation has been idle for `quietMs` — no frame sent or delivered, and the event loop mostly
- * idle (no signature checks running) — it jumps `stepMs` ahead, like a discrete-event simulation
- * skipping to the next timer. The sync engine's timers run on the peerset clock (30 s root
- * rebroadcast, 10 s request time-out, 2 s round gap, 5 min round retry): on a frozen fixture clock
- * they never fire, so lost frames are never repaired; on a uniformly fast clock, requests that are
- * merely queued behind the other peers' work in this one process (20 peers share one CPU, and the
- * memory network delivers one frame per event-loop turn) time out early and are pulled twice, which
- * real peers never see. Jumps come at most once per `quietMs` of idleness (10 s per 150 ms, ~67x),
- * short of the 90 s session idle time-out; the fixture window has about 9.7 h left before its
- * oldest daily bucket expires, more than eight minutes of real time at that pace.
+ * Advance virtual time in steps of `stepMs` until `predicate` holds; fails once `budgetMs` of
+ * VIRTUAL time has passed (real time does not count: a loaded machine only makes the test slower).
  */
-export function quietClock(traffic: TrafficCounter, { quietMs = 150, stepMs = 10_000, everyMs = 50 } = {}): SimClock {
-  const start = performance.now()
-  let skipped = 0
-  let lastCheck = start
-  let idleSince = start
-  let elu = perf.eventLoopUtilization()
-  const timer = setInterval(() => {
-    const now = performance.now()
-    const next = perf.eventLoopUtilization()
-    const busy = perf.eventLoopUtilization(next, elu).utilization > 0.25
-    elu = next
-    // After the event loop was blocked, pending deliveries may not have run yet: that is not idle.
-    const stalled = now - lastCheck > 3 * everyMs
-    lastCheck = now
-    if (busy || stalled) idleSince = now
-    if (now - Math.max(idleSince, traffic.lastActivity) >= quietMs) {
-      skipped += stepMs
-      idleSince = now
-    }
-  }, everyMs)
-  timer.unref?.()
-  return {
-    now: () => FIXTURE_NOW * 1000 + Math.floor(performance.now() - start) + skipped,
-    skipped: () => skipped,
-    stop: () => clearInterval(timer),
+export async function waitFor(predicate: () => boolean, budgetMs = 10_000, what = 'condition', stepMs = 10): Promise<void> {
+  const until = Date.now() + budgetMs
+  while (!predicate()) {
+    if (Date.now() >= until) throw new Error(`waited ${budgetMs / 1000} s of virtual time for ${what}`)
+    await vi.advanceTimersByTimeAsync(stepMs)
   }
+}
+
+/** Await a promise that may need timers (opening, importing, closing), advancing virtual time until it settles. */
+export async function drive<T>(promise: Promise<T>, budgetMs = 60_000, what = 'an operation'): Promise<T> {
+  let settled = false
+  const tracked = promise.finally(() => void (settled = true))
+  tracked.catch(() => undefined)
+  await waitFor(() => settled, budgetMs, what, 1)
+  return tracked
 }
 
 /** A seeded PRNG (mulberry32), uniform in [0, 1). */
@@ -149,10 +158,8 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
 export class TrafficCounter {
   readonly sent = new Map<string, LinkTraffic>()
   readonly delivered = new Map<string, LinkTraffic>()
-  /** `performance.now()` of the last frame sent or delivered anywhere (links of `quietIgnores` aside). */
+  /** `performance.now()` of the last frame sent or delivered anywhere. */
   lastActivity = performance.now()
-  /** Peers whose frames do not count as activity for {@link quietClock} (an attacker that never stops). */
-  readonly quietIgnores = new Set<string>()
 
   /** Wrap a transport strategy so that every frame its peer sends and receives is counted. */
   wrap(inner: TransportStrategy & { readonly peerId?: string }): TransportStrategy {
@@ -186,7 +193,7 @@ export class TrafficCounter {
 
   /** Count one frame on `from -> to`. */
   count(table: Map<string, LinkTraffic>, from: string, to: string, data: Uint8Array): void {
-    if (!this.quietIgnores.has(from) && !this.quietIgnores.has(to)) this.lastActivity = performance.now()
+    this.lastActivity = performance.now()
     const key = `${from}->${to}`
     let link = table.get(key)
     if (!link) table.set(key, (link = { frames: emptyFrames(), records: new Map() }))
@@ -263,7 +270,8 @@ export class TrafficCounter {
 /** Options of {@link openPeer}. */
 export interface PeerOptions {
   transport: TransportStrategy
-  clock: () => number
+  /** Default: {@link virtualClock}. */
+  clock?: () => number
   room?: string
   moderation?: ModerationStrategy
   tickIntervalMs?: number
@@ -278,7 +286,7 @@ export function openPeer(options: PeerOptions): Promise<Peerset> {
     storage: memoryStorage(),
     transport: options.transport,
     moderation: options.moderation ?? acceptAll(),
-    clock: options.clock,
+    clock: options.clock ?? virtualClock,
     tickIntervalMs: options.tickIntervalMs ?? 200,
     ...options.extra,
   })

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { isPeersetError } from '../../src/errors.js'
 import { MAX_FRAME_BYTES, createMemoryNetwork, type MemoryNetwork, type TransportRoom } from '../../src/transport/index.js'
 
@@ -20,9 +20,16 @@ function recorder() {
   }
 }
 
-/** Wait until the network is idle: a few macrotasks past the last delivery. */
+/**
+ * Let `ms` of VIRTUAL time pass, then let the deliveries due by then run: the network's clock and
+ * timers are faked (see `beforeEach`), its per-delivery macrotasks (`setImmediate`) are real and
+ * run in a deterministic order. What a test sees after `settle(ms)` does not depend on how busy the
+ * machine is, so "nothing arrived yet" is as reliable as "it arrived".
+ */
 async function settle(ms = 0): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms))
+  await vi.advanceTimersByTimeAsync(ms)
+  for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
+  await vi.advanceTimersByTimeAsync(0)
   for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 
@@ -37,7 +44,13 @@ function expectError(fn: () => unknown, code: string): void {
 }
 
 let network: MemoryNetwork
-afterEach(() => network?.close())
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] })
+})
+afterEach(() => {
+  network?.close()
+  vi.useRealTimers()
+})
 
 async function joinAll(net: MemoryNetwork, ids: string[], room = 'lobby') {
   const peers: { id: string; room: TransportRoom; rec: ReturnType<typeof recorder> }[] = []
