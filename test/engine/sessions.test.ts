@@ -14,6 +14,7 @@ import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportRoom } from '../../src/transport/types.js'
 import { FIXTURE_NOW, collect, createClock, loadFixtures, waitFor } from '../helpers.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor as virtualWaitFor } from '../swarm/harness.js'
 
 const { records: events } = loadFixtures()
 const now = (): number => FIXTURE_NOW * 1000
@@ -226,27 +227,33 @@ describe('flow control', () => {
 
 describe('the peer limit', () => {
   it('keeps to the limit when a crowd arrives at once, and frees a place now and then so nobody is shut out', async () => {
-    const network = createMemoryNetwork({ latencyMs: 1 })
-    const clock = createClock()
-    const maxPeers = 4
-    const peers = await Promise.all(
-      Array.from({ length: 10 }, () => peer(network, { maxPeers, reconnectCooldownMs: 1_000, clock: clock.now })),
-    )
-    const authenticated = (p: Peerset) => p.peers().filter((x) => x.state === 'authenticated').length
-    // The crowd's handshakes are over: some sessions authenticated and none is still in progress
-    // (refused ones are closed). Only then does "never more than maxPeers" say something.
-    const settled = () => peers.some((p) => authenticated(p) > 0) && peers.every((p) => p.peers().every((x) => x.state === 'authenticated'))
-    await waitFor(settled, 10_000, 'the handshakes to settle')
-    for (const p of peers) expect(authenticated(p)).toBeLessThanOrEqual(maxPeers)
-    // Minutes pass: full peers rotate a place each minute; refused peers retry after their cool-down.
-    // After each minute, a few session ticks (50 ms) start the retries; then those handshakes finish.
-    for (let minute = 0; minute < 10 && !peers.every((p) => authenticated(p) >= 1); minute++) {
-      clock.advance(61_000)
-      await new Promise((r) => setTimeout(r, 300))
-      await waitFor(settled, 10_000, 'the handshakes to settle')
+    // On virtual time (fake timers, the peersets' clock is the faked Date.now): the minutes pass
+    // exactly, however busy the machine is.
+    virtualTime()
+    try {
+      const network = createMemoryNetwork({ latencyMs: 1 })
+      const maxPeers = 4
+      const peers = await drive(
+        Promise.all(Array.from({ length: 10 }, () => peer(network, { maxPeers, reconnectCooldownMs: 1_000, clock: virtualClock, sessionTickMs: 1_000 }))),
+      )
+      const authenticated = (p: Peerset) => p.peers().filter((x) => x.state === 'authenticated').length
+      // The crowd's handshakes are over: some sessions authenticated and none is still in progress
+      // (refused ones are closed). Only then does "never more than maxPeers" say something.
+      const settled = () => peers.some((p) => authenticated(p) > 0) && peers.every((p) => p.peers().every((x) => x.state === 'authenticated'))
+      await virtualWaitFor(settled, 30_000, 'the handshakes to settle')
+      for (const p of peers) expect(authenticated(p)).toBeLessThanOrEqual(maxPeers)
+      // Minutes pass: full peers rotate a place each minute; refused peers retry after their cool-down.
+      for (let minute = 0; minute < 10 && !peers.every((p) => authenticated(p) >= 1); minute++) {
+        await sleep(61_000)
+        await virtualWaitFor(settled, 30_000, 'the handshakes to settle')
+        for (const p of peers) expect(authenticated(p)).toBeLessThanOrEqual(maxPeers)
+      }
+      expect(peers.map(authenticated).every((n) => n >= 1 && n <= maxPeers)).toBe(true)
+      await drive(Promise.all(peers.map((p) => p.close())))
+      network.close()
+    } finally {
+      realTime()
     }
-    expect(peers.map(authenticated).every((n) => n >= 1 && n <= maxPeers)).toBe(true)
-    await Promise.all(peers.map((p) => p.close()))
   })
 })
 
