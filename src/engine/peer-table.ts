@@ -184,7 +184,7 @@ export class PeerTable {
 
   /** Record in the registry why a session ended (a cool-down, its strikes). */
   dropped(peerId: string, now: number, reason: CloseReason, entry: PeerEntry | undefined): void {
-    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0 })
+    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0, authenticated: entry?.authenticated ?? false })
   }
 
   /** Ban a peer (and its key) until `untilMs`. */
