@@ -6,7 +6,7 @@
  */
 import { PeersetError } from '../errors.js'
 import { decodeMessage, type SyncMessage } from '../protocol/index.js'
-import { isHelloFrame, type SessionAction } from '../session/index.js'
+import { decodeSessionMessage, isHelloFrame, type SessionAction } from '../session/index.js'
 import { addBounded } from './bounded-set.js'
 import type { DriverState, Guard } from './driver-state.js'
 import type { IngestOutcome } from './ingest.js'
@@ -56,12 +56,32 @@ export class FrameRouter {
     const now = this.#o.clock()
     let entry = this.#peers.get(peerId)
     if (!entry) {
-      // A peer may say hello again after a drop; anything else from a peer without a session is dropped.
-      if (!this.#peers.isPresent(peerId) || !isHelloFrame(data)) return
+      // A peer may say hello again after a drop. Any other frame from a present peer without a session
+      // means it still thinks it has one (our bye was lost): we say hello, which starts a new session
+      // on both sides (within the same cool-downs and limits as any session), and drop the frame.
+      if (!this.#peers.isPresent(peerId) || this.#isStaleHello(peerId, data)) return
       entry = this.open(peerId, now)
-      if (!entry) return
+      if (!entry || !isHelloFrame(data)) return
     }
-    this.apply(peerId, entry.session.receive(data, now))
+    this.#receive(peerId, entry, data, now)
+  }
+
+  /** A frame through the peer's session; the epoch of a hello it accepted is remembered. */
+  #receive(peerId: string, entry: PeerEntry, data: Uint8Array, now: number): void {
+    const actions = entry.session.receive(data, now)
+    const epoch = entry.session.peerEpoch
+    if (epoch !== undefined) this.#peers.noteEpoch(peerId, epoch)
+    this.apply(peerId, actions)
+  }
+
+  /** A hello of a session the peer has ended (below the highest epoch it sent us): no session is opened for it. */
+  #isStaleHello(peerId: string, data: Uint8Array): boolean {
+    try {
+      const message = decodeSessionMessage(data)
+      return message.type === 'hello' && message.epoch < this.#peers.peerEpoch(peerId)
+    } catch {
+      return false // the session will judge it
+    }
   }
 
   /** Start a session with a peer unless it is banned, cooling down, or the room is full; returns the peer's session. */
@@ -105,6 +125,12 @@ export class FrameRouter {
         case 'pending':
           void action.actions.then((later) => this.#guard(() => this.apply(peerId, later)))
           break
+        case 'reopen': {
+          // The peer started a new session: the closed one was replaced (re-auth reopens at once).
+          const entry = this.#peers.get(peerId)
+          if (entry) this.#receive(peerId, entry, action.hello, this.#o.clock())
+          break
+        }
       }
     }
   }

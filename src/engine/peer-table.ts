@@ -37,6 +37,8 @@ const SERVE_RATE = 500
 const SERVE_BURST = 2_000
 /** Records a peer may owe us at once: answers to our wants are never counted as a flood, up to this. */
 const MAX_EXPECTED_RECORDS = 1_024
+/** Peers whose latest hello epoch is remembered (to drop hellos of their dead sessions). */
+const MAX_REMEMBERED_EPOCHS = 10_000
 
 /** Peers present, peers with a session, and who may have a place. */
 export class PeerTable {
@@ -48,6 +50,10 @@ export class PeerTable {
   #lastRotation = Number.NEGATIVE_INFINITY
   #lastPrune = Number.NEGATIVE_INFINITY
   readonly #rotatedOut = new Map<string, number>()
+  /** The highest hello epoch seen from each peer (a bounded, oldest-first map). */
+  readonly #peerEpochs = new Map<string, number>()
+  /** Our latest session epoch: it grows with every session we start (see `nextEpoch`). */
+  #epoch = 0
 
   constructor(options: PeerTableOptions) {
     this.#o = options
@@ -108,6 +114,8 @@ export class PeerTable {
       selfPubkey: this.#o.publicKey,
       settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest },
       priorStrikes: registry.strikesOf(peerId, undefined, now),
+      epoch: this.#nextEpoch(now),
+      peerEpochFloor: this.peerEpoch(peerId),
       limits: { maxExpectedRecords: MAX_EXPECTED_RECORDS, ...this.#o.sessionLimits },
       admit: (pubkey, t) => registry.canConnect(peerId, pubkey, t) && this.hasRoomFor(pubkey),
       ...(this.#o.sessionTimeouts ? { timeouts: this.#o.sessionTimeouts } : {}),
@@ -116,6 +124,28 @@ export class PeerTable {
     const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
     this.#sessions.set(peerId, entry)
     return entry
+  }
+
+  /** The highest hello epoch seen from `peerId` (0 if none): a hello below it is of a dead session. */
+  peerEpoch(peerId: string): number {
+    return this.#peerEpochs.get(peerId) ?? 0
+  }
+
+  /** A session of ours accepted a hello of epoch `epoch` from `peerId`. */
+  noteEpoch(peerId: string, epoch: number): void {
+    if (epoch <= this.peerEpoch(peerId)) return
+    this.#peerEpochs.delete(peerId)
+    this.#peerEpochs.set(peerId, epoch)
+    if (this.#peerEpochs.size > MAX_REMEMBERED_EPOCHS) this.#peerEpochs.delete(this.#peerEpochs.keys().next().value!)
+  }
+
+  /**
+   * The epoch of a new session: above every earlier one, and at least the clock in ms, so a restart
+   * under the same transport id still goes above what peers remember of the previous run.
+   */
+  #nextEpoch(now: number): number {
+    this.#epoch = Math.max(this.#epoch + 1, Math.floor(now))
+    return this.#epoch
   }
 
   /**
@@ -154,7 +184,7 @@ export class PeerTable {
 
   /** Record in the registry why a session ended (a cool-down, its strikes). */
   dropped(peerId: string, now: number, reason: CloseReason, entry: PeerEntry | undefined): void {
-    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0 })
+    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0, authenticated: entry?.authenticated ?? false })
   }
 
   /** Ban a peer (and its key) until `untilMs`. */

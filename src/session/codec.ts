@@ -19,13 +19,15 @@ function sessionProtocolError(reason: string, message: string): PeersetError {
 }
 
 /**
- * Byte 0 of every frame this peer sends (the sync codec uses the same version).
+ * Byte 0 of every session frame this peer sends. Version 2 added the hello's session epoch (version 1
+ * had none); sync frames keep their own version (`PROTOCOL_VERSION`, 1). A hello of another version
+ * ends the session with `protocol-version`, without a strike.
  * @example
  * ```ts
- * frame[0] === SESSION_PROTOCOL_VERSION
+ * frame[0] === SESSION_PROTOCOL_VERSION // 2, for frames of types 0x40..0x4F
  * ```
  */
-export const SESSION_PROTOCOL_VERSION = 1
+export const SESSION_PROTOCOL_VERSION = 2
 
 /**
  * Byte 1 of each session frame.
@@ -99,6 +101,12 @@ export interface HelloMessage {
   powDifficulty: number
   granularity: GranularityDescriptor
   moderationDigest: string
+  /**
+   * The sender's session epoch: a number that grows with every session the sender starts (under
+   * one transport id), so a receiver can tell a hello of a dead session (lower than one it has seen)
+   * from a new session's (higher) and from a copy of the current one (equal).
+   */
+  epoch: number
 }
 
 /** The sender's signed session proof (see `createSessionProof`). */
@@ -244,6 +252,7 @@ function encodeHello(w: ByteWriter, m: HelloMessage): Uint8Array {
   checkInt(g.retentionBuckets, 1, Number.MAX_SAFE_INTEGER, 'hello.granularity.retentionBuckets')
   checkInt(m.powDifficulty, 0, MAX_POW_DIFFICULTY, 'hello.powDifficulty')
   checkText(m.moderationDigest, MAX_MODERATION_DIGEST_BYTES, 'hello.moderationDigest')
+  checkInt(m.epoch, 0, Number.MAX_SAFE_INTEGER, 'hello.epoch')
   return w
     .hex(hex32(m.pubkey, 'hello.pubkey'))
     .hex(hex32(m.nonce, 'hello.nonce'))
@@ -252,6 +261,7 @@ function encodeHello(w: ByteWriter, m: HelloMessage): Uint8Array {
     .varint(g.intervalMs)
     .varint(g.retentionBuckets)
     .utf8(m.moderationDigest)
+    .varint(m.epoch)
     .finish()
 }
 
@@ -266,8 +276,9 @@ function decodeHello(r: ByteReader): HelloMessage {
   const intervalMs = r.varint('hello intervalMs', Number.MAX_SAFE_INTEGER, 1)
   const retentionBuckets = r.varint('hello retentionBuckets', Number.MAX_SAFE_INTEGER, 1)
   const moderationDigest = r.utf8('hello moderation digest', MAX_MODERATION_DIGEST_BYTES)
+  const epoch = r.varint('hello epoch', Number.MAX_SAFE_INTEGER, 0)
   r.end('hello')
-  return { type: 'hello', pubkey, nonce, settingsDigest, powDifficulty, granularity: { intervalMs, retentionBuckets }, moderationDigest }
+  return { type: 'hello', pubkey, nonce, settingsDigest, powDifficulty, granularity: { intervalMs, retentionBuckets }, moderationDigest, epoch }
 }
 
 function encodeAuth(w: ByteWriter, m: AuthMessage): Uint8Array {

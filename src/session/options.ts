@@ -68,6 +68,11 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
   }
   const priorStrikes = options.priorStrikes ?? 0
   if (!Number.isSafeInteger(priorStrikes) || priorStrikes < 0) throw fail('priorStrikes must be a non-negative integer')
+  const epoch = options.epoch ?? 0
+  const peerEpochFloor = options.peerEpochFloor ?? 0
+  for (const [what, value] of [['epoch', epoch], ['peerEpochFloor', peerEpochFloor]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) throw fail(`${what} must be a non-negative integer`)
+  }
   return {
     room,
     selfId,
@@ -79,6 +84,8 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
     timeouts,
     proofOfWork,
     priorStrikes,
+    epoch,
+    peerEpochFloor,
     admit: checkFunction(options.admit, 'admit') ?? (() => true),
     classify: checkFunction(options.classify, 'classify') ?? defaultClassify,
     countRecords: checkFunction(options.countRecords, 'countRecords') ?? defaultCountRecords,

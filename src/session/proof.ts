@@ -8,7 +8,8 @@ import { PeersetError } from '../errors.js'
 import type { Signer } from '../identity/types.js'
 import { verifyEventSignature } from '../record/verify.js'
 import type { NostrEvent, UnsignedEvent } from '../record/types.js'
-import { hasProofOfWork, mineProofOfWork } from '../record/pow.js'
+import { hasProofOfWork } from '../record/pow.js'
+import { mineInSlices } from './mine.js'
 
 /**
  * Kind of the proof event: 22515, a Peerset-specific kind in NIP-01's ephemeral range (relays do
@@ -66,8 +67,10 @@ export interface CreateSessionProofOptions {
   pubkey: string
   /** `created_at`, Unix seconds. */
   createdAt: number
-  /** NIP-13 bits to mine (a `nonce` tag is appended). Default 0: none. */
+  /** NIP-13 bits to mine (a `nonce` tag is appended). Default 0: none. Mined in slices that yield. */
   powDifficulty?: number
+  /** Asked between slices of mining and before signing; `false` stops (rejects with `CLOSED`). */
+  isWanted?: () => boolean
 }
 
 /**
@@ -82,7 +85,9 @@ export interface CreateSessionProofOptions {
 export async function createSessionProof(signer: Signer, context: SessionProofContext, options: CreateSessionProofOptions): Promise<NostrEvent> {
   const difficulty = options.powDifficulty ?? 0
   let template: UnsignedEvent = { created_at: options.createdAt, kind: SESSION_PROOF_KIND, tags: sessionProofTags(context), content: '' }
-  if (difficulty > 0) template = mineProofOfWork({ ...template, pubkey: options.pubkey }, difficulty).event
+  const isWanted = options.isWanted ?? (() => true)
+  if (difficulty > 0) template = await mineInSlices({ ...template, pubkey: options.pubkey }, difficulty, { isWanted })
+  if (!isWanted()) throw new PeersetError('CLOSED', 'createSessionProof: no longer wanted')
   const { pubkey: _minedWith, ...unsigned } = template
   let signed: NostrEvent
   try {

@@ -13,6 +13,11 @@ export const DEFAULT_STRIKE_MEMORY_MS = 3_600_000
 /** Default most entries of each table (bans by id, bans by pubkey, cool-downs, strikes). */
 export const DEFAULT_REGISTRY_MAX_ENTRIES = 10_000
 
+/** Sessions a peer id may end before authentication in a row; then one per `HANDSHAKE_INTERVAL_MS`. */
+export const HANDSHAKE_BURST = 3
+/** How often a peer id earns one more session that may end before authentication: 20 s. */
+export const HANDSHAKE_INTERVAL_MS = 20_000
+
 /** Close reasons after which a peer may reconnect at once: ends that are nobody's fault (a re-authentication, a goodbye, leaving the room). */
 const NO_COOLDOWN: ReadonlySet<CloseReason> = new Set(['re-auth', 'local', 'peer-closed', 'peer-left'])
 
@@ -34,6 +39,12 @@ export interface DropInfo {
   pubkey?: string
   /** The session's strike count, remembered for `strikeMemoryMs`. */
   strikes?: number
+  /**
+   * Whether the session authenticated. One that did not (and was not closed by us, `local`) costs
+   * the peer id one handshake: at most `HANDSHAKE_BURST` in a row, then one per `HANDSHAKE_INTERVAL_MS`,
+   * since each handshake may cost us a signature and proof of work.
+   */
+  authenticated?: boolean
 }
 
 /** An entry of the serialized registry. `kind` says whether `key` is a transport id or a pubkey. */
@@ -76,6 +87,8 @@ export class PeerRegistry {
   readonly #bans = { peer: new Map<string, Entry>(), pubkey: new Map<string, Entry>() }
   readonly #strikes = { peer: new Map<string, Entry>(), pubkey: new Map<string, Entry>() }
   readonly #cooldowns = new Map<string, Entry>()
+  /** Handshake debt per peer id: `untilMs` is when it is paid off (a leaky bucket in one number). */
+  readonly #handshakes = new Map<string, Entry>()
 
   constructor(options: PeerRegistryOptions = {}) {
     if (typeof options !== 'object' || options === null) throw fail('options must be an object')
@@ -99,6 +112,8 @@ export class PeerRegistry {
     checkKey(peerId, 'peerId')
     checkTime(nowMs)
     if (live(this.#bans.peer.get(peerId), nowMs) || live(this.#cooldowns.get(peerId), nowMs)) return false
+    const debt = this.#handshakes.get(peerId)
+    if (debt !== undefined && debt.untilMs - nowMs > (HANDSHAKE_BURST - 1) * HANDSHAKE_INTERVAL_MS) return false
     return pubkey === undefined || !live(this.#bans.pubkey.get(checkKey(pubkey, 'pubkey')), nowMs)
   }
 
@@ -130,6 +145,11 @@ export class PeerRegistry {
     checkKey(peerId, 'peerId')
     checkTime(nowMs)
     if (info.reason === undefined || !NO_COOLDOWN.has(info.reason)) this.#put(this.#cooldowns, peerId, { untilMs: nowMs + this.#cooldownMs, count: 0 })
+    if (info.authenticated === false && info.reason !== 'local') {
+      const paidOffAt = Math.max(this.#handshakes.get(peerId)?.untilMs ?? nowMs, nowMs) + HANDSHAKE_INTERVAL_MS
+      this.#handshakes.delete(peerId)
+      this.#put(this.#handshakes, peerId, { untilMs: paidOffAt, count: 0 })
+    }
     const count = info.strikes ?? 0
     if (!Number.isSafeInteger(count) || count < 0) throw fail('drop: strikes must be a non-negative integer')
     if (count === 0) return
@@ -194,7 +214,7 @@ export class PeerRegistry {
   }
 
   #maps(): Map<string, Entry>[] {
-    return [this.#bans.peer, this.#bans.pubkey, this.#strikes.peer, this.#strikes.pubkey, this.#cooldowns]
+    return [this.#bans.peer, this.#bans.pubkey, this.#strikes.peer, this.#strikes.pubkey, this.#cooldowns, this.#handshakes]
   }
 
   /** Sets an entry (merged with an existing one: the later expiry, the larger count); at capacity, evicts the entry that expires first. */

@@ -23,6 +23,7 @@ import { createSessionProof, verifySessionProof, type SessionProofContext } from
 import { compareSettings, settingsDigest } from './settings.js'
 import { isTerminal, isTolerated, nextState } from './transitions.js'
 import { encodeUtf8 as utf8, toWellFormedText } from '../protocol/bytes.js'
+import { PROTOCOL_VERSION } from '../protocol/messages.js'
 import type { CloseReason, PeerSessionOptions, SessionAction, SessionEvent, SessionState, StrikeReason } from './types.js'
 
 /** A read-only view of a session, for status and tests. */
@@ -84,6 +85,12 @@ export class PeerSession {
   #authenticatedAtMs: number | undefined
   #lastReceivedAtMs: number | undefined
   #lastPingAtMs = -Infinity
+  /** An auth bound to our nonce that came before the hello it answers (frames may be reordered). */
+  #earlyAuth: AuthMessage | undefined
+  /** Newer hellos answered in this session (each costs a signature); see `MAX_REANSWERS`. */
+  #reanswers = 0
+  /** Bumped whenever we start a proof: a proof finished for an older hello is dropped. */
+  #proofGeneration = 0
 
   constructor(options: PeerSessionOptions) {
     this.#o = resolveSessionOptions(options)
@@ -104,6 +111,11 @@ export class PeerSession {
   /** Strikes so far (prior ones included). */
   get strikes(): number {
     return this.#strikes
+  }
+
+  /** The epoch of the peer's hello this session answers, once one was accepted. */
+  get peerEpoch(): number | undefined {
+    return this.#theirHello?.epoch
   }
 
   /** The peer's pubkey, once it proved it; `undefined` before. */
@@ -134,7 +146,12 @@ export class PeerSession {
     this.#startedAtMs = now
     this.#lastReceivedAtMs = now
     this.#move('start', actions)
-    const hello: HelloMessage = {
+    actions.push(this.#ourHello())
+    return actions
+  }
+
+  #ourHello(): SessionAction {
+    return send({
       type: 'hello',
       pubkey: this.#o.selfPubkey,
       nonce: this.#ourNonce,
@@ -142,9 +159,8 @@ export class PeerSession {
       powDifficulty: this.#o.proofOfWork.requireDifficulty,
       granularity: this.#o.settings.granularity,
       moderationDigest: this.#o.settings.moderationDigest,
-    }
-    actions.push(send(hello))
-    return actions
+      epoch: this.#o.epoch,
+    })
   }
 
   /**
@@ -165,7 +181,7 @@ export class PeerSession {
     if (bytes.length < 2) return this.#strike('malformed', `a frame of ${bytes.length} bytes has no 2-byte header`, now)
     const version = bytes[0]!
     if (!session) {
-      if (version !== SESSION_PROTOCOL_VERSION) return this.#strike('malformed', `sync frame of unknown version ${version}`, now)
+      if (version !== PROTOCOL_VERSION) return this.#strike('malformed', `sync frame of unknown version ${version}`, now)
       const actions: SessionAction[] = []
       if (!this.#move('sync', actions)) return this.#wrongState('sync', now)
       actions.push({ type: 'deliver', bytes })
@@ -173,7 +189,9 @@ export class PeerSession {
     }
     const type = sessionMessageType(bytes[1]!)
     if (type === undefined) return this.#strike('malformed', `unknown session message type 0x${bytes[1]!.toString(16)}`, now)
-    if (nextState(this.#state, type) === undefined) return this.#wrongState(type, now)
+    // Hellos and proofs are checked against the session they belong to (see #onHello, #onAuth).
+    const bound = (type === 'hello' || type === 'auth') && this.#state !== 'connecting'
+    if (!bound && nextState(this.#state, type) === undefined) return this.#wrongState(type, now)
     if (type === 'hello' && version !== SESSION_PROTOCOL_VERSION) {
       return this.#close('protocol-version', `the peer speaks protocol version ${version}, we speak ${SESSION_PROTOCOL_VERSION}`)
     }
@@ -183,7 +201,7 @@ export class PeerSession {
     } catch (error) {
       return this.#strike('malformed', error instanceof Error ? error.message : String(error), now)
     }
-    return this.#handle(message, now)
+    return this.#handle(message, bytes, now)
   }
 
   /**
@@ -270,10 +288,10 @@ export class PeerSession {
     this.#budgetAt(this.#clockMs).cancelExpectedRecords(n)
   }
 
-  #handle(message: SessionMessage, now: number): SessionAction[] {
+  #handle(message: SessionMessage, bytes: Uint8Array, now: number): SessionAction[] {
     switch (message.type) {
       case 'hello':
-        return this.#onHello(message, now)
+        return this.#onHello(message, bytes, now)
       case 'auth':
         return this.#onAuth(message, now)
       case 'ping': {
@@ -292,7 +310,16 @@ export class PeerSession {
     }
   }
 
-  #onHello(hello: HelloMessage, now: number): SessionAction[] {
+  /**
+   * A hello. Its epoch says which session of the peer it belongs to: below the floor or not above
+   * the hello we hold, it is a copy or a leftover of a dead session (dropped, no strike). A newer one
+   * means the peer started a new session: before authentication we answer it in this session (our
+   * hello again, and a proof for its nonce), at most `MAX_REANSWERS` times; once authenticated we
+   * close and ask the engine to open a new session for it (`reopen`).
+   */
+  #onHello(hello: HelloMessage, bytes: Uint8Array, now: number): SessionAction[] {
+    const held = this.#theirHello
+    if (hello.epoch < this.#o.peerEpochFloor || (held !== undefined && hello.epoch <= held.epoch)) return []
     const theirs = { granularity: hello.granularity, moderationDigest: hello.moderationDigest }
     if (settingsDigest(theirs) !== hello.settingsDigest) return this.#strike('malformed', 'the hello settings digest does not match its settings', now)
     if (hello.nonce === this.#ourNonce) return this.#strike('malformed', 'the hello repeats our nonce', now)
@@ -302,15 +329,30 @@ export class PeerSession {
       return this.#close('pow-too-hard', `the peer asks for ${hello.powDifficulty} bits of proof of work; we mine at most ${this.#o.proofOfWork.maxMineDifficulty}`)
     }
     if (!this.#o.admit(hello.pubkey, now)) return this.#close('refused', `pubkey ${hello.pubkey} is not admitted`)
-    this.#theirHello = hello
+    if (this.#state === 'authenticated') {
+      return [...this.#close('re-auth', `the peer started a new session (epoch ${hello.epoch})`, false), { type: 'reopen', hello: bytes }]
+    }
     const actions: SessionAction[] = []
+    if (held !== undefined) {
+      if (this.#reanswers >= MAX_REANSWERS) return [] // the challenge timeout ends this session
+      this.#reanswers++
+      actions.push(this.#ourHello()) // the peer's new session may not have ours
+    }
+    this.#theirHello = hello
+    this.#theirProofVerified = false
     this.#move('hello', actions)
     actions.push({ type: 'pending', actions: this.#prove(hello, now) })
+    const early = this.#earlyAuth
+    if (early !== undefined && tagValue(early.proof.tags, 'prover-nonce') === hello.nonce) {
+      this.#earlyAuth = undefined
+      actions.push(...this.#onAuth(early, now))
+    }
     return actions
   }
 
   /** Signs and sends our proof; resolves to the actions that follow. Never rejects. */
   async #prove(hello: HelloMessage, now: number): Promise<SessionAction[]> {
+    const generation = ++this.#proofGeneration
     const context: SessionProofContext = {
       room: this.room,
       proverId: this.selfId,
@@ -325,10 +367,13 @@ export class PeerSession {
         pubkey: this.#o.selfPubkey,
         createdAt: Math.floor(now / 1000),
         powDifficulty: hello.powDifficulty,
+        isWanted: () => generation === this.#proofGeneration && !isTerminal(this.#state),
       })
     } catch (error) {
+      if (generation !== this.#proofGeneration) return []
       return this.#close('signer-failed', error instanceof Error ? error.message : String(error))
     }
+    if (proof === undefined || generation !== this.#proofGeneration) return [] // ended, or a newer hello came while we signed
     const actions: SessionAction[] = []
     if (!this.#move('proof-sent', actions)) return [] // ended while we were signing
     actions.push(send({ type: 'auth', proof }))
@@ -336,9 +381,20 @@ export class PeerSession {
     return actions
   }
 
+  /**
+   * A proof. One bound to another nonce of ours belongs to a dead session (dropped, no strike); one
+   * bound to ours but to another hello of the peer is kept until that hello comes (frames may be
+   * reordered); a copy of a proof already verified is dropped. Only a proof bound to this session's
+   * two nonces is verified, and only then can it earn a strike.
+   */
   #onAuth(auth: AuthMessage, now: number): SessionAction[] {
+    if (tagValue(auth.proof.tags, 'verifier-nonce') !== this.#ourNonce) return []
     const hello = this.#theirHello
-    if (hello === undefined) return this.#wrongState('auth', now) // unreachable: the table admits auth only after a hello
+    if (hello === undefined || tagValue(auth.proof.tags, 'prover-nonce') !== hello.nonce) {
+      this.#earlyAuth = auth
+      return []
+    }
+    if (this.#theirProofVerified || nextState(this.#state, 'auth') === undefined) return []
     const context: SessionProofContext = {
       room: this.room,
       proverId: this.peerId,
@@ -440,6 +496,14 @@ export class PeerSession {
     this.#clockMs = Math.max(this.#clockMs, nowMs)
     return this.#clockMs
   }
+}
+
+/** Newer hellos a session answers before authentication (each costs a signature); later ones are dropped. */
+const MAX_REANSWERS = 2
+
+/** The first value of the proof tag named `name`, if any. */
+function tagValue(tags: readonly (readonly string[])[], name: string): string | undefined {
+  return tags.find((tag) => tag[0] === name)?.[1]
 }
 
 function send(message: SessionMessage): SessionAction {

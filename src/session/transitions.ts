@@ -47,31 +47,35 @@ const ENDINGS = { bye: 'closed', close: 'closed', ban: 'banned' } as const
 export const TRANSITIONS: Readonly<Record<SessionState, Readonly<Partial<Record<SessionEvent, SessionState>>>>> = Object.freeze({
   connecting: { start: 'hello-sent', ...ENDINGS },
   'hello-sent': { hello: 'authenticating', ...ENDINGS },
-  authenticating: { auth: 'peer-verified', 'proof-sent': 'proof-sent', ...ENDINGS },
-  'proof-sent': { auth: 'authenticated', ...ENDINGS },
-  'peer-verified': { 'proof-sent': 'authenticated', ...ENDINGS },
+  authenticating: { hello: 'authenticating', auth: 'peer-verified', 'proof-sent': 'proof-sent', ...ENDINGS },
+  'proof-sent': { hello: 'authenticating', auth: 'authenticated', ...ENDINGS },
+  'peer-verified': { hello: 'authenticating', 'proof-sent': 'authenticated', ...ENDINGS },
   authenticated: { ping: 'authenticated', pong: 'authenticated', sync: 'authenticated', ...ENDINGS },
   closed: {},
   banned: {},
 })
 
+const LEFTOVERS: ReadonlySet<SessionEvent> = new Set<SessionEvent>(['sync', 'ping', 'pong'])
+
 /**
  * Frames that are not allowed in a state but that an honest peer can still send there, so they are
- * dropped without a strike (and without changing state):
- * - in `hello-sent`, sync frames, pings and pongs of a previous session with the same peer that were
- *   in flight when it ended (after a re-auth or a drop);
- * - in `proof-sent`, sync frames, pings and pongs of a peer that has verified our proof while its
- *   own proof was lost (the challenge timeout then ends the session).
- * Budgets still apply to them. Everything else not in {@link TRANSITIONS} is a violation.
+ * dropped without a strike (and without changing state): before authentication, sync frames, pings
+ * and pongs, which may be left over from a previous session with the same peer (in flight when it
+ * ended, or reordered), or come from a peer that verified our proof while its own was lost.
+ * Hellos and proofs are not in this table: the session checks which session they belong to (a
+ * leftover is dropped without a strike). Budgets still apply. Everything else not in
+ * {@link TRANSITIONS} is a violation.
  * @example
  * ```ts
  * isTolerated('proof-sent', 'sync') // true
- * isTolerated('authenticating', 'sync') // false: the peer cannot have verified our proof yet
+ * isTolerated('authenticated', 'start') // false
  * ```
  */
 export const TOLERATED: Readonly<Partial<Record<SessionState, ReadonlySet<SessionEvent>>>> = Object.freeze({
-  'hello-sent': new Set<SessionEvent>(['sync', 'ping', 'pong']),
-  'proof-sent': new Set<SessionEvent>(['sync', 'ping', 'pong']),
+  'hello-sent': LEFTOVERS,
+  authenticating: LEFTOVERS,
+  'proof-sent': LEFTOVERS,
+  'peer-verified': LEFTOVERS,
 })
 
 /** Whether `event` in `state` is dropped silently (see {@link TOLERATED}). */

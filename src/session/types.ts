@@ -107,6 +107,11 @@ export type SessionAction =
    * resolves; it never rejects.
    */
   | { type: 'pending'; actions: Promise<SessionAction[]> }
+  /**
+   * The authenticated peer started a new session (its hello has a higher epoch): this session is
+   * closed (`re-auth`, no bye); open a new session with the peer and give it `hello`.
+   */
+  | { type: 'reopen'; hello: Uint8Array }
 
 /** The settings two peers must share to sync: compared through the hello. */
 export interface SessionSettings {
@@ -181,6 +186,16 @@ export interface PeerSessionOptions {
   timeouts?: Partial<SessionTimeouts>
   /** Overrides of `DEFAULT_PROOF_OF_WORK`. */
   proofOfWork?: Partial<ProofOfWorkOptions>
+  /**
+   * Our session epoch, sent in our hello: larger than the epoch of every earlier session this
+   * transport id started (with any peer). Default 0.
+   */
+  epoch?: number
+  /**
+   * The highest hello epoch seen from this peer in earlier sessions: a hello below it belongs to a
+   * session the peer has ended and is dropped without a strike. Default 0.
+   */
+  peerEpochFloor?: number
   /** Strikes the peer already has (e.g. from `PeerRegistry.strikesOf`). Default 0. */
   priorStrikes?: number
   /**

@@ -86,6 +86,8 @@ export class RemotePeer {
   /** The transport id of the session it talks to. */
   readonly sessionId: string
   readonly nonce = bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32)))
+  /** The epoch its hellos carry. */
+  epoch = 1
 
   constructor(options: { identity?: Identity; id?: string; sessionId?: string } = {}) {
     this.identity = options.identity ?? createIdentity()
@@ -102,6 +104,7 @@ export class RemotePeer {
       powDifficulty,
       granularity: settings.granularity,
       moderationDigest: settings.moderationDigest,
+      epoch: this.epoch,
     }
   }
 

@@ -95,3 +95,25 @@ describe('bounds', () => {
     expect(registry.size).toEqual({ bans: 0, cooldowns: 0, strikes: 0 })
   })
 })
+
+describe('sessions that end before authentication', () => {
+  it('a peer id may end 3 handshakes in a row (hello+bye), then one per 20 s: at most 6 a minute', () => {
+    const registry = new PeerRegistry({ cooldownMs: 0 })
+    let opened = 0
+    for (let t = 0; t < 60_000; t += 100) {
+      if (!registry.canConnect('looper', undefined, t)) continue
+      opened++
+      registry.drop('looper', t, { reason: 'peer-closed', authenticated: false })
+    }
+    expect(opened).toBeLessThanOrEqual(6)
+    expect(opened).toBeGreaterThanOrEqual(3)
+    expect(registry.canConnect('other', undefined, 0)).toBe(true)
+  })
+
+  it('authenticated sessions and our own closes cost nothing', () => {
+    const registry = new PeerRegistry({ cooldownMs: 0 })
+    for (let i = 0; i < 10; i++) registry.drop('p', 0, { reason: 'peer-closed', authenticated: true })
+    for (let i = 0; i < 10; i++) registry.drop('p', 0, { reason: 'local', authenticated: false })
+    expect(registry.canConnect('p', undefined, 0)).toBe(true)
+  })
+})

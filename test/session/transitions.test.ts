@@ -22,20 +22,26 @@ const FRAME_KINDS: FrameKind[] = ['hello', 'auth', 'ping', 'pong', 'bye', 'sync'
 
 /**
  * Frames an honest peer can still send where they are not allowed (stale frames of a previous
- * session; frames of a peer whose proof was lost): dropped, no strike, no state change.
+ * session; frames of a peer whose proof was lost; copies and reordered frames): dropped, no strike,
+ * no state change. The hello here is a copy of the one the session holds (same epoch); the auth in
+ * `hello-sent` is a proof that came before its hello (kept until the hello comes).
  */
 const TOLERATED_SPEC: Partial<Record<SessionState, FrameKind[]>> = {
-  'hello-sent': ['sync', 'ping', 'pong'],
-  'proof-sent': ['sync', 'ping', 'pong'],
+  'hello-sent': ['sync', 'ping', 'pong', 'auth'],
+  authenticating: ['sync', 'ping', 'pong', 'hello'],
+  'proof-sent': ['sync', 'ping', 'pong', 'hello'],
+  'peer-verified': ['sync', 'ping', 'pong', 'hello', 'auth'],
+  authenticated: ['hello', 'auth'],
 }
 
 /** The specification: where each allowed frame leads. Anything missing and not tolerated is a violation. */
 const SPEC: Record<SessionState, Partial<Record<FrameKind, SessionState>> | 'ignores everything'> = {
   connecting: { bye: 'closed' },
   'hello-sent': { hello: 'authenticating', bye: 'closed' },
-  authenticating: { auth: 'peer-verified', bye: 'closed' },
-  'proof-sent': { auth: 'authenticated', bye: 'closed' },
-  'peer-verified': { bye: 'closed' },
+  // A newer hello (higher epoch) before authentication is answered in the same session.
+  authenticating: { hello: 'authenticating', auth: 'peer-verified', bye: 'closed' },
+  'proof-sent': { hello: 'authenticating', auth: 'authenticated', bye: 'closed' },
+  'peer-verified': { hello: 'authenticating', bye: 'closed' },
   authenticated: { ping: 'authenticated', pong: 'authenticated', sync: 'authenticated', bye: 'closed' },
   closed: 'ignores everything',
   banned: 'ignores everything',
