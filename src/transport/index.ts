@@ -7,3 +7,4 @@ export {
   type MemoryTransport,
   type MemoryTransportOptions,
 } from './memory.js'
+export { trysteroTransport, type TrysteroStrategyName, type TrysteroTransportOptions } from './trystero.js'
