@@ -3,3 +3,4 @@
  * @packageDocumentation
  */
 export { startTracker, type StartTrackerOptions, type Tracker } from './tracker.js'
+export { startNostrRelay, type NostrRelay, type StartNostrRelayOptions } from './relay.js'

@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startPeer, type PeerEvent, type PeerProcess } from '../../examples/node-peer/spawn.js'
-import { startTracker, type Tracker } from '../../src/testing/index.js'
+import { startNostrRelay, startTracker } from '../../src/testing/index.js'
 
 export interface Cluster {
-  readonly tracker: Tracker
+  /** The signalling server: a BitTorrent tracker (torrent strategy) or a Nostr relay (nostr strategy). */
+  readonly signalling: { url: string; close(): Promise<void> }
   readonly dir: string
   readonly room: string
   /** Start a peer with its own store `<dir>/<name>` (a restart with the same name reopens it). */
@@ -19,18 +20,18 @@ export interface Cluster {
   close(): Promise<void>
 }
 
-export async function startCluster(): Promise<Cluster> {
-  const tracker = await startTracker({ intervalMs: 10_000 })
+export async function startCluster(strategy: 'torrent' | 'nostr' = 'torrent'): Promise<Cluster> {
+  const tracker = strategy === 'torrent' ? await startTracker({ intervalMs: 10_000 }) : await startNostrRelay()
   const dir = mkdtempSync(join(tmpdir(), 'peerset-e2e-'))
   const room = `e2e-${process.pid}-${Date.now()}`
   const processes: PeerProcess[] = []
   return {
-    tracker,
+    signalling: tracker,
     dir,
     room,
     processes,
     peer(name, args = []) {
-      const peer = startPeer(name, ['--room', room, '--tracker', tracker.url, '--store', join(dir, name), '--status-ms', '500', ...args])
+      const peer = startPeer(name, ['--room', room, '--strategy', strategy, '--tracker', tracker.url, '--store', join(dir, name), '--status-ms', '500', ...args])
       processes.push(peer)
       return peer
     },

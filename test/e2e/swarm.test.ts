@@ -14,26 +14,29 @@ afterEach(async () => {
 
 const STARTUP_MS = 60_000
 
-describe('node peers over trystero (torrent strategy, local tracker)', () => {
-  it('three peers converge on the records each published; a fourth joining late receives everything', async () => {
-    cluster = await startCluster()
-    const started = Date.now()
-    const peers = ['alice', 'bob', 'carol'].map((name) =>
-      cluster!.peer(name, ['--publish', `${name}: first note`, '--publish', `${name}: second note`, '--publish', `${name}: third note`]),
-    )
-    await Promise.all(peers.map((p) => p.waitFor((e) => e.event === 'ready', STARTUP_MS, 'ready')))
-    const convergedMs = await waitConverged(peers, { records: 9, peers: 2 }, 90_000)
-    console.log(`e2e: three peers converged on 9 records ${convergedMs} ms after all were ready (${Date.now() - started} ms after start)`)
-    // Every record came from its author: each peer holds 3 own + 6 received.
-    for (const p of peers) expect(p.events.filter((e) => e.event === 'record:added' && e['origin'] === 'remote')).toHaveLength(6)
+/** Three peers publish 3 records each and converge; then a fourth, empty, joins and receives all 9. */
+async function threePeersAndALateOne(strategy: 'torrent' | 'nostr'): Promise<void> {
+  cluster = await startCluster(strategy)
+  const started = Date.now()
+  const peers = ['alice', 'bob', 'carol'].map((name) =>
+    cluster!.peer(name, ['--publish', `${name}: first note`, '--publish', `${name}: second note`, '--publish', `${name}: third note`]),
+  )
+  await Promise.all(peers.map((p) => p.waitFor((e) => e.event === 'ready', STARTUP_MS, 'ready')))
+  const convergedMs = await waitConverged(peers, { records: 9, peers: 2 }, 90_000)
+  console.log(`e2e ${strategy}: three peers converged on 9 records ${convergedMs} ms after all were ready (${Date.now() - started} ms after start)`)
+  // Every record came from its author: each peer holds 3 own + 6 received.
+  for (const p of peers) expect(p.events.filter((e) => e.event === 'record:added' && e['origin'] === 'remote')).toHaveLength(6)
 
-    const lateStart = Date.now()
-    const dave = cluster.peer('dave')
-    await dave.waitFor((e) => e.event === 'ready', STARTUP_MS, 'ready')
-    const lateMs = await waitConverged([...peers, dave], { records: 9, peers: 3 }, 90_000)
-    console.log(`e2e: the late joiner received all 9 records ${lateMs} ms after it was ready (${Date.now() - lateStart} ms after its start)`)
-    expect(dave.events.filter((e) => e.event === 'record:added' && e['origin'] === 'remote')).toHaveLength(9)
-  }, 300_000)
+  const lateStart = Date.now()
+  const dave = cluster.peer('dave')
+  await dave.waitFor((e) => e.event === 'ready', STARTUP_MS, 'ready')
+  const lateMs = await waitConverged([...peers, dave], { records: 9, peers: 3 }, 90_000)
+  console.log(`e2e ${strategy}: the late joiner received all 9 records ${lateMs} ms after it was ready (${Date.now() - lateStart} ms after its start)`)
+  expect(dave.events.filter((e) => e.event === 'record:added' && e['origin'] === 'remote')).toHaveLength(9)
+}
+
+describe('node peers over trystero (torrent strategy, local tracker)', () => {
+  it('three peers converge on the records each published; a fourth joining late receives everything', () => threePeersAndALateOne('torrent'), 300_000)
 
   it('a peer killed (-9) during a catch-up restarts on its store, loses nothing it acknowledged, and converges', async () => {
     cluster = await startCluster()
@@ -77,4 +80,8 @@ describe('node peers over trystero (torrent strategy, local tracker)', () => {
     expect(again.events.filter((e) => e.event === 'error')).toEqual([])
     console.log(`e2e: carol reopened its store with ${kept.size} records (>= ${acknowledged.size} acknowledged) and converged on ${TOTAL} ${convergedMs} ms after ready (${Date.now() - restarted} ms after restart)`)
   }, 420_000)
+})
+
+describe('node peers over trystero (nostr strategy, local relay)', () => {
+  it('three peers converge on the records each published; a fourth joining late receives everything', () => threePeersAndALateOne('nostr'), 300_000)
 })

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isPeersetError } from '../../src/errors.js'
 import { nodeRtc } from '../../src/node/index.js'
-import { startTracker, type Tracker } from '../../src/testing/index.js'
+import { startNostrRelay, startTracker, type Tracker } from '../../src/testing/index.js'
 import { MAX_FRAME_BYTES, type TransportRoom } from '../../src/transport/index.js'
 import { trysteroTransport } from '../../src/transport/trystero.js'
 
@@ -40,8 +40,15 @@ async function until(check: () => boolean, budgetMs: number, what: string): Prom
   }
 }
 
-function startEcho(url: string, room: string): { child: ChildProcess; lines: Array<Record<string, string>> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ECHO, url, room], { stdio: ['ignore', 'pipe', 'inherit'] })
+async function signalling(strategy: 'torrent' | 'nostr'): Promise<{ url: string }> {
+  if (strategy === 'torrent') return tracker()
+  const relay = await startNostrRelay()
+  cleanups.push(() => relay.close())
+  return relay
+}
+
+function startEcho(url: string, room: string, strategy: string): { child: ChildProcess; lines: Array<Record<string, string>> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ECHO, url, room, strategy], { stdio: ['ignore', 'pipe', 'inherit'] })
   cleanups.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
@@ -91,17 +98,17 @@ describe('trysteroTransport', () => {
     track(await trysteroTransport(options).join('room-a', noHandlers))
   })
 
-  it('connects to a peer in another process and carries whole binary frames both ways', async () => {
-    const { url } = await tracker()
+  it.each(['torrent', 'nostr'] as const)('%s: connects to a peer in another process and carries whole binary frames both ways', async (strategy) => {
+    const { url } = await signalling(strategy)
     const room = `echo-${Date.now()}`
-    const echo = startEcho(url, room)
+    const echo = startEcho(url, room, strategy)
     await until(() => echo.lines.some((l) => l['event'] === 'ready'), 30_000, 'the echo peer to start')
     const echoId = echo.lines.find((l) => l['event'] === 'ready')!['selfId']!
 
     const joined: string[] = []
     const left: string[] = []
     const received: Uint8Array[] = []
-    const transport = trysteroTransport({ appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) })
+    const transport = trysteroTransport({ strategy, appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) })
     expect(transport.isSupported()).toBe(true)
     const me = track(await transport.join(room, {
       onPeerJoin: (id) => joined.push(id),
