@@ -110,6 +110,7 @@ const peerset = await createPeerset({
 const npubOf = (peerId: string): string | undefined => peerset.peers().find((p) => p.peerId === peerId)?.npub
 peerset.on('peer:joined', (peer) => say('peer:joined', { peerId: peer.peerId, npub: peer.npub }))
 peerset.on('peer:left', (peer, { reason, detail }) => say('peer:left', { peerId: peer.peerId, npub: peer.npub, reason, detail }))
+peerset.on('peer:strike', (info) => say('peer:strike', { ...info }))
 peerset.on('peer:banned', (info) => say('peer:banned', { ...info }))
 peerset.on('record:added', (record, info) =>
   say('record:added', {
