@@ -15,6 +15,12 @@ afterEach(async () => {
 const STARTUP_MS = 60_000
 
 /** Three peers publish 3 records each and converge; then a fourth, empty, joins and receives all 9. */
+/**
+ * How long convergence may take: about 2 s when the first exchange of offers works; when it is missed
+ * (seen with nostr under load), the next announce comes after 10 s (torrent, our tracker) or 60 s (nostr).
+ */
+const CONVERGE_MS = { torrent: 90_000, nostr: 150_000 }
+
 async function threePeersAndALateOne(strategy: 'torrent' | 'nostr'): Promise<void> {
   cluster = await startCluster(strategy)
   const started = Date.now()
@@ -22,7 +28,7 @@ async function threePeersAndALateOne(strategy: 'torrent' | 'nostr'): Promise<voi
     cluster!.peer(name, ['--publish', `${name}: first note`, '--publish', `${name}: second note`, '--publish', `${name}: third note`]),
   )
   await Promise.all(peers.map((p) => p.waitFor((e) => e.event === 'ready', STARTUP_MS, 'ready')))
-  const convergedMs = await waitConverged(peers, { records: 9, peers: 2 }, 90_000)
+  const convergedMs = await waitConverged(peers, { records: 9, peers: 2 }, CONVERGE_MS[strategy])
   console.log(`e2e ${strategy}: three peers converged on 9 records ${convergedMs} ms after all were ready (${Date.now() - started} ms after start)`)
   // Every record came from its author: each peer holds 3 own + 6 received.
   for (const p of peers) expect(p.events.filter((e) => e.event === 'record:added' && e['origin'] === 'remote')).toHaveLength(6)
@@ -30,7 +36,7 @@ async function threePeersAndALateOne(strategy: 'torrent' | 'nostr'): Promise<voi
   const lateStart = Date.now()
   const dave = cluster.peer('dave')
   await dave.waitFor((e) => e.event === 'ready', STARTUP_MS, 'ready')
-  const lateMs = await waitConverged([...peers, dave], { records: 9, peers: 3 }, 90_000)
+  const lateMs = await waitConverged([...peers, dave], { records: 9, peers: 3 }, CONVERGE_MS[strategy])
   console.log(`e2e ${strategy}: the late joiner received all 9 records ${lateMs} ms after it was ready (${Date.now() - lateStart} ms after its start)`)
   expect(dave.events.filter((e) => e.event === 'record:added' && e['origin'] === 'remote')).toHaveLength(9)
 }
@@ -83,5 +89,5 @@ describe('node peers over trystero (torrent strategy, local tracker)', () => {
 })
 
 describe('node peers over trystero (nostr strategy, local relay)', () => {
-  it('three peers converge on the records each published; a fourth joining late receives everything', () => threePeersAndALateOne('nostr'), 300_000)
+  it('three peers converge on the records each published; a fourth joining late receives everything', () => threePeersAndALateOne('nostr'), 480_000)
 })
