@@ -39,7 +39,7 @@ let tracker: Tracker | undefined
 const peers: PeerProcess[] = []
 const dir = mkdtempSync(join(tmpdir(), 'peerset-demo-'))
 const timings: Record<string, number> = {}
-let edited = false
+let editedId: string | undefined
 let stopping = false
 
 /** One readable line per interesting event of a peer. */
@@ -66,7 +66,7 @@ function narrate(peer: PeerProcess, e: PeerEvent): void {
       log(`${me}'s own moderation REFUSED ${quote(e['text'])}: ${String(e['message']).replace(/^publish: /, '')}`)
       break
     case 'edited':
-      edited = true
+      editedId = String(e['id'])
       timings['edit'] = elapsed()
       log(`${me} EDITED a record (same uuid, newer version): ${quote(e['text'])}`)
       break
@@ -93,9 +93,15 @@ function narrate(peer: PeerProcess, e: PeerEvent): void {
 }
 
 const latest = (peer: PeerProcess): PeerEvent | undefined => peer.last('status')
+/** Whether the peer's latest status was taken after it stored the edited version. */
+const sawEdit = (peer: PeerProcess): boolean => {
+  const stored = peer.events.findIndex((e) => e.event === 'record:added' && e['id'] === editedId)
+  const status = latest(peer)
+  return stored >= 0 && status !== undefined && peer.events.indexOf(status) > stored
+}
 function converged(): boolean {
   const statuses = peers.map(latest)
-  if (!edited || statuses.some((s) => s === undefined)) return false
+  if (editedId === undefined || !peers.every(sawEdit) || statuses.some((s) => s === undefined)) return false
   return statuses.every((s) => s!['peers'] === peers.length - 1 && s!['records'] === EXPECTED_RECORDS && s!['digest'] === statuses[0]!['digest'])
 }
 
