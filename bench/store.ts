@@ -1,6 +1,7 @@
 /**
  * Storage figures: write throughput by batch size, open + loadRecords() time and heap cost for 100k
- * records, on fake-indexeddb (Node) and the memory store.
+ * records, on fake-indexeddb (Node), LevelDB (`levelStorage` from peerset/node, fsync on every write,
+ * in a temporary folder) and the memory store.
  *
  *   npx tsx --expose-gc bench/store.ts [--json]
  *
@@ -9,6 +10,10 @@
  */
 import 'fake-indexeddb/auto'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { levelStorage } from '../src/node/index.js'
 import { IDBFactory } from 'fake-indexeddb'
 import type { PeersetRecord } from '../src/record/types.js'
 import { indexedDbStorage, memoryStorage, type StorageStrategy } from '../src/storage/index.js'
@@ -103,9 +108,21 @@ rows.push(await writeRate(idb, 'batch1000', records, 1_000))
 rows.push(await openAndLoad(idb, 'main'))
 rows.push(await heapOfLoaded(idb, 'main'))
 rows.push(...(await openPeersetRow(idb, 'main')))
+const levelDir = mkdtempSync(join(tmpdir(), 'peerset-bench-store-'))
+try {
+  const level = levelStorage({ path: levelDir })
+  rows.push(await writeRate(level, 'batch1', records.slice(0, 2_000), 1))
+  rows.push(await writeRate(level, 'main', records, 100))
+  rows.push(await writeRate(level, 'batch1000', records, 1_000))
+  rows.push(await openAndLoad(level, 'main'))
+  rows.push(await heapOfLoaded(level, 'main'))
+  rows.push(...(await openPeersetRow(level, 'main')))
+} finally {
+  rmSync(levelDir, { recursive: true, force: true })
+}
 const memory = memoryStorage()
 rows.push(await writeRate(memory, 'main', records, 100))
 rows.push(await openAndLoad(memory, 'main'))
 rows.push(await heapOfLoaded(memory, 'main'))
 if (!jsonMode && gc === undefined) console.warn('note: global.gc is missing, heap figures skipped (run with --expose-gc)')
-report(`Storage (${N.toLocaleString('en')} fake records, fake-indexeddb ${'v6'})`, rows)
+report(`Storage (${N.toLocaleString('en')} fake records, fake-indexeddb ${'v6'}, classic-level)`, rows)

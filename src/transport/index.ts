@@ -9,3 +9,4 @@ export {
   type MemoryTransport,
   type MemoryTransportOptions,
 } from './memory.js'
+export { trysteroTransport, type TrysteroStrategyName, type TrysteroTransportOptions } from './trystero.js'

@@ -4,7 +4,7 @@
  * The consumer lives inside this repository so its dependencies resolve to ours: no network.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 
@@ -50,6 +50,40 @@ describe('the packed package', () => {
     )
     expect(JSON.parse(run('node', ['cjs.cjs'], consumer))).toEqual({ npub: 'npub1', text: 'hello from a consumer', count: 1 })
   })
+
+  it('the root entry (the browser bundle) loads no node: module and no Node-only package', () => {
+    const dist = join(consumer, 'node_modules', 'peerset', 'dist')
+    const seen = new Set<string>()
+    const imports: string[] = []
+    const visit = (file: string): void => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const code = readFileSync(join(dist, file), 'utf8')
+      for (const [, spec] of code.matchAll(/(?:from\s*|import\s*\(?\s*)['"]([^'"]+)['"]/g)) {
+        if (spec!.startsWith('./')) visit(spec!.slice(2))
+        else imports.push(spec!)
+      }
+    }
+    visit('index.js')
+    expect(imports.filter((s) => /^node:|^(node-datachannel|ws|classic-level|bittorrent-tracker)(\/|$)/.test(s))).toEqual([])
+    expect(imports).toContain('@trystero-p2p/torrent')
+  })
+
+  it('imports peerset/node and peerset/testing from ESM, sharing the root entry\'s error class', () => {
+    writeFileSync(
+      join(consumer, 'node-entry.mjs'),
+      `import { isPeersetError } from 'peerset'
+import { levelStorage, nodeRtc } from 'peerset/node'
+import { startTracker } from 'peerset/testing'
+const tracker = await startTracker()
+let shared = false
+try { levelStorage({}) } catch (e) { shared = isPeersetError(e, 'INVALID_ARGUMENT') }
+console.log(JSON.stringify({ url: tracker.url.startsWith('ws://127.0.0.1:'), rtc: typeof nodeRtc().rtcPolyfill, shared }))
+await tracker.close()
+`,
+    )
+    expect(JSON.parse(run('node', ['node-entry.mjs'], consumer))).toEqual({ url: true, rtc: 'function', shared: true })
+  }, 60_000)
 
   it('type-checks from ESM and CommonJS consumers', () => {
     const source = `import { createPeerset, createIdentity, type PeersetRecord } from 'peerset'

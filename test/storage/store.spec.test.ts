@@ -1,16 +1,25 @@
 /** One specification, run against every storage strategy: they must behave alike. */
 import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { levelStorage } from '../../src/node/index.js'
 import { isPeersetError } from '../../src/errors.js'
 import type { PeersetRecord } from '../../src/record/types.js'
 import { indexedDbStorage, memoryStorage, type StorageStrategy } from '../../src/storage/index.js'
 import { byId, fakeRecord } from './fake-records.js'
 
+const levelRoot = mkdtempSync(join(tmpdir(), 'peerset-level-spec-'))
+afterAll(() => rmSync(levelRoot, { recursive: true, force: true }))
+
 const strategies: [string, () => StorageStrategy][] = [
   ['memoryStorage', () => memoryStorage()],
   // A fresh factory per test: an empty, isolated IndexedDB.
   ['indexedDbStorage', () => indexedDbStorage({ indexedDB: new IDBFactory() })],
+  // A fresh folder per test (LevelDB on disk), all removed at the end.
+  ['levelStorage', () => levelStorage({ path: mkdtempSync(join(levelRoot, 'store-')) })],
 ]
 
 async function expectCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {

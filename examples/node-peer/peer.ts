@@ -1,0 +1,195 @@
+/**
+ * A headless Peerset peer: one Node process, real WebRTC (node-datachannel), a durable LevelDB store.
+ * It joins a room through trackers (or Nostr relays), publishes what it is told to, syncs with every
+ * peer it meets, and prints one JSON line per event on stdout (for people: pipe it through `jq`; for
+ * programs: see examples/node-peer/README.md). It runs until SIGINT/SIGTERM.
+ *
+ *   tsx examples/node-peer/peer.ts --room my-board --tracker ws://127.0.0.1:8000 --store ./data \
+ *       --publish "Lost keys, blue keyring" --publish "Free apples"
+ *
+ * Every option can also come from the environment: PEERSET_ROOM, PEERSET_TRACKER (comma-separated),
+ * PEERSET_STORE, PEERSET_NSEC, PEERSET_NAME, PEERSET_STRATEGY.
+ */
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import {
+  acceptAll,
+  createIdentity,
+  createPeerset,
+  identityFromNsec,
+  isPeersetError,
+  memoryStorage,
+  trysteroTransport,
+  type Identity,
+  type PeersetRecord,
+  type StorageStrategy,
+} from '../../src/index.js'
+import { levelStorage, nodeRtc } from '../../src/node/index.js'
+
+const USAGE = `usage: peer.ts --room <room> --tracker <ws-url> [--tracker <ws-url>...] [--store <folder>] [--nsec <nsec1...>]
+  [--name <label>] [--strategy torrent|nostr] [--publish <text>...] [--bulk <n>] [--edit <text>] [--edit-after-ms <ms>]
+  [--accept-all] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
+
+const { values: args } = parseArgs({
+  options: {
+    room: { type: 'string', default: process.env['PEERSET_ROOM'] },
+    tracker: { type: 'string', multiple: true, default: process.env['PEERSET_TRACKER']?.split(',').filter(Boolean) ?? [] },
+    strategy: { type: 'string', default: process.env['PEERSET_STRATEGY'] ?? 'torrent' },
+    store: { type: 'string', default: process.env['PEERSET_STORE'] },
+    nsec: { type: 'string', default: process.env['PEERSET_NSEC'] },
+    name: { type: 'string', default: process.env['PEERSET_NAME'] ?? 'peer' },
+    // Records to publish once started (each one a record; a refused one is reported, not fatal).
+    publish: { type: 'string', multiple: true, default: [] },
+    // Publish this many generated records at once (for catch-up tests and benchmarks).
+    bulk: { type: 'string', default: '0' },
+    // Edit (same uuid, new text) the first record published by --publish, after --edit-after-ms.
+    edit: { type: 'string' },
+    'edit-after-ms': { type: 'string', default: '3000' },
+    // Keep every valid record (no quota, no word list): every peer of a room must agree on this.
+    'accept-all': { type: 'boolean', default: false },
+    bind: { type: 'string', default: '127.0.0.1' },
+    'status-ms': { type: 'string', default: '1000' },
+    // Print every stored record id in the `ready` line (to check what survived a restart).
+    'list-ids': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+})
+
+if (args.help || !args.room || args.tracker.length === 0) {
+  console.error(USAGE)
+  process.exit(args.help ? 0 : 2)
+}
+
+const started = performance.now()
+const name = args.name
+/** One event, as one JSON line: `t` is ms since this process started. */
+const say = (event: string, fields: Record<string, unknown> = {}): void => {
+  process.stdout.write(`${JSON.stringify({ t: Math.round(performance.now() - started), name, event, ...fields })}\n`)
+}
+const digestOf = (records: PeersetRecord[]): string =>
+  createHash('sha256').update(records.map((r) => r.id).sort().join(',')).digest('hex').slice(0, 16)
+const short = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text)
+
+/** The identity: --nsec, else the one saved in the store folder, else a new one (saved there). */
+function loadIdentity(): Identity {
+  if (args.nsec) return identityFromNsec(args.nsec)
+  if (!args.store) return createIdentity()
+  const file = join(args.store, 'identity.nsec')
+  try {
+    return identityFromNsec(readFileSync(file, 'utf8').trim())
+  } catch {
+    const fresh = createIdentity()
+    mkdirSync(args.store, { recursive: true })
+    writeFileSync(file, `${fresh.nsec}\n`, { mode: 0o600 })
+    return fresh
+  }
+}
+
+const identity = loadIdentity()
+const storage: StorageStrategy = args.store ? levelStorage({ path: args.store }) : memoryStorage()
+const transport = trysteroTransport({
+  strategy: args.strategy as 'torrent' | 'nostr',
+  appId: 'peerset-node-peer',
+  relayUrls: args.tracker,
+  ...nodeRtc({ bindAddress: args.bind }),
+})
+const peerset = await createPeerset({
+  room: args.room,
+  identity,
+  storage,
+  transport,
+  ...(args['accept-all'] && { moderation: acceptAll() }),
+  // A restarted peer comes back under a new transport id: let it in at once.
+  reconnectCooldownMs: 2_000,
+  // Notice a vanished peer within 20 s of silence (trystero itself takes about 26 s).
+  sessionTimeouts: { idleMs: 20_000 },
+})
+
+const npubOf = (peerId: string): string | undefined => peerset.peers().find((p) => p.peerId === peerId)?.npub
+peerset.on('peer:joined', (peer) => say('peer:joined', { peerId: peer.peerId, npub: peer.npub }))
+peerset.on('peer:left', (peer, { reason, detail }) => say('peer:left', { peerId: peer.peerId, npub: peer.npub, reason, detail }))
+peerset.on('peer:strike', (info) => say('peer:strike', { ...info }))
+peerset.on('peer:banned', (info) => say('peer:banned', { ...info }))
+peerset.on('record:added', (record, info) =>
+  say('record:added', {
+    id: record.id,
+    uuid: record.uuid,
+    author: record.author,
+    text: short(record.text),
+    origin: info.origin,
+    ...(info.origin === 'remote' && { from: npubOf(info.peerId) ?? info.peerId }),
+  }),
+)
+peerset.on('record:removed', (record, { reason }) => say('record:removed', { id: record.id, uuid: record.uuid, text: short(record.text), reason }))
+peerset.on('record:rejected', (info) => say('record:rejected', { id: info.id, reason: info.reason, rule: info.rule, origin: info.origin, message: info.message }))
+peerset.on('sync:idle', ({ recordsAdded }) => say('sync:idle', { recordsAdded, records: peerset.records().length }))
+peerset.on('warning', (w) => say('warning', { code: w.code, message: w.message }))
+peerset.on('error', (error) => say('error', { message: String(error) }))
+
+const loaded = peerset.records()
+say('ready', {
+  npub: identity.npub,
+  publicKey: identity.publicKey,
+  selfId: peerset.status().transport.selfId,
+  records: loaded.length,
+  digest: digestOf(loaded),
+  persistent: peerset.status().storage.persistent,
+  ...(args['list-ids'] && { ids: loaded.map((r) => r.id) }),
+})
+
+let status: ReturnType<typeof setInterval> | undefined
+let closing = false
+async function shutdown(signal: string): Promise<void> {
+  if (closing) return
+  closing = true
+  clearInterval(status)
+  await peerset.close()
+  say('closed', { signal })
+  process.exit(0)
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+
+/** Publish one record; a refusal (moderation, limits) is an event, not a crash. */
+async function publish(text: string, uuid?: string): Promise<PeersetRecord | undefined> {
+  try {
+    const record = await peerset.publish(uuid === undefined ? { text } : { text, uuid })
+    say(uuid === undefined ? 'published' : 'edited', { id: record.id, uuid: record.uuid, text: short(text) })
+    return record
+  } catch (error) {
+    if (!isPeersetError(error)) throw error
+    say('refused', { text: short(text), code: error.code, reason: error.reason, message: error.message.replace(/^peerset: /, '') })
+    return undefined
+  }
+}
+
+const published: PeersetRecord[] = []
+for (const text of args.publish) {
+  const record = await publish(text)
+  if (record) published.push(record)
+}
+const bulk = Number(args.bulk)
+if (bulk > 0) {
+  for (let i = 0; i < bulk; i++) await peerset.publish({ text: `${name} bulk record #${i + 1} of ${bulk}` })
+  say('bulk-published', { count: bulk, records: peerset.records().length })
+}
+
+status = setInterval(() => {
+  const records = peerset.records()
+  say('status', {
+    records: records.length,
+    peers: peerset.peers().filter((p) => p.state === 'authenticated').length,
+    digest: digestOf(records),
+  })
+}, Number(args['status-ms']))
+
+if (args.edit !== undefined) {
+  const first = published[0]
+  if (first === undefined) say('refused', { text: short(args.edit), message: 'nothing to edit: no record was published' })
+  else {
+    // Editing = publishing again under the same uuid; the newer record replaces the older on every peer.
+    setTimeout(() => void (!closing && publish(args.edit!, first.uuid)), Number(args['edit-after-ms']))
+  }
+}

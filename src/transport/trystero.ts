@@ -1,0 +1,201 @@
+/**
+ * The WebRTC transport, on trystero 0.25: peers find each other through BitTorrent WebSocket trackers
+ * (`@trystero-p2p/torrent`, the default) or Nostr relays (`trystero`), then talk over data channels.
+ */
+import { PeersetError } from '../errors.js'
+import { type TransportHandlers, type TransportRoom, type TransportStrategy } from './types.js'
+import { MAX_FRAME_BYTES } from '../protocol/messages.js'
+
+/** Which signalling network trystero uses to find peers. */
+export type TrysteroStrategyName = 'torrent' | 'nostr'
+
+/** Options of {@link trysteroTransport}. */
+export interface TrysteroTransportOptions {
+  /** How peers are found: `'torrent'` (BitTorrent WebSocket trackers, default) or `'nostr'` (Nostr relays). */
+  strategy?: TrysteroStrategyName
+  /** trystero's application id: peers meet only within the same app id. Default `'peerset'`. */
+  appId?: string
+  /** Encrypts the signalling (SDP) with this password: only peers that know it can connect. */
+  password?: string
+  /** Tracker (torrent) or relay (nostr) WebSocket urls. Default: trystero's public list. Passed as `relayConfig.urls`. */
+  relayUrls?: string[]
+  /** How many of the urls to use at once. Default: trystero's. */
+  relayRedundancy?: number
+  /** The RTCPeerConnection configuration (ICE/TURN servers, ...). Offline, pass `{ iceServers: [] }`. */
+  rtcConfig?: RTCConfiguration
+  /** An RTCPeerConnection implementation where there is none (Node: `nodeRtc()` from `peerset/node`). */
+  rtcPolyfill?: typeof RTCPeerConnection
+}
+
+/** The trystero room and the module it came from (its `selfId` is per module, not per room). */
+interface TrysteroModule {
+  selfId: string
+  joinRoom: (config: Record<string, unknown>, roomId: string) => TrysteroRoomLike
+}
+
+interface TrysteroRoomLike {
+  makeAction: (namespace: string) => {
+    send: (data: Uint8Array, options?: { target?: string }) => Promise<void>
+    onMessage: ((data: unknown, context: { peerId: string }) => void) | null
+  }
+  leave: () => Promise<void>
+  onPeerJoin: ((peerId: string) => void) | null
+  onPeerLeave: ((peerId: string) => void) | null
+}
+
+/** The action that carries protocol frames (trystero limits action names to 12 bytes). */
+const FRAME_ACTION = 'peerset'
+
+/**
+ * Rooms joined in this process, by strategy, app id and room. trystero's `selfId` is one per module
+ * (per page, per Node process), and joining a room twice returns the same room, so a second peerset
+ * in the same room would never meet the first one and never get its own frames. This registry is
+ * module-level on purpose: it mirrors trystero's own module-level state.
+ */
+const joinedRooms = new Set<string>()
+
+/**
+ * A transport strategy on trystero (WebRTC). Each protocol frame travels as one binary message of one
+ * trystero action; peers joining and leaving the room are passed to the peerset as they happen.
+ *
+ * One process (or page) can be in a room only once: trystero gives every peer of a process the same
+ * id. Joining a room this process is already in (through any `trysteroTransport`) rejects with
+ * `TRANSPORT_FAILED`; different rooms work side by side. Use separate processes (or the in-memory
+ * network) to run several peers of one room on one machine.
+ *
+ * @throws PeersetError `INVALID_ARGUMENT` naming the bad option.
+ * @example
+ * ```ts
+ * // Browser: public trackers.
+ * const peerset = await createPeerset({ room: 'my-board', identity, transport: trysteroTransport() })
+ * // Node, offline, with a local tracker (see peerset/node and peerset/testing):
+ * const transport = trysteroTransport({ relayUrls: [tracker.url], rtcConfig: { iceServers: [] }, ...nodeRtc() })
+ * ```
+ */
+export function trysteroTransport(options: TrysteroTransportOptions = {}): TransportStrategy {
+  const config = checkOptions(options)
+  const strategy = config.strategy
+  return {
+    name: `trystero-${strategy}`,
+    isSupported: () =>
+      (config.rtcPolyfill !== undefined || typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function') &&
+      typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function',
+    async join(room: string, handlers: TransportHandlers): Promise<TransportRoom> {
+      if (typeof room !== 'string' || room.length === 0) {
+        throw new PeersetError('INVALID_ARGUMENT', 'trysteroTransport.join: room must be a non-empty string')
+      }
+      checkHandlers(handlers)
+      const key = JSON.stringify([strategy, config.appId, room])
+      if (joinedRooms.has(key)) {
+        throw new PeersetError(
+          'TRANSPORT_FAILED',
+          `trysteroTransport.join: this process is already in room ${JSON.stringify(room)} (app ${JSON.stringify(config.appId)}, ${strategy}). ` +
+            "trystero's peer id (selfId) is one per process, so two peers of one room in one process would never meet: " +
+            'leave the first room, run the second peer in another process, or use createMemoryNetwork() for in-process peers',
+          { reason: 'room-already-joined' },
+        )
+      }
+      joinedRooms.add(key)
+      try {
+        const trystero = await loadStrategy(strategy)
+        return joinTrysteroRoom(trystero, room, config, handlers, () => joinedRooms.delete(key))
+      } catch (err) {
+        joinedRooms.delete(key)
+        if (err instanceof PeersetError) throw err
+        throw new PeersetError('TRANSPORT_FAILED', `trysteroTransport.join(${JSON.stringify(room)}) failed: ${String(err)}`, { cause: err })
+      }
+    },
+  }
+}
+
+type CheckedOptions = Required<Pick<TrysteroTransportOptions, 'strategy' | 'appId'>> & TrysteroTransportOptions
+
+function checkOptions(options: TrysteroTransportOptions): CheckedOptions {
+  const fail = (message: string): never => {
+    throw new PeersetError('INVALID_ARGUMENT', `trysteroTransport: ${message}`)
+  }
+  if (typeof options !== 'object' || options === null) fail('options must be an object')
+  const { strategy = 'torrent', appId = 'peerset', password, relayUrls, relayRedundancy, rtcConfig, rtcPolyfill } = options
+  if (strategy !== 'torrent' && strategy !== 'nostr') fail(`options.strategy must be 'torrent' or 'nostr', got ${JSON.stringify(strategy)}`)
+  if (typeof appId !== 'string' || appId.length === 0) fail('options.appId must be a non-empty string')
+  if (password !== undefined && (typeof password !== 'string' || password.length === 0)) fail('options.password must be a non-empty string')
+  if (relayUrls !== undefined) {
+    if (!Array.isArray(relayUrls) || relayUrls.length === 0) fail('options.relayUrls must be a non-empty array of ws:// or wss:// urls')
+    for (const [i, url] of relayUrls.entries()) {
+      if (typeof url !== 'string' || !/^wss?:\/\/[^\s]+$/.test(url)) fail(`options.relayUrls[${i}] must be a ws:// or wss:// url, got ${JSON.stringify(url)}`)
+    }
+  }
+  if (relayRedundancy !== undefined && (!Number.isInteger(relayRedundancy) || relayRedundancy < 1)) {
+    fail('options.relayRedundancy must be an integer >= 1')
+  }
+  if (rtcConfig !== undefined && (typeof rtcConfig !== 'object' || rtcConfig === null)) fail('options.rtcConfig must be an RTCConfiguration object')
+  if (rtcPolyfill !== undefined && typeof rtcPolyfill !== 'function') fail('options.rtcPolyfill must be an RTCPeerConnection class')
+  return { ...options, strategy, appId }
+}
+
+function checkHandlers(handlers: TransportHandlers): void {
+  for (const name of ['onPeerJoin', 'onPeerLeave', 'onMessage'] as const) {
+    if (typeof handlers?.[name] !== 'function') {
+      throw new PeersetError('INVALID_ARGUMENT', `trysteroTransport.join: handlers.${name} must be a function`)
+    }
+  }
+}
+
+/** Load only the strategy in use (each pulls its own signalling client). */
+async function loadStrategy(strategy: TrysteroStrategyName): Promise<TrysteroModule> {
+  const mod = strategy === 'torrent' ? await import('@trystero-p2p/torrent') : await import('trystero')
+  return mod as unknown as TrysteroModule
+}
+
+function joinTrysteroRoom(
+  trystero: TrysteroModule,
+  room: string,
+  config: CheckedOptions,
+  handlers: TransportHandlers,
+  release: () => void,
+): TransportRoom {
+  const relayConfig: Record<string, unknown> = {}
+  if (config.relayUrls) relayConfig['urls'] = [...config.relayUrls]
+  if (config.relayRedundancy !== undefined) relayConfig['redundancy'] = config.relayRedundancy
+  const joined = trystero.joinRoom(
+    {
+      appId: config.appId,
+      ...(config.password !== undefined && { password: config.password }),
+      ...(Object.keys(relayConfig).length > 0 && { relayConfig }),
+      ...(config.rtcConfig !== undefined && { rtcConfig: config.rtcConfig }),
+      ...(config.rtcPolyfill !== undefined && { rtcPolyfill: config.rtcPolyfill }),
+    },
+    room,
+  )
+  let left: Promise<void> | undefined
+  const frames = joined.makeAction(FRAME_ACTION)
+  frames.onMessage = (data, { peerId }) => {
+    // A peer of another app version could send text or JSON on the same action: only bytes are frames.
+    if (left === undefined && data instanceof Uint8Array) handlers.onMessage(peerId, data)
+  }
+  joined.onPeerJoin = (peerId) => {
+    if (left === undefined) handlers.onPeerJoin(peerId)
+  }
+  joined.onPeerLeave = (peerId) => {
+    if (left === undefined) handlers.onPeerLeave(peerId)
+  }
+  return {
+    selfId: trystero.selfId,
+    send(peerId: string, data: Uint8Array): void {
+      if (left !== undefined) return
+      if (!(data instanceof Uint8Array)) throw new PeersetError('INVALID_ARGUMENT', 'trysteroTransport send: data must be a Uint8Array')
+      if (data.byteLength > MAX_FRAME_BYTES) {
+        throw new PeersetError('TRANSPORT_FAILED', `trysteroTransport send: frame of ${data.byteLength} bytes is over ${MAX_FRAME_BYTES}`)
+      }
+      // Fire and forget: a peer that just left makes the send reject, which changes nothing for us.
+      frames.send(data, { target: peerId }).catch(() => undefined)
+    },
+    leave(): Promise<void> {
+      if (left === undefined) {
+        // The room is free for a new join only once trystero has forgotten it (or it would hand back this one).
+        left = joined.leave().catch(() => undefined).finally(release)
+      }
+      return left
+    },
+  }
+}

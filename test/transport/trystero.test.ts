@@ -1,0 +1,136 @@
+/**
+ * trysteroTransport over real WebRTC (node-datachannel) on 127.0.0.1, through a local tracker. trystero
+ * has one peer id per process, so the other peer is a child process (trystero-echo-peer.ts).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { isPeersetError } from '../../src/errors.js'
+import { nodeRtc } from '../../src/node/index.js'
+import { startNostrRelay, startTracker, type Tracker } from '../../src/testing/index.js'
+import { MAX_FRAME_BYTES, type TransportRoom } from '../../src/transport/index.js'
+import { trysteroTransport } from '../../src/transport/trystero.js'
+
+const ECHO = fileURLToPath(new URL('./trystero-echo-peer.ts', import.meta.url))
+const noHandlers = { onPeerJoin: () => undefined, onPeerLeave: () => undefined, onMessage: () => undefined }
+
+const cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  for (const clean of cleanups.splice(0).reverse()) await Promise.resolve(clean()).catch(() => undefined)
+})
+
+async function tracker(): Promise<Tracker> {
+  const t = await startTracker({ intervalMs: 10_000 })
+  cleanups.push(() => t.close())
+  return t
+}
+
+function track(room: TransportRoom): TransportRoom {
+  cleanups.push(() => room.leave())
+  return room
+}
+
+/** Poll until `check()` holds, or fail after `budgetMs`. */
+async function until(check: () => boolean, budgetMs: number, what: string): Promise<void> {
+  const end = Date.now() + budgetMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${budgetMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function signalling(strategy: 'torrent' | 'nostr'): Promise<{ url: string }> {
+  if (strategy === 'torrent') return tracker()
+  const relay = await startNostrRelay()
+  cleanups.push(() => relay.close())
+  return relay
+}
+
+function startEcho(url: string, room: string, strategy: string): { child: ChildProcess; lines: Array<Record<string, string>> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ECHO, url, room, strategy], { stdio: ['ignore', 'pipe', 'inherit'] })
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const lines: Array<Record<string, string>> = []
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+  return { child, lines }
+}
+
+describe('trysteroTransport', () => {
+  it('names the bad option', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [{ strategy: 'mqtt' }, /options\.strategy/],
+      [{ appId: '' }, /options\.appId/],
+      [{ password: 3 }, /options\.password/],
+      [{ relayUrls: [] }, /options\.relayUrls/],
+      [{ relayUrls: ['http://x'] }, /options\.relayUrls\[0\]/],
+      [{ relayRedundancy: 0 }, /options\.relayRedundancy/],
+      [{ rtcConfig: 'x' }, /options\.rtcConfig/],
+      [{ rtcPolyfill: {} }, /options\.rtcPolyfill/],
+      [null, /options must be an object/],
+    ]
+    for (const [options, message] of bad) {
+      let error: unknown
+      try {
+        trysteroTransport(options as never)
+      } catch (e) {
+        error = e
+      }
+      expect(isPeersetError(error, 'INVALID_ARGUMENT'), String(options)).toBe(true)
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(trysteroTransport().name).toBe('trystero-torrent')
+    expect(trysteroTransport({ strategy: 'nostr' }).name).toBe('trystero-nostr')
+  })
+
+  it('refuses a second join of the same room in one process, says why, and allows other rooms', async () => {
+    const { url } = await tracker()
+    const options = { appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) }
+    const first = track(await trysteroTransport(options).join('room-a', noHandlers))
+    const error = await trysteroTransport(options).join('room-a', noHandlers).catch((e: unknown) => e)
+    expect(isPeersetError(error, 'TRANSPORT_FAILED')).toBe(true)
+    expect((error as Error).message).toMatch(/already in room "room-a".*selfId.*one per process/)
+    // Another room, or the same room after leaving, is fine.
+    track(await trysteroTransport(options).join('room-b', noHandlers))
+    await first.leave()
+    await first.leave() // idempotent
+    track(await trysteroTransport(options).join('room-a', noHandlers))
+  })
+
+  it.each(['torrent', 'nostr'] as const)('%s: connects to a peer in another process and carries whole binary frames both ways', async (strategy) => {
+    const { url } = await signalling(strategy)
+    const room = `echo-${Date.now()}`
+    const echo = startEcho(url, room, strategy)
+    await until(() => echo.lines.some((l) => l['event'] === 'ready'), 30_000, 'the echo peer to start')
+    const echoId = echo.lines.find((l) => l['event'] === 'ready')!['selfId']!
+
+    const joined: string[] = []
+    const left: string[] = []
+    const received: Uint8Array[] = []
+    const transport = trysteroTransport({ strategy, appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) })
+    expect(transport.isSupported()).toBe(true)
+    const me = track(await transport.join(room, {
+      onPeerJoin: (id) => joined.push(id),
+      onPeerLeave: (id) => left.push(id),
+      onMessage: (_id, data) => received.push(data),
+    }))
+    // Usually about a second. If the first exchange of offers is missed, the next announce comes
+    // after 10 s (torrent, our tracker's interval) or 60 s (nostr, trystero's steady interval).
+    await until(() => joined.includes(echoId), 75_000, 'the echo peer to join')
+    await until(() => echo.lines.some((l) => l['event'] === 'join' && l['peerId'] === me.selfId), 15_000, 'the echo peer to see us')
+
+    const small = Uint8Array.from([1, 2, 3])
+    const big = Uint8Array.from({ length: MAX_FRAME_BYTES }, (_, i) => i % 251)
+    me.send(echoId, small)
+    me.send(echoId, big)
+    await until(() => received.length >= 2, 15_000, 'two echoed frames')
+    expect(received[0]).toEqual(small.slice().reverse())
+    expect(received[1]).toEqual(big.slice().reverse())
+    expect(() => me.send(echoId, new Uint8Array(MAX_FRAME_BYTES + 1))).toThrow(/over/)
+
+    // A clean exit of the other process is a leave.
+    echo.child.kill('SIGTERM')
+    await until(() => left.includes(echoId), 30_000, 'the echo peer to leave')
+  }, 150_000)
+})
