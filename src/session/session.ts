@@ -499,7 +499,7 @@ export class PeerSession {
 }
 
 /** Newer hellos a session answers before authentication (each costs a signature); later ones are dropped. */
-const MAX_REANSWERS = 2
+export const MAX_REANSWERS = 2
 
 /** The first value of the proof tag named `name`, if any. */
 function tagValue(tags: readonly (readonly string[])[], name: string): string | undefined {
