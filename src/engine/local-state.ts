@@ -16,6 +16,7 @@ import { Ingestor } from './ingest.js'
 import type { IngestListener, RecordOrigin } from './ingest-types.js'
 import { LEDGER_META_KEY, POLICY_META_KEY, REGISTRY_META_KEY, VERSIONS_META_KEY } from './meta-keys.js'
 import type { ResolvedOptions } from './options.js'
+import { isExpired } from './judge.js'
 import { recollectUnderPolicy } from './policy-gc.js'
 import { RecordIndex, supersedes } from './record-index.js'
 import { unref, type Reporter } from './reporter.js'
@@ -109,15 +110,17 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
 }
 
 /**
- * Rebuild the index from the trusted store (no signature checks). Records that left the window,
+ * Rebuild the index from the trusted store (no signature checks). Records that left the window or
+ * whose NIP-40 expiration passed,
  * and all but the newest version of an (author, uuid) (a store written by an older build, or by
  * another program), are deleted from the store.
  */
 async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
-  const { oldest } = config.granularity.windowAt(config.clock())
+  const nowMs = config.clock()
+  const { oldest } = config.granularity.windowAt(nowMs)
   const stale: string[] = []
   for (const record of await store.loadRecords()) {
-    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest) {
+    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs)) {
       stale.push(record.id)
       continue
     }
