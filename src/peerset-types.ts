@@ -86,7 +86,10 @@ export interface PeerInfo {
   /** The peer's public key (hex) and npub, once it has proved it holds the key. */
   pubkey: string | undefined
   npub: string | undefined
-  /** Strikes in this session (cryptographic, protocol and rate violations). */
+  /**
+   * Strikes (cryptographic, protocol and rate violations): those of this session, plus those remembered
+   * from earlier sessions of its transport id or, once it proved it, of its key (counted once).
+   */
   strikes: number
   /** When the session started (ms). */
   connectedAt: number

@@ -201,8 +201,9 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
         infoOf(peerId).state = to
         events.emit('peer:state', { peerId, from, to })
       },
-      authenticated: (peerId, pubkey) => {
+      authenticated: (peerId, pubkey, strikes) => {
         const info = infoOf(peerId)
+        info.strikes = strikes
         info.pubkey = pubkey
         info.npub = npubEncode(pubkey)
         events.emit('peer:joined', { ...info })

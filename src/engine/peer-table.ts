@@ -114,6 +114,8 @@ export class PeerTable {
       selfPubkey: this.#o.publicKey,
       settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest },
       priorStrikes: registry.strikesOf(peerId, undefined, now),
+      // Once the peer proved its key, the strikes remembered for that key count too.
+      priorStrikesOfKey: (pubkey, t) => registry.strikesOf(peerId, pubkey, t),
       epoch: this.#nextEpoch(now),
       peerEpochFloor: this.peerEpoch(peerId),
       limits: { maxExpectedRecords: MAX_EXPECTED_RECORDS, ...this.#o.sessionLimits },

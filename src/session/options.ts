@@ -78,6 +78,7 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
     epoch,
     peerEpochFloor,
     admit: checkFunction(options.admit, 'admit') ?? (() => true),
+    priorStrikesOfKey: checkFunction(options.priorStrikesOfKey, 'priorStrikesOfKey') ?? (() => 0),
     classify: checkFunction(options.classify, 'classify') ?? defaultClassify,
     countRecords: checkFunction(options.countRecords, 'countRecords') ?? defaultCountRecords,
   }

@@ -199,6 +199,13 @@ export interface PeerSessionOptions {
   /** Strikes the peer already has (e.g. from `PeerRegistry.strikesOf`). Default 0. */
   priorStrikes?: number
   /**
+   * Strikes remembered for the peer once its key is proven (e.g. `(pubkey, t) =>
+   * registry.strikesOf(peerId, pubkey, t)`): asked once, when the peer's proof verifies. The larger
+   * of it and `priorStrikes` counts (they are the same strikes when remembered under both the
+   * transport id and the key), plus the strikes of this session so far. Default: none.
+   */
+  priorStrikesOfKey?: (pubkey: string, nowMs: number) => number
+  /**
    * Whether a pubkey may connect (e.g. not banned). Asked when the peer's hello names it; a `false`
    * closes the session with `refused`. Default: everyone.
    */
