@@ -58,7 +58,7 @@ export interface PeersetOptions {
 
 /** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
 export interface PeersetWarning {
-  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied'
+  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied' | 'policy-recheck'
   message: string
 }
 
@@ -183,7 +183,7 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   peers(): PeerInfo[]
   /** Counts, buckets, storage and transport state, warnings. */
   status(): PeersetStatus
-  /** Resolves when every record received or published so far has been processed. */
+  /** Resolves when every record received or published so far has been processed (and the re-check of kept records under a changed moderation policy, which runs just after opening, is over). */
   settled(): Promise<void>
   /** Stop timers, leave the room, flush and close storage. Idempotent; always resolves. */
   close(): Promise<void>
