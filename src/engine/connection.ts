@@ -9,7 +9,7 @@ import { clientSessionEndsAt } from '../session/index.js'
 import type { TransportRoom, TransportStrategy } from '../transport/types.js'
 import type { LocalState } from './local-state.js'
 import { REGISTRY_META_KEY } from './meta-keys.js'
-import type { ResolvedOptions } from './options.js'
+import { keptSetRules, type ResolvedOptions } from './options.js'
 import { unref, withTimeout, type Reporter } from './reporter.js'
 import { SyncDriver } from './sync-driver.js'
 
@@ -185,6 +185,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     publicKey: config.publicKey,
     granularity: config.granularity.descriptor,
     moderationDigest: config.moderation.digest,
+    settingRules: keptSetRules(config),
     buckets: local.buckets,
     index: local.index,
     ingestor: local.ingestor,

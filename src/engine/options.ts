@@ -4,10 +4,11 @@ import type { Granularity } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
 import { resolveSigner } from '../identity/index.js'
 import type { Signer } from '../identity/types.js'
+import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
 import { resolveLimits } from '../record/index.js'
 import type { RecordLimits } from '../record/types.js'
-import { createModeration, createStrikeLedger } from '../moderation/index.js'
+import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } from '../moderation/index.js'
 import { DEFAULT_CLIENT_SESSION_MS, MAX_POW_DIFFICULTY, resolveSessionTuning } from '../session/index.js'
 import type { PeersetOptions } from '../peerset-types.js'
 import { DEFAULT_CLOCK_SKEW_MS } from './time-window.js'
@@ -204,4 +205,34 @@ function positiveInteger(value: unknown, name: string): number {
 function nonNegative(value: unknown, name: string): number {
   if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) throw invalid(`${name} must be a non-negative number, got ${String(value)}`)
   return value
+}
+
+/**
+ * The settings besides granularity (retention included) and the moderation policy that change
+ * which records a peer keeps, by option name, agreed in the hello: the record limits, the record
+ * proof of work, the clock skew and the author strike rules. Two peers that differ in one end their
+ * session naming it, instead of syncing and quietly keeping different records. Session limits
+ * (rates, the peer strike threshold and ban time) are local: they decide whom we talk to, not
+ * which records exist.
+ */
+export function keptSetRules(config: ResolvedOptions): Record<string, number> {
+  return keptSetRulesOf({ ...config, strikes: config.given.strikes })
+}
+
+/** {@link keptSetRules} from the settings themselves (defaults: `keptSetRulesOf({})`, as a default peerset sends). */
+export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWork?: number; limits?: RecordLimits; strikes?: StrikeLedgerOptions | undefined }): Record<string, number> {
+  const strikes = { ...DEFAULT_STRIKE_LEDGER_OPTIONS, ...definedOnly(settings.strikes ?? {}) }
+  const rules: Record<string, number> = {
+    clockSkewMs: Math.round(settings.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS),
+    'proofOfWork.records': settings.recordProofOfWork ?? 0,
+    'strikes.threshold': strikes.threshold,
+    'strikes.banSeconds': strikes.banSeconds,
+    'strikes.strikeSeconds': strikes.strikeSeconds,
+  }
+  for (const [key, value] of Object.entries(settings.limits ?? resolveLimits())) rules[`limits.${key}`] = value
+  return rules
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -44,6 +44,8 @@ export interface SyncDriverOptions {
   publicKey: string
   granularity: GranularityDescriptor
   moderationDigest: string
+  /** The other settings that change the kept set, agreed in the hello (see `keptSetRules`). */
+  settingRules?: Readonly<Record<string, number>>
   buckets: BucketIndex
   index: RecordIndex
   ingestor: Ingestor

@@ -70,7 +70,7 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
     peerId,
     signer,
     selfPubkey,
-    settings: { granularity: { ...settings.granularity }, moderationDigest: settings.moderationDigest },
+    settings: { granularity: { ...settings.granularity }, moderationDigest: settings.moderationDigest, ...(settings.rules ? { rules: { ...settings.rules } } : {}) },
     limits,
     timeouts,
     proofOfWork,

@@ -160,6 +160,7 @@ export class PeerSession {
       granularity: this.#o.settings.granularity,
       moderationDigest: this.#o.settings.moderationDigest,
       epoch: this.#o.epoch,
+      ...(this.#o.settings.rules ? { rules: this.#o.settings.rules } : {}),
     })
   }
 
@@ -320,7 +321,7 @@ export class PeerSession {
   #onHello(hello: HelloMessage, bytes: Uint8Array, now: number): SessionAction[] {
     const held = this.#theirHello
     if (hello.epoch < this.#o.peerEpochFloor || (held !== undefined && hello.epoch <= held.epoch)) return []
-    const theirs = { granularity: hello.granularity, moderationDigest: hello.moderationDigest }
+    const theirs = { granularity: hello.granularity, moderationDigest: hello.moderationDigest, ...(hello.rules ? { rules: hello.rules } : {}) }
     if (settingsDigest(theirs) !== hello.settingsDigest) return this.#strike('malformed', 'the hello settings digest does not match its settings', now)
     if (hello.nonce === this.#ourNonce) return this.#strike('malformed', 'the hello repeats our nonce', now)
     const mismatch = compareSettings(this.#o.settings, theirs)
