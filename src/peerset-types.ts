@@ -58,7 +58,7 @@ export interface PeersetOptions {
 
 /** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
 export interface PeersetWarning {
-  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied'
+  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied' | 'policy-recheck'
   message: string
 }
 
@@ -86,7 +86,10 @@ export interface PeerInfo {
   /** The peer's public key (hex) and npub, once it has proved it holds the key. */
   pubkey: string | undefined
   npub: string | undefined
-  /** Strikes in this session (cryptographic, protocol and rate violations). */
+  /**
+   * Strikes (cryptographic, protocol and rate violations): those of this session, plus those remembered
+   * from earlier sessions of its transport id or, once it proved it, of its key (counted once).
+   */
   strikes: number
   /** When the session started (ms). */
   connectedAt: number
@@ -180,7 +183,7 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   peers(): PeerInfo[]
   /** Counts, buckets, storage and transport state, warnings. */
   status(): PeersetStatus
-  /** Resolves when every record received or published so far has been processed. */
+  /** Resolves when every record received or published so far has been processed (and the re-check of kept records under a changed moderation policy, which runs just after opening, is over). */
   settled(): Promise<void>
   /** Stop timers, leave the room, flush and close storage. Idempotent; always resolves. */
   close(): Promise<void>

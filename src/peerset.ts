@@ -44,6 +44,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
   let state: PeersetStatus['state'] = 'open'
   reporter.goLive(() => state === 'open')
+  // After the warnings held so far, on the next macrotask: the caller has the peerset by then.
+  const started = local.start()
   let closing: Promise<void> | undefined
   const assertOpen = (what: string): void => {
     if (state !== 'open') throw new PeersetError('CLOSED', `${what}: the peerset is closed`)
@@ -100,7 +102,10 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       }
     },
 
-    settled: () => ingestor.idle(),
+    async settled() {
+      await started
+      await ingestor.idle()
+    },
 
     close() {
       if (closing) return closing

@@ -9,7 +9,7 @@ import { clientSessionEndsAt } from '../session/index.js'
 import type { TransportRoom, TransportStrategy } from '../transport/types.js'
 import type { LocalState } from './local-state.js'
 import { REGISTRY_META_KEY } from './meta-keys.js'
-import type { ResolvedOptions } from './options.js'
+import { keptSetRules, type ResolvedOptions } from './options.js'
 import { unref, withTimeout, type Reporter } from './reporter.js'
 import { SyncDriver } from './sync-driver.js'
 
@@ -46,6 +46,8 @@ class RoomLink implements Connection {
   #open = true
   #sessionTimer: ReturnType<typeof setInterval> | undefined
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined
+  /** Failed attempts to rejoin in a row. */
+  #failedJoins = 0
 
   constructor(config: ResolvedOptions, local: LocalState, reporter: Reporter, transport: TransportStrategy) {
     this.#config = config
@@ -99,36 +101,73 @@ class RoomLink implements Connection {
     this.#peerInfo.clear()
   }
 
-  /** After `maxClientSessionMs` (with jitter) leave the room and join again, with fresh sessions. */
+  /**
+   * After `maxClientSessionMs` leave the room and join again, with fresh sessions. The stay is
+   * shortened by a random 0-10% (`clientSessionEndsAt`'s jitter), so peers that joined together do
+   * not all leave together.
+   */
   #scheduleRejoin(): void {
     const { clock, maxClientSessionMs } = this.#config
-    this.#rejoinTimer = setTimeout(() => void this.#rejoin(), Math.max(1_000, clientSessionEndsAt(clock(), { maxMs: maxClientSessionMs }) - clock()))
+    const endsAt = clientSessionEndsAt(clock(), { maxMs: maxClientSessionMs, jitter: Math.random() })
+    this.#rejoinTimer = setTimeout(() => void this.#rejoin(), Math.max(1_000, endsAt - clock()))
     unref(this.#rejoinTimer)
   }
 
+  /** Leave, then join again; a failed join is retried with backoff (see {@link rejoinBackoffMs}). */
   async #rejoin(): Promise<void> {
-    if (!this.#open || !this.#handle) return
-    const { room, closeTimeoutMs } = this.#config
-    try {
+    if (!this.#open) return
+    const { closeTimeoutMs } = this.#config
+    const old = this.#handle
+    this.#handle = undefined
+    if (old) {
       this.#sync.detach()
-      await withTimeout(this.#handle.leave(), closeTimeoutMs)
-      if (!this.#open) return
-      const handle = await this.#transport.join(room, this.#sync.handlers)
-      if (!this.#open) {
-        // close() ran while we were joining: leave the new room too, and stop here.
-        await withTimeout(handle.leave(), closeTimeoutMs).catch(() => undefined)
-        return
-      }
-      this.#handle = handle
-      this.#sync.attach(handle)
+      await withTimeout(old.leave(), closeTimeoutMs).catch((error) => this.#reporter.error(error))
+    }
+    if (!this.#open) return
+    await this.#joinAgain()
+  }
+
+  async #joinAgain(): Promise<void> {
+    const { room, closeTimeoutMs } = this.#config
+    let handle: TransportRoom
+    try {
+      handle = await this.#transport.join(room, this.#sync.handlers)
     } catch (error) {
-      this.#handle = undefined
-      this.#reporter.error(error)
-      this.#reporter.warn({ code: 'transport-failed', message: `rejoining the room failed (${String(error)}): records will not sync` })
+      if (!this.#open) return
+      const delay = rejoinBackoffMs(this.#failedJoins++, Math.random())
+      this.#reporter.warn({
+        code: 'transport-failed',
+        message: `rejoining the room failed (${String(error)}): records will not sync until it works; trying again in ${Math.round(delay / 1000)} s`,
+      })
+      this.#rejoinTimer = setTimeout(() => void this.#joinAgain(), delay)
+      unref(this.#rejoinTimer)
       return
     }
-    if (this.#open) this.#scheduleRejoin()
+    if (!this.#open) {
+      // close() ran while we were joining: leave the new room too, and stop here.
+      await withTimeout(handle.leave(), closeTimeoutMs).catch(() => undefined)
+      return
+    }
+    this.#failedJoins = 0
+    this.#handle = handle
+    this.#sync.attach(handle)
+    this.#scheduleRejoin()
   }
+}
+
+/** First wait before joining again after a failed rejoin, ms; doubled after each failure. */
+export const REJOIN_RETRY_MS = 1_000
+/** Longest wait between two attempts to rejoin, ms. */
+export const MAX_REJOIN_RETRY_MS = 300_000
+
+/**
+ * The wait before attempt `failures + 1` to rejoin: 1 s doubling up to 5 minutes, shortened by up
+ * to half at random (`random` in [0, 1)), so a swarm whose signalling server came back does not
+ * return all at once.
+ */
+export function rejoinBackoffMs(failures: number, random: number): number {
+  const base = Math.min(MAX_REJOIN_RETRY_MS, REJOIN_RETRY_MS * 2 ** Math.min(failures, 30))
+  return Math.max(REJOIN_RETRY_MS / 2, Math.round(base * (1 - random / 2)))
 }
 
 /** The sync driver, reporting peers as the peerset's events and keeping `peerInfo` current. */
@@ -146,6 +185,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     publicKey: config.publicKey,
     granularity: config.granularity.descriptor,
     moderationDigest: config.moderation.digest,
+    settingRules: keptSetRules(config),
     buckets: local.buckets,
     index: local.index,
     ingestor: local.ingestor,
@@ -162,8 +202,9 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
         infoOf(peerId).state = to
         events.emit('peer:state', { peerId, from, to })
       },
-      authenticated: (peerId, pubkey) => {
+      authenticated: (peerId, pubkey, strikes) => {
         const info = infoOf(peerId)
+        info.strikes = strikes
         info.pubkey = pubkey
         info.npub = npubEncode(pubkey)
         events.emit('peer:joined', { ...info })

@@ -144,7 +144,7 @@ export class FrameRouter {
       return this.apply(peerId, entry.session.close('refused', `the room is full (${this.#o.maxPeers} peers)`))
     }
     this.#peers.authenticated(entry, pubkey, this.#o.clock())
-    this.#o.peers.authenticated(peerId, pubkey)
+    this.#o.peers.authenticated(peerId, pubkey, entry.session.strikes)
     this.#outbox.send(core.peerReady(peerId, this.#o.clock()))
   }
 

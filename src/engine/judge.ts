@@ -109,6 +109,9 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
   }
   const window = checkTimeWindow(record.createdAt, nowMs, ctx.granularity, ctx.clockSkewMs)
   if (!window.ok) return refuse({ id, reason: window.reason, message: window.message, permanent: window.permanent, peerFault: false }, true)
+  if (isExpired(record, nowMs)) {
+    return refuse({ id, reason: 'expired', message: `its NIP-40 expiration (${record.expiresAt}) has passed`, permanent: true, peerFault: false }, true)
+  }
   // A newer version of this (author, uuid) is kept, or was kept and then evicted: this one is stale.
   const current = stage.currentAt(record.author, record.uuid)
   const newest = current ?? stage.versions.get(record.author, record.uuid)
@@ -165,6 +168,13 @@ function maintain(stage: Stage, ctx: JudgeContext): void {
   const nowMs = ctx.now()
   const { oldest } = ctx.granularity.windowAt(nowMs)
   for (const id of ctx.buckets.idsBefore(oldest)) evict(stage, id, 'expired')
+  // NIP-40: a record leaves when its own expiration passes, even inside the window. Its version is
+  // remembered, so an older version of its address cannot come back in its place.
+  for (const id of ctx.index.expiredBy(Math.floor(nowMs / 1000))) {
+    const record = stage.get(id)
+    if (record) stage.versions.evicted(record)
+    evict(stage, id, 'expired')
+  }
   const ledger = stage.ledger.writable()
   for (const record of ctx.index.values()) if (ledger.isBanned(record.author, nowMs)) evict(stage, record.id, 'author-banned')
   ledger.expire(nowMs)
@@ -198,6 +208,11 @@ async function review(moderation: ModerationStrategy, record: PeersetRecord, now
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Whether a record's NIP-40 `expiration` is at or before `nowMs` (a record without one never expires by itself). */
+export function isExpired(record: { expiresAt?: number | undefined }, nowMs: number): boolean {
+  return record.expiresAt !== undefined && record.expiresAt * 1000 <= nowMs
 }
 
 /** `reason`, or `rule:reason` when the rule's name says more. */

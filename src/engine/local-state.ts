@@ -16,6 +16,7 @@ import { Ingestor } from './ingest.js'
 import type { IngestListener, RecordOrigin } from './ingest-types.js'
 import { LEDGER_META_KEY, POLICY_META_KEY, REGISTRY_META_KEY, VERSIONS_META_KEY } from './meta-keys.js'
 import type { ResolvedOptions } from './options.js'
+import { isExpired } from './judge.js'
 import { recollectUnderPolicy } from './policy-gc.js'
 import { RecordIndex, supersedes } from './record-index.js'
 import { unref, type Reporter } from './reporter.js'
@@ -34,6 +35,11 @@ export interface LocalState {
   persisted(): boolean | undefined
   /** Called after each committed batch that added records (the connection announces them). */
   onRecordsAdded?: (records: PeersetRecord[], origins: RecordOrigin[]) => void
+  /**
+   * Start the work that may emit events (the policy re-check), on the next macrotask, once the host
+   * app has been given the peerset and could subscribe. Resolves when the re-check is over; never rejects.
+   */
+  start(): Promise<void>
   /** Stop pruning, finish queued ingest work, close the store. Never throws. */
   close(): Promise<void>
 }
@@ -68,6 +74,12 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     registry,
     ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, store, listener: listenerFor(reporter, () => state) }),
     persisted: () => persisted,
+    start: () =>
+      new Promise<void>((resolve) => setTimeout(resolve, 0))
+        .then(() => (open ? recheckPolicy(state, config, reporter, () => open) : undefined))
+        .catch((error: unknown) => {
+          if (open) reporter.error(error)
+        }),
     async close() {
       open = false
       clearInterval(timer)
@@ -76,7 +88,6 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
       await store.close().catch((e) => reporter.error(e))
     },
   }
-  await recheckPolicy(state, config)
   // Pruning: whole buckets leave the window at bucket boundaries; banned authors' records go; strikes and bans that are over are forgotten.
   const prune = (): void => {
     if (open) void state.ingestor.maintain().catch((error) => reporter.error(error))
@@ -109,15 +120,17 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
 }
 
 /**
- * Rebuild the index from the trusted store (no signature checks). Records that left the window,
+ * Rebuild the index from the trusted store (no signature checks). Records that left the window or
+ * whose NIP-40 expiration passed,
  * and all but the newest version of an (author, uuid) (a store written by an older build, or by
  * another program), are deleted from the store.
  */
 async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
-  const { oldest } = config.granularity.windowAt(config.clock())
+  const nowMs = config.clock()
+  const { oldest } = config.granularity.windowAt(nowMs)
   const stale: string[] = []
   for (const record of await store.loadRecords()) {
-    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest) {
+    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs)) {
       stale.push(record.id)
       continue
     }
@@ -137,15 +150,26 @@ async function loadRecords(store: RecordStore, index: RecordIndex, config: Resol
   await store.write({ delete: stale }).catch((error) => reporter.error(error))
 }
 
-/** A changed moderation policy: re-moderate what is kept, once (e.g. a lowered quota). */
-async function recheckPolicy(state: LocalState, config: ResolvedOptions): Promise<void> {
+/**
+ * A changed moderation policy: re-moderate what is kept, once (e.g. a lowered quota). Runs after
+ * `createPeerset` resolved (see `start`), so it cannot hold it up and its `record:removed` events
+ * reach the app; each review has a time limit. Stops when the peerset closes (`keepGoing`).
+ */
+async function recheckPolicy(state: LocalState, config: ResolvedOptions, reporter: Reporter, keepGoing: () => boolean): Promise<void> {
   const { store, index, ingestor } = state
   if ((await store.getMeta(POLICY_META_KEY)) === config.moderation.digest) return
-  const removals = index.size > 0 ? await recollectUnderPolicy(index, config.moderation, config.clock()) : new Map<string, string[]>()
-  let complete = true
-  for (const [reason, ids] of removals) if ((await ingestor.remove(ids, reason)) !== ids.length) complete = false
-  // Marked done only when every removal was stored, so a failed write is retried on the next open.
-  if (complete) await store.setMeta(POLICY_META_KEY, config.moderation.digest)
+  const { removals, complete } = index.size > 0 ? await recollectUnderPolicy(index, config.moderation, config.clock(), { keepGoing }) : { removals: new Map<string, string[]>(), complete: true }
+  let stored = complete
+  for (const [reason, ids] of removals) if ((await ingestor.remove(ids, reason)) !== ids.length) stored = false
+  if (!keepGoing()) return
+  if (!complete) {
+    reporter.warn({
+      code: 'policy-recheck',
+      message: 'the moderation strategy failed or gave no verdict in time for some kept records while re-checking them under the changed policy: they are kept, and the re-check runs again on the next open',
+    })
+  }
+  // Marked done only when every record got a verdict and every removal was stored, so it is retried on the next open otherwise.
+  if (stored) await store.setMeta(POLICY_META_KEY, config.moderation.digest)
 }
 
 function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, reporter: Reporter): PeerRegistry {

@@ -4,11 +4,12 @@ import type { Granularity } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
 import { resolveSigner } from '../identity/index.js'
 import type { Signer } from '../identity/types.js'
-import { createModeration } from '../moderation/index.js'
+import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
 import { resolveLimits } from '../record/index.js'
 import type { RecordLimits } from '../record/types.js'
-import { DEFAULT_CLIENT_SESSION_MS } from '../session/index.js'
+import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } from '../moderation/index.js'
+import { DEFAULT_CLIENT_SESSION_MS, MAX_POW_DIFFICULTY, resolveSessionTuning } from '../session/index.js'
 import type { PeersetOptions } from '../peerset-types.js'
 import { DEFAULT_CLOCK_SKEW_MS } from './time-window.js'
 
@@ -35,30 +36,62 @@ export interface ResolvedOptions {
   readonly given: PeersetOptions
 }
 
-/** Check `createPeerset`'s options and fill in the defaults; throws `INVALID_ARGUMENT` or `SIGNER_FAILED`. */
+/** Every option `createPeerset` knows; any other key is refused. */
+export const PEERSET_OPTION_KEYS: readonly (keyof PeersetOptions)[] = [
+  'room',
+  'identity',
+  'storage',
+  'transport',
+  'granularity',
+  'moderation',
+  'strikes',
+  'limits',
+  'clockSkewMs',
+  'clock',
+  'tickIntervalMs',
+  'sessionTickMs',
+  'sessionTimeouts',
+  'sessionLimits',
+  'maxPeers',
+  'maxClientSessionMs',
+  'reconnectCooldownMs',
+  'proofOfWork',
+  'closeTimeoutMs',
+]
+
+/** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/**
+ * Check `createPeerset`'s options and fill in the defaults; throws `INVALID_ARGUMENT` (naming the
+ * option) or `SIGNER_FAILED`. Every option is checked here, before anything is opened or joined,
+ * including those only a later part uses (session limits and timeouts, strikes, the cool-down).
+ */
 export async function resolveOptions(options: PeersetOptions): Promise<ResolvedOptions> {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new PeersetError('INVALID_ARGUMENT', 'createPeerset(options): options must be an object')
   }
+  knownKeys(options, PEERSET_OPTION_KEYS, 'options')
   const { room } = options
   if (typeof room !== 'string' || room.length === 0 || room.length > 256) {
     throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: room must be a non-empty string of at most 256 characters')
   }
   const clock = options.clock ?? Date.now
   if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
-  const granularity = options.granularity ?? dailyBuckets()
+  const granularity = checkStrategies(options)
+  const recordProofOfWork = checkDeferred(options)
   const signer = resolveSigner(options.identity)
   return {
     room,
     clock,
     clockSkewMs: nonNegative(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS, 'clockSkewMs'),
-    tickIntervalMs: positive(options.tickIntervalMs ?? 60_000, 'tickIntervalMs'),
-    sessionTickMs: positive(options.sessionTickMs ?? 1_000, 'sessionTickMs'),
-    maxPeers: positive(options.maxPeers ?? 32, 'maxPeers'),
-    maxClientSessionMs: positive(options.maxClientSessionMs ?? DEFAULT_CLIENT_SESSION_MS, 'maxClientSessionMs'),
-    closeTimeoutMs: positive(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs'),
+    tickIntervalMs: timerMs(options.tickIntervalMs ?? 60_000, 'tickIntervalMs'),
+    sessionTickMs: timerMs(options.sessionTickMs ?? 1_000, 'sessionTickMs'),
+    maxPeers: positiveInteger(options.maxPeers ?? 32, 'maxPeers'),
+    maxClientSessionMs: timerMs(options.maxClientSessionMs ?? DEFAULT_CLIENT_SESSION_MS, 'maxClientSessionMs'),
+    closeTimeoutMs: timerMs(options.closeTimeoutMs ?? 5_000, 'closeTimeoutMs'),
     limits: resolveLimits(options.limits),
-    recordProofOfWork: options.proofOfWork?.records ?? 0,
+    recordProofOfWork,
     granularity,
     moderation: options.moderation ?? createModeration(),
     signer,
@@ -66,6 +99,61 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
     retentionSeconds: (granularity.descriptor.intervalMs * granularity.descriptor.retentionBuckets) / 1000,
     given: options,
   }
+}
+
+/** The strategies' shapes (storage, transport, granularity, moderation); returns the granularity. */
+function checkStrategies(options: PeersetOptions): Granularity {
+  const { storage, transport, moderation } = options
+  if (storage !== undefined && !hasShape(storage, ['isSupported', 'open'])) {
+    throw invalid('storage must be a storage strategy ({ name, isSupported(), open(room) }), e.g. memoryStorage()')
+  }
+  if (transport !== undefined && transport !== false && !hasShape(transport, ['isSupported', 'join'])) {
+    throw invalid('transport must be a transport strategy ({ name, isSupported(), join(room, handlers) }) or false')
+  }
+  if (moderation !== undefined && !(hasShape(moderation, ['review']) && typeof moderation.digest === 'string' && moderation.digest.length > 0)) {
+    throw invalid('moderation must be a moderation strategy ({ name, digest, review(record, context) }), e.g. createModeration()')
+  }
+  const granularity = options.granularity ?? dailyBuckets()
+  const d = (granularity as Partial<Granularity> | null)?.descriptor
+  if (!hasShape(granularity, ['bucketOf', 'rangeOf', 'windowAt']) || typeof d !== 'object' || d === null || !isPositiveInteger(d.intervalMs) || !isPositiveInteger(d.retentionBuckets)) {
+    throw invalid('granularity must be a granularity strategy ({ descriptor, bucketOf, rangeOf, windowAt }), e.g. dailyBuckets()')
+  }
+  return granularity
+}
+
+/**
+ * The options that later parts use (session limits and timeouts, session and record proof of work,
+ * author strikes, the reconnect cool-down), checked now by those parts' own checks, so a bad value
+ * fails here and not at the first peer. Returns the record proof of work.
+ */
+function checkDeferred(options: PeersetOptions): number {
+  const pow = options.proofOfWork
+  if (pow !== undefined) {
+    if (typeof pow !== 'object' || pow === null || Array.isArray(pow)) throw invalid('proofOfWork must be an object { session?, records? }')
+    knownKeys(pow, ['session', 'records'], 'proofOfWork')
+  }
+  const records = pow?.records ?? 0
+  if (!Number.isSafeInteger(records) || records < 0 || records > MAX_POW_DIFFICULTY) {
+    throw invalid(`proofOfWork.records must be an integer in 0..${MAX_POW_DIFFICULTY}, got ${String(records)}`)
+  }
+  const session = pow?.session ?? 0
+  if (!Number.isSafeInteger(session) || session < 0 || session > MAX_POW_DIFFICULTY) {
+    throw invalid(`proofOfWork.session must be an integer in 0..${MAX_POW_DIFFICULTY}, got ${String(session)}`)
+  }
+  resolveSessionTuning({ limits: options.sessionLimits, timeouts: options.sessionTimeouts }, 'createPeerset', {
+    limits: 'sessionLimits',
+    timeouts: 'sessionTimeouts',
+    proofOfWork: 'proofOfWork',
+  })
+  if (options.strikes !== undefined) {
+    try {
+      createStrikeLedger(options.strikes)
+    } catch (cause) {
+      throw invalid(`strikes: ${cause instanceof Error ? cause.message.replace(/^peerset: /, '') : String(cause)}`)
+    }
+  }
+  if (options.reconnectCooldownMs !== undefined) nonNegative(options.reconnectCooldownMs, 'reconnectCooldownMs')
+  return records
 }
 
 /** The signer's public key, checked: a signer that fails or answers garbage is a typed error. */
@@ -82,12 +170,69 @@ async function signerPublicKey(signer: Signer): Promise<string> {
   return key
 }
 
-function positive(value: number, name: string): number {
-  if (!(Number.isFinite(value) && value > 0)) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: ${name} must be a positive number`)
+function invalid(message: string): PeersetError {
+  return new PeersetError('INVALID_ARGUMENT', `createPeerset: ${message}`)
+}
+
+/** Refuses keys of `object` that are not in `known`, listing the known ones. */
+function knownKeys(object: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) throw invalid(`unknown option ${what === 'options' ? '' : `${what}.`}"${key}" (known: ${known.join(', ')})`)
+  }
+}
+
+function hasShape(value: unknown, methods: readonly string[]): boolean {
+  return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
+}
+
+/** A delay for a timer: positive, and at most {@link MAX_TIMER_MS}. */
+function timerMs(value: unknown, name: string): number {
+  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS)) {
+    throw invalid(`${name} must be a positive number of ms, at most ${MAX_TIMER_MS}, got ${String(value)}`)
+  }
   return value
 }
 
-function nonNegative(value: number, name: string): number {
-  if (!(Number.isFinite(value) && value >= 0)) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: ${name} must be a non-negative number`)
+function positiveInteger(value: unknown, name: string): number {
+  if (!isPositiveInteger(value)) throw invalid(`${name} must be a positive integer, got ${String(value)}`)
   return value
+}
+
+function nonNegative(value: unknown, name: string): number {
+  if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) throw invalid(`${name} must be a non-negative number, got ${String(value)}`)
+  return value
+}
+
+/**
+ * The settings besides granularity (retention included) and the moderation policy that change
+ * which records a peer keeps, by option name, agreed in the hello: the record limits, the record
+ * proof of work, the clock skew and the author strike rules. Two peers that differ in one end their
+ * session naming it, instead of syncing and quietly keeping different records. Session limits
+ * (rates, the peer strike threshold and ban time) are local: they decide whom we talk to, not
+ * which records exist.
+ */
+export function keptSetRules(config: ResolvedOptions): Record<string, number> {
+  return keptSetRulesOf({ ...config, strikes: config.given.strikes })
+}
+
+/** {@link keptSetRules} from the settings themselves (defaults: `keptSetRulesOf({})`, as a default peerset sends). */
+export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWork?: number; limits?: RecordLimits; strikes?: StrikeLedgerOptions | undefined }): Record<string, number> {
+  const strikes = { ...DEFAULT_STRIKE_LEDGER_OPTIONS, ...definedOnly(settings.strikes ?? {}) }
+  const rules: Record<string, number> = {
+    clockSkewMs: Math.round(settings.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS),
+    'proofOfWork.records': settings.recordProofOfWork ?? 0,
+    'strikes.threshold': strikes.threshold,
+    'strikes.banSeconds': strikes.banSeconds,
+    'strikes.strikeSeconds': strikes.strikeSeconds,
+  }
+  for (const [key, value] of Object.entries(settings.limits ?? resolveLimits())) rules[`limits.${key}`] = value
+  return rules
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -11,7 +11,7 @@ import type { SyncDriverOptions } from './sync-driver.js'
 /** What the peer table reads of the driver's options. */
 export type PeerTableOptions = Pick<
   SyncDriverOptions,
-  'room' | 'signer' | 'publicKey' | 'granularity' | 'moderationDigest' | 'registry' | 'maxPeers' | 'sessionLimits' | 'sessionTimeouts' | 'proofOfWork'
+  'room' | 'signer' | 'publicKey' | 'granularity' | 'moderationDigest' | 'settingRules' | 'registry' | 'maxPeers' | 'sessionLimits' | 'sessionTimeouts' | 'proofOfWork'
 >
 
 /** One peer with a session (authenticated or still handshaking). */
@@ -112,8 +112,10 @@ export class PeerTable {
       peerId,
       signer: this.#o.signer,
       selfPubkey: this.#o.publicKey,
-      settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest },
+      settings: { granularity: this.#o.granularity, moderationDigest: this.#o.moderationDigest, ...(this.#o.settingRules ? { rules: this.#o.settingRules } : {}) },
       priorStrikes: registry.strikesOf(peerId, undefined, now),
+      // Once the peer proved its key, the strikes remembered for that key count too.
+      priorStrikesOfKey: (pubkey, t) => registry.strikesOf(peerId, pubkey, t),
       epoch: this.#nextEpoch(now),
       peerEpochFloor: this.peerEpoch(peerId),
       limits: { maxExpectedRecords: MAX_EXPECTED_RECORDS, ...this.#o.sessionLimits },

@@ -1,4 +1,5 @@
 import type { PeersetRecord } from '../record/types.js'
+import { ExpiryQueue } from './expiry-queue.js'
 
 /** What the record index needs from the per-bucket fingerprint index (sync's `BucketIndex`). */
 export interface BucketMembership {
@@ -17,6 +18,8 @@ export class RecordIndex {
   readonly #byAddress = new Map<string, string>()
   readonly #byAuthor = new Map<string, Set<string>>()
   readonly #buckets: BucketMembership
+  /** Records with a NIP-40 expiration, soonest first. */
+  readonly #expiring = new ExpiryQueue()
   #newestFirst: PeersetRecord[] | undefined
 
   constructor(buckets: BucketMembership) {
@@ -59,6 +62,7 @@ export class RecordIndex {
     if (!ids) this.#byAuthor.set(record.author, (ids = new Set()))
     ids.add(record.id)
     this.#buckets.add(record.id, record.createdAt)
+    if (record.expiresAt !== undefined) this.#expiring.add(record.id, record.expiresAt)
     this.#newestFirst = undefined
   }
 
@@ -74,8 +78,19 @@ export class RecordIndex {
     if (ids && ids.size === 0) this.#byAuthor.delete(record.author)
     this.#buckets.remove(id)
     this.#newestFirst = undefined
+    if (record.expiresAt !== undefined) this.#expiring.compact(this.#byId.size, this.#isLive)
     return record
   }
+
+  /**
+   * Ids of the records whose NIP-40 `expiration` is at or before `nowSeconds` (O(k log n) for k of
+   * them, through a min-heap: the prune tick does not scan the index).
+   */
+  expiredBy(nowSeconds: number): string[] {
+    return this.#expiring.expiredBy(nowSeconds, this.#isLive)
+  }
+
+  readonly #isLive = (id: string, at: number): boolean => this.#byId.get(id)?.expiresAt === at
 
   /** Every record, newest first (creation time, then id). Cached until the next change. */
   newestFirst(): readonly PeersetRecord[] {

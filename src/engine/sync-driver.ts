@@ -22,7 +22,8 @@ export interface PeerListener {
   /** A session changed state. */
   state(peerId: string, from: SessionState, to: SessionState): void
   /** A peer proved its key: it syncs from now on. */
-  authenticated(peerId: string, pubkey: string): void
+  /** A peer proved its key; `strikes` counts those remembered for its id or key. */
+  authenticated(peerId: string, pubkey: string, strikes: number): void
   /** A peer's session ended (it had authenticated or not). */
   closed(peerId: string, reason: CloseReason, detail: string, wasAuthenticated: boolean): void
   /** A peer earned a strike (a cryptographic, protocol or rate violation). */
@@ -43,6 +44,8 @@ export interface SyncDriverOptions {
   publicKey: string
   granularity: GranularityDescriptor
   moderationDigest: string
+  /** The other settings that change the kept set, agreed in the hello (see `keptSetRules`). */
+  settingRules?: Readonly<Record<string, number>>
   buckets: BucketIndex
   index: RecordIndex
   ingestor: Ingestor

@@ -18,6 +18,7 @@ export {
   type StrikeLedgerJSON,
   type StrikeLedgerOptions,
   type StrikeResult,
+  DEFAULT_STRIKE_LEDGER_OPTIONS,
 } from './ledger.js'
 export { applyVerdictToLedger, banVerdict, type VerdictStrikes } from './bans.js'
 import type { ModerationStrategy } from './types.js'

@@ -20,14 +20,14 @@ function sessionProtocolError(reason: string, message: string): PeersetError {
 
 /**
  * Byte 0 of every session frame this peer sends. Version 2 added the hello's session epoch (version 1
- * had none); sync frames keep their own version (`PROTOCOL_VERSION`, 1). A hello of another version
+ * had none); version 3 the hello's rules (the settings that change the kept set, after the epoch); sync frames keep their own version (`PROTOCOL_VERSION`, 1). A hello of another version
  * ends the session with `protocol-version`, without a strike.
  * @example
  * ```ts
- * frame[0] === SESSION_PROTOCOL_VERSION // 2, for frames of types 0x40..0x4F
+ * frame[0] === SESSION_PROTOCOL_VERSION // 3, for frames of types 0x40..0x4F
  * ```
  */
-export const SESSION_PROTOCOL_VERSION = 2
+export const SESSION_PROTOCOL_VERSION = 3
 
 /**
  * Byte 1 of each session frame.
@@ -59,6 +59,11 @@ const MAX_PROOF_TAGS = 16
 /** Most values in one proof tag. */
 const MAX_PROOF_TAG_VALUES = 4
 
+/** Most rules (settings that change the kept set) in one hello. */
+export const MAX_SETTING_RULES = 32
+/** Longest rule name in a hello, UTF-8 bytes. */
+export const MAX_SETTING_NAME_BYTES = 64
+
 /**
  * The code of each close reason in a bye frame.
  * @example
@@ -82,6 +87,10 @@ export const CLOSE_REASON_CODES: Readonly<Record<CloseReason, number>> = Object.
   'peer-closed': 13,
   'peer-left': 14,
   local: 15,
+  'record-limits': 16,
+  'record-pow': 17,
+  'clock-skew': 18,
+  'author-strikes': 19,
 })
 const CLOSE_REASONS = new Map<number, CloseReason>(Object.entries(CLOSE_REASON_CODES).map(([r, c]) => [c, r as CloseReason]))
 const TYPE_NAMES = new Map<number, SessionMessageType>(
@@ -107,6 +116,8 @@ export interface HelloMessage {
    * from a new session's (higher) and from a copy of the current one (equal).
    */
   epoch: number
+  /** The sender's other settings that change the kept set (`SessionSettings.rules`); absent = none. */
+  rules?: Readonly<Record<string, number>>
 }
 
 /** The sender's signed session proof (see `createSessionProof`). */
@@ -253,7 +264,14 @@ function encodeHello(w: ByteWriter, m: HelloMessage): Uint8Array {
   checkInt(m.powDifficulty, 0, MAX_POW_DIFFICULTY, 'hello.powDifficulty')
   checkText(m.moderationDigest, MAX_MODERATION_DIGEST_BYTES, 'hello.moderationDigest')
   checkInt(m.epoch, 0, Number.MAX_SAFE_INTEGER, 'hello.epoch')
-  return w
+  const rules = Object.entries(m.rules ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  if (rules.length > MAX_SETTING_RULES) throw encodeError(`hello.rules may have at most ${MAX_SETTING_RULES} entries`)
+  for (const [name, value] of rules) {
+    checkText(name, MAX_SETTING_NAME_BYTES, 'hello.rules name')
+    checkInt(value, 0, Number.MAX_SAFE_INTEGER, `hello.rules.${name}`)
+  }
+  w
+
     .hex(hex32(m.pubkey, 'hello.pubkey'))
     .hex(hex32(m.nonce, 'hello.nonce'))
     .hex(hex32(m.settingsDigest, 'hello.settingsDigest'))
@@ -262,7 +280,9 @@ function encodeHello(w: ByteWriter, m: HelloMessage): Uint8Array {
     .varint(g.retentionBuckets)
     .utf8(m.moderationDigest)
     .varint(m.epoch)
-    .finish()
+    .varint(rules.length)
+  for (const [name, value] of rules) w.utf8(name).varint(value)
+  return w.finish()
 }
 
 function decodeHello(r: ByteReader): HelloMessage {
@@ -277,8 +297,19 @@ function decodeHello(r: ByteReader): HelloMessage {
   const retentionBuckets = r.varint('hello retentionBuckets', Number.MAX_SAFE_INTEGER, 1)
   const moderationDigest = r.utf8('hello moderation digest', MAX_MODERATION_DIGEST_BYTES)
   const epoch = r.varint('hello epoch', Number.MAX_SAFE_INTEGER, 0)
+  const count = r.varint('hello rule count', MAX_SETTING_RULES, 0)
+  const rules: Record<string, number> = {}
+  let previous: string | undefined
+  for (let i = 0; i < count; i++) {
+    const name = r.utf8('hello rule name', MAX_SETTING_NAME_BYTES)
+    // Canonical: names strictly ascending (so no duplicates), non-empty.
+    if (name === '' || (previous !== undefined && name <= previous)) throw sessionProtocolError('out-of-range', 'hello rule names must be non-empty and strictly ascending')
+    rules[name] = r.varint('hello rule value', Number.MAX_SAFE_INTEGER, 0)
+    previous = name
+  }
   r.end('hello')
-  return { type: 'hello', pubkey, nonce, settingsDigest, powDifficulty, granularity: { intervalMs, retentionBuckets }, moderationDigest, epoch }
+  const hello: HelloMessage = { type: 'hello', pubkey, nonce, settingsDigest, powDifficulty, granularity: { intervalMs, retentionBuckets }, moderationDigest, epoch }
+  return count > 0 ? { ...hello, rules } : hello
 }
 
 function encodeAuth(w: ByteWriter, m: AuthMessage): Uint8Array {

@@ -66,4 +66,5 @@ export {
   type RegistryEntryJSON,
 } from './registry.js'
 export { clientSessionEndsAt, type ClientSessionOptions } from './client-session.js'
-export { defaultClassify, defaultCountRecords } from './options.js'
+export { defaultClassify, defaultCountRecords, resolveSessionTuning } from './options.js'
+export type { SessionTuning } from './options.js'

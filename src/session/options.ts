@@ -56,16 +56,7 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
   if (!isSigner(signer)) throw fail('signer must have getPublicKey() and signEvent() (a NIP-07-shaped signer)')
   if (typeof selfPubkey !== 'string' || !/^[0-9a-f]{64}$/.test(selfPubkey)) throw fail('selfPubkey must be 64 lowercase hex digits')
   assertSettings(settings, FN)
-  const limits = withDefaults(DEFAULT_SESSION_LIMITS, checkObject(options.limits, 'limits'))
-  for (const [key, value] of Object.entries(limits)) checkNumber(value, `limits.${key}`, key === 'rateStrikeIntervalMs' || key.includes('PerSecond') ? 0 : 1)
-  if (limits.maxFrameBytes < MAX_AUTH_FRAME_BYTES) throw fail(`limits.maxFrameBytes must be at least ${MAX_AUTH_FRAME_BYTES} (an auth frame)`)
-  if (!Number.isSafeInteger(limits.strikeThreshold)) throw fail('limits.strikeThreshold must be an integer')
-  const timeouts = withDefaults(DEFAULT_SESSION_TIMEOUTS, checkObject(options.timeouts, 'timeouts'))
-  for (const [key, value] of Object.entries(timeouts)) checkNumber(value, `timeouts.${key}`, 1)
-  const proofOfWork = withDefaults(DEFAULT_PROOF_OF_WORK, checkObject(options.proofOfWork, 'proofOfWork'))
-  for (const [key, value] of Object.entries(proofOfWork)) {
-    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_POW_DIFFICULTY) throw fail(`proofOfWork.${key} must be an integer in 0..${MAX_POW_DIFFICULTY}`)
-  }
+  const { limits, timeouts, proofOfWork } = resolveSessionTuning(options)
   const priorStrikes = options.priorStrikes ?? 0
   if (!Number.isSafeInteger(priorStrikes) || priorStrikes < 0) throw fail('priorStrikes must be a non-negative integer')
   const epoch = options.epoch ?? 0
@@ -79,7 +70,7 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
     peerId,
     signer,
     selfPubkey,
-    settings: { granularity: { ...settings.granularity }, moderationDigest: settings.moderationDigest },
+    settings: { granularity: { ...settings.granularity }, moderationDigest: settings.moderationDigest, ...(settings.rules ? { rules: { ...settings.rules } } : {}) },
     limits,
     timeouts,
     proofOfWork,
@@ -87,16 +78,54 @@ export function resolveSessionOptions(options: PeerSessionOptions): ResolvedSess
     epoch,
     peerEpochFloor,
     admit: checkFunction(options.admit, 'admit') ?? (() => true),
+    priorStrikesOfKey: checkFunction(options.priorStrikesOfKey, 'priorStrikesOfKey') ?? (() => 0),
     classify: checkFunction(options.classify, 'classify') ?? defaultClassify,
     countRecords: checkFunction(options.countRecords, 'countRecords') ?? defaultCountRecords,
   }
 }
 
+/** The tuning options of a session (limits, timeouts, proof of work), each optional. */
+export interface SessionTuning {
+  limits?: Partial<SessionLimits> | undefined
+  timeouts?: Partial<SessionTimeouts> | undefined
+  proofOfWork?: Partial<ProofOfWorkOptions> | undefined
+}
+
+/**
+ * Checks a session's limits, timeouts and proof of work, and fills in the defaults. `fn` and
+ * `names` say how errors name the function and the options (`createPeerset` checks its own
+ * `sessionLimits` / `sessionTimeouts` with this, up front). Throws `PeersetError` `INVALID_ARGUMENT`.
+ * @example
+ * ```ts
+ * resolveSessionTuning({ timeouts: { idleMs: -5 } }) // throws: timeouts.idleMs must be a finite number >= 1
+ * ```
+ */
+export function resolveSessionTuning(
+  tuning: SessionTuning,
+  fn = FN,
+  names: { limits: string; timeouts: string; proofOfWork: string } = { limits: 'limits', timeouts: 'timeouts', proofOfWork: 'proofOfWork' },
+): { limits: SessionLimits; timeouts: SessionTimeouts; proofOfWork: ProofOfWorkOptions } {
+  const fail = (message: string) => new PeersetError('INVALID_ARGUMENT', `${fn}: ${message}`)
+  const limits = withDefaults(DEFAULT_SESSION_LIMITS, checkObject(tuning.limits, names.limits, fail), names.limits, fail)
+  for (const [key, value] of Object.entries(limits)) {
+    checkNumber(value, `${names.limits}.${key}`, key === 'rateStrikeIntervalMs' || key.includes('PerSecond') ? 0 : 1, fail)
+  }
+  if (limits.maxFrameBytes < MAX_AUTH_FRAME_BYTES) throw fail(`${names.limits}.maxFrameBytes must be at least ${MAX_AUTH_FRAME_BYTES} (an auth frame)`)
+  if (!Number.isSafeInteger(limits.strikeThreshold)) throw fail(`${names.limits}.strikeThreshold must be an integer`)
+  const timeouts = withDefaults(DEFAULT_SESSION_TIMEOUTS, checkObject(tuning.timeouts, names.timeouts, fail), names.timeouts, fail)
+  for (const [key, value] of Object.entries(timeouts)) checkNumber(value, `${names.timeouts}.${key}`, 1, fail)
+  const proofOfWork = withDefaults(DEFAULT_PROOF_OF_WORK, checkObject(tuning.proofOfWork, names.proofOfWork, fail), names.proofOfWork, fail)
+  for (const [key, value] of Object.entries(proofOfWork)) {
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_POW_DIFFICULTY) throw fail(`${names.proofOfWork}.${key} must be an integer in 0..${MAX_POW_DIFFICULTY}`)
+  }
+  return { limits, timeouts, proofOfWork }
+}
+
 /** `defaults` overridden by the defined values of `overrides` (an `undefined` keeps the default). */
-function withDefaults<T extends object>(defaults: Readonly<T>, overrides: Partial<T> | undefined): T {
+function withDefaults<T extends object>(defaults: Readonly<T>, overrides: Partial<T> | undefined, what: string, failWith = fail): T {
   const out = { ...defaults } as T
   for (const [key, value] of Object.entries(overrides ?? {})) {
-    if (!(key in defaults)) throw fail(`unknown option ${key}`)
+    if (!(key in defaults)) throw failWith(`unknown option ${what}.${key} (known: ${Object.keys(defaults).join(', ')})`)
     if (value !== undefined) (out as Record<string, unknown>)[key] = value
   }
   return out
@@ -112,13 +141,13 @@ function checkText(value: unknown, maxBytes: number, what: string): asserts valu
   }
 }
 
-function checkObject<T>(value: T | undefined, what: string): T | undefined {
-  if (value !== undefined && (typeof value !== 'object' || value === null)) throw fail(`${what} must be an object`)
+function checkObject<T>(value: T | undefined, what: string, failWith = fail): T | undefined {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) throw failWith(`${what} must be an object`)
   return value
 }
 
-function checkNumber(value: unknown, what: string, min: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw fail(`${what} must be a finite number >= ${min}, got ${String(value)}`)
+function checkNumber(value: unknown, what: string, min: number, failWith = fail): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw failWith(`${what} must be a finite number >= ${min}, got ${String(value)}`)
 }
 
 function checkFunction<T>(value: T | undefined, what: string): T | undefined {

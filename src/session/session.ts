@@ -160,6 +160,7 @@ export class PeerSession {
       granularity: this.#o.settings.granularity,
       moderationDigest: this.#o.settings.moderationDigest,
       epoch: this.#o.epoch,
+      ...(this.#o.settings.rules ? { rules: this.#o.settings.rules } : {}),
     })
   }
 
@@ -320,7 +321,7 @@ export class PeerSession {
   #onHello(hello: HelloMessage, bytes: Uint8Array, now: number): SessionAction[] {
     const held = this.#theirHello
     if (hello.epoch < this.#o.peerEpochFloor || (held !== undefined && hello.epoch <= held.epoch)) return []
-    const theirs = { granularity: hello.granularity, moderationDigest: hello.moderationDigest }
+    const theirs = { granularity: hello.granularity, moderationDigest: hello.moderationDigest, ...(hello.rules ? { rules: hello.rules } : {}) }
     if (settingsDigest(theirs) !== hello.settingsDigest) return this.#strike('malformed', 'the hello settings digest does not match its settings', now)
     if (hello.nonce === this.#ourNonce) return this.#strike('malformed', 'the hello repeats our nonce', now)
     const mismatch = compareSettings(this.#o.settings, theirs)
@@ -414,6 +415,8 @@ export class PeerSession {
       return isTerminal(this.#state) ? actions : [...actions, ...this.#close('auth-failed', verdict.message)]
     }
     this.#theirProofVerified = true
+    const banned = this.#carryKeyStrikes(hello.pubkey, now)
+    if (banned) return banned
     const actions: SessionAction[] = []
     this.#move('auth', actions)
     if (this.#state === 'authenticated') this.#authenticated(actions)
@@ -436,11 +439,31 @@ export class PeerSession {
     return this.#strike('wrong-state', `a ${event} frame is not allowed in state ${this.#state}`, now)
   }
 
+  /**
+   * The peer's key is proven: count the strikes remembered for it. Only what goes beyond the
+   * strikes this session started with is added (those were remembered for the transport id, and
+   * the same strikes are remembered under both when the key was known), once. At the threshold the
+   * session ends and the peer is banned (by id and key); otherwise `undefined`.
+   */
+  #carryKeyStrikes(pubkey: string, now: number): SessionAction[] | undefined {
+    const known = this.#o.priorStrikesOfKey(pubkey, now)
+    const extra = Number.isSafeInteger(known) ? known - this.#o.priorStrikes : 0
+    if (extra <= 0) return undefined
+    this.#strikes += extra
+    if (this.#strikes < this.#o.limits.strikeThreshold) return undefined
+    return this.#ban([], 'prior-strikes', `strikes remembered for the key ${pubkey}`, now)
+  }
+
   #strike(reason: StrikeReason, detail: string, now: number): SessionAction[] {
     if (isTerminal(this.#state)) return []
     this.#strikes += 1
     const actions: SessionAction[] = [{ type: 'strike', reason, count: this.#strikes, detail }]
     if (this.#strikes < this.#o.limits.strikeThreshold) return actions
+    return this.#ban(actions, reason, detail, now)
+  }
+
+  /** End the session for good: bye, close `banned`, and ban the peer (its key too once proven). */
+  #ban(actions: SessionAction[], reason: StrikeReason, detail: string, now: number): SessionAction[] {
     this.#move('ban', actions)
     actions.push(send({ type: 'bye', reason: 'banned', detail: '' }))
     actions.push({ type: 'close', reason: 'banned', detail: `${this.#strikes} strikes, the last: ${reason}${detail === '' ? '' : ` (${detail})`}` })

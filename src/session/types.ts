@@ -39,6 +39,8 @@ export type SessionEvent = SessionMessageType | 'sync' | 'start' | 'proof-sent' 
 /**
  * Why a session ended. The first three say which setting the peers disagree on.
  * - `protocol-version` / `granularity` / `moderation-policy`: the peer's hello differs in that setting.
+ * - `record-limits` / `record-pow` / `clock-skew` / `author-strikes`: the peer's hello differs in a
+ *   setting that changes which records are kept (`SessionSettings.rules`; the detail names it).
  * - `handshake-timeout`: not authenticated within `timeouts.handshakeMs` of `start()`.
  * - `challenge-timeout`: the peer's proof did not arrive within `timeouts.challengeMs` of our hello.
  * - `idle-timeout`: nothing received for `timeouts.idleMs`.
@@ -56,6 +58,10 @@ export type CloseReason =
   | 'protocol-version'
   | 'granularity'
   | 'moderation-policy'
+  | 'record-limits'
+  | 'record-pow'
+  | 'clock-skew'
+  | 'author-strikes'
   | 'handshake-timeout'
   | 'challenge-timeout'
   | 'idle-timeout'
@@ -119,6 +125,12 @@ export interface SessionSettings {
   granularity: GranularityDescriptor
   /** The moderation policy's digest (`ModerationStrategy.digest`), at most 256 UTF-8 bytes. */
   moderationDigest: string
+  /**
+   * Every other setting that changes which records are kept, by the name of its `createPeerset`
+   * option (e.g. `strikes.threshold`, `limits.maxTextBytes`, `proofOfWork.records`, `clockSkewMs`),
+   * as non-negative safe integers: at most `MAX_SETTING_RULES` names of at most 64 bytes. Default none.
+   */
+  rules?: Readonly<Record<string, number>>
 }
 
 /** Timeouts of a session, in milliseconds. See `DEFAULT_SESSION_TIMEOUTS`. */
@@ -198,6 +210,13 @@ export interface PeerSessionOptions {
   peerEpochFloor?: number
   /** Strikes the peer already has (e.g. from `PeerRegistry.strikesOf`). Default 0. */
   priorStrikes?: number
+  /**
+   * Strikes remembered for the peer once its key is proven (e.g. `(pubkey, t) =>
+   * registry.strikesOf(peerId, pubkey, t)`): asked once, when the peer's proof verifies. The larger
+   * of it and `priorStrikes` counts (they are the same strikes when remembered under both the
+   * transport id and the key), plus the strikes of this session so far. Default: none.
+   */
+  priorStrikesOfKey?: (pubkey: string, nowMs: number) => number
   /**
    * Whether a pubkey may connect (e.g. not banned). Asked when the peer's hello names it; a `false`
    * closes the session with `refused`. Default: everyone.

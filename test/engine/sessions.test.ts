@@ -8,6 +8,7 @@ import { acceptAll, createModeration } from '../../src/moderation/index.js'
 import { createPeerset, type Peerset, type PeersetOptions } from '../../src/peerset.js'
 import { dailyBuckets, hourlyBuckets } from '../../src/buckets/index.js'
 import { createIdentity } from '../../src/identity/index.js'
+import { keptSetRulesOf } from '../../src/engine/options.js'
 import { encodeMessage } from '../../src/protocol/index.js'
 import { createPeerSession, type SessionAction } from '../../src/session/index.js'
 import { memoryStorage } from '../../src/storage/index.js'
@@ -135,7 +136,7 @@ describe('misbehaving peers', () => {
       peerId: target!,
       signer: identity.signer,
       selfPubkey: identity.publicKey,
-      settings: { granularity: dailyBuckets().descriptor, moderationDigest: acceptAll().digest },
+      settings: { granularity: dailyBuckets().descriptor, moderationDigest: acceptAll().digest, rules: keptSetRulesOf({}) },
     })
     let authenticated = false
     const perform = (actions: readonly SessionAction[]): void => {

@@ -267,6 +267,8 @@ describe('a changed moderation policy', () => {
     await before.close()
     const strict = createModeration({ content: false, badWords: false, links: false, duplicates: false, quota: { maxRecords: 2 } })
     const after = await openPeerset({ storage, moderation: strict })
+    // The re-check runs just after opening (so its removals are observable): settled() waits for it.
+    await after.settled()
     const byAuthor = new Map<string, PeersetRecord[]>()
     for (const r of kept) byAuthor.set(r.author, [...(byAuthor.get(r.author) ?? []), r])
     const expected = [...byAuthor.values()].flatMap((rs) =>
@@ -276,6 +278,7 @@ describe('a changed moderation policy', () => {
     await after.close()
     // Once done, the same policy does not run it again (nothing else is removed).
     const again = await openPeerset({ storage, moderation: strict })
+    await again.settled()
     expect(again.records()).toHaveLength(expected.length)
     await again.close()
   })

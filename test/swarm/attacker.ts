@@ -21,6 +21,7 @@ import {
   type NostrEvent,
   type TransportRoom,
 } from '../../src/index.js'
+import { keptSetRulesOf } from '../../src/engine/options.js'
 import { decodeMessage, encodeMessage, type BucketIds, type SyncMessage, type WireEvent } from '../../src/protocol/index.js'
 import { createPeerSession, isSessionFrame, type CloseReason, type PeerSession, type SessionAction } from '../../src/session/index.js'
 
@@ -169,7 +170,8 @@ export class Attacker {
       peerId,
       signer: identity.signer,
       selfPubkey: identity.publicKey,
-      settings: { granularity: buckets.descriptor, moderationDigest: acceptAll().digest },
+      // The rules a default peerset sends (session version 3): the attacker agrees on every setting.
+      settings: { granularity: buckets.descriptor, moderationDigest: acceptAll().digest, rules: keptSetRulesOf({}) },
     })
     link = { session, authenticated: false, ended: undefined }
     this.#links.set(peerId, link)
