@@ -5,6 +5,7 @@
  * virtual time, so a slow machine cannot make it pass or fail.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { keptSetRulesOf } from '../../src/engine/options.js'
 import { acceptAll } from '../../src/moderation/index.js'
 import { createPeerset, type Peerset } from '../../src/peerset.js'
 import { dailyBuckets } from '../../src/buckets/index.js'
@@ -67,7 +68,8 @@ function helloFrom(epoch: number, honestId: string): Uint8Array {
     peerId: honestId,
     signer: identity.signer,
     selfPubkey: identity.publicKey,
-    settings: { granularity: dailyBuckets().descriptor, moderationDigest: acceptAll().digest },
+    // The settings a default peerset sends, so the hello is one the honest peer answers.
+    settings: { granularity: dailyBuckets().descriptor, moderationDigest: acceptAll().digest, rules: keptSetRulesOf({}) },
     epoch,
   })
   const start = session.start(Date.now())
