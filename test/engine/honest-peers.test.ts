@@ -88,6 +88,9 @@ describe('honest peers on a flaky link', () => {
       await vi.advanceTimersByTimeAsync(1_500)
     }
     const converged = await publishAndConverge(a, b, 'after')
+    // The drops reached the sessions: both peers started new sessions after the first two (each
+    // hello-sent is one), so frames of dead sessions had new ones to land in.
+    expect(w.sessions).toBeGreaterThan(2)
     expect({ strikes: w.strikes, bans: w.bans }).toEqual({ strikes: [], bans: [] })
     expect(converged).toBe(true)
     await Promise.all([a.close(), b.close()])
@@ -108,6 +111,9 @@ describe('honest peers on a flaky link', () => {
       seed: fc.integer({ min: 0, max: 2 ** 31 }),
     })
     let run = 0
+    /** Runs whose faults made the peers start sessions beyond the first two, and frames delivered in all. */
+    let runsWithReconnects = 0
+    let framesDelivered = 0
     await fc.assert(
       fc.asyncProperty(link, fc.array(step, { minLength: 3, maxLength: 14 }), async (options: MemoryNetworkOptions, schedule) => {
         run++
@@ -125,6 +131,8 @@ describe('honest peers on a flaky link', () => {
           // Loss can eat any frame: records published after the last heal must still arrive.
           const converged = await publishAndConverge(a, b, `run ${run}`)
           const stats = network.stats()
+          if (w.sessions > 2) runsWithReconnects++
+          framesDelivered += stats.framesDelivered
           console.log(
             `run ${run}: ${schedule.length} steps, loss ${options.loss} dup ${options.duplicate} reorder ${options.reorder}; ` +
               `${stats.framesDelivered} frames delivered, ${stats.framesDropped} dropped, ${w.sessions} sessions opened, converged ${converged}`,
@@ -139,5 +147,10 @@ describe('honest peers on a flaky link', () => {
       }),
       { numRuns: 20, seed: 20261130, endOnFailure: true },
     )
+    // The property exercised what it names: in most runs the schedule really dropped and re-made the
+    // link (new sessions on top of the first two), and frames crossed it.
+    console.log(`${runsWithReconnects} of ${run} runs reconnected; ${framesDelivered} frames delivered in all`)
+    expect(runsWithReconnects).toBeGreaterThanOrEqual(run / 2)
+    expect(framesDelivered).toBeGreaterThan(20 * run)
   }, 120_000)
 })
