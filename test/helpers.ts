@@ -1,7 +1,9 @@
 /** Shared helpers for engine-level tests. */
 import { acceptAll } from '../src/moderation/index.js'
 import { createPeerset, type Peerset, type PeersetEvents, type PeersetOptions } from '../src/peerset.js'
+import { PeersetError } from '../src/errors.js'
 import { memoryStorage } from '../src/storage/index.js'
+import type { RecordStore, StorageStrategy, WriteBatch } from '../src/storage/types.js'
 import { FIXTURE_NOW, loadFixtures } from './fixtures/index.js'
 import type { NostrEvent } from '../src/record/types.js'
 
@@ -46,4 +48,36 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+/** A memory store whose next `failWrites(n)` writes fail (as a full disk would), and that logs every write. */
+export function flakyStorage(): { strategy: StorageStrategy; failWrites(n: number): void; writes: WriteBatch[] } {
+  const inner = memoryStorage()
+  let failures = 0
+  const writes: WriteBatch[] = []
+  const strategy: StorageStrategy = {
+    name: 'flaky',
+    isSupported: () => true,
+    async open(room) {
+      const store = await inner.open(room)
+      const wrapped: RecordStore = {
+        persistent: store.persistent,
+        loadRecords: () => store.loadRecords(),
+        getMeta: (k) => store.getMeta(k),
+        setMeta: (k, v) => store.setMeta(k, v),
+        requestPersistence: () => store.requestPersistence(),
+        close: () => store.close(),
+        write: (batch) => {
+          writes.push(batch)
+          if (failures > 0) {
+            failures--
+            return Promise.reject(new PeersetError('STORAGE_FAILED', 'QuotaExceededError: simulated'))
+          }
+          return store.write(batch)
+        },
+      }
+      return wrapped
+    },
+  }
+  return { strategy, failWrites: (n) => void (failures = n), writes }
 }

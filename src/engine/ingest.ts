@@ -12,8 +12,7 @@ import type { IngestListener, IngestOutcome, RecordOrigin, RemoveReason } from '
 import { claimedId, judgeBatch, type JudgeContext, type Submission } from './judge.js'
 import { LEDGER_META_KEY, VERSIONS_META_KEY } from './meta-keys.js'
 import { reportCommitted, reportFailed } from './report.js'
-import type { Stage } from './stage.js'
-import { VersionMemory } from './version-memory.js'
+import type { NetWrite, Stage } from './stage.js'
 
 export type { IngestListener, IngestOutcome, RecordOrigin, RejectReason, Rejection, RemoveReason } from './ingest-types.js'
 
@@ -105,23 +104,23 @@ export class Ingestor {
   /** Judge, commit, report. */
   async #process(batch: Submission[]): Promise<void> {
     const { stage, decisions } = await judgeBatch(batch, this.#o)
+    const net = stage.netWrite()
     try {
-      await this.#commit(stage)
+      await this.#commit(stage, net)
     } catch (cause) {
       const error = cause instanceof PeersetError ? cause : new PeersetError('STORAGE_FAILED', `write failed: ${String(cause)}`, { cause })
       reportFailed(decisions, error, this.#o.listener)
       return
     }
-    reportCommitted(stage, decisions, this.#o)
+    reportCommitted(stage, net, decisions, this.#o)
   }
 
   /** Write the stage's net effect, with the ledger and the version memory it changed, in one transaction. */
-  async #commit(stage: Stage): Promise<void> {
-    const { put, delete: del } = stage.netWrite()
+  async #commit(stage: Stage, { put, delete: del }: NetWrite): Promise<void> {
     const meta: Record<string, unknown> = {}
     if (stage.ledger.changed) meta[LEDGER_META_KEY] = stage.ledger.view.toJSON()
     if (stage.versions.changes.size > 0) {
-      const next = VersionMemory.fromJSON(this.#o.versions.toJSON())
+      const next = this.#o.versions.clone()
       next.apply(stage.versions.changes)
       meta[VERSIONS_META_KEY] = next.toJSON()
     }

@@ -120,10 +120,9 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
 }
 
 /**
- * Rebuild the index from the trusted store (no signature checks). Records that left the window or
- * whose NIP-40 expiration passed,
- * and all but the newest version of an (author, uuid) (a store written by an older build, or by
- * another program), are deleted from the store.
+ * Rebuild the index from the trusted store (no signature checks). Records that left the window,
+ * records whose NIP-40 expiration passed, and all but the newest version of an (author, uuid) (a
+ * store written by an older build, or by another program) are deleted from the store.
  */
 async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
   const nowMs = config.clock()

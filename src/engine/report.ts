@@ -11,7 +11,7 @@ import type { PeersetRecord } from '../record/types.js'
 import type { IngestListener, IngestOutcome, RecordOrigin, Rejection } from './ingest-types.js'
 import { ruleLabel, type Decision } from './judge.js'
 import type { RecordIndex } from './record-index.js'
-import type { Displacement, LedgerOp, Stage } from './stage.js'
+import type { Displacement, LedgerOp, NetWrite, Stage } from './stage.js'
 import type { VersionMemory } from './version-memory.js'
 
 /** What reporting changes and calls. */
@@ -24,9 +24,8 @@ export interface ReportTarget {
 }
 
 /** The batch's write committed: apply it and report it. */
-export function reportCommitted(stage: Stage, decisions: readonly Decision[], target: ReportTarget): void {
+export function reportCommitted(stage: Stage, { put, delete: deleted }: NetWrite, decisions: readonly Decision[], target: ReportTarget): void {
   const { index, listener } = target
-  const { put, delete: deleted } = stage.netWrite()
   for (const id of deleted) index.remove(id)
   for (const record of put) index.add(record)
   replayLedger(stage.ledger.log, target)

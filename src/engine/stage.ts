@@ -16,6 +16,12 @@ export type StagedOp =
   | { type: 'add'; record: PeersetRecord; origin: RecordOrigin }
   | { type: 'remove'; record: PeersetRecord; reason: RemoveReason; replacedBy?: PeersetRecord; committed: boolean }
 
+/** A batch's net effect on storage. */
+export interface NetWrite {
+  put: PeersetRecord[]
+  delete: string[]
+}
+
 /** Why a record added in a batch was removed again in the same batch. */
 export interface Displacement {
   reason: RemoveReason
@@ -106,7 +112,7 @@ export class Stage {
   }
 
   /** The net effect on storage: records added and not displaced, and committed records removed. */
-  netWrite(): { put: PeersetRecord[]; delete: string[] } {
+  netWrite(): NetWrite {
     const put = [...this.#added.values()]
     const del = [...this.#removed].filter((id) => this.#index.has(id))
     return { put, delete: del }

@@ -59,6 +59,13 @@ export class VersionMemory {
     return out
   }
 
+  /** A copy (to compute a batch's result before the batch commits). */
+  clone(): VersionMemory {
+    const copy = new VersionMemory(this.#max)
+    for (const [address, stamp] of this.#entries) copy.#entries.set(address, stamp)
+    return copy
+  }
+
   /** Plain JSON for the store's metadata. */
   toJSON(): Array<[string, string, number]> {
     return [...this.#entries].map(([address, { id, createdAt }]) => [address, id, createdAt])

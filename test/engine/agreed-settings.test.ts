@@ -9,7 +9,7 @@ import { createPeerset, type Peerset, type PeersetOptions } from '../../src/peer
 import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import { collect, loadFixtures } from '../helpers.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 

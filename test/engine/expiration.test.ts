@@ -8,7 +8,7 @@ import { createIdentity } from '../../src/identity/index.js'
 import type { Peerset, RejectedRecord } from '../../src/peerset.js'
 import { createRecord, toNostrEvent } from '../../src/record/index.js'
 import { collect, openPeerset } from '../helpers.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const author = createIdentity()
 const HOUR = 3_600

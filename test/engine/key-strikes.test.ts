@@ -13,7 +13,7 @@ import { memoryStorage } from '../../src/storage/index.js'
 import type { StorageStrategy } from '../../src/storage/types.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import { collect, loadFixtures } from '../helpers.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 

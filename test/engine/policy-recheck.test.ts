@@ -12,7 +12,7 @@ import type { PeersetRecord } from '../../src/record/types.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { collect, openPeerset } from '../helpers.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 afterEach(() => realTime())
 

@@ -12,7 +12,7 @@ import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportStrategy } from '../../src/transport/types.js'
 import { loadFixtures } from '../helpers.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 

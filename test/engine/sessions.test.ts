@@ -15,7 +15,7 @@ import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportRoom } from '../../src/transport/types.js'
 import { FIXTURE_NOW, collect, createClock, loadFixtures, waitFor } from '../helpers.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor as virtualWaitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor as virtualWaitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 const now = (): number => FIXTURE_NOW * 1000

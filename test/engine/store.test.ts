@@ -7,10 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { dailyBuckets, hourlyBuckets } from '../../src/buckets/index.js'
 import type { NostrEvent, PeersetRecord } from '../../src/record/types.js'
 import { indexedDbStorage, memoryStorage } from '../../src/storage/index.js'
-import type { RecordStore, StorageStrategy } from '../../src/storage/types.js'
-import { PeersetError } from '../../src/errors.js'
 import { createModeration } from '../../src/moderation/index.js'
-import { FIXTURE_NOW, collect, createClock, loadFixtures, openPeerset, uuidOf } from '../helpers.js'
+import { FIXTURE_NOW, collect, createClock, flakyStorage, loadFixtures, openPeerset, uuidOf } from '../helpers.js'
 
 const DAY = 86_400_000
 const { records: events, authors } = loadFixtures()
@@ -184,39 +182,14 @@ describe('nothing lost', () => {
   })
 
   it('surfaces a failed write as an error event; the record is not added and memory matches storage', async () => {
-    const inner = memoryStorage()
-    let failNext = false
-    const flaky: StorageStrategy = {
-      name: 'flaky',
-      isSupported: () => true,
-      async open(room) {
-        const store = await inner.open(room)
-        const wrapped: RecordStore = {
-          ...store,
-          persistent: store.persistent,
-          loadRecords: () => store.loadRecords(),
-          getMeta: (k) => store.getMeta(k),
-          setMeta: (k, v) => store.setMeta(k, v),
-          requestPersistence: () => store.requestPersistence(),
-          close: () => store.close(),
-          write: (batch) => {
-            if (failNext) {
-              failNext = false
-              return Promise.reject(new PeersetError('STORAGE_FAILED', 'QuotaExceededError: simulated'))
-            }
-            return store.write(batch)
-          },
-        }
-        return wrapped
-      },
-    }
+    const { strategy: flaky, failWrites } = flakyStorage()
     const peerset = await openPeerset({ storage: flaky })
     const log = collect(peerset, 'record:added', 'error')
     await peerset.importRecord(events[0])
-    failNext = true
+    failWrites(1)
     const failed = await peerset.importRecord(events[1])
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'STORAGE_FAILED' } })
-    failNext = true
+    failWrites(1)
     await expect(peerset.publish({ text: 'lost?' })).rejects.toMatchObject({ code: 'STORAGE_FAILED' })
     expect(log.map(([name]) => name)).toEqual(['record:added', 'error', 'error'])
     expect(peerset.records().map((r) => r.id)).toEqual([events[0]!.id])

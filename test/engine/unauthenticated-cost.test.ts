@@ -15,7 +15,7 @@ import { createPeerSession, encodeSessionMessage } from '../../src/session/index
 import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportRoom } from '../../src/transport/types.js'
-import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const ROOM = 'cost'
 const MINUTE = 60_000

@@ -9,10 +9,8 @@ import { createIdentity } from '../../src/identity/index.js'
 import { createModeration } from '../../src/moderation/index.js'
 import { createRecord, toNostrEvent } from '../../src/record/index.js'
 import type { PeersetRecord } from '../../src/record/types.js'
-import { PeersetError } from '../../src/errors.js'
 import { memoryStorage } from '../../src/storage/index.js'
-import type { RecordStore, StorageStrategy, WriteBatch } from '../../src/storage/types.js'
-import { FIXTURE_NOW, collect, openPeerset } from '../helpers.js'
+import { FIXTURE_NOW, collect, flakyStorage, openPeerset } from '../helpers.js'
 
 const author = createIdentity()
 const troll = createIdentity()
@@ -20,38 +18,6 @@ const troll = createIdentity()
 /** A signed record by `by` (default `author`) at FIXTURE_NOW - `ageSeconds`. */
 function make(text: string, ageSeconds: number, uuid?: string, by = author): Promise<PeersetRecord> {
   return createRecord({ text, ...(uuid ? { uuid } : {}) }, by.signer, { now: FIXTURE_NOW - ageSeconds })
-}
-
-/** A memory store whose next writes fail (as a full disk would), and that logs every write. */
-function flakyStorage(): { strategy: StorageStrategy; failWrites(n: number): void; writes: WriteBatch[] } {
-  const inner = memoryStorage()
-  let failures = 0
-  const writes: WriteBatch[] = []
-  const strategy: StorageStrategy = {
-    name: 'flaky',
-    isSupported: () => true,
-    async open(room) {
-      const store = await inner.open(room)
-      const wrapped: RecordStore = {
-        persistent: store.persistent,
-        loadRecords: () => store.loadRecords(),
-        getMeta: (k) => store.getMeta(k),
-        setMeta: (k, v) => store.setMeta(k, v),
-        requestPersistence: () => store.requestPersistence(),
-        close: () => store.close(),
-        write: (batch) => {
-          writes.push(batch)
-          if (failures > 0) {
-            failures--
-            return Promise.reject(new PeersetError('STORAGE_FAILED', 'QuotaExceededError: simulated'))
-          }
-          return store.write(batch)
-        },
-      }
-      return wrapped
-    },
-  }
-  return { strategy, failWrites: (n) => void (failures = n), writes }
 }
 
 /** Submit records in one ingest batch (calls made in one turn are queued together). */
