@@ -65,6 +65,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         retentionSeconds: config.retentionSeconds,
         limits: config.limits,
         proofOfWork: config.recordProofOfWork,
+        room: config.room,
       })
       return settle(await ingestor.submitLocal(record), record)
     },

@@ -15,6 +15,8 @@ export type RejectReason =
   | 'moderation'
   /** Without the NIP-13 proof of work this peerset requires of records. */
   | 'insufficient-pow'
+  /** Signed for another room, or for none (its `h` tag is not `roomHash` of this peerset's room). */
+  | 'wrong-room'
 
 /** Why a record left the store: expired, replaced by a newer version, evicted by moderation (over quota, duplicate), or its author was banned. */
 export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})

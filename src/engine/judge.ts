@@ -1,7 +1,7 @@
 /**
  * Judge: decides what one ingest batch does, over the committed state plus the batch itself, and
- * changes nothing but its {@link Stage}. Cheap checks come first (format, size, duplicate, proof of
- * work, time window, superseded), then the signature, then moderation. The ingestor writes the
+ * changes nothing but its {@link Stage}. Cheap checks come first (format, size, room, duplicate,
+ * proof of work, time window, superseded), then the signature, then moderation. The ingestor writes the
  * stage's net effect in one transaction and reports only after it commits.
  */
 import type { Granularity } from '../buckets/types.js'
@@ -49,6 +49,8 @@ export interface JudgeContext {
   granularity: Granularity
   moderation: ModerationStrategy
   limits: RecordLimits
+  /** `roomHash` of this peerset's room: a record must carry it in its `h` tag. */
+  roomHash: string
   /** NIP-13 leading zero bits required of every record's id (0 = none). */
   recordProofOfWork: number
   clockSkewMs: number
@@ -101,6 +103,11 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
     record = item.record
   }
   const { id } = record
+  // Permanent (the room tag is covered by the id) and no peer strike: see docs/protocol.md, Rejections.
+  if (record.roomHash !== ctx.roomHash) {
+    const message = record.roomHash === undefined ? 'it has no room tag ("h"): it was signed for no room' : 'it was signed for another room (its "h" tag is not this room\'s hash)'
+    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: false }, true)
+  }
   if (stage.addedInBatch(id)) return { type: 'copy', item, id, ofBatch: true }
   if (stage.has(id)) return { type: 'copy', item, id, ofBatch: false }
   const pow = ctx.recordProofOfWork

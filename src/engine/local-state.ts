@@ -121,15 +121,16 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
 
 /**
  * Rebuild the index from the trusted store (no signature checks). Records that left the window,
- * records whose NIP-40 expiration passed, and all but the newest version of an (author, uuid) (a
- * store written by an older build, or by another program) are deleted from the store.
+ * records whose NIP-40 expiration passed, records not of this room (no `h` tag or another room's:
+ * written by an older build, or by another program), and all but the newest version of an
+ * (author, uuid) (likewise) are deleted from the store.
  */
 async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
   const nowMs = config.clock()
   const { oldest } = config.granularity.windowAt(nowMs)
   const stale: string[] = []
   for (const record of await store.loadRecords()) {
-    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs)) {
+    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs) || record.roomHash !== config.roomHash) {
       stale.push(record.id)
       continue
     }

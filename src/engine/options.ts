@@ -6,7 +6,7 @@ import { resolveSigner } from '../identity/index.js'
 import type { Signer } from '../identity/types.js'
 import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
-import { resolveLimits } from '../record/index.js'
+import { resolveLimits, roomHash } from '../record/index.js'
 import type { RecordLimits } from '../record/types.js'
 import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } from '../moderation/index.js'
 import { DEFAULT_CLIENT_SESSION_MS, MAX_POW_DIFFICULTY, resolveSessionTuning } from '../session/index.js'
@@ -16,6 +16,8 @@ import { DEFAULT_CLOCK_SKEW_MS } from './time-window.js'
 /** The options a running peerset works with. */
 export interface ResolvedOptions {
   readonly room: string
+  /** `roomHash(room)`: the `h` tag every record of this peerset carries. */
+  readonly roomHash: string
   readonly clock: () => number
   readonly clockSkewMs: number
   readonly tickIntervalMs: number
@@ -83,6 +85,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
   const signer = resolveSigner(options.identity)
   return {
     room,
+    roomHash: roomHash(room),
     clock,
     clockSkewMs: nonNegative(options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS, 'clockSkewMs'),
     tickIntervalMs: timerMs(options.tickIntervalMs ?? 60_000, 'tickIntervalMs'),

@@ -9,6 +9,7 @@ import { resolveLimits } from './limits.js'
 import { isNonNegativeSafeInteger } from './serialize.js'
 import { isRecordUuid } from './tag-values.js'
 import { mineProofOfWork } from './pow.js'
+import { roomHash } from './room.js'
 import { buildRecordTags } from './tags.js'
 import { ALLOW_TAB_NEWLINE, describeScanFailure, scanText } from './text-scan.js'
 import type { GeoPoint, NostrEvent, PeersetRecord, RecordDraft, RecordLimits, RecordRejectReason, UnsignedEvent } from './types.js'
@@ -23,6 +24,12 @@ export interface CreateRecordOptions {
   /** Overrides of the default {@link RecordLimits}. */
   limits?: Partial<RecordLimits>
   /**
+   * The room the record is for: its `["h", roomHash(room)]` tag, covered by the id and signature.
+   * A peerset accepts only records of its own room; `publish` always passes it. Without it the
+   * record belongs to no room and every peerset refuses it (`wrong-room`).
+   */
+  room?: string
+  /**
    * NIP-13 proof of work: mine a `["nonce", n, difficulty]` tag until the id has this many leading
    * zero bits, before signing. Each bit doubles the work (~2^difficulty hashes). Default 0 (none).
    */
@@ -30,7 +37,7 @@ export interface CreateRecordOptions {
 }
 
 const DRAFT_KEYS = ['text', 'link', 'geo', 'uuid']
-const OPTION_KEYS = ['now', 'retentionSeconds', 'limits', 'proofOfWork']
+const OPTION_KEYS = ['now', 'retentionSeconds', 'limits', 'proofOfWork', 'room']
 const ZERO_ID = '0'.repeat(64)
 /** Most proof of work a record may be mined for here (about 16 million hashes at 24 bits). */
 const MAX_RECORD_POW = 24
@@ -57,13 +64,13 @@ const ZERO_SIG = '0'.repeat(128)
 export async function createRecord(draft: RecordDraft, signer: Signer, options?: CreateRecordOptions): Promise<PeersetRecord> {
   const { text, textBytes, link, geo, uuid } = checkDraft(draft)
   if (!isSigner(signer)) throw new PeersetError('INVALID_ARGUMENT', 'createRecord: signer must have getPublicKey() and signEvent()')
-  const { now, retentionSeconds, limits, proofOfWork } = checkOptions(options)
+  const { now, retentionSeconds, limits, proofOfWork, room } = checkOptions(options)
   checkDraftLimits(textBytes, link, limits)
 
   const pubkey = await callSigner(() => signer.getPublicKey(), 'getPublicKey')
   if (!isLowerHex64(pubkey)) throw new PeersetError('SIGNER_FAILED', 'createRecord: the signer returned a public key that is not 64 lowercase hex digits')
 
-  const tags = buildRecordTags({ uuid: uuid ?? randomUuidV4(), expiresAt: now + retentionSeconds, link, geo })
+  const tags = buildRecordTags({ uuid: uuid ?? randomUuidV4(), roomHash: room === undefined ? undefined : roomHash(room), expiresAt: now + retentionSeconds, link, geo })
   let unsigned = { pubkey, created_at: now, kind: RECORD_KIND, tags, content: text }
   if (proofOfWork > 0) unsigned = mineProofOfWork(unsigned, proofOfWork).event
   const candidate = checkRecordCandidate({ id: ZERO_ID, ...unsigned, sig: ZERO_SIG }, limits)
@@ -121,13 +128,16 @@ function checkDraftLimits(textBytes: number, link: string | undefined, limits: R
   }
 }
 
-function checkOptions(options: unknown): { now: number; retentionSeconds: number; limits: Readonly<RecordLimits>; proofOfWork: number } {
-  if (options === undefined) return { now: unixNow(), retentionSeconds: DEFAULT_RETENTION_SECONDS, limits: resolveLimits(), proofOfWork: 0 }
+function checkOptions(options: unknown): { now: number; retentionSeconds: number; limits: Readonly<RecordLimits>; proofOfWork: number; room: string | undefined } {
+  if (options === undefined) return { now: unixNow(), retentionSeconds: DEFAULT_RETENTION_SECONDS, limits: resolveLimits(), proofOfWork: 0, room: undefined }
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'createRecord: options must be an object')
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) throw new PeersetError('INVALID_ARGUMENT', `createRecord: unknown option "${key}" (known: ${OPTION_KEYS.join(', ')})`)
   }
-  const { now = unixNow(), retentionSeconds = DEFAULT_RETENTION_SECONDS, limits, proofOfWork = 0 } = options as Record<string, unknown>
+  const { now = unixNow(), retentionSeconds = DEFAULT_RETENTION_SECONDS, limits, proofOfWork = 0, room } = options as Record<string, unknown>
+  if (room !== undefined && (typeof room !== 'string' || room.length === 0)) {
+    throw new PeersetError('INVALID_ARGUMENT', 'createRecord: options.room must be a non-empty string')
+  }
   if (!isNonNegativeSafeInteger(proofOfWork) || proofOfWork > MAX_RECORD_POW) {
     throw new PeersetError('INVALID_ARGUMENT', `createRecord: options.proofOfWork must be an integer from 0 to ${MAX_RECORD_POW}, got ${String(proofOfWork)}`)
   }
@@ -135,7 +145,7 @@ function checkOptions(options: unknown): { now: number; retentionSeconds: number
   if (!isNonNegativeSafeInteger(retentionSeconds) || retentionSeconds === 0 || !Number.isSafeInteger(now + retentionSeconds)) {
     throw new PeersetError('INVALID_ARGUMENT', `createRecord: options.retentionSeconds must be a positive integer, got ${String(retentionSeconds)}`)
   }
-  return { now, retentionSeconds, limits: resolveLimits(limits as Partial<RecordLimits> | undefined), proofOfWork }
+  return { now, retentionSeconds, limits: resolveLimits(limits as Partial<RecordLimits> | undefined), proofOfWork, room }
 }
 
 /** Runs a signer call; anything it throws or rejects with becomes `SIGNER_FAILED` (with the cause). */

@@ -3,6 +3,7 @@ export type { GeoPoint, NostrEvent, PeersetRecord, RecordDraft, RecordLimits, Re
 export { DEFAULT_RETENTION_SECONDS, RECORD_GEOHASH_PRECISION, RECORD_KIND } from './constants.js'
 export { DEFAULT_RECORD_LIMITS, MAX_EVENT_BYTES_CEILING, resolveLimits } from './limits.js'
 export { encodeGeohash } from './geohash.js'
+export { roomHash, roomTag } from './room.js'
 export { computeEventId, serializeEvent, type SerializableEvent } from './serialize.js'
 export { createRecord, type CreateRecordOptions } from './create.js'
 export { recordFromNostrEvent, toNostrEvent, verifyEventSignature, verifyRecord, type VerifyRecordOptions } from './verify.js'

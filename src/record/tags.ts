@@ -6,6 +6,7 @@ import { encodeGeohash, MAX_GEOHASH_PRECISION } from './geohash.js'
 import { formatCoordinate, isRecordUuid, parseCoordinate, parseUnixSeconds } from './tag-values.js'
 import type { GeoPoint, RecordLimits, VerifyResult } from './types.js'
 import { RECORD_GEOHASH_PRECISION } from './constants.js'
+import { ROOM_TAG_NAME } from './room.js'
 
 /** A refusal, as {@link VerifyResult} reports it. */
 export type Rejection = Extract<VerifyResult, { ok: false }>
@@ -13,22 +14,25 @@ export type Rejection = Extract<VerifyResult, { ok: false }>
 /** What a record's tags say (the parts of a record that are not plain event fields). */
 export interface RecordTagFields {
   uuid: string
+  /** The room hash of the `h` tag (see `roomHash`), if the record has one. */
+  roomHash: string | undefined
   expiresAt: number | undefined
   link: string | undefined
   geo: (GeoPoint & { geohash: string }) | undefined
 }
 
-/** What Peerset writes, in this order: d, expiration, r, g, geo (absent parts are left out). */
+/** What Peerset writes, in this order: d, h, expiration, r, g, geo (absent parts are left out). */
 export function buildRecordTags(fields: {
   uuid: string
+  /** The room hash (see `roomHash`). */
+  roomHash?: string | undefined
   expiresAt: number
   link?: string | undefined
   geo?: GeoPoint | undefined
 }): string[][] {
-  const tags: string[][] = [
-    ['d', fields.uuid],
-    ['expiration', String(fields.expiresAt)],
-  ]
+  const tags: string[][] = [['d', fields.uuid]]
+  if (fields.roomHash !== undefined) tags.push([ROOM_TAG_NAME, fields.roomHash])
+  tags.push(['expiration', String(fields.expiresAt)])
   if (fields.link !== undefined) tags.push(['r', fields.link])
   if (fields.geo !== undefined) {
     const lat = formatCoordinate(fields.geo.lat)
@@ -40,7 +44,7 @@ export function buildRecordTags(fields: {
   return tags
 }
 
-const KNOWN_TAG_NAMES = ['d', 'expiration', 'r', 'g', 'geo'] as const
+const KNOWN_TAG_NAMES = ['d', ROOM_TAG_NAME, 'expiration', 'r', 'g', 'geo'] as const
 type KnownTagName = (typeof KNOWN_TAG_NAMES)[number]
 
 const reject = (reason: Rejection['reason'], message: string): Rejection => ({ ok: false, reason, message })
@@ -67,6 +71,9 @@ export function readRecordTags(tags: readonly (readonly string[])[], createdAt: 
   if (d.length !== 2) return reject('invalid-field', `the "d" tag must have 2 values, has ${d.length}`)
   if (duplicate !== undefined) return reject('invalid-field', `the "${duplicate}" tag appears more than once`)
 
+  const roomHash = readRoomHash(found[ROOM_TAG_NAME])
+  if (typeof roomHash === 'object') return roomHash
+
   let expiresAt: number | undefined
   const expiration = found.expiration
   if (expiration !== undefined) {
@@ -87,7 +94,16 @@ export function readRecordTags(tags: readonly (readonly string[])[], createdAt: 
 
   const geo = readGeo(found.g, found.geo)
   if (geo !== undefined && 'ok' in geo) return geo
-  return { uuid: d[1], expiresAt, link, geo }
+  return { uuid: d[1], roomHash, expiresAt, link, geo }
+}
+
+/** The room hash of an `h` tag: exactly 2 values, the second 64 lowercase hex digits. */
+function readRoomHash(h: readonly string[] | undefined): string | undefined | Rejection {
+  if (h === undefined) return undefined
+  if (h.length !== 2) return reject('invalid-field', `the "${ROOM_TAG_NAME}" tag (room) must have 2 values, has ${h.length}`)
+  const hash = h[1] as string
+  if (!/^[0-9a-f]{64}$/.test(hash)) return reject('invalid-field', `the "${ROOM_TAG_NAME}" tag (room) must be a room hash: 64 lowercase hex digits`)
+  return hash
 }
 
 function readGeo(g: readonly string[] | undefined, geoTag: readonly string[] | undefined): RecordTagFields['geo'] | Rejection {

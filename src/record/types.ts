@@ -39,6 +39,11 @@ export interface PeersetRecord {
   readonly author: string
   /** RFC 9562 uuid, the record's address together with its author. */
   readonly uuid: string
+  /**
+   * The room the record was signed for: the value of its `h` tag, `roomHash(room)` (absent if the
+   * record has none; a peerset refuses such a record, and one of another room, as `wrong-room`).
+   */
+  readonly roomHash?: string
   /** Creation time, Unix seconds (the event's `created_at`). */
   readonly createdAt: number
   /** The text (the event's `content`). */

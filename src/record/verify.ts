@@ -51,6 +51,7 @@ export function verifyRecord(input: unknown, options?: VerifyRecordOptions): Ver
     id: event.id,
     author: event.pubkey,
     uuid: fields.uuid,
+    roomHash: fields.roomHash,
     createdAt: event.created_at,
     text: event.content,
     link: fields.link,
@@ -83,6 +84,8 @@ export function recordFromNostrEvent(event: NostrEvent, options?: VerifyRecordOp
 /**
  * The Nostr event of a record (a new object; tags are copied). Tag layout, in write order:
  * - `["d", uuid]` — required; lowercase RFC 9562 uuid (any version on read, v4 on write);
+ * - `["h", roomHash]` — the room the record belongs to (see `roomHash`); written when `createRecord`
+ *   is given a room (a peerset always does); optional on read, 64 lowercase hex digits;
  * - `["expiration", "<created_at + retention>"]` — NIP-40; written on create, optional on read;
  *   a decimal integer without leading zeros, after `created_at`;
  * - `["r", link]` — optional; non-empty, at most `maxLinkLength` characters;
