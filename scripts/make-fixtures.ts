@@ -5,6 +5,7 @@
  *
  * What is in it, on purpose:
  * - 8 authors, keys sha256('peerset-fixture-author-' + i);
+ * - every record signed for the room FIXTURE_ROOM (its `h` tag);
  * - records spread over the 90 daily buckets of the window at FIXTURE_NOW, plus a burst on one day;
  * - new versions of earlier records (same author and uuid, newer created_at), some chains of three;
  * - tie pairs: same author, uuid and created_at, different content (the lowest id wins);
@@ -16,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
 import { npubEncode, nsecEncode, type Signer } from '../src/identity/index.js'
 import { computeEventId, createRecord, toNostrEvent, type NostrEvent, type PeersetRecord, type RecordDraft, type UnsignedEvent } from '../src/record/index.js'
-import { FIXTURE_NOW, FIXTURES_URL, type FixtureAuthor, type Fixtures } from '../test/fixtures/index.js'
+import { FIXTURE_NOW, FIXTURE_ROOM, FIXTURES_URL, type FixtureAuthor, type Fixtures } from '../test/fixtures/index.js'
 
 const AUTHORS = 8
 const BASE_RECORDS = 320
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   const signers = keys.map(fixtureSigner)
   const records: PeersetRecord[] = []
   const make = async (author: number, createdAt: number, uuid?: string) => {
-    const record = await createRecord(randomDraft(uuid), signers[author] as Signer, { now: createdAt })
+    const record = await createRecord(randomDraft(uuid), signers[author] as Signer, { now: createdAt, room: FIXTURE_ROOM })
     records.push(record)
     return { author, record }
   }
@@ -124,10 +125,11 @@ async function main(): Promise<void> {
   }
 
   const events = records.map(toNostrEvent).sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  const fixtures: Fixtures = { now: FIXTURE_NOW, authors, records: events }
+  const fixtures: Fixtures = { now: FIXTURE_NOW, room: FIXTURE_ROOM, authors, records: events }
   // One record per line: small, and diffs stay readable.
   const text = [
     `{"now":${fixtures.now},`,
+    `"room":${JSON.stringify(fixtures.room)},`,
     `"authors":[\n${authors.map((a) => JSON.stringify(a)).join(',\n')}\n],`,
     `"records":[\n${events.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`,
   ].join('\n')

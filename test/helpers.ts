@@ -4,10 +4,10 @@ import { createPeerset, type Peerset, type PeersetEvents, type PeersetOptions } 
 import { PeersetError } from '../src/errors.js'
 import { memoryStorage } from '../src/storage/index.js'
 import type { RecordStore, StorageStrategy, WriteBatch } from '../src/storage/types.js'
-import { FIXTURE_NOW, loadFixtures } from './fixtures/index.js'
+import { FIXTURE_NOW, FIXTURE_ROOM, loadFixtures } from './fixtures/index.js'
 import type { NostrEvent } from '../src/record/types.js'
 
-export { FIXTURE_NOW, loadFixtures }
+export { FIXTURE_NOW, FIXTURE_ROOM, loadFixtures }
 
 /** A controllable clock starting at the fixture time. */
 export function createClock(startMs = FIXTURE_NOW * 1000): { now: () => number; set(ms: number): void; advance(ms: number): void } {
@@ -15,11 +15,11 @@ export function createClock(startMs = FIXTURE_NOW * 1000): { now: () => number; 
   return { now: () => t, set: (ms) => void (t = ms), advance: (ms) => void (t += ms) }
 }
 
-/** A local-only peerset on the fixture clock that keeps every valid record, unless told otherwise. */
+/** A local-only peerset of the fixture room, on the fixture clock, that keeps every valid record, unless told otherwise. */
 export function openPeerset(options: Partial<PeersetOptions> = {}): Promise<Peerset> {
   const fixtures = loadFixtures()
   return createPeerset({
-    room: 'test',
+    room: FIXTURE_ROOM,
     identity: fixtures.authors[0]!.nsec,
     storage: memoryStorage(),
     transport: false,

@@ -156,7 +156,7 @@ describe('records(query) and get(id)', () => {
     }
     nowMs = START_MS
     for (const dt of [5, 15]) {
-      const record = await createRecord({ text: `theirs at +${dt}` }, other.signer, { now: t + dt })
+      const record = await createRecord({ text: `theirs at +${dt}` }, other.signer, { now: t + dt, room: 'api' })
       expect(await peerset.importRecord(toNostrEvent(record))).toMatchObject({ status: 'added' })
       theirs.push(record)
     }
@@ -350,7 +350,7 @@ describe('createPeerset({ room, identity }) alone, in plain Node', () => {
   it('after close, publish rejects with CLOSED and importRecord resolves failed with CLOSED', async () => {
     const peerset = await openPeerset()
     const other = createIdentity()
-    const event = toNostrEvent(await createRecord({ text: 'late' }, other.signer, { now: nowSeconds() }))
+    const event = toNostrEvent(await createRecord({ text: 'late' }, other.signer, { now: nowSeconds(), room: 'api' }))
     await peerset.close()
     expect(await errorOf(() => peerset.publish({ text: 'too late' }))).toMatchObject({ code: 'CLOSED' })
     const outcome = await peerset.importRecord(event)
@@ -400,13 +400,13 @@ describe('record:rejected for records the engine refuses', () => {
     const rejected: Array<PeersetEvents['record:rejected'][0]> = []
     peerset.on('record:rejected', (info) => rejected.push(info))
     const author = createIdentity()
-    const event = toNostrEvent(await createRecord({ text: 'genuine' }, author.signer, { now: nowSeconds() }))
+    const event = toNostrEvent(await createRecord({ text: 'genuine' }, author.signer, { now: nowSeconds(), room: 'api' }))
     const flip = (hex: string): string => (hex[0] === 'a' ? 'b' : 'a') + hex.slice(1)
 
     expect(await peerset.importRecord({ ...event, sig: flip(event.sig) })).toMatchObject({ status: 'rejected', reason: 'bad-signature' })
     expect(await peerset.importRecord({ ...event, content: 'tampered' })).toMatchObject({ status: 'rejected', reason: 'bad-id' })
     expect(await peerset.importRecord({ hello: 'world' })).toMatchObject({ status: 'rejected', reason: 'malformed' })
-    const future = toNostrEvent(await createRecord({ text: 'from the future' }, author.signer, { now: nowSeconds() + 3_600 }))
+    const future = toNostrEvent(await createRecord({ text: 'from the future' }, author.signer, { now: nowSeconds() + 3_600, room: 'api' }))
     expect(await peerset.importRecord(future)).toMatchObject({ status: 'rejected', reason: 'future', permanent: false })
 
     expect(rejected.map((r) => [r.reason, r.origin, r.permanent])).toEqual([

@@ -8,14 +8,14 @@ import { acceptAll } from '../../src/moderation/index.js'
 import { createPeerset, type Peerset, type PeersetOptions } from '../../src/peerset.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
-import { collect, loadFixtures } from '../helpers.js'
+import { FIXTURE_ROOM, collect, loadFixtures } from '../helpers.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 
 function peer(network: MemoryNetwork, options: Partial<PeersetOptions> = {}): Promise<Peerset> {
   return createPeerset({
-    room: 'agreed',
+    room: FIXTURE_ROOM,
     identity: createIdentity(),
     storage: memoryStorage(),
     transport: network.transport(),

@@ -98,7 +98,7 @@ beforeAll(async () => {
   authors.links = createIdentity()
   let t = FIXTURE_NOW - 4 * 24 * HOUR // every record within the retention window and the ban period
   const make = (author: Identity, draft: RecordDraft): Promise<PeersetRecord> =>
-    createRecord(draft, author.signer, { now: (t += HOUR), retentionSeconds: 90 * 24 * HOUR })
+    createRecord(draft, author.signer, { now: (t += HOUR), retentionSeconds: 90 * 24 * HOUR, room: ROOM })
   const q = authors.quota
   const b = authors.banned
   const s = authors.struck
@@ -202,7 +202,7 @@ describe('a superseded version on the real engine', () => {
   // (a stale version is still verified and moderated for its own strike); this guards the fix.
   it('strikes a version that was replaced whatever the arrival order', async () => {
     const author = createIdentity()
-    const at = (s: number) => ({ now: FIXTURE_NOW - s, retentionSeconds: 90 * 24 * HOUR })
+    const at = (s: number) => ({ now: FIXTURE_NOW - s, retentionSeconds: 90 * 24 * HOUR, room: ROOM })
     const v1 = await createRecord({ text: 'sh1t happens' }, author.signer, at(3 * HOUR)) // struck by bad-words
     const v2 = await createRecord({ text: 'all fine now', uuid: v1.uuid }, author.signer, at(2 * HOUR)) // its new version
     const other = await createRecord({ text: 'oh S H I T' }, author.signer, at(HOUR)) // a second strike: banned at 2

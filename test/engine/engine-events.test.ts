@@ -6,14 +6,14 @@ import { createIdentity } from '../../src/identity/index.js'
 import { createRecord } from '../../src/record/index.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork } from '../../src/transport/index.js'
-import { FIXTURE_NOW, collect, loadFixtures, waitFor } from '../helpers.js'
+import { FIXTURE_NOW, FIXTURE_ROOM, collect, loadFixtures, waitFor } from '../helpers.js'
 
 const { records: events } = loadFixtures()
 
 describe('engine events', () => {
   it('reports the start and the end of a catch-up with sync:started and sync:idle', async () => {
     const network = createMemoryNetwork({ latencyMs: 1 })
-    const common = { room: 'events', storage: memoryStorage(), moderation: acceptAll(), clock: () => FIXTURE_NOW * 1000, sessionTickMs: 50 }
+    const common = { room: FIXTURE_ROOM, storage: memoryStorage(), moderation: acceptAll(), clock: () => FIXTURE_NOW * 1000, sessionTickMs: 50 }
     const full = await createPeerset({ ...common, identity: createIdentity(), transport: network.transport() })
     for (const e of events.slice(0, 100)) await full.importRecord(e)
     const fresh = await createPeerset({ ...common, storage: memoryStorage(), identity: createIdentity(), transport: network.transport() })
@@ -30,7 +30,7 @@ describe('engine events', () => {
   it('reports author strikes and bans, then removes and refuses the banned author’s records', async () => {
     const now = FIXTURE_NOW * 1000
     const peerset = await createPeerset({
-      room: 'events',
+      room: FIXTURE_ROOM,
       identity: createIdentity(),
       storage: memoryStorage(),
       transport: false,
@@ -40,7 +40,7 @@ describe('engine events', () => {
     })
     const log = collect(peerset, 'author:strike', 'author:banned', 'record:removed', 'record:rejected')
     const troll = createIdentity()
-    const at = (s: number) => ({ now: FIXTURE_NOW - 1000 + s })
+    const at = (s: number) => ({ now: FIXTURE_NOW - 1000 + s, room: FIXTURE_ROOM })
     const fine = await createRecord({ text: 'a perfectly fine post' }, troll.signer, at(0))
     const bad1 = await createRecord({ text: 'you are a piece of shit' }, troll.signer, at(1))
     const bad2 = await createRecord({ text: 'f u c k this' }, troll.signer, at(2))
@@ -61,7 +61,7 @@ describe('engine events', () => {
 describe('proof of work on records (optional)', () => {
   it('mines its own records and refuses records without the required work', async () => {
     const peerset = await createPeerset({
-      room: 'pow',
+      room: FIXTURE_ROOM,
       identity: createIdentity(),
       storage: memoryStorage(),
       transport: false,
@@ -71,7 +71,7 @@ describe('proof of work on records (optional)', () => {
     const mine = await peerset.publish({ text: 'mined' })
     expect(mine.id.startsWith('00')).toBe(true)
     expect(mine.tags.find((t) => t[0] === 'nonce')?.[2]).toBe('8')
-    const lazy = await createRecord({ text: 'not mined' }, createIdentity().signer)
+    const lazy = await createRecord({ text: 'not mined' }, createIdentity().signer, { room: FIXTURE_ROOM })
     const outcome = await peerset.importRecord(lazy)
     // One in 256 random ids has 8 leading zero bits, but without a nonce tag committing to 8 it never counts.
     expect(outcome).toMatchObject({ status: 'rejected', reason: 'insufficient-pow' })

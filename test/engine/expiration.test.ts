@@ -7,14 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createIdentity } from '../../src/identity/index.js'
 import type { Peerset, RejectedRecord } from '../../src/peerset.js'
 import { createRecord, toNostrEvent } from '../../src/record/index.js'
-import { collect, openPeerset } from '../helpers.js'
+import { FIXTURE_ROOM, collect, openPeerset } from '../helpers.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const author = createIdentity()
 const HOUR = 3_600
 
 function recordExpiringIn(seconds: number, text: string, createdAgo = 0) {
-  return createRecord({ text }, author.signer, { now: Math.floor(Date.now() / 1000) - createdAgo, retentionSeconds: seconds })
+  return createRecord({ text }, author.signer, { now: Math.floor(Date.now() / 1000) - createdAgo, retentionSeconds: seconds, room: FIXTURE_ROOM })
 }
 
 let peerset: Peerset | undefined

@@ -12,14 +12,14 @@ import { PeerRegistry } from '../../src/session/index.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import type { StorageStrategy } from '../../src/storage/types.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
-import { collect, loadFixtures } from '../helpers.js'
+import { FIXTURE_ROOM, collect, loadFixtures } from '../helpers.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 
 function peer(network: MemoryNetwork, peerId: string, options: Partial<PeersetOptions> = {}): Promise<Peerset> {
   return createPeerset({
-    room: 'key-strikes',
+    room: FIXTURE_ROOM,
     identity: createIdentity(),
     storage: memoryStorage(),
     transport: network.transport({ peerId }),
@@ -35,7 +35,7 @@ async function storeRemembering(key: Identity, underId: string, strikes: number)
   const storage = memoryStorage()
   const registry = new PeerRegistry()
   registry.drop(underId, Date.now(), { reason: 're-auth', pubkey: key.publicKey, strikes, authenticated: true })
-  const store = await storage.open('key-strikes')
+  const store = await storage.open(FIXTURE_ROOM)
   await store.setMeta(REGISTRY_META_KEY, registry.toJSON())
   await store.close()
   return storage

@@ -11,7 +11,7 @@ import { createRecord, toNostrEvent } from '../../src/record/index.js'
 import type { PeersetRecord } from '../../src/record/types.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import { createIdentity } from '../../src/identity/index.js'
-import { collect, openPeerset } from '../helpers.js'
+import { FIXTURE_ROOM, collect, openPeerset } from '../helpers.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 afterEach(() => realTime())
@@ -40,7 +40,7 @@ describe('the policy re-check on open', () => {
     const before = await drive(openPeerset({ storage, clock: virtualClock }))
     const now = Math.floor(Date.now() / 1000)
     const texts = ['keep', 'hang', 'drop']
-    const records = await Promise.all(texts.map((text, i) => createRecord({ text }, author.signer, { now: now - 10 + i })))
+    const records = await Promise.all(texts.map((text, i) => createRecord({ text }, author.signer, { now: now - 10 + i, room: FIXTURE_ROOM })))
     for (const r of records) await drive(before.importRecord(toNostrEvent(r)))
     await drive(before.close())
 
@@ -78,7 +78,7 @@ describe('the policy re-check on open', () => {
     const author = createIdentity()
     const before = await drive(openPeerset({ storage, clock: virtualClock }))
     const now = Math.floor(Date.now() / 1000)
-    for (const text of ['keep', 'drop']) await drive(before.importRecord(toNostrEvent(await createRecord({ text }, author.signer, { now }))))
+    for (const text of ['keep', 'drop']) await drive(before.importRecord(toNostrEvent(await createRecord({ text }, author.signer, { now, room: FIXTURE_ROOM }))))
     await drive(before.close())
     // The host app subscribes as soon as `await createPeerset()` returns (a microtask after it
     // resolved, before any timer: `drive` keeps running timers, so the listener is added in `then`).

@@ -11,14 +11,14 @@ import { createPeerset, type Peerset, type PeersetOptions, type PeersetWarning }
 import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportStrategy } from '../../src/transport/types.js'
-import { loadFixtures } from '../helpers.js'
+import { FIXTURE_ROOM, loadFixtures } from '../helpers.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 
 function peer(transport: TransportStrategy, options: Partial<PeersetOptions> = {}): Promise<Peerset> {
   return createPeerset({
-    room: 'rejoin',
+    room: FIXTURE_ROOM,
     identity: createIdentity(),
     storage: memoryStorage(),
     transport,

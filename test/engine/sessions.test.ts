@@ -14,7 +14,7 @@ import { createPeerSession, type SessionAction } from '../../src/session/index.j
 import { memoryStorage } from '../../src/storage/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportRoom } from '../../src/transport/types.js'
-import { FIXTURE_NOW, collect, createClock, loadFixtures, waitFor } from '../helpers.js'
+import { FIXTURE_NOW, FIXTURE_ROOM, collect, createClock, loadFixtures, waitFor } from '../helpers.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor as virtualWaitFor } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
@@ -22,7 +22,7 @@ const now = (): number => FIXTURE_NOW * 1000
 
 function peer(network: MemoryNetwork, options: Partial<PeersetOptions> = {}): Promise<Peerset> {
   return createPeerset({
-    room: 'sessions',
+    room: FIXTURE_ROOM,
     identity: createIdentity(),
     storage: memoryStorage(),
     transport: network.transport(),
@@ -38,7 +38,7 @@ async function rawPeer(network: MemoryNetwork, transport = network.transport({ p
   const received: Array<{ from: string; data: Uint8Array }> = []
   const joined = new Set<string>()
   let onFrame: (from: string, data: Uint8Array) => void = () => {}
-  const room: TransportRoom = await transport.join('sessions', {
+  const room: TransportRoom = await transport.join(FIXTURE_ROOM, {
     onPeerJoin: (id) => joined.add(id),
     onPeerLeave: (id) => joined.delete(id),
     onMessage: (from, data) => {
@@ -131,7 +131,7 @@ describe('misbehaving peers', () => {
     const [target] = bad.joined
     const identity = createIdentity()
     const session = createPeerSession({
-      room: 'sessions',
+      room: FIXTURE_ROOM,
       selfId: 'zz-raw-peer',
       peerId: target!,
       signer: identity.signer,
@@ -191,7 +191,7 @@ describe('misbehaving peers', () => {
     const [target] = again.joined
     const identity2 = createIdentity()
     const hello = createPeerSession({
-      room: 'sessions',
+      room: FIXTURE_ROOM,
       selfId: 'zz-raw-peer',
       peerId: target!,
       signer: identity2.signer,

@@ -10,14 +10,14 @@ import { createModeration } from '../../src/moderation/index.js'
 import { createRecord, toNostrEvent } from '../../src/record/index.js'
 import type { PeersetRecord } from '../../src/record/types.js'
 import { memoryStorage } from '../../src/storage/index.js'
-import { FIXTURE_NOW, collect, flakyStorage, openPeerset } from '../helpers.js'
+import { FIXTURE_NOW, FIXTURE_ROOM, collect, flakyStorage, openPeerset } from '../helpers.js'
 
 const author = createIdentity()
 const troll = createIdentity()
 
 /** A signed record by `by` (default `author`) at FIXTURE_NOW - `ageSeconds`. */
 function make(text: string, ageSeconds: number, uuid?: string, by = author): Promise<PeersetRecord> {
-  return createRecord({ text, ...(uuid ? { uuid } : {}) }, by.signer, { now: FIXTURE_NOW - ageSeconds })
+  return createRecord({ text, ...(uuid ? { uuid } : {}) }, by.signer, { now: FIXTURE_NOW - ageSeconds, room: FIXTURE_ROOM })
 }
 
 /** Submit records in one ingest batch (calls made in one turn are queued together). */
@@ -66,7 +66,7 @@ describe('a failed write leaves no trace', () => {
     const rejected = collect(peerset, 'record:rejected')
     const good = await make('fine', 300)
     const forged = { ...toNostrEvent(await make('forged', 250)), sig: toNostrEvent(good).sig }
-    const future = await createRecord({ text: 'from the future' }, author.signer, { now: FIXTURE_NOW + 3600 })
+    const future = await createRecord({ text: 'from the future' }, author.signer, { now: FIXTURE_NOW + 3600, room: FIXTURE_ROOM })
     flaky.failWrites(1)
     const outcomes = await Promise.all([peerset.importRecord(toNostrEvent(good)), peerset.importRecord(forged), peerset.importRecord(toNostrEvent(future))])
     expect(outcomes.map((o) => (o.status === 'rejected' ? o.reason : o.status))).toEqual(['failed', 'bad-signature', 'future'])

@@ -57,7 +57,7 @@ describe('moderation across three peers', () => {
     const alice = createIdentity() // 8 records, over the quota of 5
     const bruno = createIdentity() // one good record, then bad words
     const sign = async (who: typeof alice, text: string, createdAt: number): Promise<PeersetRecord> =>
-      createRecord({ text }, who.signer, { now: createdAt })
+      createRecord({ text }, who.signer, { now: createdAt, room: 'moderation-swarm' })
 
     // A's records, 8 distinct times over the last day, in a scrambled creation order.
     const offsets = [20, 3, 17, 9, 23, 1, 12, 6].map((h) => NOW - h * HOUR)

@@ -27,7 +27,7 @@ import {
   type StorageStrategy,
 } from '../../src/index.js'
 import { encodeMessage } from '../../src/protocol/index.js'
-import { loadFixtures } from '../helpers.js'
+import { FIXTURE_ROOM, loadFixtures } from '../helpers.js'
 import { Attacker, flipHex, haveGroups, wire, type Behaviour } from './attacker.js'
 import {
   TrafficCounter,
@@ -46,7 +46,7 @@ import {
   waitFor,
 } from './harness.js'
 
-const ROOM = 'swarm'
+const ROOM = FIXTURE_ROOM
 /** Sorts between the honest peers' random ids: it leads some pairs and follows in others. */
 const ATTACKER_ID = 'Mallory0000000000000'
 const TICK_MS = 100

@@ -19,7 +19,7 @@ import {
   type TransportStrategy,
 } from '../../src/index.js'
 import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js'
-import { FIXTURE_NOW } from '../helpers.js'
+import { FIXTURE_NOW, FIXTURE_ROOM } from '../helpers.js'
 
 export { FIXTURE_NOW }
 
@@ -224,7 +224,7 @@ export interface PeerOptions {
 /** A peerset with memory storage on the given transport and clock, keeping every valid record by default. */
 export function openPeer(options: PeerOptions): Promise<Peerset> {
   return createPeerset({
-    room: options.room ?? 'swarm',
+    room: options.room ?? FIXTURE_ROOM,
     identity: createIdentity(),
     storage: memoryStorage(),
     transport: options.transport,
