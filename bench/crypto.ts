@@ -11,7 +11,7 @@ import { opsPerSecond, report, round, type Row } from './lib.js'
 
 const me = createIdentity()
 const draft = { text: 'Grey cat seen near the harbour this morning, very friendly. 😺', link: 'https://example.org/cats/42', geo: { lat: 57.64911, lon: 10.40744 } }
-const sample: NostrEvent = toNostrEvent(await createRecord(draft, me.signer))
+const sample: NostrEvent = toNostrEvent(await createRecord(draft, me.signer, { room: 'bench' }))
 const sampleBytes = Buffer.byteLength(JSON.stringify(sample))
 
 function row(scenario: string, ops: number): Row {
@@ -24,7 +24,7 @@ const pubkey = hexToBytes(sample.pubkey)
 const serialized = utf8ToBytes(serializeEvent(sample))
 const rows: Row[] = [
   row('noble schnorr.verify', await opsPerSecond(() => schnorr.verify(sig, id, pubkey))),
-  row('createRecord (signed and self-verified)', await opsPerSecond(() => createRecord(draft, me.signer))),
+  row('createRecord (signed and self-verified)', await opsPerSecond(() => createRecord(draft, me.signer, { room: 'bench' }))),
   row(`verifyRecord (${sampleBytes} B event, signature checked)`, await opsPerSecond(() => verifyRecord(sample))),
   row('verifyRecord (checkSignature: false)', await opsPerSecond(() => verifyRecord(sample, { checkSignature: false }))),
   row('computeEventId (checks + serialize + sha256)', await opsPerSecond(() => computeEventId(sample))),

@@ -6,7 +6,9 @@
  *
  *   npx tsx bench/e2e.ts [--json] [--records 10000]
  *
- * The signed fixtures are generated once (about 25 s) into .cache/bench-e2e/ and reused for 30 days.
+ * The signed fixtures are generated once (about 25 s) into .cache/bench-e2e/ and reused for 30 days;
+ * they are signed for the room ROOM, whose hash is in the file name (a cache of another room or of
+ * records without a room, which the peers would refuse as `wrong-room`, is never reused).
  * Bytes on the wire are not measured: the trystero transport has no byte counters yet.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -17,7 +19,7 @@ import { hexToBytes } from '@noble/hashes/utils.js'
 import { startPeer, type PeerProcess } from '../examples/node-peer/spawn.js'
 import { createIdentity } from '../src/identity/index.js'
 import { levelStorage } from '../src/node/index.js'
-import { createRecord } from '../src/record/index.js'
+import { createRecord, roomHash } from '../src/record/index.js'
 import type { PeersetRecord } from '../src/record/types.js'
 import { startTracker } from '../src/testing/index.js'
 import { type Row, jsonMode, opsPerSecond, report, round } from './lib.js'
@@ -29,16 +31,18 @@ const arg = (name: string, fallback: number): number => {
 const N = arg('--records', 10_000)
 const BUDGET_MS = 600_000
 const say = (line: string): void => void (jsonMode || console.error(line))
+/** The room of the run (fixed: the cached records are signed for it). */
+const ROOM = 'bench-e2e'
 
-/** Signed records from 100 authors, cached in .cache/bench-e2e (regenerated when older than 30 days). */
+/** Signed records of ROOM from 100 authors, cached in .cache/bench-e2e (regenerated when older than 30 days). */
 async function fixtures(n: number): Promise<PeersetRecord[]> {
   const dir = join(import.meta.dirname, '..', '.cache', 'bench-e2e')
-  const file = join(dir, `records-${n}.json`)
+  const file = join(dir, `records-${n}-room-${roomHash(ROOM).slice(0, 16)}.json`)
   if (existsSync(file) && Date.now() - statSync(file).mtimeMs < 30 * 86_400_000) return JSON.parse(readFileSync(file, 'utf8')) as PeersetRecord[]
   say(`generating ${n} signed fixtures into ${file} (once)...`)
   const authors = Array.from({ length: 100 }, () => createIdentity())
   const records: PeersetRecord[] = []
-  for (let i = 0; i < n; i++) records.push(await createRecord({ text: `Bench record #${i}: a short sighting with some words in it` }, authors[i % 100]!.signer))
+  for (let i = 0; i < n; i++) records.push(await createRecord({ text: `Bench record #${i}: a short sighting with some words in it` }, authors[i % 100]!.signer, { room: ROOM }))
   mkdirSync(dir, { recursive: true })
   writeFileSync(file, JSON.stringify(records))
   return records
@@ -53,7 +57,7 @@ const rawVerifyPerSec = await opsPerSecond(() => {
 }, 2_000)
 
 const dir = mkdtempSync(join(tmpdir(), 'peerset-bench-e2e-'))
-const room = `bench-${process.pid}`
+const room = ROOM
 const tracker = await startTracker({ intervalMs: 10_000 })
 const peers: PeerProcess[] = []
 const rows: Row[] = []

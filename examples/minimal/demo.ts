@@ -134,7 +134,7 @@ table('Step 3: the edit replaced the old version everywhere')
 // 4. Bad words: erin's own peer refuses to publish; the same signed record, handed to the other
 //    peers directly (as a modified client could), is refused by each of them too.
 await publish(erin, { text: 'This board is shit' })
-const bad = toNostrEvent(await createRecord({ text: 'This board is shit' }, erin.me.signer))
+const bad = toNostrEvent(await createRecord({ text: 'This board is shit' }, erin.me.signer, { room }))
 for (const p of peers.filter((x) => x !== erin)) {
   const outcome = await p.peerset.importRecord(bad)
   log(`  ${p.name}: ${outcome.status === 'rejected' ? `refused it too (${outcome.rule}): ${outcome.message}` : outcome.status}`)
