@@ -3,8 +3,8 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { utf8ToBytes } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import { identityFromNsec, nsecEncode } from '../../src/identity/index.js'
-import { DEFAULT_RETENTION_SECONDS, verifyRecord, type PeersetRecord } from '../../src/record/index.js'
-import { FIXTURES_URL, FIXTURE_NOW, loadFixtures } from '../fixtures/index.js'
+import { DEFAULT_RETENTION_SECONDS, roomHash, verifyRecord, type PeersetRecord } from '../../src/record/index.js'
+import { FIXTURES_URL, FIXTURE_NOW, FIXTURE_ROOM, loadFixtures } from '../fixtures/index.js'
 
 const fixtures = loadFixtures()
 const records = fixtures.records.map((event) => {
@@ -22,6 +22,11 @@ describe('the fixture pool (test/fixtures/records.json)', () => {
   it('every record verifies (signature included)', () => {
     expect(records).toHaveLength(fixtures.records.length)
     expect(new Set(records.map((r) => r.id)).size).toBe(records.length)
+  })
+
+  it('every record is signed for FIXTURE_ROOM (its h tag)', () => {
+    expect(fixtures.room).toBe(FIXTURE_ROOM)
+    expect(records.every((r) => r.roomHash === roomHash(FIXTURE_ROOM))).toBe(true)
   })
 
   it('has 8 authors with seeded, consistent keys, and every record is by one of them', () => {
