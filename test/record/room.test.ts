@@ -23,6 +23,7 @@ describe('roomHash and roomTag (a record’s room)', () => {
   })
 
   it('is exported by the package entry point', () => {
+    expect(typeof peerset.roomHash).toBe('function')
     expect(peerset.roomHash).toBe(roomHash)
     expect(peerset.roomTag).toBe(roomTag)
   })
@@ -34,23 +35,22 @@ describe('roomHash and roomTag (a record’s room)', () => {
 })
 
 describe('createRecord({ room }) binds the record to its room', () => {
-  it('writes ["h", roomHash(room)] right after d, and verifyRecord reads it back as roomHash', async () => {
+  it('writes ["h", roomHash(room)] right after d, and verifyRecord reads it back as roomHash; no tag without a room', async () => {
     const record = await createRecord({ text: 'Grey cat' }, testSigner, { now: NOW, room: ROOM })
     expect(record.tags.slice(0, 2)).toEqual([['d', record.uuid], roomTag(ROOM)])
     expect(record.roomHash).toBe(roomHash(ROOM))
     const again = verifyRecord(toNostrEvent(record))
     expect(again.ok && again.record.roomHash).toBe(roomHash(ROOM))
-  })
-
-  it('writes no room tag without a room (such a record belongs to no room)', async () => {
-    const record = await createRecord({ text: 'Grey cat' }, testSigner, { now: NOW })
-    expect(record.tags.some((t) => t[0] === 'h')).toBe(false)
-    expect(record.roomHash).toBeUndefined()
+    // Without a room the record belongs to no room (every peerset refuses it).
+    const roomless = await createRecord({ text: 'Grey cat' }, testSigner, { now: NOW })
+    expect(roomless.tags.some((t) => t[0] === 'h')).toBe(false)
+    expect(roomless.roomHash).toBeUndefined()
   })
 
   it('refuses a room that is not a non-empty string', async () => {
-    await expect(createRecord({ text: 'x' }, testSigner, { now: NOW, room: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
-    await expect(createRecord({ text: 'x' }, testSigner, { now: NOW, room: 7 as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    const refused = { code: 'INVALID_ARGUMENT', message: expect.stringContaining('options.room must be a non-empty string') }
+    await expect(createRecord({ text: 'x' }, testSigner, { now: NOW, room: '' })).rejects.toMatchObject(refused)
+    await expect(createRecord({ text: 'x' }, testSigner, { now: NOW, room: 7 as never })).rejects.toMatchObject(refused)
   })
 
   it('the room tag is covered by the id and the signature: moving a record to another room breaks it', async () => {
@@ -66,11 +66,14 @@ describe('createRecord({ room }) binds the record to its room', () => {
 describe('verifyRecord reads the room tag (and stays room-agnostic)', () => {
   const [d, expiration] = baseTags() as [string[], string[]]
 
-  it('accepts the tag anywhere, once, and any room’s hash', async () => {
+  it('accepts the tag anywhere, once, and any room’s hash; a record without it still verifies (the engine refuses it)', async () => {
     for (const room of ['a', 'b']) {
       const result = verifyRecord(await signEvent({ tags: [d, expiration, roomTag(room)] }))
       expect(result.ok && result.record.roomHash).toBe(roomHash(room))
     }
+    const result = verifyRecord(await signEvent({ tags: [['d', UUID], expiration] }))
+    expect(result.ok && result.record).toMatchObject({ uuid: UUID })
+    expect(result.ok && result.record.roomHash).toBeUndefined()
   })
 
   it('refuses a room tag that is duplicated, has the wrong number of values, or is not 64 lowercase hex', async () => {
@@ -85,10 +88,5 @@ describe('verifyRecord reads the room tag (and stays room-agnostic)', () => {
       [d, ['h', ROOM]],
     ]
     for (const tags of bad) expectRejected(verifyRecord(await signEvent({ tags: [...tags, expiration] as string[][] })), 'invalid-field')
-  })
-
-  it('a record without the tag still verifies (the engine, not verifyRecord, refuses it)', async () => {
-    const result = verifyRecord(await signEvent({ tags: [['d', UUID], expiration] }))
-    expect(result.ok && result.record.roomHash).toBeUndefined()
   })
 })
