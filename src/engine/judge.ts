@@ -103,10 +103,12 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
     record = item.record
   }
   const { id } = record
-  // Permanent (the room tag is covered by the id) and no peer strike: see docs/protocol.md, Rejections.
+  // Permanent (the room tag is covered by the id). A peer that announced and served it in this room's
+  // session is struck (an honest peer never holds one: imports refuse them, a store drops them on
+  // open); a local import is not: see docs/protocol.md, Room.
   if (record.roomHash !== ctx.roomHash) {
     const message = record.roomHash === undefined ? 'it has no room tag ("h"): it was signed for no room' : 'it was signed for another room (its "h" tag is not this room\'s hash)'
-    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: false }, true)
+    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: item.origin.origin === 'remote' }, true)
   }
   if (stage.addedInBatch(id)) return { type: 'copy', item, id, ofBatch: true }
   if (stage.has(id)) return { type: 'copy', item, id, ofBatch: false }

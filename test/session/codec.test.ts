@@ -40,10 +40,10 @@ function expectProtocolError(bytes: Uint8Array, reason: string): void {
 }
 
 describe('frame layouts', () => {
-  it('hello: version 3, 0x40, pubkey, nonce, digest (32 bytes each), pow u8, varint interval, varint buckets, digest string, varint epoch, varint rule count', () => {
+  it('hello: version 4, 0x40, pubkey, nonce, digest (32 bytes each), pow u8, varint interval, varint buckets, digest string, varint epoch, varint rule count', () => {
     const bytes = encodeSessionMessage(HELLO)
     const expected = [
-      3,
+      4,
       0x40,
       ...Array(32).fill(0xaa),
       ...Array(32).fill(0xbb),
@@ -72,13 +72,13 @@ describe('frame layouts', () => {
   })
 
   it('ping and pong are the bare header', () => {
-    expect([...encodeSessionMessage({ type: 'ping' })]).toEqual([3, 0x42])
-    expect([...encodeSessionMessage({ type: 'pong' })]).toEqual([3, 0x43])
+    expect([...encodeSessionMessage({ type: 'ping' })]).toEqual([4, 0x42])
+    expect([...encodeSessionMessage({ type: 'pong' })]).toEqual([4, 0x43])
   })
 
   it('bye: reason code u8, varint length, UTF-8 detail', () => {
-    expect([...encodeSessionMessage({ type: 'bye', reason: 're-auth', detail: 'hi' })]).toEqual([3, 0x44, 7, 2, 0x68, 0x69])
-    expect(decodeSessionMessage(new Uint8Array([3, 0x44, 200, 0]))).toEqual({ type: 'bye', reason: 'unknown', detail: '' })
+    expect([...encodeSessionMessage({ type: 'bye', reason: 're-auth', detail: 'hi' })]).toEqual([4, 0x44, 7, 2, 0x68, 0x69])
+    expect(decodeSessionMessage(new Uint8Array([4, 0x44, 200, 0]))).toEqual({ type: 'bye', reason: 'unknown', detail: '' })
   })
 
   it('auth: the proof event as UTF-8 JSON after the header', async () => {
@@ -89,7 +89,7 @@ describe('frame layouts', () => {
       { pubkey: me.publicKey, createdAt: T0 / 1000 },
     )
     const bytes = encodeSessionMessage({ type: 'auth', proof })
-    expect([...bytes.subarray(0, 2)]).toEqual([3, 0x41])
+    expect([...bytes.subarray(0, 2)]).toEqual([4, 0x41])
     expect(JSON.parse(Buffer.from(bytes.subarray(2)).toString('utf8'))).toEqual(proof)
     expect(decodeSessionMessage(bytes)).toEqual({ type: 'auth', proof })
   })
@@ -98,7 +98,7 @@ describe('frame layouts', () => {
     const codes = Object.values(CLOSE_REASON_CODES)
     expect(new Set(codes).size).toBe(codes.length)
     for (const [reason, code] of Object.entries(CLOSE_REASON_CODES)) {
-      expect(decodeSessionMessage(new Uint8Array([3, 0x44, code, 0]))).toMatchObject({ reason })
+      expect(decodeSessionMessage(new Uint8Array([4, 0x44, code, 0]))).toMatchObject({ reason })
     }
   })
 })
@@ -120,10 +120,10 @@ describe('routing by type byte', () => {
 describe('malformed frames are refused with PROTOCOL errors', () => {
   const hello = encodeSessionMessage(HELLO)
   it('another version', () => expectProtocolError(new Uint8Array([1, 0x42]), 'unknown-version'))
-  it('an unassigned session type', () => expectProtocolError(new Uint8Array([3, 0x45]), 'unknown-type'))
+  it('an unassigned session type', () => expectProtocolError(new Uint8Array([4, 0x45]), 'unknown-type'))
   it('a truncated hello', () => expectProtocolError(hello.subarray(0, hello.length - 1), 'truncated'))
   it('trailing bytes', () => expectProtocolError(new Uint8Array([...hello, 0]), 'trailing-bytes'))
-  it('a ping with a payload', () => expectProtocolError(new Uint8Array([3, 0x42, 0]), 'trailing-bytes'))
+  it('a ping with a payload', () => expectProtocolError(new Uint8Array([4, 0x42, 0]), 'trailing-bytes'))
   it('a non-minimal varint (retention 90 written as 0xda 0x00)', () => {
     expectProtocolError(new Uint8Array([...hello.subarray(0, 103), 0xda, 0x00, 9, ...Buffer.from('default/1')]), 'bad-varint')
   })
@@ -138,12 +138,12 @@ describe('malformed frames are refused with PROTOCOL errors', () => {
     expectProtocolError(bad, 'out-of-range')
   })
   it('an auth frame over the size limit, before parsing', () => {
-    expectProtocolError(new Uint8Array(MAX_AUTH_FRAME_BYTES + 1).fill(0x20).fill(3, 0, 1).fill(0x41, 1, 2), 'too-large')
+    expectProtocolError(new Uint8Array(MAX_AUTH_FRAME_BYTES + 1).fill(0x20).fill(4, 0, 1).fill(0x41, 1, 2), 'too-large')
   })
   it('auth bytes that are not JSON, or not an event', () => {
-    expectProtocolError(new Uint8Array([3, 0x41, 0x7b]), 'bad-json')
-    expectProtocolError(new Uint8Array([3, 0x41, ...Buffer.from('{"id":1}')]), 'bad-event')
-    expectProtocolError(new Uint8Array([3, 0x41, ...Buffer.from('[]')]), 'bad-event')
+    expectProtocolError(new Uint8Array([4, 0x41, 0x7b]), 'bad-json')
+    expectProtocolError(new Uint8Array([4, 0x41, ...Buffer.from('{"id":1}')]), 'bad-event')
+    expectProtocolError(new Uint8Array([4, 0x41, ...Buffer.from('[]')]), 'bad-event')
   })
 
   it('never anything but a PROTOCOL error, on any bytes', () => {

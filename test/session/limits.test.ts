@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
-import { DEFAULT_SESSION_LIMITS, encodeSessionMessage, type PeerSession, type SessionAction } from '../../src/session/index.js'
+import { DEFAULT_SESSION_LIMITS, SESSION_PROTOCOL_VERSION, encodeSessionMessage, type PeerSession, type SessionAction } from '../../src/session/index.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { RemotePeer, SYNC_FRAME, T0, authenticatedSession, deferredSigner, newSession, ofType } from './helpers.js'
 
@@ -145,7 +145,7 @@ describe('junk and wrong-state frames', () => {
   it('random bytes during the handshake: strikes, then a ban by transport id only (the pubkey is unproven)', () => {
     const { session } = newSession()
     session.start(T0)
-    const junk = [new Uint8Array([]), new Uint8Array([1, 0x4f, 9, 9]), new Uint8Array([3, 0x40, 1, 2, 3])]
+    const junk = [new Uint8Array([]), new Uint8Array([1, 0x4f, 9, 9]), new Uint8Array([SESSION_PROTOCOL_VERSION, 0x40, 1, 2, 3])]
     const actions = junk.flatMap((frame) => session.receive(frame, T0))
     expect(ofType(actions, 'strike').map((s) => s.reason)).toEqual(['malformed', 'malformed', 'malformed'])
     expect(ofType(actions, 'ban')).toEqual([{ type: 'ban', reason: 'malformed', untilMs: T0 + 3_600_000, peerId: 'peer', pubkey: undefined }])
