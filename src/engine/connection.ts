@@ -197,6 +197,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     ...(given.sessionTimeouts ? { sessionTimeouts: given.sessionTimeouts } : {}),
     ...(given.proofOfWork?.session ? { proofOfWork: given.proofOfWork.session } : {}),
     onError: (error) => reporter.error(error),
+    pullGate: local.health,
     peers: {
       state: (peerId, from, to) => {
         infoOf(peerId).state = to

@@ -41,6 +41,8 @@ export interface CoreState {
   readonly roundRetryMs: number
   readonly clockSkewMs: number
   readonly maxRejectedPerPeer: number
+  readonly mayPull: () => boolean
+  readonly onPull: (ids: number) => void
   readonly requests: RequestScheduler
   readonly peers: Map<string, PeerState>
   /** Messages sent and received, by type. */
@@ -75,6 +77,8 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     roundRetryMs: positive(options.roundRetryMs, 300_000, 'roundRetryMs'),
     clockSkewMs: positive(options.clockSkewMs, 300_000, 'clockSkewMs'),
     maxRejectedPerPeer: positive(options.maxRejectedPerPeer, 100_000, 'maxRejectedPerPeer'),
+    mayPull: options.mayPull ?? (() => true),
+    onPull: options.onPull ?? (() => undefined),
     requests: new RequestScheduler({
       maxInFlightPerPeer: positive(options.maxInFlight, 64, 'maxInFlight'),
       maxInFlightTotal: positive(options.maxInFlightTotal, 256, 'maxInFlightTotal'),
@@ -140,9 +144,15 @@ export function announce(s: CoreState, peerId: string, peer: PeerState, ids: Ite
 
 /** `want` messages for the ids due to be requested (still inside the window, still lacking). */
 export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): void {
+  if (!s.mayPull()) return
   const oldest = s.granularity.windowAt(nowMs).oldest
   const stillWanted = (id: string, bucket: number) => bucket >= oldest && !s.index.has(id) && !s.isKnownRejected(id)
-  for (const [peerId, ids] of s.requests.pull(nowMs, stillWanted)) out(s, peerId, { type: 'want', ids }, list)
+  let pulled = 0
+  for (const [peerId, ids] of s.requests.pull(nowMs, stillWanted)) {
+    out(s, peerId, { type: 'want', ids }, list)
+    pulled += ids.length
+  }
+  if (pulled > 0) s.onPull(pulled)
 }
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */

@@ -37,6 +37,13 @@ export interface SyncCoreOptions {
   clockSkewMs?: number
   /** Ids a peer refused for good, remembered per peer (oldest forgotten first). Default 100,000. */
   maxRejectedPerPeer?: number
+  /**
+   * Whether records may be requested now (e.g. false while the engine's storage fails, so the same
+   * records are not pulled again and again). Wanted ids wait meanwhile. Default: always.
+   */
+  mayPull?(): boolean
+  /** Called with the number of ids requested, each time `want`s go out (e.g. to count a storage probe). */
+  onPull?(ids: number): void
 }
 
 /** A message for one peer. The engine encodes it with `encodeMessage` and sends every frame. */
