@@ -51,6 +51,13 @@ export interface CoreState {
   ignoredTotal: number
 }
 
+/**
+ * Ids one peer said it refused for good, remembered per peer by default (oldest forgotten first).
+ * Only ids we hold are remembered (an honest peer refuses what we served it), so a peer cannot fill
+ * the set with made-up ids, and it cannot grow past this whatever the peer sends.
+ */
+export const MAX_REJECTED_PER_PEER = 10_000
+
 const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject']
 
 /** Checks the options of `createSyncCore` and applies their defaults. Throws `INVALID_ARGUMENT`. */
@@ -76,7 +83,7 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     minRoundGapMs: positive(options.minRoundGapMs, 2_000, 'minRoundGapMs'),
     roundRetryMs: positive(options.roundRetryMs, 300_000, 'roundRetryMs'),
     clockSkewMs: positive(options.clockSkewMs, 300_000, 'clockSkewMs'),
-    maxRejectedPerPeer: positive(options.maxRejectedPerPeer, 100_000, 'maxRejectedPerPeer'),
+    maxRejectedPerPeer: positive(options.maxRejectedPerPeer, MAX_REJECTED_PER_PEER, 'maxRejectedPerPeer'),
     mayPull: options.mayPull ?? (() => true),
     onPull: options.onPull ?? (() => undefined),
     requests: new RequestScheduler({
@@ -164,7 +171,7 @@ export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, re
 
 /** The peer refused `id` for good: never offer it again (the oldest is forgotten past the limit). */
 export function rememberRejected(s: CoreState, peer: PeerState, id: string): void {
-  if (peer.rejected.has(id)) return
+  if (peer.rejected.has(id) || !s.index.has(id)) return
   if (peer.rejected.size >= s.maxRejectedPerPeer) {
     const oldest = peer.rejected.values().next()
     if (!oldest.done) peer.rejected.delete(oldest.value)
