@@ -139,6 +139,22 @@ describe('pre-signature refusals count against the announcing peer', () => {
     expect(w.honest.records()).toHaveLength(0)
   }, 120_000)
 
+  it('an authenticated attacker announcing and sending a record over the agreed size limits is struck (too-large)', async () => {
+    const big = wire(toNostrEvent(await createRecord({ text: 'x'.repeat(6_000) }, createIdentity().signer, { now: FIXTURE_NOW, limits: { maxTextBytes: 8_000 } })))
+    await setup({
+      joined(a, peer) {
+        a.send(peer, { type: 'have', groups: haveGroups([big]) })
+      },
+      message(a, peer, m) {
+        if (m.type === 'want' && m.ids.includes(big.id)) a.send(peer, { type: 'records', events: [big.event] })
+      },
+    })
+    const w = world!
+    await waitFor(() => w.strikes.some((x) => w.attacker.isMe(x.peerId)), 30_000, 'a strike')
+    expect(w.strikes.filter((x) => w.attacker.isMe(x.peerId)).map((x) => x.reason)).toEqual(['too-large'])
+    expect(w.honest.records()).toHaveLength(0)
+  }, 120_000)
+
   it('an honest peer forwarding a record that expired in transit (clock skew, near its expiration) is not struck', async () => {
     virtualTime()
     cores.length = 0
