@@ -58,7 +58,17 @@ export interface PeersetOptions {
 
 /** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
 export interface PeersetWarning {
-  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied' | 'policy-recheck'
+  code:
+    | 'no-persistence'
+    | 'no-transport'
+    | 'storage-fallback'
+    | 'transport-failed'
+    | 'persistence-denied'
+    | 'policy-recheck'
+    // Storage health: writes fail because the quota is exceeded / for another reason / the store is closed.
+    | 'storage-quota'
+    | 'storage-failed'
+    | 'storage-closed'
   message: string
 }
 
@@ -155,7 +165,19 @@ export interface PeersetStatus {
   granularity: GranularityDescriptor
   /** The buckets inside the retention window now, and how many hold records. */
   buckets: { oldest: number; newest: number; nonEmpty: number }
-  storage: { name: string; persistent: boolean; persisted: boolean | undefined }
+  storage: {
+    name: string
+    persistent: boolean
+    persisted: boolean | undefined
+    /**
+     * The store's health: `ok`; `degraded` (writes fail, e.g. quota exceeded); `closed` (the
+     * connection is gone, e.g. another tab upgrades the database). While not `ok` records are not
+     * pulled from peers (a probe batch now and then while `degraded`); see `warning` events.
+     */
+    state: 'ok' | 'degraded' | 'closed'
+    /** The last storage error, while not `ok`. */
+    lastError?: string
+  }
   transport: { name: string | null; joined: boolean; selfId: string | null; peers: number }
   warnings: PeersetWarning[]
 }

@@ -97,7 +97,12 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         authors: index.authorCount,
         granularity: { ...granularity.descriptor },
         buckets: { ...window, nonEmpty: local.buckets.bucketCount },
-        storage: { name: local.storageName, persistent: local.store.persistent, persisted: local.persisted() },
+        storage: {
+          name: local.storageName,
+          persistent: local.store.persistent,
+          persisted: local.persisted(),
+          ...local.health.status(),
+        },
         transport: state === 'open' ? connection.status() : { ...connection.status(), joined: false },
         warnings: reporter.warnings,
       }

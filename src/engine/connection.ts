@@ -29,8 +29,10 @@ export async function connect(config: ResolvedOptions, local: LocalState, report
   } else if (transport !== false && !transport.isSupported()) {
     reporter.warn({ code: 'no-transport', message: `transport "${transport.name}" is not supported here: records will not sync` })
   } else if (transport !== false) {
+    // A failed first join is retried in the background (see `RoomLink.join`): the peerset opens anyway.
     const room = new RoomLink(config, local, reporter, transport)
-    if (await room.join()) return room
+    await room.join()
+    return room
   }
   return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0 }), close: async () => undefined }
 }
@@ -65,19 +67,15 @@ class RoomLink implements Connection {
     }
   }
 
-  /** Join; false (with a warning) if the transport fails. */
-  async join(): Promise<boolean> {
-    try {
-      this.#handle = await this.#transport.join(this.#config.room, this.#sync.handlers)
-      this.#sync.attach(this.#handle)
-    } catch (error) {
-      this.#reporter.warn({ code: 'transport-failed', message: `joining the room failed (${String(error)}): records will not sync` })
-      return false
-    }
+  /**
+   * Join. A failed join (the first one too) is retried with backoff ({@link rejoinBackoffMs}), with a
+   * `transport-failed` warning each time: this resolves after the first attempt either way, and the
+   * peerset works locally (`status().transport.joined` false) until a join works.
+   */
+  async join(): Promise<void> {
     this.#sessionTimer = setInterval(() => this.#sync.tick(), this.#config.sessionTickMs)
     unref(this.#sessionTimer)
-    this.#scheduleRejoin()
-    return true
+    await this.#joinAgain('joining')
   }
 
   peers(): PeerInfo[] {
@@ -124,10 +122,11 @@ class RoomLink implements Connection {
       await withTimeout(old.leave(), closeTimeoutMs).catch((error) => this.#reporter.error(error))
     }
     if (!this.#open) return
-    await this.#joinAgain()
+    await this.#joinAgain('rejoining')
   }
 
-  async #joinAgain(): Promise<void> {
+  async #joinAgain(what: 'joining' | 'rejoining'): Promise<void> {
+    if (!this.#open) return
     const { room, closeTimeoutMs } = this.#config
     let handle: TransportRoom
     try {
@@ -137,9 +136,9 @@ class RoomLink implements Connection {
       const delay = rejoinBackoffMs(this.#failedJoins++, Math.random())
       this.#reporter.warn({
         code: 'transport-failed',
-        message: `rejoining the room failed (${String(error)}): records will not sync until it works; trying again in ${Math.round(delay / 1000)} s`,
+        message: `${what} the room failed (${String(error)}): records will not sync until it works; trying again in ${Math.round(delay / 1000)} s`,
       })
-      this.#rejoinTimer = setTimeout(() => void this.#joinAgain(), delay)
+      this.#rejoinTimer = setTimeout(() => void this.#joinAgain(what), delay)
       unref(this.#rejoinTimer)
       return
     }
@@ -155,7 +154,7 @@ class RoomLink implements Connection {
   }
 }
 
-/** First wait before joining again after a failed rejoin, ms; doubled after each failure. */
+/** First wait before joining again after a failed join (the first one or a rejoin), ms; doubled after each failure. */
 export const REJOIN_RETRY_MS = 1_000
 /** Longest wait between two attempts to rejoin, ms. */
 export const MAX_REJOIN_RETRY_MS = 300_000
@@ -197,6 +196,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     ...(given.sessionTimeouts ? { sessionTimeouts: given.sessionTimeouts } : {}),
     ...(given.proofOfWork?.session ? { proofOfWork: given.proofOfWork.session } : {}),
     onError: (error) => reporter.error(error),
+    pullGate: local.health,
     peers: {
       state: (peerId, from, to) => {
         infoOf(peerId).state = to

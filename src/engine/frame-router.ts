@@ -7,6 +7,8 @@
 import { PeersetError } from '../errors.js'
 import { decodeMessage, type SyncMessage } from '../protocol/index.js'
 import { decodeSessionMessage, isHelloFrame, type SessionAction } from '../session/index.js'
+import type { WireEvent } from '../protocol/index.js'
+import { announcedInvalid, type Announcement } from './announce-fault.js'
 import { addBounded } from './bounded-set.js'
 import type { DriverState, Guard } from './driver-state.js'
 import type { IngestOutcome } from './ingest.js'
@@ -16,7 +18,7 @@ import { rejectClassOf } from './reject-class.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
 /** What the frame router reads of the driver's options. */
-export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 'maxPeers' | 'peers' | 'registry' | 'onError'>
+export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 'maxPeers' | 'peers' | 'registry' | 'onError' | 'buckets' | 'clockSkewMs'>
 
 /** Ids this peer refused for good are remembered (so they are never requested again), up to this many. */
 const MAX_REMEMBERED_REJECTIONS = 100_000
@@ -181,15 +183,16 @@ export class FrameRouter {
     const result = core.receive(peerId, message, this.#o.clock())
     this.#outbox.send(result.send)
     for (const event of result.records) {
+      const announced = core.announcement(event.id)
       void this.#o.ingestor.submitRemote(event, peerId).then(
-        (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome)),
+        (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome, event, announced)),
         (error) => this.#o.onError(error),
       )
     }
   }
 
   /** The ingest path decided about a record `peerId` sent: tell the sync core (and strike a forwarder of a broken record). */
-  #resolved(id: string, peerId: string, outcome: IngestOutcome): void {
+  #resolved(id: string, peerId: string, outcome: IngestOutcome, event: WireEvent, announced: Announcement | undefined): void {
     const core = this.#state.core
     if (!core || this.#state.stopped) return
     const now = this.#o.clock()
@@ -206,9 +209,13 @@ export class FrameRouter {
         if (outcome.permanent) addBounded(this.#rejected, id, MAX_REMEMBERED_REJECTIONS)
         const reason = rejectClassOf(outcome.reason)
         this.#outbox.send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason, permanent: outcome.permanent } }))
-        // A forged or broken record is the forwarding peer's fault (it must verify before forwarding).
+        // A forged or broken record is the forwarding peer's fault (it must verify before forwarding);
+        // so is one refused before its signature that was already invalid when it was announced.
         const entry = this.#peers.get(peerId)
-        if (outcome.peerFault && entry) this.apply(peerId, entry.session.strike(outcome.reason, now, `record ${id}: ${outcome.message}`))
+        if (!entry) return
+        if (outcome.peerFault) return this.apply(peerId, entry.session.strike(outcome.reason, now, `record ${id}: ${outcome.message}`))
+        const fault = announced && announcedInvalid(outcome.reason, event, announced, this.#o.buckets.granularity, this.#o.clockSkewMs)
+        if (fault) this.apply(peerId, entry.session.strike(outcome.reason, now, `record ${id}: ${outcome.message}; ${fault}`))
         return
       }
     }

@@ -74,6 +74,8 @@ export interface IngestListener {
   batchAdded(records: PeersetRecord[], origins: RecordOrigin[]): void
   rejected(outcome: Rejection, origin: RecordOrigin): void
   writeFailed(error: PeersetError): void
+  /** A batch's write committed (storage works). */
+  writeSucceeded?(): void
   /** A moderation verdict struck an author. */
   authorStruck(info: AuthorStrikeInfo): void
   /** An author reached the strike threshold and is banned. */

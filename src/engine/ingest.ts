@@ -106,7 +106,7 @@ export class Ingestor {
     const { stage, decisions } = await judgeBatch(batch, this.#o)
     const net = stage.netWrite()
     try {
-      await this.#commit(stage, net)
+      if (await this.#commit(stage, net)) this.#o.listener.writeSucceeded?.()
     } catch (cause) {
       const error = cause instanceof PeersetError ? cause : new PeersetError('STORAGE_FAILED', `write failed: ${String(cause)}`, { cause })
       reportFailed(decisions, error, this.#o.listener)
@@ -115,8 +115,8 @@ export class Ingestor {
     reportCommitted(stage, net, decisions, this.#o)
   }
 
-  /** Write the stage's net effect, with the ledger and the version memory it changed, in one transaction. */
-  async #commit(stage: Stage, { put, delete: del }: NetWrite): Promise<void> {
+  /** Write the stage's net effect, with the ledger and the version memory it changed, in one transaction. Resolves whether anything was written. */
+  async #commit(stage: Stage, { put, delete: del }: NetWrite): Promise<boolean> {
     const meta: Record<string, unknown> = {}
     if (stage.ledger.changed) meta[LEDGER_META_KEY] = stage.ledger.view.toJSON()
     if (stage.versions.changes.size > 0) {
@@ -124,8 +124,9 @@ export class Ingestor {
       next.apply(stage.versions.changes)
       meta[VERSIONS_META_KEY] = next.toJSON()
     }
-    if (put.length === 0 && del.length === 0 && Object.keys(meta).length === 0) return
+    if (put.length === 0 && del.length === 0 && Object.keys(meta).length === 0) return false
     await this.#o.store.write({ put, delete: del, meta })
+    return true
   }
 }
 

@@ -96,7 +96,8 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
   let record: PeersetRecord
   if (item.type === 'remote') {
     const verdict = verifyRecord(item.event, { limits: ctx.limits, checkSignature: false })
-    // Over our size limits is not the sender's fault: its limits may be larger than ours.
+    // Over our size limits: not a peer fault here (an import has no sender); the sync layer holds it
+    // against the peer that announced and sent it, as limits are agreed in the hello (announce-fault.ts).
     if (!verdict.ok) return refuse({ id: claimedId(item.event), reason: verdict.reason, message: verdict.message, permanent: true, peerFault: verdict.reason !== 'too-large' }, true)
     record = verdict.record
   } else {

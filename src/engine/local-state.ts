@@ -19,6 +19,7 @@ import type { ResolvedOptions } from './options.js'
 import { isExpired } from './judge.js'
 import { recollectUnderPolicy } from './policy-gc.js'
 import { RecordIndex, supersedes } from './record-index.js'
+import { StorageHealth } from './storage-health.js'
 import { unref, type Reporter } from './reporter.js'
 import { VersionMemory } from './version-memory.js'
 
@@ -31,6 +32,8 @@ export interface LocalState {
   readonly ledger: StrikeLedger
   readonly registry: PeerRegistry
   readonly ingestor: Ingestor
+  /** Whether the store works (`status().storage.state`); gates pulling records while it fails. */
+  readonly health: StorageHealth
   /** The browser's answer to the request for persistent storage, once it came. */
   persisted(): boolean | undefined
   /** Called after each committed batch that added records (the connection announces them). */
@@ -55,6 +58,7 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     },
     () => undefined,
   )
+  const health = new StorageHealth(store, reporter, config.clock)
   const buckets = new BucketIndex(config.granularity)
   const index = new RecordIndex(buckets)
   await loadRecords(store, index, config, reporter)
@@ -72,7 +76,8 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     buckets,
     ledger,
     registry,
-    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, store, listener: listenerFor(reporter, () => state) }),
+    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, store, listener: listenerFor(reporter, () => state, health) }),
+    health,
     persisted: () => persisted,
     start: () =>
       new Promise<void>((resolve) => setTimeout(resolve, 0))
@@ -85,6 +90,7 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
       clearInterval(timer)
       state.ingestor.close()
       await state.ingestor.idle()
+      health.close()
       await store.close().catch((e) => reporter.error(e))
     },
   }
@@ -184,7 +190,7 @@ function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, 
 }
 
 /** The ingest path's reports, as the peerset's events. */
-function listenerFor(reporter: Reporter, state: () => LocalState): IngestListener {
+function listenerFor(reporter: Reporter, state: () => LocalState, health: StorageHealth): IngestListener {
   const { events } = reporter
   return {
     added: (record, origin) => events.emit('record:added', record, origin),
@@ -204,7 +210,11 @@ function listenerFor(reporter: Reporter, state: () => LocalState): IngestListene
         ...(origin.origin === 'remote' ? { peerId: origin.peerId } : {}),
       })
     },
-    writeFailed: (error) => reporter.error(error),
+    writeFailed: (error) => {
+      health.writeFailed(error)
+      reporter.error(error)
+    },
+    writeSucceeded: () => health.writeSucceeded(),
     authorStruck: (info) => events.emit('author:strike', info),
     authorBanned: (info) => events.emit('author:banned', info),
   }

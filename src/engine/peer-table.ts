@@ -39,6 +39,8 @@ const SERVE_BURST = 2_000
 const MAX_EXPECTED_RECORDS = 1_024
 /** Peers whose latest hello epoch is remembered (to drop hellos of their dead sessions). */
 const MAX_REMEMBERED_EPOCHS = 10_000
+/** Peers rotated out lately (kept out for two minutes), remembered at most; expired ones are pruned. */
+export const MAX_ROTATED_OUT = 1_000
 
 /** Peers present, peers with a session, and who may have a place. */
 export class PeerTable {
@@ -214,6 +216,9 @@ export class PeerTable {
     if (count < this.#o.maxPeers || !victim) return undefined
     this.#lastRotation = now
     // The peer rotated out waits two rotations before it may take a place here again.
+    // Bounded: a crowd of sybils rotated out one a minute cannot grow it for ever.
+    this.#rotatedOut.delete(victim[0])
+    if (this.#rotatedOut.size >= MAX_ROTATED_OUT) this.#rotatedOut.delete(this.#rotatedOut.keys().next().value!)
     this.#rotatedOut.set(victim[0], now + 2 * ROTATE_MS)
     return victim
   }
@@ -231,6 +236,12 @@ export class PeerTable {
     if (now - this.#lastPrune < PRUNE_MS) return
     this.#lastPrune = now
     this.#o.registry.prune(now)
+    for (const [peerId, until] of this.#rotatedOut) if (until <= now) this.#rotatedOut.delete(peerId)
+  }
+
+  /** How many peers are remembered as rotated out (for tests: bounded by {@link MAX_ROTATED_OUT}). */
+  get rotatedOutCount(): number {
+    return this.#rotatedOut.size
   }
 }
 

@@ -2,6 +2,9 @@
 import { createEmitter, type Emitter } from '../events.js'
 import type { PeersetEvents, PeersetWarning } from '../peerset-types.js'
 
+/** Warnings `status()` lists at most (the newest); a warning repeated over a long run (a failing rejoin) cannot grow it without end. */
+export const MAX_WARNINGS = 100
+
 /**
  * Events plus the warning list of `status()`. Warnings raised while the peerset opens are held and
  * emitted on the next macrotask, once the caller has had a chance to subscribe; later ones at once.
@@ -21,6 +24,7 @@ export class Reporter {
 
   warn(warning: PeersetWarning): void {
     this.#warnings.push(warning)
+    if (this.#warnings.length > MAX_WARNINGS) this.#warnings.shift()
     if (this.#live) this.events.emit('warning', warning)
   }
 

@@ -60,6 +60,8 @@ export interface SyncDriverOptions {
   proofOfWork?: number
   peers: PeerListener
   onError(error: unknown): void
+  /** Whether records may be pulled from peers now (false while storage fails); `pulled` after each request batch. */
+  pullGate?: { mayPull(): boolean; pulled(): void }
 }
 
 /** Transport callbacks kept before `attach`. */
@@ -111,6 +113,7 @@ export class SyncDriver {
       },
       isKnownRejected: (id) => this.#router.isKnownRejected(id),
       clockSkewMs: Math.max(1, Math.round(clockSkewMs)),
+      ...pullGateOptions(this.#o.pullGate),
     })
     for (const run of this.#early.splice(0)) this.#guard(run)
   }
@@ -197,4 +200,9 @@ export class SyncDriver {
       this.#o.peers.syncIdle(this.#router.recordsAdded - this.#addedBeforeBusy)
     }
   }
+}
+
+/** The sync core's options for the storage pull gate, if any. */
+function pullGateOptions(gate: SyncDriverOptions['pullGate']): { mayPull?: () => boolean; onPull?: () => void } {
+  return gate ? { mayPull: () => gate.mayPull(), onPull: () => gate.pulled() } : {}
 }

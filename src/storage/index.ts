@@ -1,3 +1,3 @@
-export type { RecordStore, StorageStrategy, WriteBatch } from './types.js'
+export type { RecordStore, StorageStrategy, StoreHealthChange, StoreHealthState, WriteBatch } from './types.js'
 export { memoryStorage } from './memory.js'
 export { indexedDbStorage, type IndexedDbStorageOptions } from './indexeddb.js'

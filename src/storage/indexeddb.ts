@@ -7,7 +7,7 @@ import type { PeersetRecord } from '../record/types.js'
 import { assertMetaKey, assertRoom, checkBatch, closedError, storageFailed } from './checks.js'
 import { requestPersistence } from './persistence.js'
 import { type PeersetDatabase, SCHEMA_VERSION, upgradeSchema } from './schema.js'
-import type { RecordStore, StorageStrategy, WriteBatch } from './types.js'
+import type { RecordStore, StorageStrategy, StoreHealthChange, WriteBatch } from './types.js'
 
 /** How many records `loadRecords()` reads per request. */
 const LOAD_BATCH = 10_000
@@ -20,14 +20,27 @@ export interface IndexedDbStorageOptions {
   indexedDB?: IDBFactory
   /** How long `open()` waits for other tabs to close an older version before it fails. Default 10 000 ms. */
   blockedTimeoutMs?: number
+  /**
+   * How long a store waits before reopening its database after the browser or another tab closed
+   * the connection (`close`, `versionchange`); doubled after each failed attempt. Default 1 000 ms.
+   */
+  reopenDelayMs?: number
 }
+
+/** Attempts to reopen a database whose connection was closed under the store, before giving up. */
+export const MAX_REOPEN_ATTEMPTS = 5
 
 /**
  * A storage strategy that keeps each room in its own IndexedDB database (`peerset:<room>` by default),
  * creating or upgrading the schema on open.
  *
- * Other tabs: a store closes itself when another connection wants to upgrade or delete its database
- * (`versionchange`); its later calls reject with `CLOSED`. If `open()` must upgrade while an older
+ * Other tabs: a store closes its connection when another connection wants to upgrade or delete its
+ * database (`versionchange`), and its calls reject with `CLOSED` meanwhile. It then tries to reopen
+ * the database (after `reopenDelayMs`, doubling, at most {@link MAX_REOPEN_ATTEMPTS} times): that
+ * works after a delete, not after an upgrade to a newer schema (`VersionError`: it stays closed).
+ * A connection the browser closes itself (`close`: storage cleared, disk error) is reopened the same
+ * way. Each change is reported through `onHealthChange` (`closed`, then `ok` once reopened).
+ * If `open()` must upgrade while an older
  * tab keeps the database open and does not close it, it rejects with `STORAGE_FAILED` (reason
  * `blocked`) after `blockedTimeoutMs` instead of waiting forever.
  *
@@ -49,7 +62,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
   if (typeof options !== 'object' || options === null) {
     throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options must be an object')
   }
-  const { databaseName = (room: string) => `peerset:${room}`, blockedTimeoutMs = 10_000 } = options
+  const { databaseName = (room: string) => `peerset:${room}`, blockedTimeoutMs = 10_000, reopenDelayMs = 1_000 } = options
   if (typeof databaseName !== 'function') {
     throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options.databaseName must be a function (room) => string')
   }
@@ -58,6 +71,9 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
   }
   if (typeof blockedTimeoutMs !== 'number' || !(blockedTimeoutMs >= 0) || !Number.isFinite(blockedTimeoutMs)) {
     throw new PeersetError('INVALID_ARGUMENT', `indexedDbStorage: options.blockedTimeoutMs must be a finite number >= 0, got ${String(blockedTimeoutMs)}`)
+  }
+  if (typeof reopenDelayMs !== 'number' || !(reopenDelayMs >= 0) || !Number.isFinite(reopenDelayMs)) {
+    throw new PeersetError('INVALID_ARGUMENT', `indexedDbStorage: options.reopenDelayMs must be a finite number >= 0, got ${String(reopenDelayMs)}`)
   }
   const factory = (): IDBFactory | undefined => options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB
   return {
@@ -74,7 +90,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
         throw new PeersetError('STORAGE_FAILED', 'indexedDbStorage.open: IndexedDB is not available here (in Node, import "fake-indexeddb/auto")', { reason: 'unsupported' })
       }
       const db = await openDatabase(idb, name, blockedTimeoutMs)
-      return openIndexedDbStore(db, name)
+      return openIndexedDbStore(new DbConnection(db, () => openDatabase(idb, name, blockedTimeoutMs), reopenDelayMs), name)
     },
   }
 }
@@ -120,25 +136,107 @@ function openDatabase(factory: IDBFactory, name: string, blockedTimeoutMs: numbe
   })
 }
 
-function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): RecordStore {
-  let closedBecause: string | undefined
-  const label = `indexedDb store ${JSON.stringify(name)}`
-  const assertOpen = (where: string): void => {
-    if (closedBecause !== undefined) throw closedError(`${label} ${where}`, closedBecause)
+/**
+ * The connection of a store, reopened when the browser or another tab closes it (see
+ * {@link indexedDbStorage}); health changes go to the listeners.
+ */
+class DbConnection {
+  #db: IDBPDatabase<PeersetDatabase> | undefined
+  /** Why the store is closed for good (by `close()`, or reopening gave up). */
+  closedBecause: string | undefined
+  /** Why the connection is down for now (a reopen is scheduled). */
+  #down: string | undefined
+  #attempts = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+  readonly #reopen: () => Promise<IDBPDatabase<PeersetDatabase>>
+  readonly #delayMs: number
+  readonly listeners = new Set<(change: StoreHealthChange) => void>()
+
+  constructor(db: IDBPDatabase<PeersetDatabase>, reopen: () => Promise<IDBPDatabase<PeersetDatabase>>, delayMs: number) {
+    this.#reopen = reopen
+    this.#delayMs = delayMs
+    this.#attach(db)
   }
-  // Let another tab upgrade or delete the database instead of blocking it.
-  db.addEventListener('versionchange', () => {
-    closedBecause ??= 'the store was closed because another connection upgrades or deletes its database (versionchange)'
-    db.close()
-  })
-  // The browser closed the connection itself (storage cleared, disk error...).
-  db.addEventListener('close', () => {
-    closedBecause ??= 'the database connection was closed by the browser'
-  })
+
+  /** The open connection; throws `CLOSED` while there is none. */
+  db(where: string): IDBPDatabase<PeersetDatabase> {
+    const why = this.closedBecause ?? this.#down
+    if (why !== undefined || this.#db === undefined) throw closedError(where, why)
+    return this.#db
+  }
+
+  close(): void {
+    this.closedBecause ??= 'the store was closed'
+    clearTimeout(this.#timer)
+    this.#db?.close()
+    this.#db = undefined
+  }
+
+  #attach(db: IDBPDatabase<PeersetDatabase>): void {
+    this.#db = db
+    // Let another tab upgrade or delete the database instead of blocking it.
+    db.addEventListener('versionchange', () => {
+      db.close()
+      this.#lost(db, 'versionchange', 'the store was closed because another connection upgrades or deletes its database (versionchange)')
+    })
+    // The browser closed the connection itself (storage cleared, disk error...).
+    db.addEventListener('close', () => this.#lost(db, 'terminated', 'the database connection was closed by the browser'))
+  }
+
+  #lost(db: IDBPDatabase<PeersetDatabase>, reason: string, why: string): void {
+    if (this.#db !== db || this.closedBecause !== undefined) return
+    this.#db = undefined
+    this.#down = why
+    this.#emit({ state: 'closed', reason })
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    const timer = setTimeout(() => void this.#tryReopen(), this.#delayMs * 2 ** this.#attempts)
+    ;(timer as { unref?: () => void }).unref?.()
+    this.#timer = timer
+  }
+
+  async #tryReopen(): Promise<void> {
+    if (this.closedBecause !== undefined) return
+    this.#attempts++
+    let db: IDBPDatabase<PeersetDatabase>
+    try {
+      db = await this.#reopen()
+    } catch (error) {
+      if (this.closedBecause !== undefined) return
+      // A newer schema (another tab upgraded): this build cannot use it, however often it tries.
+      const hopeless = (error as { reason?: unknown } | null)?.reason === 'VersionError' || this.#attempts >= MAX_REOPEN_ATTEMPTS
+      if (!hopeless) return this.#schedule()
+      this.closedBecause = `${this.#down ?? 'the connection was lost'}; reopening failed: ${String(error)}`
+      this.#emit({ state: 'closed', reason: 'reopen-failed', error })
+      return
+    }
+    if (this.closedBecause !== undefined) return db.close()
+    this.#attempts = 0
+    this.#down = undefined
+    this.#attach(db)
+    this.#emit({ state: 'ok', reason: 'reopened' })
+  }
+
+  #emit(change: StoreHealthChange): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(change)
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+}
+
+function openIndexedDbStore(conn: DbConnection, name: string): RecordStore {
+  const label = `indexedDb store ${JSON.stringify(name)}`
+  const open = (where: string): IDBPDatabase<PeersetDatabase> => conn.db(`${label} ${where}`)
   return {
     persistent: true,
     async loadRecords(): Promise<PeersetRecord[]> {
-      assertOpen('loadRecords')
+      const db = open('loadRecords')
       try {
         // Batches of LOAD_BATCH in one readonly transaction (a consistent snapshot): bounded result
         // messages in browsers whatever the record sizes; as fast as one getAll under fake-indexeddb.
@@ -159,7 +257,7 @@ function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): Re
     },
     async write(batch: WriteBatch): Promise<void> {
       const { puts, deletes, meta } = checkBatch(batch, `${label} write`)
-      assertOpen('write')
+      const db = open('write')
       if (puts.length === 0 && deletes.length === 0 && meta.length === 0) return
       let tx
       try {
@@ -198,7 +296,7 @@ function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): Re
     },
     async getMeta<T = unknown>(key: string): Promise<T | undefined> {
       assertMetaKey(key, `${label} getMeta`)
-      assertOpen('getMeta')
+      const db = open('getMeta')
       try {
         return (await db.get('meta', key)) as T | undefined
       } catch (err) {
@@ -207,7 +305,7 @@ function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): Re
     },
     async setMeta(key: string, value: unknown): Promise<void> {
       assertMetaKey(key, `${label} setMeta`)
-      assertOpen('setMeta')
+      const db = open('setMeta')
       try {
         if (value === undefined) await db.delete('meta', key)
         else await db.put('meta', value, key)
@@ -217,9 +315,11 @@ function openIndexedDbStore(db: IDBPDatabase<PeersetDatabase>, name: string): Re
     },
     requestPersistence,
     async close(): Promise<void> {
-      if (closedBecause !== undefined) return
-      closedBecause = 'the store was closed'
-      db.close()
+      conn.close()
+    },
+    onHealthChange(listener) {
+      conn.listeners.add(listener)
+      return () => void conn.listeners.delete(listener)
     },
   }
 }

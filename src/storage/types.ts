@@ -28,6 +28,25 @@ export interface RecordStore {
   requestPersistence(): Promise<boolean | undefined>
   /** Close the store. Idempotent. */
   close(): Promise<void>
+  /**
+   * Optional: report changes of the store's own health (e.g. IndexedDB closed the connection
+   * because another tab upgrades the database, or the browser closed it; or it reopened). The
+   * engine also learns of failed writes by itself; this hook is for what happens between writes.
+   * Returns a function that unsubscribes.
+   */
+  onHealthChange?(listener: (change: StoreHealthChange) => void): () => void
+}
+
+/** The health of a store: `ok`; `degraded` (writes fail, e.g. quota); `closed` (the connection is gone). */
+export type StoreHealthState = 'ok' | 'degraded' | 'closed'
+
+/** A change of a store's health, reported through {@link RecordStore.onHealthChange}. */
+export interface StoreHealthChange {
+  state: StoreHealthState
+  /** A short reason: `versionchange`, `terminated`, `reopened`, `reopen-failed`... */
+  reason: string
+  /** What went wrong, when something did. */
+  error?: unknown
 }
 
 /** A storage strategy: opens the store of a room. Made by `memoryStorage()` or `indexedDbStorage()`. */

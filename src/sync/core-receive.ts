@@ -132,7 +132,7 @@ function onHave(s: CoreState, peerId: string, m: Extract<SyncMessage, { type: 'h
     if (g.bucket < oldest || g.bucket > newest) continue
     for (const id of g.ids) {
       if (s.index.has(id) || s.isKnownRejected(id)) continue
-      if (!s.requests.offer(peerId, id, g.bucket)) ignored++
+      if (!s.requests.offer(peerId, id, g.bucket, nowMs)) ignored++
     }
   }
   pullRequests(s, nowMs, list)

@@ -41,6 +41,8 @@ export interface CoreState {
   readonly roundRetryMs: number
   readonly clockSkewMs: number
   readonly maxRejectedPerPeer: number
+  readonly mayPull: () => boolean
+  readonly onPull: (ids: number) => void
   readonly requests: RequestScheduler
   readonly peers: Map<string, PeerState>
   /** Messages sent and received, by type. */
@@ -48,6 +50,13 @@ export interface CoreState {
   readonly received: Record<SyncMessageType, number>
   ignoredTotal: number
 }
+
+/**
+ * Ids one peer said it refused for good, remembered per peer by default (oldest forgotten first).
+ * Only ids we hold are remembered (an honest peer refuses what we served it), so a peer cannot fill
+ * the set with made-up ids, and it cannot grow past this whatever the peer sends.
+ */
+export const MAX_REJECTED_PER_PEER = 10_000
 
 const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject']
 
@@ -74,7 +83,9 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     minRoundGapMs: positive(options.minRoundGapMs, 2_000, 'minRoundGapMs'),
     roundRetryMs: positive(options.roundRetryMs, 300_000, 'roundRetryMs'),
     clockSkewMs: positive(options.clockSkewMs, 300_000, 'clockSkewMs'),
-    maxRejectedPerPeer: positive(options.maxRejectedPerPeer, 100_000, 'maxRejectedPerPeer'),
+    maxRejectedPerPeer: positive(options.maxRejectedPerPeer, MAX_REJECTED_PER_PEER, 'maxRejectedPerPeer'),
+    mayPull: options.mayPull ?? (() => true),
+    onPull: options.onPull ?? (() => undefined),
     requests: new RequestScheduler({
       maxInFlightPerPeer: positive(options.maxInFlight, 64, 'maxInFlight'),
       maxInFlightTotal: positive(options.maxInFlightTotal, 256, 'maxInFlightTotal'),
@@ -140,9 +151,15 @@ export function announce(s: CoreState, peerId: string, peer: PeerState, ids: Ite
 
 /** `want` messages for the ids due to be requested (still inside the window, still lacking). */
 export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): void {
+  if (!s.mayPull()) return
   const oldest = s.granularity.windowAt(nowMs).oldest
   const stillWanted = (id: string, bucket: number) => bucket >= oldest && !s.index.has(id) && !s.isKnownRejected(id)
-  for (const [peerId, ids] of s.requests.pull(nowMs, stillWanted)) out(s, peerId, { type: 'want', ids }, list)
+  let pulled = 0
+  for (const [peerId, ids] of s.requests.pull(nowMs, stillWanted)) {
+    out(s, peerId, { type: 'want', ids }, list)
+    pulled += ids.length
+  }
+  if (pulled > 0) s.onPull(pulled)
 }
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */
@@ -154,7 +171,7 @@ export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, re
 
 /** The peer refused `id` for good: never offer it again (the oldest is forgotten past the limit). */
 export function rememberRejected(s: CoreState, peer: PeerState, id: string): void {
-  if (peer.rejected.has(id)) return
+  if (peer.rejected.has(id) || !s.index.has(id)) return
   if (peer.rejected.size >= s.maxRejectedPerPeer) {
     const oldest = peer.rejected.values().next()
     if (!oldest.done) peer.rejected.delete(oldest.value)

@@ -35,8 +35,15 @@ export interface SyncCoreOptions {
   roundRetryMs?: number
   /** Ids announced in buckets up to this far in the future are wanted (clock skew). Default 300,000. */
   clockSkewMs?: number
-  /** Ids a peer refused for good, remembered per peer (oldest forgotten first). Default 100,000. */
+  /** Ids (that we hold) a peer refused for good, remembered per peer (oldest forgotten first). Default 10,000 (`MAX_REJECTED_PER_PEER`). */
   maxRejectedPerPeer?: number
+  /**
+   * Whether records may be requested now (e.g. false while the engine's storage fails, so the same
+   * records are not pulled again and again). Wanted ids wait meanwhile. Default: always.
+   */
+  mayPull?(): boolean
+  /** Called with the number of ids requested, each time `want`s go out (e.g. to count a storage probe). */
+  onPull?(ids: number): void
 }
 
 /** A message for one peer. The engine encodes it with `encodeMessage` and sends every frame. */
@@ -75,6 +82,8 @@ export interface SyncStats {
   wanted: number
   inFlight: number
   ignored: number
+  /** Ids remembered as refused for good by a peer, summed over the peers (each capped by `maxRejectedPerPeer`). */
+  peerRejected: number
   sent: Record<SyncMessageType, number>
   received: Record<SyncMessageType, number>
 }
@@ -102,6 +111,11 @@ export interface SyncCore {
   tick(nowMs: number): Outbound[]
   /** Whether an id is wanted (queued, requested or being checked). */
   isWanted(id: string): boolean
+  /**
+   * For a wanted id (e.g. a record `receive` just returned, before `recordResolved`): the bucket it
+   * was announced in and when it was first announced. `undefined` if it is not wanted.
+   */
+  announcement(id: string): { bucket: number; atMs: number } | undefined
   /** Whether `peerId` refused `id` for good. */
   peerRejected(peerId: string, id: string): boolean
   stats(): SyncStats

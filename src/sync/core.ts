@@ -48,6 +48,7 @@ export function createSyncCore(options: SyncCoreOptions): SyncCore {
     recordResolved: (id, outcome, nowMs, detail = {}) => recordResolved(s, id, outcome, nowMs, detail),
     tick: (nowMs) => tick(s, nowMs),
     isWanted: (id) => s.requests.isWanted(id),
+    announcement: (id) => s.requests.announcement(id),
     peerRejected: (peerId, id) => s.peers.get(peerId)?.rejected.has(id) ?? false,
     stats: () => stats(s),
   }
@@ -125,6 +126,7 @@ function stats(s: CoreState): SyncStats {
     wanted: s.requests.wanting,
     inFlight: s.requests.inFlight,
     ignored: s.ignoredTotal,
+    peerRejected: [...s.peers.values()].reduce((sum, p) => sum + p.rejected.size, 0),
     sent: { ...s.sent },
     received: { ...s.received },
   }

@@ -9,6 +9,8 @@
 interface Want {
   readonly id: string
   readonly bucket: number
+  /** When it was first announced to us (by any source). */
+  readonly offeredAtMs: number
   /** Peers that said they have it. */
   readonly sources: Set<string>
   /** The peer whose request slot it occupies, if requested. */
@@ -66,8 +68,14 @@ export class RequestScheduler {
     if (!this.#peers.has(peerId)) this.#peers.set(peerId, { inFlight: new Set(), queue: [], head: 0, offered: 0 })
   }
 
-  /** `peerId` has `id`, which we lack. Returns false if it was ignored (limits). */
-  offer(peerId: string, id: string, bucket: number): boolean {
+  /** The bucket `id` was announced in, and when it was first announced; while it is wanted. */
+  announcement(id: string): { bucket: number; atMs: number } | undefined {
+    const w = this.#wanted.get(id)
+    return w && { bucket: w.bucket, atMs: w.offeredAtMs }
+  }
+
+  /** `peerId` has `id`, which we lack (announced at `nowMs`). Returns false if it was ignored (limits). */
+  offer(peerId: string, id: string, bucket: number, nowMs = 0): boolean {
     const p = this.#peers.get(peerId)
     if (!p) return false
     const w = this.#wanted.get(id)
@@ -80,7 +88,7 @@ export class RequestScheduler {
       return true
     }
     if (this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
-    this.#wanted.set(id, { id, bucket, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined })
+    this.#wanted.set(id, { id, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined })
     p.offered++
     p.queue.push(id)
     return true

@@ -1,7 +1,8 @@
 /** The sync driver's peer table and its one reject-reason mapping. */
 import { describe, expect, it } from 'vitest'
 import { dailyBuckets } from '../../src/buckets/index.js'
-import { PeerTable } from '../../src/engine/peer-table.js'
+import { MAX_ROTATED_OUT, PeerTable } from '../../src/engine/peer-table.js'
+import { MAX_WARNINGS, Reporter } from '../../src/engine/reporter.js'
 import { rejectClassOf } from '../../src/engine/reject-class.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { PeerRegistry } from '../../src/session/index.js'
@@ -52,6 +53,33 @@ describe('the peer table', () => {
     expect(peers.hasRoomFor('fresh-key')).toBe(false)
     peers.credit('p1')
     expect(peers.hasRoomFor('key-0')).toBe(true)
+  })
+})
+
+describe('bounded memory of the peer table', () => {
+  it(`remembers at most ${MAX_ROTATED_OUT} rotated-out peers, and forgets them once their two minutes are over`, () => {
+    const peers = table(new PeerRegistry(), 1)
+    let t = T0
+    // A full room (one place) whose peer is rotated out every minute, each time a new id (a sybil crowd).
+    for (let i = 0; i < MAX_ROTATED_OUT + 200; i++) {
+      const id = `sybil-${i}`
+      peers.authenticated(peers.admit(id, 'self', t)!, `key-${i}`, t)
+      t += 60_000
+      const victim = peers.rotate(t)
+      expect(victim?.[0]).toBe(id)
+      peers.remove(id)
+      expect(peers.rotatedOutCount).toBeLessThanOrEqual(MAX_ROTATED_OUT)
+    }
+    expect(peers.rotatedOutCount).toBe(MAX_ROTATED_OUT)
+    peers.prune(t + 121_000)
+    expect(peers.rotatedOutCount).toBe(0)
+  })
+
+  it(`status() lists at most ${MAX_WARNINGS} warnings, the newest`, () => {
+    const reporter = new Reporter()
+    for (let i = 0; i < MAX_WARNINGS + 50; i++) reporter.warn({ code: 'transport-failed', message: `attempt ${i}` })
+    expect(reporter.warnings).toHaveLength(MAX_WARNINGS)
+    expect(reporter.warnings.at(-1)!.message).toBe(`attempt ${MAX_WARNINGS + 49}`)
   })
 })
 

@@ -107,3 +107,72 @@ describe('rejoin after maxClientSessionMs', () => {
     expect(rejoinBackoffMs(0, 0.999)).toBe(500)
   })
 })
+
+/** The network's transport, whose first `failures` joins throw; attempt times are logged. */
+function failingFirst(network: MemoryNetwork, failures: number): TransportStrategy & { attempts: number[]; joined: number } {
+  const inner = network.transport()
+  let left = failures
+  const t = {
+    name: 'failing-first',
+    attempts: [] as number[],
+    joined: 0,
+    isSupported: () => true,
+    async join(room: string, handlers: Parameters<TransportStrategy['join']>[1]) {
+      t.attempts.push(Date.now())
+      if (left > 0) {
+        left--
+        throw new Error('signalling server unreachable')
+      }
+      t.joined++
+      return inner.join(room, handlers)
+    },
+  }
+  return t
+}
+
+describe('a failed first join', () => {
+  it('does not fail createPeerset: it is retried in the background with backoff, warning each time, until the peerset is connected', async () => {
+    virtualTime()
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const transport = failingFirst(network, 2)
+    const b = await drive(peer(network.transport()))
+    await b.importRecord(events.at(-1))
+    const a = await drive(peer(transport))
+    const warnings: PeersetWarning[] = []
+    a.on('warning', (w) => warnings.push(w))
+    expect(transport.attempts).toHaveLength(1)
+    expect(a.status().transport).toMatchObject({ name: 'failing-first', joined: false })
+    const first = a.status().warnings
+    expect(first.map((w) => w.code)).toEqual(['transport-failed'])
+    expect(first[0]!.message).toMatch(/^joining the room failed .*trying again in/)
+    await waitFor(() => a.status().transport.joined, 60_000, 'the join to work at the third attempt')
+    expect(transport.attempts).toHaveLength(3)
+    expect(a.status().warnings.map((w) => w.code)).toEqual(['transport-failed', 'transport-failed'])
+    expect(warnings.map((w) => w.code)).toContain('transport-failed') // the second one, as an event
+    const waits = transport.attempts.slice(1).map((t, i) => t - transport.attempts[i]!)
+    waits.forEach((wait, i) => {
+      expect(wait).toBeGreaterThanOrEqual(500 * 2 ** i)
+      expect(wait).toBeLessThanOrEqual(1_000 * 2 ** i)
+    })
+    // Connected for real: a session with b, and b's record synced.
+    await waitFor(() => a.records().length === 1, 30_000, 'sync after the late join')
+    expect(a.peers().map((p) => p.pubkey)).toEqual([b.publicKey])
+    await drive(Promise.all([a.close(), b.close()]))
+    network.close()
+  })
+
+  it('stops retrying when the peerset closes', async () => {
+    virtualTime()
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const transport = failingFirst(network, 1_000)
+    const a = await drive(peer(transport))
+    await sleep(5_000)
+    const tried = transport.attempts.length
+    expect(tried).toBeGreaterThanOrEqual(2)
+    await drive(a.close())
+    await sleep(3_600_000)
+    expect(transport.attempts).toHaveLength(tried)
+    expect(transport.joined).toBe(0)
+    network.close()
+  })
+})

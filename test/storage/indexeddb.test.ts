@@ -166,3 +166,57 @@ describe('many records', () => {
     expect(new Set(loaded.map((r) => r.id))).toEqual(new Set(records.map((r) => r.id)))
   })
 })
+
+describe('health of a store whose connection is closed under it', () => {
+  it('reports closed on versionchange (a real upgrade from a second openDB), then closed for good when the newer schema cannot be reopened', async () => {
+    const factory = new IDBFactory()
+    const store = await indexedDbStorage({ indexedDB: factory, reopenDelayMs: 0 }).open('lobby')
+    const changes: Array<{ state: string; reason: string }> = []
+    const gaveUp = new Promise<void>((resolve) =>
+      store.onHealthChange!((c) => {
+        changes.push({ state: c.state, reason: c.reason })
+        if (c.reason === 'reopen-failed') resolve()
+      }),
+    )
+    const newer = await rawOpen(factory, 'peerset:lobby', 3)
+    expect(changes[0]).toEqual({ state: 'closed', reason: 'versionchange' })
+    await gaveUp
+    expect(changes.map((c) => c.reason)).toEqual(['versionchange', 'reopen-failed'])
+    expect((await rejection(store.write({ put: [fakeRecord()] }))).code).toBe('CLOSED')
+    newer.close()
+    await store.close()
+  })
+
+  it('reopens after another connection deleted the database, and works again', async () => {
+    const factory = new IDBFactory()
+    const store = await indexedDbStorage({ indexedDB: factory, reopenDelayMs: 0 }).open('lobby')
+    await store.write({ put: [fakeRecord()] })
+    const changes: string[] = []
+    const reopened = new Promise<void>((resolve) =>
+      store.onHealthChange!((c) => {
+        changes.push(`${c.state}:${c.reason}`)
+        if (c.state === 'ok') resolve()
+      }),
+    )
+    await requestResult(factory.deleteDatabase('peerset:lobby'))
+    await reopened
+    expect(changes).toEqual(['closed:versionchange', 'ok:reopened'])
+    const record = fakeRecord()
+    await store.write({ put: [record] })
+    expect(await store.loadRecords()).toEqual([record])
+    await store.close()
+  })
+
+  it('stops reopening once closed', async () => {
+    const factory = new IDBFactory()
+    const store = await indexedDbStorage({ indexedDB: factory, reopenDelayMs: 0 }).open('lobby')
+    const changes: string[] = []
+    store.onHealthChange!((c) => changes.push(c.reason))
+    const deleted = requestResult(factory.deleteDatabase('peerset:lobby'))
+    await store.close()
+    await deleted
+    await rawOpen(factory, 'probe').then((db) => db.close()) // let any queued reopen run
+    expect(changes.filter((c) => c === 'reopened')).toEqual([])
+    expect((await rejection(store.loadRecords())).code).toBe('CLOSED')
+  })
+})
