@@ -17,7 +17,7 @@ import { indexedDbStorage, memoryStorage } from '../../src/storage/index.js'
 import type { RecordStore, StorageStrategy } from '../../src/storage/types.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportStrategy } from '../../src/transport/types.js'
-import { loadFixtures, openPeerset } from '../helpers.js'
+import { FIXTURE_ROOM, loadFixtures, openPeerset } from '../helpers.js'
 import { rawOpen, requestResult } from '../storage/old-schema-fixture.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
@@ -85,7 +85,7 @@ function counting(network: MemoryNetwork): TransportStrategy & { wants: Array<[a
 
 function peer(transport: TransportStrategy, storage: StorageStrategy, options: Partial<PeersetOptions> = {}): Promise<Peerset> {
   return createPeerset({
-    room: 'storage-health',
+    room: FIXTURE_ROOM,
     identity: createIdentity(),
     storage,
     transport,

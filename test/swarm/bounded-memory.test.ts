@@ -9,7 +9,7 @@ import { createIdentity, createRecord, toNostrEvent, type NostrEvent, type Peers
 import type { SyncCore } from '../../src/sync/index.js'
 import { MAX_REJECTED_PER_PEER } from '../../src/sync/core-state.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
-import { loadFixtures } from '../helpers.js'
+import { FIXTURE_ROOM, loadFixtures } from '../helpers.js'
 import { Attacker, haveGroups, wire, type Behaviour } from './attacker.js'
 import { drive, FIXTURE_NOW, importAll, openPeer, prng, realTime, sleep, virtualClock, virtualTime, waitFor } from './harness.js'
 
@@ -26,7 +26,7 @@ vi.mock('../../src/sync/index.js', async (importOriginal) => {
   }
 })
 
-const ROOM = 'bounded'
+const ROOM = FIXTURE_ROOM
 const DAY_S = 86_400
 
 interface World {
@@ -70,7 +70,7 @@ afterEach(async () => {
 
 /** A record signed by `identity`, created `ageS` seconds before the fixture time, expiring `lifeS` seconds after its creation. */
 async function aged(identity: ReturnType<typeof createIdentity>, ageS: number, lifeS: number, text: string): Promise<NostrEvent> {
-  return toNostrEvent(await createRecord({ text }, identity.signer, { now: FIXTURE_NOW - ageS, retentionSeconds: lifeS }))
+  return toNostrEvent(await createRecord({ text }, identity.signer, { now: FIXTURE_NOW - ageS, retentionSeconds: lifeS, room: ROOM }))
 }
 
 describe('bounded memory under attack', () => {
@@ -140,7 +140,7 @@ describe('pre-signature refusals count against the announcing peer', () => {
   }, 120_000)
 
   it('an authenticated attacker announcing and sending a record over the agreed size limits is struck (too-large)', async () => {
-    const big = wire(toNostrEvent(await createRecord({ text: 'x'.repeat(6_000) }, createIdentity().signer, { now: FIXTURE_NOW, limits: { maxTextBytes: 8_000 } })))
+    const big = wire(toNostrEvent(await createRecord({ text: 'x'.repeat(6_000) }, createIdentity().signer, { now: FIXTURE_NOW, limits: { maxTextBytes: 8_000 }, room: ROOM })))
     await setup({
       joined(a, peer) {
         a.send(peer, { type: 'have', groups: haveGroups([big]) })
