@@ -63,6 +63,7 @@ class RoomLink implements Connection {
       })
       this.#sync.announce(records, origins)
     }
+    local.onEvidenceAdded = (records) => this.#sync.sendEvidence(records)
   }
 
   /** Join; false (with a warning) if the transport fails. */
@@ -189,6 +190,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     buckets: local.buckets,
     index: local.index,
     ingestor: local.ingestor,
+    evidence: local.evidence,
     clock,
     clockSkewMs: config.clockSkewMs,
     registry: local.registry,

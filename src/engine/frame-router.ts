@@ -5,7 +5,10 @@
  * Records the core receives go to the ingest path; their outcome goes back to the core.
  */
 import { PeersetError } from '../errors.js'
-import { decodeMessage, type SyncMessage } from '../protocol/index.js'
+import { decodeMessage, type SyncMessage, type WireEvent } from '../protocol/index.js'
+import { toNostrEvent } from '../record/index.js'
+import type { PeersetRecord } from '../record/types.js'
+import { computeEventId } from '../record/index.js'
 import { decodeSessionMessage, isHelloFrame, type SessionAction } from '../session/index.js'
 import { addBounded } from './bounded-set.js'
 import type { DriverState, Guard } from './driver-state.js'
@@ -16,12 +19,32 @@ import { rejectClassOf } from './reject-class.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
 /** What the frame router reads of the driver's options. */
-export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 'maxPeers' | 'peers' | 'registry' | 'onError'>
+export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 'maxPeers' | 'peers' | 'registry' | 'onError' | 'evidence'>
 
 /** Ids this peer refused for good are remembered (so they are never requested again), up to this many. */
 const MAX_REMEMBERED_REJECTIONS = 100_000
 /** Most ids one `want` may ask for (the core asks for at most 64 at a time); the rest are dropped. */
 const MAX_WANT_IDS = 256
+
+/**
+ * Most evidence events taken from one session (twice what a peer keeps in all: an honest peer
+ * sends its set once, then what it strikes later); the rest are ignored.
+ */
+export const MAX_EVIDENCE_PER_SESSION = 1_024
+
+/** Evidence traffic, for tests and diagnostics. */
+export interface EvidenceStats {
+  framesSent: number
+  framesReceived: number
+  /** Events taken from evidence frames and submitted to the ingest path. */
+  submitted: number
+  /** Of those, the ones that struck their author here. */
+  struck: number
+  /** Of those, the ones our moderation did not strike (or that were already known). */
+  notStruck: number
+  /** Of those, broken ones (bad signature, malformed): the sender was struck. */
+  invalid: number
+}
 
 /** Routes frames: transport -> session -> sync core -> ingest, and session actions to where they go. */
 export class FrameRouter {
@@ -32,6 +55,9 @@ export class FrameRouter {
   readonly #guard: Guard
   readonly #rejected = new Set<string>()
   #recordsAdded = 0
+  /** Per authenticated peer: evidence ids it is known to hold (sent to it or received from it), and how many events it sent. */
+  readonly #evidencePeers = new Map<string, { known: Set<string>; received: number }>()
+  readonly evidenceStats: EvidenceStats = { framesSent: 0, framesReceived: 0, submitted: 0, struck: 0, notStruck: 0, invalid: 0 }
 
   constructor(options: FrameRouterOptions, state: DriverState, peers: PeerTable, outbox: Outbox, guard: Guard) {
     this.#o = options
@@ -146,10 +172,73 @@ export class FrameRouter {
     this.#peers.authenticated(entry, pubkey, this.#o.clock())
     this.#o.peers.authenticated(peerId, pubkey, entry.session.strikes)
     this.#outbox.send(core.peerReady(peerId, this.#o.clock()))
+    this.#evidencePeers.set(peerId, { known: new Set(), received: 0 })
+    this.sendEvidence([...(this.#o.evidence?.values() ?? [])], peerId)
+  }
+
+  /** Send evidence records to one authenticated peer, or to all of them, skipping what each is known to hold. */
+  sendEvidence(records: readonly PeersetRecord[], only?: string): void {
+    const room = this.#state.room
+    if (!room || this.#state.stopped || records.length === 0) return
+    for (const [peerId, peer] of this.#evidencePeers) {
+      if (only !== undefined && peerId !== only) continue
+      if (!this.#peers.get(peerId)?.authenticated) continue
+      const fresh = records.filter((r) => !peer.known.has(r.id))
+      if (fresh.length === 0) continue
+      for (const r of fresh) addBounded(peer.known, r.id, MAX_EVIDENCE_PER_SESSION)
+      const events: WireEvent[] = fresh.map((r) => {
+        const { id: _id, ...wire } = toNostrEvent(r)
+        return wire
+      })
+      for (const frame of this.#outbox.encode({ type: 'evidence', events })) {
+        this.evidenceStats.framesSent++
+        room.send(peerId, frame)
+      }
+    }
+  }
+
+  /** Evidence from an authenticated peer: each new event goes to the ingest path (it may strike its author, never stored as a record). */
+  #receiveEvidence(peerId: string, entry: PeerEntry, events: readonly WireEvent[]): void {
+    const peer = this.#evidencePeers.get(peerId)
+    if (!peer) return
+    this.evidenceStats.framesReceived++
+    for (const event of events) {
+      if (peer.received >= MAX_EVIDENCE_PER_SESSION) return
+      peer.received++
+      let id: string
+      try {
+        id = computeEventId(event)
+      } catch (error) {
+        return this.apply(peerId, entry.session.strike('malformed', this.#o.clock(), `evidence: ${String(error)}`))
+      }
+      // Known here already (as evidence, or from this peer): nothing to do, nothing to send back.
+      const known = peer.known.has(id) || this.#o.evidence?.has(id) === true
+      addBounded(peer.known, id, MAX_EVIDENCE_PER_SESSION)
+      if (known) continue
+      this.evidenceStats.submitted++
+      void this.#o.ingestor.submitEvidence({ id, ...event }, peerId).then(
+        (outcome) => this.#guard(() => this.#evidenceResolved(id, peerId, outcome)),
+        (error) => this.#o.onError(error),
+      )
+    }
+  }
+
+  /** What the ingest path made of one evidence event: a broken one is the sender's fault; one we do not strike is not. */
+  #evidenceResolved(id: string, peerId: string, outcome: IngestOutcome): void {
+    if (outcome.status !== 'rejected' || !outcome.peerFault) {
+      if (outcome.status === 'rejected' && outcome.authorStrike === true) this.evidenceStats.struck++
+      else if (outcome.status === 'rejected' && outcome.reason === 'superseded' && this.#o.evidence?.has(id)) this.evidenceStats.struck++
+      else this.evidenceStats.notStruck++
+      return
+    }
+    this.evidenceStats.invalid++
+    const entry = this.#peers.get(peerId)
+    if (entry) this.apply(peerId, entry.session.strike(outcome.reason, this.#o.clock(), `evidence ${id}: ${outcome.message}`))
   }
 
   #closed(peerId: string, action: Extract<SessionAction, { type: 'close' }>): void {
     const entry = this.#peers.remove(peerId)
+    this.#evidencePeers.delete(peerId)
     const core = this.#state.core
     if (entry?.authenticated && core) this.#outbox.send(core.peerGone(peerId, this.#o.clock()))
     const now = this.#o.clock()
@@ -171,6 +260,7 @@ export class FrameRouter {
       if (!(error instanceof PeersetError)) throw error
       return this.apply(peerId, entry.session.strike('malformed', this.#o.clock(), error.message))
     }
+    if (message.type === 'evidence') return this.#receiveEvidence(peerId, entry, message.events)
     if (message.type === 'want') {
       // Serve what the budget allows; an honest peer re-requests the rest after its timeout.
       const allowed = Math.min(message.ids.length, MAX_WANT_IDS, Math.floor(entry.served.available(this.#o.clock())))

@@ -15,6 +15,8 @@ export type RejectReason =
   | 'moderation'
   /** Without the NIP-13 proof of work this peerset requires of records. */
   | 'insufficient-pow'
+  /** Sent as moderation evidence, but this peer's moderation does not strike it (it is not stored either). */
+  | 'not-evidence'
 
 /** Why a record left the store: expired, replaced by a newer version, evicted by moderation (over quota, duplicate), or its author was banned. */
 export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})
@@ -76,4 +78,6 @@ export interface IngestListener {
   authorStruck(info: AuthorStrikeInfo): void
   /** An author reached the strike threshold and is banned. */
   authorBanned(info: AuthorBanInfo): void
+  /** Records became moderation evidence (committed): send them to peers. */
+  evidenceAdded?(records: PeersetRecord[]): void
 }
