@@ -152,6 +152,8 @@ describe('bans that converge (moderation evidence)', () => {
     network.partition([[t0.peerId, t1.peerId], [t2.peerId]])
     const a = await watched(t0, traffic, 2)
     const b = await watched(t1, traffic, 2)
+    // Connected first: these strikes reach the other peer as new evidence pushed to a live session.
+    await waitFor(() => [a, b].every((x) => x.peer.peers().some((p) => p.state === 'authenticated')), 30_000, 'the first two peers to connect')
     await importEach(a.peer, [toNostrEvent(bad[0]!)])
     await importEach(b.peer, [toNostrEvent(bad[1]!)])
     await waitFor(() => a.bans.length === 1 && b.bans.length === 1, 60_000, 'the first two peers to ban Bruno')
