@@ -31,6 +31,12 @@ const MAX_WANT_IDS = 256
  * sends its set once, then what it strikes later); the rest are ignored.
  */
 export const MAX_EVIDENCE_PER_SESSION = 1_024
+/**
+ * Evidence our moderation did not strike (yet) is kept, up to this many events, and judged again when
+ * a record of its author is added: a rule that looks at other records (`duplicate`) may strike it
+ * once the earlier copy has arrived.
+ */
+export const MAX_UNCONVINCED_EVIDENCE = 256
 
 /** Evidence traffic, for tests and diagnostics. */
 export interface EvidenceStats {
@@ -57,6 +63,8 @@ export class FrameRouter {
   #recordsAdded = 0
   /** Per authenticated peer: evidence ids it is known to hold (sent to it or received from it), and how many events it sent. */
   readonly #evidencePeers = new Map<string, { known: Set<string>; received: number }>()
+  /** Evidence not struck for now, by id: judged again when a record of its author is added. */
+  readonly #unconvinced = new Map<string, { event: WireEvent & { id: string }; peerId: string }>()
   readonly evidenceStats: EvidenceStats = { framesSent: 0, framesReceived: 0, submitted: 0, struck: 0, notStruck: 0, invalid: 0 }
 
   constructor(options: FrameRouterOptions, state: DriverState, peers: PeerTable, outbox: Outbox, guard: Guard) {
@@ -216,15 +224,36 @@ export class FrameRouter {
       addBounded(peer.known, id, MAX_EVIDENCE_PER_SESSION)
       if (known) continue
       this.evidenceStats.submitted++
-      void this.#o.ingestor.submitEvidence({ id, ...event }, peerId).then(
-        (outcome) => this.#guard(() => this.#evidenceResolved(id, peerId, outcome)),
-        (error) => this.#o.onError(error),
-      )
+      this.#submitEvidence({ id, ...event }, peerId)
+    }
+  }
+
+  #submitEvidence(event: WireEvent & { id: string }, peerId: string): void {
+    void this.#o.ingestor.submitEvidence(event, peerId).then(
+      (outcome) => this.#guard(() => this.#evidenceResolved(event, peerId, outcome)),
+      (error) => this.#o.onError(error),
+    )
+  }
+
+  /** Records were added: evidence of their authors that did not strike may strike now (its context changed). */
+  evidenceContextChanged(records: readonly PeersetRecord[]): void {
+    if (this.#unconvinced.size === 0) return
+    const authors = new Set(records.map((r) => r.author))
+    for (const [id, pending] of this.#unconvinced) {
+      if (!authors.has(pending.event.pubkey)) continue
+      this.#unconvinced.delete(id)
+      this.#submitEvidence(pending.event, pending.peerId)
     }
   }
 
   /** What the ingest path made of one evidence event: a broken one is the sender's fault; one we do not strike is not. */
-  #evidenceResolved(id: string, peerId: string, outcome: IngestOutcome): void {
+  #evidenceResolved(event: WireEvent & { id: string }, peerId: string, outcome: IngestOutcome): void {
+    const { id } = event
+    if (outcome.status === 'rejected' && outcome.reason === 'not-evidence' && !outcome.permanent) {
+      this.#unconvinced.delete(id)
+      this.#unconvinced.set(id, { event, peerId })
+      if (this.#unconvinced.size > MAX_UNCONVINCED_EVIDENCE) this.#unconvinced.delete(this.#unconvinced.keys().next().value!)
+    }
     if (outcome.status !== 'rejected' || !outcome.peerFault) {
       if (outcome.status === 'rejected' && outcome.authorStrike === true) this.evidenceStats.struck++
       else if (outcome.status === 'rejected' && outcome.reason === 'superseded' && this.#o.evidence?.has(id)) this.evidenceStats.struck++

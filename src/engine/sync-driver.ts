@@ -126,10 +126,14 @@ export class SyncDriver {
     this.#state.core = undefined
   }
 
-  /** Announce records added by other means than a pulled record (publishes, imports). */
+  /**
+   * Records were added (any origin): announce those added by other means than a pulled record
+   * (publishes, imports), and judge again the evidence of their authors that did not strike.
+   */
   announce(records: readonly PeersetRecord[], origins: readonly RecordOrigin[]): void {
     const core = this.#state.core
     if (!core || this.#state.stopped) return
+    this.#guard(() => this.#router.evidenceContextChanged(records))
     // Skip records already replaced or evicted within their own batch: we could not serve them.
     const ids = records.filter((r, i) => origins[i]?.origin !== 'remote' && this.#o.index.has(r.id)).map((r) => r.id)
     if (ids.length > 0) this.#guard(() => this.#outbox.send(core.localRecordsAdded(ids, this.#o.clock())))

@@ -52,10 +52,14 @@ interface Watched {
 }
 
 /** A peer with the default moderation, memory storage (kept, to read its ledger) and its strike and ban events collected. */
-async function watched(transport: ReturnType<MemoryNetwork['transport']>, traffic: TrafficCounter, threshold: number, storage = memoryStorage()): Promise<Watched> {
-  const peer = await drive(
-    openPeer({ room: ROOM, transport: traffic.wrap(transport), moderation: createModeration(), extra: { storage, strikes: { threshold }, sessionTickMs: 100 } }),
-  )
+async function watched(
+  transport: ReturnType<MemoryNetwork['transport']>,
+  traffic: TrafficCounter,
+  threshold: number,
+  storage = memoryStorage(),
+  moderation = createModeration(),
+): Promise<Watched> {
+  const peer = await drive(openPeer({ room: ROOM, transport: traffic.wrap(transport), moderation, extra: { storage, strikes: { threshold }, sessionTickMs: 100 } }))
   peers.push(peer)
   const w: Watched = { peer, storage, strikes: [], bans: [], errors: [] }
   peer.on('author:strike', (info) => w.strikes.push(info))
@@ -198,6 +202,30 @@ describe('bans that converge (moderation evidence)', () => {
     expect(other.strikes.map((s) => s.recordId).sort()).toEqual(bad.map((r) => r.id).sort())
     expect(other.bans).toEqual(again.bans)
   }, 120_000)
+
+  it('evidence that needs context (a later duplicate) strikes once the earlier copy arrives, not before', async () => {
+    const bruno = createIdentity()
+    const first = await sign(bruno, 'Fresh bread today', NOW - 2 * HOUR)
+    const copy = await sign(bruno, 'fresh  bread today', NOW - HOUR)
+    const strictDuplicates = (): ReturnType<typeof createModeration> => createModeration({ duplicates: { strike: true } })
+
+    virtualTime(NOW * 1000)
+    network = createMemoryNetwork({ latencyMs: 5 })
+    const traffic = new TrafficCounter()
+    const a = await watched(network.transport(), traffic, 3, memoryStorage(), strictDuplicates())
+    const b = await watched(network.transport(), traffic, 3, memoryStorage(), strictDuplicates())
+    await waitFor(() => [a, b].every((x) => x.peer.peers().some((p) => p.state === 'authenticated')), 30_000, 'the peers to connect')
+    // One batch on A: the first copy is kept, the later one refused with a strike and pushed to B as
+    // evidence at once, before B has the first copy (it is fetched after a have and a want).
+    await drive(Promise.all([a.peer.importRecord(toNostrEvent(first)), a.peer.importRecord(toNostrEvent(copy))]))
+    expect(a.strikes.map((s) => s.recordId)).toEqual([copy.id])
+    await waitFor(() => b.strikes.length === 1, 30_000, 'B to strike the later copy')
+    expect(b.strikes.map((s) => [s.author, s.recordId, s.reason])).toEqual([[bruno.publicKey, copy.id, 'duplicate']])
+    expect(idsOf(b.peer)).toEqual([first.id])
+    // Reach: one evidence frame crossed A -> B (judged before the first copy arrived: without the
+    // second judgement when a record of its author is added, B never strikes it).
+    expect([...traffic.delivered].filter(([key]) => key.endsWith(`->${b.peer.status().transport.selfId}`)).map(([, l]) => l.frames.evidence)).toEqual([1])
+  }, 60_000)
 
   it('is bounded: a flood of bad records from many authors keeps at most the caps', async () => {
     const spammers = Array.from({ length: MAX_EVIDENCE + 40 }, () => createIdentity())
