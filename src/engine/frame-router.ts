@@ -5,7 +5,7 @@
  * Records the core receives go to the ingest path; their outcome goes back to the core.
  */
 import { PeersetError } from '../errors.js'
-import { decodeMessage, type SyncMessage, type WireEvent } from '../protocol/index.js'
+import { decodeMessage, wireEventSize, type SyncMessage, type WireEvent } from '../protocol/index.js'
 import { toNostrEvent } from '../record/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { computeEventId } from '../record/index.js'
@@ -37,6 +37,12 @@ export const MAX_EVIDENCE_PER_SESSION = 1_024
  * once the earlier copy has arrived.
  */
 export const MAX_UNCONVINCED_EVIDENCE = 256
+/**
+ * Most evidence bytes (wire form) sent to one peer at once: a quarter of a peer's default byte
+ * burst, so evidence never makes an honest sender look like a flood. The newest evidence goes first;
+ * what does not fit waits for the next session (a typical evidence set is far smaller).
+ */
+export const MAX_EVIDENCE_SEND_BYTES = 1_048_576
 
 /** Evidence traffic, for tests and diagnostics. */
 export interface EvidenceStats {
@@ -191,13 +197,17 @@ export class FrameRouter {
     for (const [peerId, peer] of this.#evidencePeers) {
       if (only !== undefined && peerId !== only) continue
       if (!this.#peers.get(peerId)?.authenticated) continue
-      const fresh = records.filter((r) => !peer.known.has(r.id))
-      if (fresh.length === 0) continue
-      for (const r of fresh) addBounded(peer.known, r.id, MAX_EVIDENCE_PER_SESSION)
-      const events: WireEvent[] = fresh.map((r) => {
+      const events: WireEvent[] = []
+      let bytes = 0
+      for (const r of [...records].sort((x, y) => y.createdAt - x.createdAt)) {
+        if (peer.known.has(r.id)) continue
         const { id: _id, ...wire } = toNostrEvent(r)
-        return wire
-      })
+        bytes += wireEventSize(wire)
+        if (bytes > MAX_EVIDENCE_SEND_BYTES) break
+        addBounded(peer.known, r.id, MAX_EVIDENCE_PER_SESSION)
+        events.push(wire)
+      }
+      if (events.length === 0) continue
       for (const frame of this.#outbox.encode({ type: 'evidence', events })) {
         this.evidenceStats.framesSent++
         room.send(peerId, frame)
