@@ -65,6 +65,7 @@ class RoomLink implements Connection {
       })
       this.#sync.announce(records, origins)
     }
+    local.onEvidenceAdded = (records) => this.#sync.sendEvidence(records)
   }
 
   /**
@@ -188,6 +189,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     buckets: local.buckets,
     index: local.index,
     ingestor: local.ingestor,
+    evidence: local.evidence,
     clock,
     clockSkewMs: config.clockSkewMs,
     registry: local.registry,

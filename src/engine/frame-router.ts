@@ -5,9 +5,11 @@
  * Records the core receives go to the ingest path; their outcome goes back to the core.
  */
 import { PeersetError } from '../errors.js'
-import { decodeMessage, type SyncMessage } from '../protocol/index.js'
+import { decodeMessage, wireEventSize, type SyncMessage, type WireEvent } from '../protocol/index.js'
+import { toNostrEvent } from '../record/index.js'
+import type { PeersetRecord } from '../record/types.js'
+import { computeEventId } from '../record/index.js'
 import { decodeSessionMessage, isHelloFrame, type SessionAction } from '../session/index.js'
-import type { WireEvent } from '../protocol/index.js'
 import { announcedInvalid, type Announcement } from './announce-fault.js'
 import { addBounded } from './bounded-set.js'
 import type { DriverState, Guard } from './driver-state.js'
@@ -18,12 +20,44 @@ import { rejectClassOf } from './reject-class.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
 /** What the frame router reads of the driver's options. */
-export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 'maxPeers' | 'peers' | 'registry' | 'onError' | 'buckets' | 'clockSkewMs'>
+export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 'maxPeers' | 'peers' | 'registry' | 'onError' | 'buckets' | 'clockSkewMs' | 'evidence'>
 
 /** Ids this peer refused for good are remembered (so they are never requested again), up to this many. */
 const MAX_REMEMBERED_REJECTIONS = 100_000
 /** Most ids one `want` may ask for (the core asks for at most 64 at a time); the rest are dropped. */
 const MAX_WANT_IDS = 256
+
+/**
+ * Most evidence events taken from one session (twice what a peer keeps in all: an honest peer
+ * sends its set once, then what it strikes later); the rest are ignored.
+ */
+export const MAX_EVIDENCE_PER_SESSION = 1_024
+/**
+ * Evidence our moderation did not strike (yet) is kept, up to this many events, and judged again when
+ * a record of its author is added: a rule that looks at other records (`duplicate`) may strike it
+ * once the earlier copy has arrived.
+ */
+export const MAX_UNCONVINCED_EVIDENCE = 256
+/**
+ * Most evidence bytes (wire form) sent to one peer at once: a quarter of a peer's default byte
+ * burst, so evidence never makes an honest sender look like a flood. The newest evidence goes first;
+ * what does not fit waits for the next session (a typical evidence set is far smaller).
+ */
+export const MAX_EVIDENCE_SEND_BYTES = 1_048_576
+
+/** Evidence traffic, for tests and diagnostics. */
+export interface EvidenceStats {
+  framesSent: number
+  framesReceived: number
+  /** Events taken from evidence frames and submitted to the ingest path. */
+  submitted: number
+  /** Of those, the ones that struck their author here. */
+  struck: number
+  /** Of those, the ones our moderation did not strike (or that were already known). */
+  notStruck: number
+  /** Of those, broken ones (bad signature, malformed): the sender was struck. */
+  invalid: number
+}
 
 /** Routes frames: transport -> session -> sync core -> ingest, and session actions to where they go. */
 export class FrameRouter {
@@ -34,6 +68,11 @@ export class FrameRouter {
   readonly #guard: Guard
   readonly #rejected = new Set<string>()
   #recordsAdded = 0
+  /** Per authenticated peer: evidence ids it is known to hold (sent to it or received from it), and how many events it sent. */
+  readonly #evidencePeers = new Map<string, { known: Set<string>; received: number }>()
+  /** Evidence not struck for now, by id: judged again when a record of its author is added. */
+  readonly #unconvinced = new Map<string, { event: WireEvent & { id: string }; peerId: string }>()
+  readonly evidenceStats: EvidenceStats = { framesSent: 0, framesReceived: 0, submitted: 0, struck: 0, notStruck: 0, invalid: 0 }
 
   constructor(options: FrameRouterOptions, state: DriverState, peers: PeerTable, outbox: Outbox, guard: Guard) {
     this.#o = options
@@ -148,10 +187,98 @@ export class FrameRouter {
     this.#peers.authenticated(entry, pubkey, this.#o.clock())
     this.#o.peers.authenticated(peerId, pubkey, entry.session.strikes)
     this.#outbox.send(core.peerReady(peerId, this.#o.clock()))
+    this.#evidencePeers.set(peerId, { known: new Set(), received: 0 })
+    this.sendEvidence([...(this.#o.evidence?.values() ?? [])], peerId)
+  }
+
+  /** Send evidence records to one authenticated peer, or to all of them, skipping what each is known to hold. */
+  sendEvidence(records: readonly PeersetRecord[], only?: string): void {
+    const room = this.#state.room
+    if (!room || this.#state.stopped || records.length === 0) return
+    for (const [peerId, peer] of this.#evidencePeers) {
+      if (only !== undefined && peerId !== only) continue
+      if (!this.#peers.get(peerId)?.authenticated) continue
+      const events: WireEvent[] = []
+      let bytes = 0
+      for (const r of [...records].sort((x, y) => y.createdAt - x.createdAt)) {
+        if (peer.known.has(r.id)) continue
+        const { id: _id, ...wire } = toNostrEvent(r)
+        bytes += wireEventSize(wire)
+        if (bytes > MAX_EVIDENCE_SEND_BYTES) break
+        addBounded(peer.known, r.id, MAX_EVIDENCE_PER_SESSION)
+        events.push(wire)
+      }
+      if (events.length === 0) continue
+      for (const frame of this.#outbox.encode({ type: 'evidence', events })) {
+        this.evidenceStats.framesSent++
+        room.send(peerId, frame)
+      }
+    }
+  }
+
+  /** Evidence from an authenticated peer: each new event goes to the ingest path (it may strike its author, never stored as a record). */
+  #receiveEvidence(peerId: string, entry: PeerEntry, events: readonly WireEvent[]): void {
+    const peer = this.#evidencePeers.get(peerId)
+    if (!peer) return
+    this.evidenceStats.framesReceived++
+    for (const event of events) {
+      if (peer.received >= MAX_EVIDENCE_PER_SESSION) return
+      peer.received++
+      let id: string
+      try {
+        id = computeEventId(event)
+      } catch (error) {
+        return this.apply(peerId, entry.session.strike('malformed', this.#o.clock(), `evidence: ${String(error)}`))
+      }
+      // Known here already (as evidence, or from this peer): nothing to do, nothing to send back.
+      const known = peer.known.has(id) || this.#o.evidence?.has(id) === true
+      addBounded(peer.known, id, MAX_EVIDENCE_PER_SESSION)
+      if (known) continue
+      this.evidenceStats.submitted++
+      this.#submitEvidence({ id, ...event }, peerId)
+    }
+  }
+
+  #submitEvidence(event: WireEvent & { id: string }, peerId: string): void {
+    void this.#o.ingestor.submitEvidence(event, peerId).then(
+      (outcome) => this.#guard(() => this.#evidenceResolved(event, peerId, outcome)),
+      (error) => this.#o.onError(error),
+    )
+  }
+
+  /** Records were added: evidence of their authors that did not strike may strike now (its context changed). */
+  evidenceContextChanged(records: readonly PeersetRecord[]): void {
+    if (this.#unconvinced.size === 0) return
+    const authors = new Set(records.map((r) => r.author))
+    for (const [id, pending] of this.#unconvinced) {
+      if (!authors.has(pending.event.pubkey)) continue
+      this.#unconvinced.delete(id)
+      this.#submitEvidence(pending.event, pending.peerId)
+    }
+  }
+
+  /** What the ingest path made of one evidence event: a broken one is the sender's fault; one we do not strike is not. */
+  #evidenceResolved(event: WireEvent & { id: string }, peerId: string, outcome: IngestOutcome): void {
+    const { id } = event
+    if (outcome.status === 'rejected' && outcome.reason === 'not-evidence' && !outcome.permanent) {
+      this.#unconvinced.delete(id)
+      this.#unconvinced.set(id, { event, peerId })
+      if (this.#unconvinced.size > MAX_UNCONVINCED_EVIDENCE) this.#unconvinced.delete(this.#unconvinced.keys().next().value!)
+    }
+    if (outcome.status !== 'rejected' || !outcome.peerFault) {
+      if (outcome.status === 'rejected' && outcome.authorStrike === true) this.evidenceStats.struck++
+      else if (outcome.status === 'rejected' && outcome.reason === 'superseded' && this.#o.evidence?.has(id)) this.evidenceStats.struck++
+      else this.evidenceStats.notStruck++
+      return
+    }
+    this.evidenceStats.invalid++
+    const entry = this.#peers.get(peerId)
+    if (entry) this.apply(peerId, entry.session.strike(outcome.reason, this.#o.clock(), `evidence ${id}: ${outcome.message}`))
   }
 
   #closed(peerId: string, action: Extract<SessionAction, { type: 'close' }>): void {
     const entry = this.#peers.remove(peerId)
+    this.#evidencePeers.delete(peerId)
     const core = this.#state.core
     if (entry?.authenticated && core) this.#outbox.send(core.peerGone(peerId, this.#o.clock()))
     const now = this.#o.clock()
@@ -173,6 +300,7 @@ export class FrameRouter {
       if (!(error instanceof PeersetError)) throw error
       return this.apply(peerId, entry.session.strike('malformed', this.#o.clock(), error.message))
     }
+    if (message.type === 'evidence') return this.#receiveEvidence(peerId, entry, message.events)
     if (message.type === 'want') {
       // Serve what the budget allows; an honest peer re-requests the rest after its timeout.
       const allowed = Math.min(message.ids.length, MAX_WANT_IDS, Math.floor(entry.served.available(this.#o.clock())))

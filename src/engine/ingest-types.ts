@@ -17,6 +17,8 @@ export type RejectReason =
   | 'insufficient-pow'
   /** Signed for another room, or for none (its `h` tag is not `roomHash` of this peerset's room). */
   | 'wrong-room'
+  /** Sent as moderation evidence, but this peer's moderation does not strike it (it is not stored either). */
+  | 'not-evidence'
 
 /** Why a record left the store: expired, replaced by a newer version, evicted by moderation (over quota, duplicate), or its author was banned. */
 export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})
@@ -80,4 +82,6 @@ export interface IngestListener {
   authorStruck(info: AuthorStrikeInfo): void
   /** An author reached the strike threshold and is banned. */
   authorBanned(info: AuthorBanInfo): void
+  /** Records became moderation evidence (committed): send them to peers. */
+  evidenceAdded?(records: PeersetRecord[]): void
 }

@@ -10,6 +10,8 @@ import type { PeersetRecord } from '../record/types.js'
 import type { RecordStore } from '../storage/types.js'
 import type { IngestListener, IngestOutcome, RecordOrigin, RemoveReason } from './ingest-types.js'
 import { claimedId, judgeBatch, type JudgeContext, type Submission } from './judge.js'
+import { toNostrEvent } from '../record/index.js'
+import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX } from './evidence.js'
 import { LEDGER_META_KEY, VERSIONS_META_KEY } from './meta-keys.js'
 import { reportCommitted, reportFailed } from './report.js'
 import type { NetWrite, Stage } from './stage.js'
@@ -40,6 +42,11 @@ export class Ingestor {
   submitRemote(event: unknown, peerId?: string): Promise<IngestOutcome> {
     const origin: RecordOrigin = peerId === undefined ? { origin: 'import' } : { origin: 'remote', peerId }
     return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin, resolve }))
+  }
+
+  /** Submit a signed record a peer sent as moderation evidence: it may strike its author, and is never stored as a record. */
+  submitEvidence(event: unknown, peerId: string): Promise<IngestOutcome> {
+    return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin: { origin: 'remote', peerId }, resolve, evidence: true }))
   }
 
   /** Submit a record this peer created (already signed and verified). */
@@ -119,6 +126,15 @@ export class Ingestor {
   async #commit(stage: Stage, { put, delete: del }: NetWrite): Promise<boolean> {
     const meta: Record<string, unknown> = {}
     if (stage.ledger.changed) meta[LEDGER_META_KEY] = stage.ledger.view.toJSON()
+    if (stage.evidence.changes.size > 0) {
+      const ids = new Set(this.#o.evidence.ids())
+      for (const [id, record] of stage.evidence.changes) {
+        if (record === null) ids.delete(id)
+        else ids.add(id)
+        meta[EVIDENCE_META_PREFIX + id] = record === null ? undefined : toNostrEvent(record)
+      }
+      meta[EVIDENCE_META_KEY] = [...ids].sort()
+    }
     if (stage.versions.changes.size > 0) {
       const next = this.#o.versions.clone()
       next.apply(stage.versions.changes)

@@ -11,13 +11,15 @@ import { hasProofOfWork, toNostrEvent, verifyEventSignature, verifyRecord } from
 import type { PeersetRecord, RecordLimits } from '../record/types.js'
 import type { IngestOutcome, RecordOrigin, Rejection, RemoveReason } from './ingest-types.js'
 import { type RecordIndex, supersedes } from './record-index.js'
+import type { EvidenceSet } from './evidence.js'
 import { Stage } from './stage.js'
 import { checkTimeWindow } from './time-window.js'
 import type { VersionMemory } from './version-memory.js'
 
 /** A record submitted for ingest. */
 export type RecordSubmission =
-  | { type: 'remote'; event: unknown; origin: RecordOrigin; resolve: (o: IngestOutcome) => void }
+  /** `evidence`: sent by a peer as moderation evidence; only ever struck, never stored as a record. */
+  | { type: 'remote'; event: unknown; origin: RecordOrigin; resolve: (o: IngestOutcome) => void; evidence?: boolean }
   | { type: 'local'; record: PeersetRecord; origin: RecordOrigin; resolve: (o: IngestOutcome) => void }
 
 /** Anything the ingest queue runs, in order. */
@@ -46,6 +48,8 @@ export interface JudgeContext {
   buckets: { idsBefore(bucket: number): string[] }
   ledger: StrikeLedger
   versions: VersionMemory
+  /** The signed records that earned strikes here (moderation evidence). */
+  evidence: EvidenceSet
   granularity: Granularity
   moderation: ModerationStrategy
   limits: RecordLimits
@@ -62,7 +66,7 @@ export const REVIEW_TIMEOUT_MS = 10_000
 
 /** Judge a batch: the decisions, in submission order, and the staged changes. */
 export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext): Promise<{ stage: Stage; decisions: Decision[] }> {
-  const stage = new Stage(ctx.index, ctx.ledger, ctx.versions)
+  const stage = new Stage(ctx.index, ctx.ledger, ctx.versions, ctx.evidence)
   const decisions: Decision[] = []
   let lastYield = performance.now()
   for (const item of batch) {
@@ -111,8 +115,12 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
     const message = record.roomHash === undefined ? 'it has no room tag ("h"): it was signed for no room' : 'it was signed for another room (its "h" tag is not this room\'s hash)'
     return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: item.origin.origin === 'remote' }, true)
   }
+  const evidence = item.type === 'remote' && item.evidence === true
   if (stage.addedInBatch(id)) return { type: 'copy', item, id, ofBatch: true }
-  if (stage.has(id)) return { type: 'copy', item, id, ofBatch: false }
+  if (stage.has(id) || (evidence && stage.evidence.has(id))) return { type: 'copy', item, id, ofBatch: false }
+  if (evidence && (record.createdAt + stage.ledger.view.strikeSeconds) * 1000 <= nowMs) {
+    return refuse({ id, reason: 'not-evidence', message: 'its strike would already have expired', permanent: true, peerFault: false }, true)
+  }
   const pow = ctx.recordProofOfWork
   if (pow > 0 && !hasProofOfWork(record, pow)) {
     return refuse({ id, reason: 'insufficient-pow', message: `the record's id lacks ${pow} bits of proof of work (NIP-13)`, permanent: true, peerFault: false }, true)
@@ -137,12 +145,14 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
   // after it is replaced, so one that arrives after its replacement must be struck too).
   const verdict = await review(ctx.moderation, record, nowMs, stage)
   const ledger = stage.ledger.writable()
-  // A stale version earns only its own strike: it displaces nothing.
-  const strikes = stale
-    ? verdict.accept
-      ? { banChanged: false }
-      : applyVerdictToLedger(ledger, record, verdict)
-    : applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
+  // A stale version earns only its own strike: it displaces nothing. Evidence only ever strikes itself.
+  const strikes =
+    stale || evidence
+      ? verdict.accept
+        ? { banChanged: false }
+        : applyVerdictToLedger(ledger, record, verdict)
+      : applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
+  keepEvidence(stage, record, verdict, stale || evidence)
   if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
     for (const kept of stage.recordsOfAuthor(record.author)) evict(stage, kept.id, 'author-banned', 'ban')
   }
@@ -165,12 +175,32 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
     )
   }
 
+  // Evidence our moderation does not strike (a lying sender, or a rule that depends on other
+  // records): no strike, and it is not stored as a record either.
+  if (evidence) return refuse({ id, reason: 'not-evidence', message: 'sent as moderation evidence, but our moderation does not strike it', permanent: false, peerFault: false }, false)
+
   // Accepted: stage it with what it displaces (the version it supersedes, moderation evictions).
   stage.add(record, item.origin)
   stage.versions.kept(record)
   if (current) stage.remove(current.id, 'replaced', record)
   for (const eviction of (verdict as Extract<ModerationVerdict, { accept: true }>).evict ?? []) evict(stage, eviction.id, eviction.reason, eviction.rule)
   return { type: 'accept', item, record }
+}
+
+/**
+ * Keep the signed records a verdict struck as evidence: the reviewed record if it was refused with
+ * a strike, and (unless `ownOnly`) each of its author's records evicted with a strike.
+ */
+function keepEvidence(stage: Stage, record: PeersetRecord, verdict: ModerationVerdict, ownOnly: boolean): void {
+  if (!verdict.accept) {
+    if (verdict.strike === true) stage.evidence.add(record)
+    return
+  }
+  if (ownOnly) return
+  for (const eviction of verdict.evict ?? []) {
+    const evicted = eviction.strike === true ? stage.get(eviction.id) : undefined
+    if (evicted !== undefined && evicted.author === record.author) stage.evidence.add(evicted)
+  }
 }
 
 /** Prune: whole buckets that left the window, banned authors' records, and what the ledger and the version memory may forget. */
@@ -188,6 +218,10 @@ function maintain(stage: Stage, ctx: JudgeContext): void {
   const ledger = stage.ledger.writable()
   for (const record of ctx.index.values()) if (ledger.isBanned(record.author, nowMs)) evict(stage, record.id, 'author-banned')
   ledger.expire(nowMs)
+  // Evidence goes with its strike, or with its bucket.
+  for (const record of stage.evidence.values()) {
+    if ((record.createdAt + ledger.strikeSeconds) * 1000 <= nowMs || ctx.granularity.bucketOf(record.createdAt * 1000) < oldest) stage.evidence.remove(record.id)
+  }
   const windowStart = Math.floor(ctx.granularity.rangeOf(oldest).startMs / 1000)
   for (const address of ctx.versions.olderThan(windowStart)) stage.versions.forget(address)
 }

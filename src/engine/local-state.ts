@@ -22,6 +22,8 @@ import { RecordIndex, supersedes } from './record-index.js'
 import { StorageHealth } from './storage-health.js'
 import { unref, type Reporter } from './reporter.js'
 import { VersionMemory } from './version-memory.js'
+import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX, EvidenceSet, evidencePerAuthor } from './evidence.js'
+import { verifyRecord } from '../record/index.js'
 
 /** A peerset's local state, open. */
 export interface LocalState {
@@ -30,6 +32,8 @@ export interface LocalState {
   readonly index: RecordIndex
   readonly buckets: BucketIndex
   readonly ledger: StrikeLedger
+  /** The signed records that earned strikes here, sent to peers as moderation evidence. */
+  readonly evidence: EvidenceSet
   readonly registry: PeerRegistry
   readonly ingestor: Ingestor
   /** Whether the store works (`status().storage.state`); gates pulling records while it fails. */
@@ -38,6 +42,8 @@ export interface LocalState {
   persisted(): boolean | undefined
   /** Called after each committed batch that added records (the connection announces them). */
   onRecordsAdded?: (records: PeersetRecord[], origins: RecordOrigin[]) => void
+  /** Called after each committed batch that added moderation evidence (the connection sends it to peers). */
+  onEvidenceAdded?: (records: PeersetRecord[]) => void
   /**
    * Start the work that may emit events (the policy re-check), on the next macrotask, once the host
    * app has been given the peerset and could subscribe. Resolves when the re-check is over; never rejects.
@@ -67,6 +73,7 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
   if (problem) reporter.warn({ code: 'storage-fallback', message: `the stored strike ledger was unreadable and was reset: ${problem}` })
   const registry = loadRegistry(await store.getMeta(REGISTRY_META_KEY), config.given.reconnectCooldownMs, reporter)
   const versions = VersionMemory.fromJSON(await store.getMeta(VERSIONS_META_KEY))
+  const evidence = await loadEvidence(store, ledger, config)
 
   let open = true
   const state: LocalState = {
@@ -75,8 +82,9 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     index,
     buckets,
     ledger,
+    evidence,
     registry,
-    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, store, listener: listenerFor(reporter, () => state, health) }),
+    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, evidence, store, listener: listenerFor(reporter, () => state, health) }),
     health,
     persisted: () => persisted,
     start: () =>
@@ -178,6 +186,24 @@ async function recheckPolicy(state: LocalState, config: ResolvedOptions, reporte
   if (stored) await store.setMeta(POLICY_META_KEY, config.moderation.digest)
 }
 
+/**
+ * The moderation evidence kept in the store (written by us: no signature checks). Evidence whose
+ * strike the ledger no longer holds is left for the first prune; unreadable entries are skipped.
+ */
+async function loadEvidence(store: RecordStore, ledger: StrikeLedger, config: ResolvedOptions): Promise<EvidenceSet> {
+  const evidence = new EvidenceSet(evidencePerAuthor(ledger.threshold))
+  const ids = await store.getMeta(EVIDENCE_META_KEY)
+  if (!Array.isArray(ids)) return evidence
+  const loaded = new Map<string, PeersetRecord>()
+  for (const id of ids.slice(0, evidence.max)) {
+    if (typeof id !== 'string') continue
+    const verdict = verifyRecord(await store.getMeta(EVIDENCE_META_PREFIX + id), { limits: config.limits, checkSignature: false })
+    if (verdict.ok && verdict.record.id === id) loaded.set(id, verdict.record)
+  }
+  evidence.apply(loaded)
+  return evidence
+}
+
 function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, reporter: Reporter): PeerRegistry {
   const options = reconnectCooldownMs === undefined ? {} : { cooldownMs: reconnectCooldownMs }
   if (stored === undefined) return new PeerRegistry(options)
@@ -217,5 +243,6 @@ function listenerFor(reporter: Reporter, state: () => LocalState, health: Storag
     writeSucceeded: () => health.writeSucceeded(),
     authorStruck: (info) => events.emit('author:strike', info),
     authorBanned: (info) => events.emit('author:banned', info),
+    evidenceAdded: (records) => state().onEvidenceAdded?.(records),
   }
 }

@@ -231,6 +231,9 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
     'strikes.threshold': strikes.threshold,
     'strikes.banSeconds': strikes.banSeconds,
     'strikes.strikeSeconds': strikes.strikeSeconds,
+    // Peers exchange the records that earned strikes (evidence frames, format 1): a peer that does
+    // not would keep a set that depends on who received what, so it ends the session instead.
+    'strikes.evidence': 1,
   }
   for (const [key, value] of Object.entries(settings.limits ?? resolveLimits())) rules[`limits.${key}`] = value
   return rules

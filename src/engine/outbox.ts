@@ -40,6 +40,11 @@ export class Outbox {
     }
   }
 
+  /** Encode a message into frames (for messages the sync core does not make, e.g. evidence). */
+  encode(message: Parameters<typeof encodeMessage>[0]): Uint8Array[] {
+    return encodeMessage(message)
+  }
+
   /**
    * Announcements made in one turn of the event loop (a committed batch resolves many records at
    * once, each announced on its own) are merged into as few `have` frames as fit, per peer.

@@ -10,6 +10,7 @@ import type { StrikeLedger } from '../moderation/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import type { IngestListener, IngestOutcome, RecordOrigin, Rejection } from './ingest-types.js'
 import { ruleLabel, type Decision } from './judge.js'
+import type { EvidenceSet } from './evidence.js'
 import type { RecordIndex } from './record-index.js'
 import type { Displacement, LedgerOp, NetWrite, Stage } from './stage.js'
 import type { VersionMemory } from './version-memory.js'
@@ -19,6 +20,7 @@ export interface ReportTarget {
   index: RecordIndex
   ledger: StrikeLedger
   versions: VersionMemory
+  evidence: EvidenceSet
   listener: IngestListener
   now: () => number
 }
@@ -30,6 +32,8 @@ export function reportCommitted(stage: Stage, { put, delete: deleted }: NetWrite
   for (const record of put) index.add(record)
   replayLedger(stage.ledger.log, target)
   target.versions.apply(stage.versions.changes)
+  target.evidence.apply(stage.evidence.changes)
+  const evidence = [...stage.evidence.changes.values()].filter((r): r is PeersetRecord => r !== null)
 
   const added: PeersetRecord[] = []
   const origins: RecordOrigin[] = []
@@ -70,6 +74,7 @@ export function reportCommitted(stage: Stage, { put, delete: deleted }: NetWrite
     }
   }
   if (added.length > 0) listener.batchAdded(added, origins)
+  if (evidence.length > 0) listener.evidenceAdded?.(evidence)
 }
 
 /**
@@ -103,7 +108,8 @@ export function reportFailed(decisions: readonly Decision[], error: PeersetError
 }
 
 function settle(item: Extract<Decision, { type: 'refuse' }>['item'], outcome: IngestOutcome, listener: IngestListener): void {
-  if (outcome.status === 'rejected') listener.rejected(outcome, item.origin)
+  // Evidence is not a record offered to us: its strikes and bans are reported, not its refusal.
+  if (outcome.status === 'rejected' && !(item.type === 'remote' && item.evidence === true)) listener.rejected(outcome, item.origin)
   item.resolve(outcome)
 }
 

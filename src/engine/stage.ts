@@ -8,6 +8,7 @@ import type { StrikeLedger, StrikeResult } from '../moderation/index.js'
 import { strikeLedgerFromJSON } from '../moderation/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import type { RecordOrigin, RemoveReason } from './ingest-types.js'
+import { StagedEvidence, type EvidenceSet } from './evidence.js'
 import type { RecordIndex } from './record-index.js'
 import { addressOf, type VersionMemory, type VersionStamp } from './version-memory.js'
 
@@ -45,11 +46,14 @@ export class Stage {
   readonly #displaced = new Map<string, Displacement>()
   readonly ledger: StagedLedger
   readonly versions: StagedVersions
+  /** The signed records that earned strikes, kept to send to peers (see `evidence.ts`). */
+  readonly evidence: StagedEvidence
 
-  constructor(index: RecordIndex, ledger: StrikeLedger, versions: VersionMemory) {
+  constructor(index: RecordIndex, ledger: StrikeLedger, versions: VersionMemory, evidence: EvidenceSet) {
     this.#index = index
     this.ledger = new StagedLedger(ledger)
     this.versions = new StagedVersions(versions)
+    this.evidence = new StagedEvidence(evidence)
   }
 
   get(id: string): PeersetRecord | undefined {

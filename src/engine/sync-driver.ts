@@ -11,7 +11,8 @@ import type { CloseReason, PeerRegistry, SessionLimits, SessionState, SessionTim
 import { createSyncCore, type BucketIndex } from '../sync/index.js'
 import type { TransportHandlers, TransportRoom } from '../transport/types.js'
 import type { DriverState } from './driver-state.js'
-import { FrameRouter } from './frame-router.js'
+import type { EvidenceSet } from './evidence.js'
+import { FrameRouter, type EvidenceStats } from './frame-router.js'
 import type { Ingestor, RecordOrigin } from './ingest.js'
 import { Outbox } from './outbox.js'
 import { PeerTable } from './peer-table.js'
@@ -49,6 +50,8 @@ export interface SyncDriverOptions {
   buckets: BucketIndex
   index: RecordIndex
   ingestor: Ingestor
+  /** The moderation evidence kept here, sent to each peer once it authenticates. */
+  evidence?: EvidenceSet
   clock: () => number
   clockSkewMs: number
   registry: PeerRegistry
@@ -126,13 +129,28 @@ export class SyncDriver {
     this.#state.core = undefined
   }
 
-  /** Announce records added by other means than a pulled record (publishes, imports). */
+  /**
+   * Records were added (any origin): announce those added by other means than a pulled record
+   * (publishes, imports), and judge again the evidence of their authors that did not strike.
+   */
   announce(records: readonly PeersetRecord[], origins: readonly RecordOrigin[]): void {
     const core = this.#state.core
     if (!core || this.#state.stopped) return
+    this.#guard(() => this.#router.evidenceContextChanged(records))
     // Skip records already replaced or evicted within their own batch: we could not serve them.
     const ids = records.filter((r, i) => origins[i]?.origin !== 'remote' && this.#o.index.has(r.id)).map((r) => r.id)
     if (ids.length > 0) this.#guard(() => this.#outbox.send(core.localRecordsAdded(ids, this.#o.clock())))
+  }
+
+  /** Send new moderation evidence (committed) to every authenticated peer that is not known to hold it. */
+  sendEvidence(records: readonly PeersetRecord[]): void {
+    if (!this.#state.core || this.#state.stopped) return
+    this.#guard(() => this.#router.sendEvidence(records))
+  }
+
+  /** Evidence frames and events sent and received (for tests and diagnostics). */
+  get evidenceStats(): Readonly<EvidenceStats> {
+    return this.#router.evidenceStats
   }
 
   /** Drive timeouts: call about once a second. */

@@ -107,6 +107,13 @@ function decodeUnchecked(r: ByteReader): SyncMessage {
     case MESSAGE_TYPE_CODES.reject:
       message = { type: 'reject', items: readReject(r) }
       break
+    case MESSAGE_TYPE_CODES.evidence: {
+      const n = r.count('evidence count', MIN_WIRE_EVENT_BYTES, MAX_LIST)
+      const events: WireEvent[] = []
+      for (let i = 0; i < n; i++) events.push(readWireEvent(r))
+      message = { type: 'evidence', events }
+      break
+    }
     default:
       throw protocolError('unknown-type', `unknown message type ${type}`)
   }

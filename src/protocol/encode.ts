@@ -21,6 +21,7 @@ import {
   REJECT_CLASS_CODES,
   SHORT_ID_BYTES,
   type BucketWindow,
+  type EvidenceMessage,
   type FingerprintValue,
   type HaveMessage,
   type RangeEntry,
@@ -74,6 +75,8 @@ export function encodeMessage(message: SyncMessage): Uint8Array[] {
       return encodeRecords(message)
     case 'reject':
       return encodeReject(message)
+    case 'evidence':
+      return encodeRecords(message, 'evidence')
     default:
       throw encodeError(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`)
   }
@@ -341,8 +344,8 @@ function encodeReject(m: RejectMessage): Uint8Array[] {
  */
 export const MAX_WIRE_EVENT_BYTES = BODY_BYTES
 
-function encodeRecords(m: RecordsMessage): Uint8Array[] {
-  if (!Array.isArray(m.events)) throw encodeError('records.events must be an array')
+function encodeRecords(m: RecordsMessage | EvidenceMessage, type: 'records' | 'evidence' = 'records'): Uint8Array[] {
+  if (!Array.isArray(m.events)) throw encodeError(`${type}.events must be an array`)
   const encoded = m.events.map((event) => {
     const size = wireEventSize(event)
     if (size > MAX_WIRE_EVENT_BYTES) {
@@ -357,13 +360,13 @@ function encodeRecords(m: RecordsMessage): Uint8Array[] {
   let count = 0
   for (const bytes of encoded) {
     if (body.length + bytes.length > BODY_BYTES && count > 0) {
-      frames.push(finishFrame('records', undefined, count, body))
+      frames.push(finishFrame(type, undefined, count, body))
       body = new ByteWriter(4096)
       count = 0
     }
     body.bytes(bytes)
     count++
   }
-  frames.push(finishFrame('records', undefined, count, body))
+  frames.push(finishFrame(type, undefined, count, body))
   return frames
 }

@@ -33,6 +33,7 @@ export {
   type RangeRef,
   type RangesMessage,
   type RecordsMessage,
+  type EvidenceMessage,
   type RejectClass,
   type RejectItem,
   type RejectMessage,

@@ -22,6 +22,7 @@ export const MESSAGE_TYPE_CODES = {
   want: 5,
   records: 6,
   reject: 7,
+  evidence: 8,
 } as const
 
 /** Bytes of a fingerprint digest (the first 16 bytes of a SHA-256). */
@@ -212,6 +213,16 @@ export interface RejectMessage {
   items: RejectItem[]
 }
 
+/**
+ * Signed records that earned their author a strike here (moderation evidence), sent unasked to an
+ * authenticated peer so that it can run its own moderation on them and reach the same strikes and
+ * bans (see docs/moderation.md). Same body as `records`; the receiver never stores them as records.
+ */
+export interface EvidenceMessage {
+  type: 'evidence'
+  events: WireEvent[]
+}
+
 /** Every sync message. */
 export type SyncMessage =
   | RootMessage
@@ -221,5 +232,6 @@ export type SyncMessage =
   | WantMessage
   | RecordsMessage
   | RejectMessage
+  | EvidenceMessage
 
 export type SyncMessageType = SyncMessage['type']

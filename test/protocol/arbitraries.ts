@@ -101,7 +101,9 @@ export const rejectArb = fc.record({
   ),
 })
 
-export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(rootArb, summaryArb, rangesArb, haveArb, wantArb, recordsArb, rejectArb)
+export const evidenceArb = fc.record({ type: fc.constant('evidence' as const), events: fc.array(wireEventArb, { maxLength: 5 }) })
+
+export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(rootArb, summaryArb, rangesArb, haveArb, wantArb, recordsArb, rejectArb, evidenceArb)
 
 /** Decode frames and merge the parts of one split message back into one message. */
 export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
@@ -124,6 +126,8 @@ export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
       return { type: 'records', events: (parts as (typeof first)[]).flatMap((p) => p.events) }
     case 'reject':
       return { type: 'reject', items: (parts as (typeof first)[]).flatMap((p) => p.items) }
+    case 'evidence':
+      return { type: 'evidence', events: (parts as (typeof first)[]).flatMap((p) => p.events) }
   }
 }
 

@@ -42,7 +42,7 @@ function event(content: string, tags: string[][] = []): WireEvent {
 
 describe('frame layout', () => {
   it('starts every frame with the protocol version (1) and the message type', () => {
-    const types = { root: 1, summary: 2, ranges: 3, have: 4, want: 5, records: 6, reject: 7 }
+    const types = { root: 1, summary: 2, ranges: 3, have: 4, want: 5, records: 6, reject: 7, evidence: 8 }
     const samples: SyncMessage[] = [
       { type: 'root', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), wanting: 0 },
       { type: 'summary', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), from: 0, to: 89, buckets: [] },
@@ -51,6 +51,7 @@ describe('frame layout', () => {
       { type: 'want', ids: [] },
       { type: 'records', events: [] },
       { type: 'reject', items: [] },
+      { type: 'evidence', events: [] },
     ]
     for (const m of samples) {
       const [frame] = encodeMessage(m)

@@ -42,6 +42,8 @@ export interface AttackerOptions {
   authenticate?: boolean
   /** How long a banned attacker waits before it comes back under a new identity. Default 1 s. */
   rejoinDelayMs?: number
+  /** The moderation digest it claims in its hello (to be admitted by peers with another policy). Default `acceptAll().digest`. */
+  moderationDigest?: string
 }
 
 /** One session with one honest peer, in one incarnation. */
@@ -85,6 +87,7 @@ export class Attacker {
   readonly #baseId: string
   readonly authenticate: boolean
   readonly #rejoinDelayMs: number
+  readonly #moderationDigest: string | undefined
   readonly random: () => number
   readonly clock: () => number
 
@@ -95,6 +98,7 @@ export class Attacker {
     this.#behaviour = behaviour
     this.authenticate = options.authenticate ?? true
     this.#rejoinDelayMs = options.rejoinDelayMs ?? 1_000
+    this.#moderationDigest = options.moderationDigest
     this.random = options.random
     this.clock = options.clock
   }
@@ -171,7 +175,7 @@ export class Attacker {
       signer: identity.signer,
       selfPubkey: identity.publicKey,
       // The rules a default peerset sends (session version 3): the attacker agrees on every setting.
-      settings: { granularity: buckets.descriptor, moderationDigest: acceptAll().digest, rules: keptSetRulesOf({}) },
+      settings: { granularity: buckets.descriptor, moderationDigest: this.#moderationDigest ?? acceptAll().digest, rules: keptSetRulesOf({}) },
     })
     link = { session, authenticated: false, ended: undefined }
     this.#links.set(peerId, link)

@@ -90,6 +90,7 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
   want: 0,
   records: 0,
   reject: 0,
+  evidence: 0,
   session: 0,
 })
 
