@@ -8,7 +8,7 @@ import type { ModerationStrategy } from './moderation/types.js'
 import type { NostrEvent, PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
 import type { CloseReason, SessionLimits, SessionState, SessionTimeouts } from './session/index.js'
 import type { StorageStrategy } from './storage/types.js'
-import type { TransportStrategy } from './transport/types.js'
+import type { TransportState, TransportStrategy } from './transport/types.js'
 
 /** Options of {@link createPeerset}. Every strategy is optional and has a default. */
 export interface PeersetOptions {
@@ -58,7 +58,15 @@ export interface PeersetOptions {
 
 /** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
 export interface PeersetWarning {
-  code: 'no-persistence' | 'no-transport' | 'storage-fallback' | 'transport-failed' | 'persistence-denied' | 'policy-recheck'
+  code:
+    | 'no-persistence'
+    | 'no-transport'
+    | 'storage-fallback'
+    | 'transport-failed'
+    | 'persistence-denied'
+    | 'policy-recheck'
+    /** No signalling server (tracker or relay) reachable for a while: new peers cannot be found; retried with backoff. */
+    | 'no-signalling'
   message: string
 }
 
@@ -130,6 +138,8 @@ export interface PeersetEvents {
   /** A peer was banned (by transport id, and by key if it had proved one) until `untilMs`. */
   'peer:banned': [info: { peerId: string; pubkey: string | undefined; untilMs: number; reason: string }]
   warning: [warning: PeersetWarning]
+  /** The transport's connection state changed: a signalling server opened or is failing, a peer connected or left. */
+  'transport:state': [state: TransportState]
   /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
   error: [error: unknown]
 }
@@ -156,7 +166,14 @@ export interface PeersetStatus {
   /** The buckets inside the retention window now, and how many hold records. */
   buckets: { oldest: number; newest: number; nonEmpty: number }
   storage: { name: string; persistent: boolean; persisted: boolean | undefined }
-  transport: { name: string | null; joined: boolean; selfId: string | null; peers: number }
+  transport: {
+    name: string | null
+    joined: boolean
+    selfId: string | null
+    peers: number
+    /** The transport's connection state (signalling servers, transport-level peers, last error); null if it reports none. */
+    state: TransportState | null
+  }
   warnings: PeersetWarning[]
 }
 

@@ -12,6 +12,7 @@ import { REGISTRY_META_KEY } from './meta-keys.js'
 import { keptSetRules, type ResolvedOptions } from './options.js'
 import { unref, withTimeout, type Reporter } from './reporter.js'
 import { SyncDriver } from './sync-driver.js'
+import { TransportWatch } from './transport-watch.js'
 
 /** A peerset's link to its room. */
 export interface Connection {
@@ -32,7 +33,7 @@ export async function connect(config: ResolvedOptions, local: LocalState, report
     const room = new RoomLink(config, local, reporter, transport)
     if (await room.join()) return room
   }
-  return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0 }), close: async () => undefined }
+  return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0, state: null }), close: async () => undefined }
 }
 
 /** A joined room: sessions and sync through the driver, rejoined every `maxClientSessionMs`. */
@@ -42,6 +43,9 @@ class RoomLink implements Connection {
   readonly #transport: TransportStrategy
   readonly #peerInfo = new Map<string, PeerInfo>()
   readonly #sync: SyncDriver
+  /** Connection state: `transport:state` events, the `no-signalling` warning. */
+  readonly #watch: TransportWatch
+  readonly #handlers: SyncDriver['handlers']
   #handle: TransportRoom | undefined
   #open = true
   #sessionTimer: ReturnType<typeof setInterval> | undefined
@@ -54,6 +58,8 @@ class RoomLink implements Connection {
     this.#reporter = reporter
     this.#transport = transport
     this.#sync = createDriver(config, local, reporter, this.#peerInfo)
+    this.#watch = new TransportWatch(reporter)
+    this.#handlers = { ...this.#sync.handlers, onState: (state) => this.#watch.changed(state) }
     local.onRecordsAdded = (records, origins) => {
       origins.forEach((origin) => {
         if (origin.origin === 'remote') {
@@ -68,8 +74,9 @@ class RoomLink implements Connection {
   /** Join; false (with a warning) if the transport fails. */
   async join(): Promise<boolean> {
     try {
-      this.#handle = await this.#transport.join(this.#config.room, this.#sync.handlers)
+      this.#handle = await this.#transport.join(this.#config.room, this.#handlers)
       this.#sync.attach(this.#handle)
+      this.#watch.attach(this.#handle)
     } catch (error) {
       this.#reporter.warn({ code: 'transport-failed', message: `joining the room failed (${String(error)}): records will not sync` })
       return false
@@ -85,13 +92,20 @@ class RoomLink implements Connection {
   }
 
   status(): PeersetStatus['transport'] {
-    return { name: this.#transport.name, joined: this.#handle !== undefined && this.#open, selfId: this.#handle?.selfId ?? null, peers: this.#peerInfo.size }
+    return {
+      name: this.#transport.name,
+      joined: this.#handle !== undefined && this.#open,
+      selfId: this.#handle?.selfId ?? null,
+      peers: this.#peerInfo.size,
+      state: this.#watch.state(),
+    }
   }
 
   async close(): Promise<void> {
     this.#open = false
     clearInterval(this.#sessionTimer)
     clearTimeout(this.#rejoinTimer)
+    this.#watch.stop()
     try {
       this.#sync.stop()
     } catch (error) {
@@ -131,7 +145,7 @@ class RoomLink implements Connection {
     const { room, closeTimeoutMs } = this.#config
     let handle: TransportRoom
     try {
-      handle = await this.#transport.join(room, this.#sync.handlers)
+      handle = await this.#transport.join(room, this.#handlers)
     } catch (error) {
       if (!this.#open) return
       const delay = rejoinBackoffMs(this.#failedJoins++, Math.random())
@@ -151,6 +165,7 @@ class RoomLink implements Connection {
     this.#failedJoins = 0
     this.#handle = handle
     this.#sync.attach(handle)
+    this.#watch.attach(handle)
     this.#scheduleRejoin()
   }
 }

@@ -1,6 +1,6 @@
 /** The largest frame a transport must carry; owned by the wire protocol. */
 export { MAX_FRAME_BYTES } from '../protocol/messages.js'
-export type { TransportHandlers, TransportRoom, TransportStrategy } from './types.js'
+export type { SignallingServerState, SignallingStatus, TransportHandlers, TransportRoom, TransportState, TransportStrategy } from './types.js'
 export {
   createMemoryNetwork,
   type MemoryNetwork,

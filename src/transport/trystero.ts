@@ -3,7 +3,8 @@
  * (`@trystero-p2p/torrent`, the default) or Nostr relays (`trystero`), then talk over data channels.
  */
 import { PeersetError } from '../errors.js'
-import { type TransportHandlers, type TransportRoom, type TransportStrategy } from './types.js'
+import { type TransportHandlers, type TransportRoom, type TransportState, type TransportStrategy } from './types.js'
+import { SignallingMonitor, type SocketLike } from './signalling-monitor.js'
 import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 
 /** Which signalling network trystero uses to find peers. */
@@ -31,7 +32,14 @@ export interface TrysteroTransportOptions {
 interface TrysteroModule {
   selfId: string
   joinRoom: (config: Record<string, unknown>, roomId: string) => TrysteroRoomLike
+  /** The signalling sockets of the module, by url (module-level: every room of the process). */
+  getRelaySockets?: () => Record<string, SocketLike | undefined>
+  pauseRelayReconnection?: () => void
+  resumeRelayReconnection?: () => void
 }
+
+/** How often the signalling sockets are looked at (their events update the state sooner). */
+const STATE_POLL_MS = 1_000
 
 interface TrysteroRoomLike {
   makeAction: (namespace: string) => {
@@ -168,16 +176,39 @@ function joinTrysteroRoom(
     room,
   )
   let left: Promise<void> | undefined
+  // Connection state: the signalling sockets (watched, failing ones retried with backoff) and the peers.
+  const peers = new Set<string>()
+  const report = (): TransportState => monitor.state(peers.size)
+  const monitor = new SignallingMonitor({
+    urls: config.relayUrls ?? [],
+    sockets: () => trystero.getRelaySockets?.() ?? {},
+    clock: Date.now,
+    ...(trystero.pauseRelayReconnection && trystero.resumeRelayReconnection && {
+      reconnect: { pause: trystero.pauseRelayReconnection, resume: trystero.resumeRelayReconnection },
+    }),
+    onChange: () => {
+      if (left === undefined) handlers.onState?.(report())
+    },
+  })
+  monitor.poll() // listen to the sockets trystero just opened before they can fail
+  const poller = setInterval(() => monitor.poll(), STATE_POLL_MS)
+  ;(poller as { unref?: () => void }).unref?.()
   const frames = joined.makeAction(FRAME_ACTION)
   frames.onMessage = (data, { peerId }) => {
     // A peer of another app version could send text or JSON on the same action: only bytes are frames.
     if (left === undefined && data instanceof Uint8Array) handlers.onMessage(peerId, data)
   }
   joined.onPeerJoin = (peerId) => {
-    if (left === undefined) handlers.onPeerJoin(peerId)
+    if (left !== undefined) return
+    peers.add(peerId)
+    handlers.onPeerJoin(peerId)
+    handlers.onState?.(report())
   }
   joined.onPeerLeave = (peerId) => {
-    if (left === undefined) handlers.onPeerLeave(peerId)
+    if (left !== undefined) return
+    peers.delete(peerId)
+    handlers.onPeerLeave(peerId)
+    handlers.onState?.(report())
   }
   return {
     selfId: trystero.selfId,
@@ -190,8 +221,11 @@ function joinTrysteroRoom(
       // Fire and forget: a peer that just left makes the send reject, which changes nothing for us.
       frames.send(data, { target: peerId }).catch(() => undefined)
     },
+    state: report,
     leave(): Promise<void> {
       if (left === undefined) {
+        clearInterval(poller)
+        monitor.stop()
         // The room is free for a new join only once trystero has forgotten it (or it would hand back this one).
         left = joined.leave().catch(() => undefined).finally(release)
       }
