@@ -18,7 +18,11 @@ export interface PeersetOptions {
   identity: Identity | Signer | string
   /** Where records persist. Default: `indexedDbStorage()` where IndexedDB exists, else `memoryStorage()` (with a warning). */
   storage?: StorageStrategy
-  /** How peers are reached. Default: none yet (local only, with a warning); pass `network.transport()` from `createMemoryNetwork()` to sync in one process. `false` means local only, without a warning. */
+  /**
+   * How peers are reached. Default: `trysteroTransport()` (public trackers) in a browser; in Node none
+   * (local only, with a warning saying how to set up `peerset/node`'s `nodeRtc()` with `trysteroTransport`).
+   * Pass `network.transport()` from `createMemoryNetwork()` to sync in one process. `false` means local only, without a warning.
+   */
   transport?: TransportStrategy | false
   /** How time is cut into buckets, and the retention window. Default: `dailyBuckets()` (90 days). */
   granularity?: Granularity

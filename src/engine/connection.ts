@@ -6,6 +6,7 @@
 import { npubEncode } from '../identity/index.js'
 import type { PeerInfo, PeersetStatus } from '../peerset-types.js'
 import { clientSessionEndsAt } from '../session/index.js'
+import { defaultTransport, NO_DEFAULT_TRANSPORT_MESSAGE } from '../transport/default.js'
 import type { TransportRoom, TransportStrategy } from '../transport/types.js'
 import type { LocalState } from './local-state.js'
 import { REGISTRY_META_KEY } from './meta-keys.js'
@@ -22,11 +23,14 @@ export interface Connection {
   close(): Promise<void>
 }
 
-/** Join the room with the configured transport (or stay local, with a warning, when there is none). */
+/**
+ * Join the room with the configured transport, or the default one (`trysteroTransport()` in a
+ * browser, see `defaultTransport`), or stay local with a warning that says how to set one up.
+ */
 export async function connect(config: ResolvedOptions, local: LocalState, reporter: Reporter): Promise<Connection> {
-  const transport = config.given.transport
+  const transport = config.given.transport ?? defaultTransport()
   if (transport === undefined) {
-    reporter.warn({ code: 'no-transport', message: 'no transport configured: records are kept locally and will not sync' })
+    reporter.warn({ code: 'no-transport', message: NO_DEFAULT_TRANSPORT_MESSAGE })
   } else if (transport !== false && !transport.isSupported()) {
     reporter.warn({ code: 'no-transport', message: `transport "${transport.name}" is not supported here: records will not sync` })
   } else if (transport !== false) {

@@ -10,3 +10,4 @@ export {
   type MemoryTransportOptions,
 } from './memory.js'
 export { trysteroTransport, type TrysteroStrategyName, type TrysteroTransportOptions } from './trystero.js'
+export { defaultTransport, isBrowserEnvironment, type TransportEnvironment } from './default.js'
