@@ -85,7 +85,10 @@ class RoomLink implements Connection {
       this.#reporter.warn({ code: 'transport-failed', message: `joining the room failed (${String(error)}): records will not sync` })
       return false
     }
-    this.#sessionTimer = setInterval(() => this.#sync.tick(), this.#config.sessionTickMs)
+    this.#sessionTimer = setInterval(() => {
+      this.#sync.tick()
+      this.#tellPeerDemand()
+    }, this.#config.sessionTickMs)
     unref(this.#sessionTimer)
     this.#scheduleRejoin()
     return true
@@ -93,6 +96,13 @@ class RoomLink implements Connection {
 
   peers(): PeerInfo[] {
     return [...this.#peerInfo.values()].map((p) => ({ ...p }))
+  }
+
+  /** Tell the transport how full the room is, so a full room announces itself less often (see announce-policy.ts). */
+  #tellPeerDemand(): void {
+    let peers = 0
+    for (const p of this.#peerInfo.values()) if (p.state === 'authenticated') peers++
+    this.#handle?.setPeerDemand?.({ peers, maxPeers: this.#config.maxPeers })
   }
 
   status(): PeersetStatus['transport'] {

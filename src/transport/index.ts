@@ -11,3 +11,4 @@ export {
 } from './memory.js'
 export { trysteroTransport, type TrysteroStrategyName, type TrysteroTransportOptions } from './trystero.js'
 export { defaultTransport, isBrowserEnvironment, type TransportEnvironment } from './default.js'
+export { announceDecision, FULL_ROOM_ANNOUNCE_MS, type AnnounceContext } from './announce-policy.js'

@@ -42,6 +42,8 @@ export interface SignallingMonitorOptions {
   schedule?(fn: () => void, ms: number): () => void
   /** The state changed. */
   onChange(): void
+  /** A socket was seen for the first time (e.g. to wrap its `send`). */
+  onSocket?(url: string, socket: SocketLike): void
 }
 
 /** First wait before releasing trystero's reconnection, ms; doubled while servers keep failing. */
@@ -106,6 +108,7 @@ export class SignallingMonitor {
         e.socket = socket
         e.connectingSince = now
         this.#listen(url, e, socket)
+        this.#o.onSocket?.(url, socket)
       }
       const next = this.#stateOf(url, e, now)
       if (next !== e.state) {

@@ -5,6 +5,7 @@
 import { PeersetError } from '../errors.js'
 import { type TransportHandlers, type TransportRoom, type TransportState, type TransportStrategy } from './types.js'
 import { SignallingMonitor, type SocketLike } from './signalling-monitor.js'
+import { announceDecision, gateAnnounces, type SendingSocket } from './announce-policy.js'
 import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 
 /** Which signalling network trystero uses to find peers. */
@@ -63,6 +64,29 @@ const FRAME_ACTION = 'peerset'
 const joinedRooms = new Set<string>()
 
 /**
+ * Peer demand of each joined room, by room key (see `setPeerDemand`). Tracker sockets are shared by
+ * every room of the process, so their announces are held only while every joined room is full.
+ */
+const demands = new Map<string, { peers: number; maxPeers: number }>()
+
+function everyRoomFull(): boolean {
+  if (demands.size === 0) return false
+  for (const d of demands.values()) if (d.peers < d.maxPeers) return false
+  return true
+}
+
+/** The announce gate of a torrent tracker socket: see announce-policy.ts. */
+function gateTrackerSocket(socket: SocketLike): void {
+  const sending = socket as unknown as Partial<SendingSocket>
+  if (typeof sending.send !== 'function') return
+  gateAnnounces(
+    sending as SendingSocket,
+    (lastSentMs) => (everyRoomFull() ? announceDecision({ peers: 1, maxPeers: 1, nowMs: Date.now(), lastSentMs }) : 'send'),
+    Date.now,
+  )
+}
+
+/**
  * A transport strategy on trystero (WebRTC). Each protocol frame travels as one binary message of one
  * trystero action; peers joining and leaving the room are passed to the peerset as they happen.
  *
@@ -106,7 +130,7 @@ export function trysteroTransport(options: TrysteroTransportOptions = {}): Trans
       joinedRooms.add(key)
       try {
         const trystero = await loadStrategy(strategy)
-        return joinTrysteroRoom(trystero, room, config, handlers, () => joinedRooms.delete(key))
+        return joinTrysteroRoom(trystero, room, config, handlers, key, () => joinedRooms.delete(key))
       } catch (err) {
         joinedRooms.delete(key)
         if (err instanceof PeersetError) throw err
@@ -160,6 +184,7 @@ function joinTrysteroRoom(
   room: string,
   config: CheckedOptions,
   handlers: TransportHandlers,
+  key: string,
   release: () => void,
 ): TransportRoom {
   const relayConfig: Record<string, unknown> = {}
@@ -189,6 +214,7 @@ function joinTrysteroRoom(
     onChange: () => {
       if (left === undefined) handlers.onState?.(report())
     },
+    ...(config.strategy === 'torrent' && { onSocket: (_url: string, socket: SocketLike) => gateTrackerSocket(socket) }),
   })
   monitor.poll() // listen to the sockets trystero just opened before they can fail
   const poller = setInterval(() => monitor.poll(), STATE_POLL_MS)
@@ -222,8 +248,12 @@ function joinTrysteroRoom(
       frames.send(data, { target: peerId }).catch(() => undefined)
     },
     state: report,
+    setPeerDemand(demand: { peers: number; maxPeers: number }): void {
+      if (left === undefined) demands.set(key, { peers: demand.peers, maxPeers: demand.maxPeers })
+    },
     leave(): Promise<void> {
       if (left === undefined) {
+        demands.delete(key)
         clearInterval(poller)
         monitor.stop()
         // The room is free for a new join only once trystero has forgotten it (or it would hand back this one).

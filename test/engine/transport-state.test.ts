@@ -20,8 +20,10 @@ afterEach(async () => {
   realTime()
 })
 
-async function peer(transport: TransportStrategy): Promise<Peerset> {
-  const p = await drive(createPeerset({ room: 'state', identity: createIdentity(), storage: memoryStorage(), transport, moderation: acceptAll(), clock: virtualClock }))
+async function peer(transport: TransportStrategy, maxPeers?: number): Promise<Peerset> {
+  const p = await drive(
+    createPeerset({ room: 'state', identity: createIdentity(), storage: memoryStorage(), transport, moderation: acceptAll(), clock: virtualClock, ...(maxPeers !== undefined && { maxPeers }) }),
+  )
   open.push(p)
   return p
 }
@@ -29,6 +31,7 @@ async function peer(transport: TransportStrategy): Promise<Peerset> {
 /** The memory network's transport, with a signalling server whose state the test sets. */
 function withSignalling(inner: TransportStrategy) {
   let handlers: TransportHandlers | undefined
+  const demands: Array<{ peers: number; maxPeers: number }> = []
   let state: TransportState = { signalling: [{ url: 'wss://tracker.test', state: 'connecting', since: Date.now() }], peers: 0 }
   const strategy: TransportStrategy = {
     name: 'stub',
@@ -36,11 +39,12 @@ function withSignalling(inner: TransportStrategy) {
     async join(room, h) {
       handlers = h
       const joined = await inner.join(room, h)
-      return { selfId: joined.selfId, send: joined.send, leave: joined.leave, state: () => state }
+      return { selfId: joined.selfId, send: joined.send, leave: joined.leave, state: () => state, setPeerDemand: (d) => void demands.push(d) }
     },
   }
   return {
     strategy,
+    demands,
     set(server: TransportState['signalling'][number]) {
       state = { signalling: [server], peers: 0, ...(server.lastError !== undefined && { lastError: server.lastError }) }
       handlers?.onState?.(state)
@@ -102,6 +106,19 @@ describe('the transport state', () => {
     stub.set({ url: 'wss://tracker.test', state: 'open', since: Date.now() })
     await sleep(2 * NO_SIGNALLING_WARNING_MS)
     expect(p.status().warnings).toEqual([])
+    network.close()
+  })
+
+  it('tells the transport how full the room is (a full room announces less often)', async () => {
+    virtualTime()
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const stub = withSignalling(network.transport())
+    await peer(stub.strategy, 1)
+    await sleep(2_000)
+    expect(stub.demands.at(-1)).toEqual({ peers: 0, maxPeers: 1 })
+    await peer(network.transport())
+    await waitFor(() => stub.demands.at(-1)?.peers === 1, 10_000, 'the room to be full')
+    expect(stub.demands.at(-1)).toEqual({ peers: 1, maxPeers: 1 })
     network.close()
   })
 })
