@@ -3,7 +3,7 @@ import { configDefaults, defineConfig } from 'vitest/config'
 // Two groups, run one after the other: the in-process tests, then the tests over the real network
 // (child processes, WebRTC on 127.0.0.1), one file at a time. The network tests load the CPU with
 // several peer processes; running them beside the timing-sensitive in-process tests would make both flaky.
-const network = ['test/e2e/**/*.test.ts', 'test/transport/trystero.test.ts']
+const network = ['test/e2e/**/*.test.ts', 'test/transport/trystero.test.ts', 'test/transport/trystero-state.test.ts']
 
 export default defineConfig({
   test: {

@@ -9,7 +9,9 @@
  * The signed fixtures are generated once (about 25 s) into .cache/bench-e2e/ and reused for 30 days;
  * they are signed for the room ROOM, whose hash is in the file name (a cache of another room or of
  * records without a room, which the peers would refuse as `wrong-room`, is never reused).
- * Bytes on the wire are not measured: the trystero transport has no byte counters yet.
+ * Bytes on the wire per record: the bytes of every protocol frame the joining peer sent and received
+ * through its transport (its `status` lines count them), over the records it stored. trystero's own
+ * framing and the SCTP/DTLS/UDP headers below it are not included.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -86,13 +88,17 @@ try {
   const connected = await empty.waitFor((e) => e.event === 'peer:joined', 120_000, 'connected')
   await empty.waitFor(() => stored >= N, BUDGET_MS, `${N} records stored`)
   const seconds = (lastAdded - connected.t) / 1000
+  // The first status line that counts every record also counts the frames that brought them.
+  const after = await empty.waitFor((e) => e.event === 'status' && Number(e['records']) >= N && e.t > lastAdded, 10_000, 'a status line after the catch-up')
+  const wireBytes = Number(after['bytesSent']) + Number(after['bytesReceived'])
+  say(`joining peer: ${String(after['bytesSent'])} bytes sent, ${String(after['bytesReceived'])} received`)
   rows.push({
     scenario: `catch-up of ${N} records over WebRTC (loopback, torrent strategy)`,
     records: N,
     startToConnectedSeconds: round(connected.t / 1000),
     seconds: round(seconds),
     recordsPerSec: Math.round(N / seconds),
-    bytesPerRecord: null,
+    bytesPerRecord: Math.round(wireBytes / N),
     rawVerifyPerSec: Math.round(rawVerifyPerSec),
     ratioToVerifyLimit: round(seconds / (N / rawVerifyPerSec)),
   })

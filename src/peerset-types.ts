@@ -8,7 +8,7 @@ import type { ModerationStrategy } from './moderation/types.js'
 import type { NostrEvent, PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
 import type { CloseReason, SessionLimits, SessionState, SessionTimeouts } from './session/index.js'
 import type { StorageStrategy } from './storage/types.js'
-import type { TransportStrategy } from './transport/types.js'
+import type { TransportState, TransportStrategy } from './transport/types.js'
 
 /** Options of {@link createPeerset}. Every strategy is optional and has a default. */
 export interface PeersetOptions {
@@ -18,7 +18,11 @@ export interface PeersetOptions {
   identity: Identity | Signer | string
   /** Where records persist. Default: `indexedDbStorage()` where IndexedDB exists, else `memoryStorage()` (with a warning). */
   storage?: StorageStrategy
-  /** How peers are reached. Default: none yet (local only, with a warning); pass `network.transport()` from `createMemoryNetwork()` to sync in one process. `false` means local only, without a warning. */
+  /**
+   * How peers are reached. Default: `trysteroTransport()` (public trackers) in a browser; in Node none
+   * (local only, with a warning saying how to set up `peerset/node`'s `nodeRtc()` with `trysteroTransport`).
+   * Pass `network.transport()` from `createMemoryNetwork()` to sync in one process. `false` means local only, without a warning.
+   */
   transport?: TransportStrategy | false
   /** How time is cut into buckets, and the retention window. Default: `dailyBuckets()` (90 days). */
   granularity?: Granularity
@@ -69,6 +73,8 @@ export interface PeersetWarning {
     | 'storage-quota'
     | 'storage-failed'
     | 'storage-closed'
+    /** No signalling server (tracker or relay) reachable for a while: new peers cannot be found; retried with backoff. */
+    | 'no-signalling'
   message: string
 }
 
@@ -140,6 +146,8 @@ export interface PeersetEvents {
   /** A peer was banned (by transport id, and by key if it had proved one) until `untilMs`. */
   'peer:banned': [info: { peerId: string; pubkey: string | undefined; untilMs: number; reason: string }]
   warning: [warning: PeersetWarning]
+  /** The transport's connection state changed: a signalling server opened or is failing, a peer connected or left. */
+  'transport:state': [state: TransportState]
   /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
   error: [error: unknown]
 }
@@ -178,7 +186,14 @@ export interface PeersetStatus {
     /** The last storage error, while not `ok`. */
     lastError?: string
   }
-  transport: { name: string | null; joined: boolean; selfId: string | null; peers: number }
+  transport: {
+    name: string | null
+    joined: boolean
+    selfId: string | null
+    peers: number
+    /** The transport's connection state (signalling servers, transport-level peers, last error); null if it reports none. */
+    state: TransportState | null
+  }
   warnings: PeersetWarning[]
 }
 

@@ -25,6 +25,7 @@ import {
   type Identity,
   type PeersetRecord,
   type StorageStrategy,
+  type TransportStrategy,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
 
@@ -89,12 +90,42 @@ function loadIdentity(): Identity {
 
 const identity = loadIdentity()
 const storage: StorageStrategy = args.store ? levelStorage({ path: args.store }) : memoryStorage()
-const transport = trysteroTransport({
-  strategy: args.strategy as 'torrent' | 'nostr',
-  appId: 'peerset-node-peer',
-  relayUrls: args.tracker,
-  ...nodeRtc({ bindAddress: args.bind }),
-})
+/** Bytes of protocol frames sent and received through the transport (trystero's own framing not included). */
+const wire = { sent: 0, received: 0 }
+const transport = countBytes(
+  trysteroTransport({
+    strategy: args.strategy as 'torrent' | 'nostr',
+    appId: 'peerset-node-peer',
+    relayUrls: args.tracker,
+    ...nodeRtc({ bindAddress: args.bind }),
+  }),
+)
+
+/** The same transport, counting the bytes of every frame in `wire`. */
+function countBytes(inner: TransportStrategy): TransportStrategy {
+  return {
+    name: inner.name,
+    isSupported: () => inner.isSupported(),
+    async join(room, handlers) {
+      const joined = await inner.join(room, {
+        ...handlers,
+        onMessage: (peerId, data) => {
+          wire.received += data.byteLength
+          handlers.onMessage(peerId, data)
+        },
+      })
+      return {
+        selfId: joined.selfId,
+        send: (peerId, data) => {
+          wire.sent += data.byteLength
+          joined.send(peerId, data)
+        },
+        leave: () => joined.leave(),
+        ...(joined.state && { state: () => joined.state!() }),
+      }
+    },
+  }
+}
 const peerset = await createPeerset({
   room: args.room,
   identity,
@@ -182,6 +213,8 @@ status = setInterval(() => {
     records: records.length,
     peers: peerset.peers().filter((p) => p.state === 'authenticated').length,
     digest: digestOf(records),
+    bytesSent: wire.sent,
+    bytesReceived: wire.received,
   })
 }, Number(args['status-ms']))
 

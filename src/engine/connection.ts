@@ -6,12 +6,14 @@
 import { npubEncode } from '../identity/index.js'
 import type { PeerInfo, PeersetStatus } from '../peerset-types.js'
 import { clientSessionEndsAt } from '../session/index.js'
+import { defaultTransport, NO_DEFAULT_TRANSPORT_MESSAGE } from '../transport/default.js'
 import type { TransportRoom, TransportStrategy } from '../transport/types.js'
 import type { LocalState } from './local-state.js'
 import { REGISTRY_META_KEY } from './meta-keys.js'
 import { keptSetRules, type ResolvedOptions } from './options.js'
 import { unref, withTimeout, type Reporter } from './reporter.js'
 import { SyncDriver } from './sync-driver.js'
+import { TransportWatch } from './transport-watch.js'
 
 /** A peerset's link to its room. */
 export interface Connection {
@@ -21,11 +23,14 @@ export interface Connection {
   close(): Promise<void>
 }
 
-/** Join the room with the configured transport (or stay local, with a warning, when there is none). */
+/**
+ * Join the room with the configured transport, or the default one (`trysteroTransport()` in a
+ * browser, see `defaultTransport`), or stay local with a warning that says how to set one up.
+ */
 export async function connect(config: ResolvedOptions, local: LocalState, reporter: Reporter): Promise<Connection> {
-  const transport = config.given.transport
+  const transport = config.given.transport ?? defaultTransport()
   if (transport === undefined) {
-    reporter.warn({ code: 'no-transport', message: 'no transport configured: records are kept locally and will not sync' })
+    reporter.warn({ code: 'no-transport', message: NO_DEFAULT_TRANSPORT_MESSAGE })
   } else if (transport !== false && !transport.isSupported()) {
     reporter.warn({ code: 'no-transport', message: `transport "${transport.name}" is not supported here: records will not sync` })
   } else if (transport !== false) {
@@ -34,7 +39,7 @@ export async function connect(config: ResolvedOptions, local: LocalState, report
     await room.join()
     return room
   }
-  return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0 }), close: async () => undefined }
+  return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0, state: null }), close: async () => undefined }
 }
 
 /** A joined room: sessions and sync through the driver, rejoined every `maxClientSessionMs`. */
@@ -44,6 +49,9 @@ class RoomLink implements Connection {
   readonly #transport: TransportStrategy
   readonly #peerInfo = new Map<string, PeerInfo>()
   readonly #sync: SyncDriver
+  /** Connection state: `transport:state` events, the `no-signalling` warning. */
+  readonly #watch: TransportWatch
+  readonly #handlers: SyncDriver['handlers']
   #handle: TransportRoom | undefined
   #open = true
   #sessionTimer: ReturnType<typeof setInterval> | undefined
@@ -56,6 +64,8 @@ class RoomLink implements Connection {
     this.#reporter = reporter
     this.#transport = transport
     this.#sync = createDriver(config, local, reporter, this.#peerInfo)
+    this.#watch = new TransportWatch(reporter)
+    this.#handlers = { ...this.#sync.handlers, onState: (state) => this.#watch.changed(state) }
     local.onRecordsAdded = (records, origins) => {
       origins.forEach((origin) => {
         if (origin.origin === 'remote') {
@@ -74,7 +84,10 @@ class RoomLink implements Connection {
    * peerset works locally (`status().transport.joined` false) until a join works.
    */
   async join(): Promise<void> {
-    this.#sessionTimer = setInterval(() => this.#sync.tick(), this.#config.sessionTickMs)
+    this.#sessionTimer = setInterval(() => {
+      this.#sync.tick()
+      this.#tellPeerDemand()
+    }, this.#config.sessionTickMs)
     unref(this.#sessionTimer)
     await this.#joinAgain('joining')
   }
@@ -83,14 +96,28 @@ class RoomLink implements Connection {
     return [...this.#peerInfo.values()].map((p) => ({ ...p }))
   }
 
+  /** Tell the transport how full the room is, so a full room announces itself less often (see announce-policy.ts). */
+  #tellPeerDemand(): void {
+    let peers = 0
+    for (const p of this.#peerInfo.values()) if (p.state === 'authenticated') peers++
+    this.#handle?.setPeerDemand?.({ peers, maxPeers: this.#config.maxPeers })
+  }
+
   status(): PeersetStatus['transport'] {
-    return { name: this.#transport.name, joined: this.#handle !== undefined && this.#open, selfId: this.#handle?.selfId ?? null, peers: this.#peerInfo.size }
+    return {
+      name: this.#transport.name,
+      joined: this.#handle !== undefined && this.#open,
+      selfId: this.#handle?.selfId ?? null,
+      peers: this.#peerInfo.size,
+      state: this.#watch.state(),
+    }
   }
 
   async close(): Promise<void> {
     this.#open = false
     clearInterval(this.#sessionTimer)
     clearTimeout(this.#rejoinTimer)
+    this.#watch.stop()
     try {
       this.#sync.stop()
     } catch (error) {
@@ -131,7 +158,7 @@ class RoomLink implements Connection {
     const { room, closeTimeoutMs } = this.#config
     let handle: TransportRoom
     try {
-      handle = await this.#transport.join(room, this.#sync.handlers)
+      handle = await this.#transport.join(room, this.#handlers)
     } catch (error) {
       if (!this.#open) return
       const delay = rejoinBackoffMs(this.#failedJoins++, Math.random())
@@ -151,6 +178,7 @@ class RoomLink implements Connection {
     this.#failedJoins = 0
     this.#handle = handle
     this.#sync.attach(handle)
+    this.#watch.attach(handle)
     this.#scheduleRejoin()
   }
 }

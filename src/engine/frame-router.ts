@@ -310,12 +310,25 @@ export class FrameRouter {
     }
     const result = core.receive(peerId, message, this.#o.clock())
     this.#outbox.send(result.send)
+    this.#strikeUnrequested(peerId, entry, result.unrequested)
     for (const event of result.records) {
       const announced = core.announcement(event.id)
       void this.#o.ingestor.submitRemote(event, peerId).then(
         (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome, event, announced)),
         (error) => this.#o.onError(error),
       )
+    }
+  }
+
+  /**
+   * Records whose recomputed id was never asked of this peer: one strike each. An honest peer
+   * sends a record only when asked, and a late or repeated answer is not listed by the core; a
+   * forged copy (content changed, announced id kept) hashes to an id nobody asked for.
+   */
+  #strikeUnrequested(peerId: string, entry: PeerEntry, ids: readonly string[]): void {
+    for (const id of ids) {
+      const detail = id === '' ? 'a record that cannot be hashed' : `record ${id} was never asked of this peer (a forged or tampered copy hashes to an id nobody asked for)`
+      this.apply(peerId, entry.session.strike('unrequested-record', this.#o.clock(), detail))
     }
   }
 

@@ -87,6 +87,8 @@ export type StrikeReason =
   | 'rate-messages'
   | 'rate-bytes'
   | 'record-flood'
+  /** The engine's: a record whose recomputed id was never asked of the peer (e.g. a tampered copy). */
+  | 'unrequested-record'
   | (string & {})
 
 /** What the session asks the engine to do, in order. */

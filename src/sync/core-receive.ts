@@ -11,7 +11,7 @@ import type { BucketDiff } from './reconciler.js'
 
 /** A decoded message from `peerId`: what to send, the requested records that arrived, and what was ignored. */
 export function receiveMessage(s: CoreState, peerId: string, message: SyncMessage, nowMs: number): ReceiveResult {
-  const result: ReceiveResult = { send: [], records: [], ignored: 0 }
+  const result: ReceiveResult = { send: [], records: [], ignored: 0, unrequested: [] }
   const peer = s.peers.get(peerId)
   if (!peer || typeof message !== 'object' || message === null || !Object.hasOwn(s.received, message.type)) {
     result.ignored = 1
@@ -156,7 +156,11 @@ function onWant(s: CoreState, peerId: string, peer: PeerState, ids: readonly str
   if (events.length > 0) out(s, peerId, { type: 'records', events }, list)
 }
 
-/** Records from the peer: the requested ones go to the engine with their recomputed ids; the rest are ignored. */
+/**
+ * Records from the peer: the requested ones go to the engine with their recomputed ids; the rest are
+ * ignored, and those never asked of this peer (not even earlier: a late answer is honest) are
+ * listed as `unrequested`, for the engine to strike the sender.
+ */
 function onRecords(s: CoreState, peerId: string, events: readonly WireEvent[], result: ReceiveResult): void {
   for (const event of events) {
     let id: string
@@ -164,9 +168,13 @@ function onRecords(s: CoreState, peerId: string, events: readonly WireEvent[], r
       id = s.computeId(event)
     } catch {
       result.ignored++
+      result.unrequested.push('')
       continue
     }
     if (s.requests.arrived(peerId, id)) result.records.push({ id, ...event })
-    else result.ignored++
+    else {
+      result.ignored++
+      if (!s.requests.wasAsked(peerId, id)) result.unrequested.push(id)
+    }
   }
 }

@@ -63,6 +63,13 @@ export interface ReceiveResult {
   records: NostrEvent[]
   /** Items ignored: unsolicited records, unexpected ranges, messages from unknown peers… (a peer-behaviour signal). */
   ignored: number
+  /**
+   * Records whose recomputed id was never asked of this peer (also counted in `ignored`), by that
+   * id (`''` if the event could not be hashed). An honest peer sends records only when asked, so
+   * each one is the sender's fault: a forged or tampered copy hashes to an id nobody asked for.
+   * A late or repeated answer to a request made of this peer is not listed (it is only ignored).
+   */
+  unrequested: string[]
 }
 
 /** How the engine disposed of a record the core handed it. */

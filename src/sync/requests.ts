@@ -39,15 +39,57 @@ export interface RequestLimits {
   maxWantedPerPeer: number
 }
 
+/**
+ * Ids asked of one peer are remembered this many request time-outs after they were asked, so a late
+ * or repeated answer from an honest peer is told apart from a record it was never asked for.
+ */
+export const ASKED_MEMORY_TIMEOUTS = 6
+/** Most ids remembered as asked of one peer (the oldest are forgotten first): at least this many... */
+const MIN_ASKED_PER_PEER = 4_096
+/** ...or this many times the requests in flight per peer. */
+const ASKED_PER_IN_FLIGHT = 64
+
 /** Pending requests of the sync core. */
 export class RequestScheduler {
   readonly #limits: RequestLimits
   readonly #wanted = new Map<string, Want>()
   readonly #peers = new Map<string, PeerRequests>()
+  /** Per peer id: the ids asked of it lately, oldest first, with when (kept after the peer leaves). */
+  readonly #asked = new Map<string, Map<string, number>>()
+  readonly #maxAskedPerPeer: number
   #inFlight = 0
 
   constructor(limits: RequestLimits) {
     this.#limits = limits
+    this.#maxAskedPerPeer = Math.max(MIN_ASKED_PER_PEER, ASKED_PER_IN_FLIGHT * limits.maxInFlightPerPeer)
+  }
+
+  /**
+   * Whether `id` was asked of `peerId` lately (within {@link ASKED_MEMORY_TIMEOUTS} request
+   * time-outs, and among the last few thousand ids asked of it). An honest peer only ever sends
+   * records it was asked for, so a record whose recomputed id was never asked of the sender is
+   * its fault (e.g. a forged copy: the bytes no longer hash to the id it announced).
+   */
+  wasAsked(peerId: string, id: string): boolean {
+    return this.#asked.get(peerId)?.has(id) ?? false
+  }
+
+  #remember(peerId: string, id: string, nowMs: number): void {
+    let asked = this.#asked.get(peerId)
+    if (!asked) this.#asked.set(peerId, (asked = new Map()))
+    asked.delete(id) // re-inserted at the end: the map stays ordered by when each id was last asked
+    asked.set(id, nowMs)
+    if (asked.size > this.#maxAskedPerPeer) asked.delete(asked.keys().next().value!)
+  }
+
+  #forgetAskedBefore(cutoffMs: number): void {
+    for (const [peerId, asked] of this.#asked) {
+      for (const [id, atMs] of asked) {
+        if (atMs >= cutoffMs) break
+        asked.delete(id)
+      }
+      if (asked.size === 0) this.#asked.delete(peerId)
+    }
   }
 
   /** How many ids are wanted (queued, in flight or arrived). */
@@ -118,6 +160,7 @@ export class RequestScheduler {
         w.sentAtMs = nowMs
         p.inFlight.add(id)
         this.#inFlight++
+        this.#remember(peerId, id, nowMs)
         ids.push(id)
       }
       if (p.head > 1024 && p.head * 2 > p.queue.length) {
@@ -161,6 +204,7 @@ export class RequestScheduler {
    * freed, after 6 x `timeoutMs`.
    */
   timeouts(nowMs: number, timeoutMs: number): void {
+    this.#forgetAskedBefore(nowMs - ASKED_MEMORY_TIMEOUTS * timeoutMs)
     for (const [peerId, p] of this.#peers) {
       for (const id of [...p.inFlight]) {
         const w = this.#wanted.get(id)!

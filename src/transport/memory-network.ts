@@ -120,6 +120,8 @@ export class SimulatedNetwork {
         // After leave() (or close) a send is ignored, as a closed data channel would.
         if (self.active && to !== peerId) this.#sendFrame(self, to, data)
       },
+      // No signalling servers: the state is the peers this member sees.
+      state: () => ({ signalling: [], peers: self.active ? self.seen.size : 0 }),
       leave: async (): Promise<void> => {
         if (!self.active) return
         self.active = false

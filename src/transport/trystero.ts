@@ -3,7 +3,9 @@
  * (`@trystero-p2p/torrent`, the default) or Nostr relays (`trystero`), then talk over data channels.
  */
 import { PeersetError } from '../errors.js'
-import { type TransportHandlers, type TransportRoom, type TransportStrategy } from './types.js'
+import { type TransportHandlers, type TransportRoom, type TransportState, type TransportStrategy } from './types.js'
+import { SignallingMonitor, type SocketLike } from './signalling-monitor.js'
+import { announceDecision, gateAnnounces, type SendingSocket } from './announce-policy.js'
 import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 
 /** Which signalling network trystero uses to find peers. */
@@ -31,7 +33,14 @@ export interface TrysteroTransportOptions {
 interface TrysteroModule {
   selfId: string
   joinRoom: (config: Record<string, unknown>, roomId: string) => TrysteroRoomLike
+  /** The signalling sockets of the module, by url (module-level: every room of the process). */
+  getRelaySockets?: () => Record<string, SocketLike | undefined>
+  pauseRelayReconnection?: () => void
+  resumeRelayReconnection?: () => void
 }
+
+/** How often the signalling sockets are looked at (their events update the state sooner). */
+const STATE_POLL_MS = 1_000
 
 interface TrysteroRoomLike {
   makeAction: (namespace: string) => {
@@ -53,6 +62,29 @@ const FRAME_ACTION = 'peerset'
  * module-level on purpose: it mirrors trystero's own module-level state.
  */
 const joinedRooms = new Set<string>()
+
+/**
+ * Peer demand of each joined room, by room key (see `setPeerDemand`). Tracker sockets are shared by
+ * every room of the process, so their announces are held only while every joined room is full.
+ */
+const demands = new Map<string, { peers: number; maxPeers: number }>()
+
+function everyRoomFull(): boolean {
+  if (demands.size === 0) return false
+  for (const d of demands.values()) if (d.peers < d.maxPeers) return false
+  return true
+}
+
+/** The announce gate of a torrent tracker socket: see announce-policy.ts. */
+function gateTrackerSocket(socket: SocketLike): void {
+  const sending = socket as unknown as Partial<SendingSocket>
+  if (typeof sending.send !== 'function') return
+  gateAnnounces(
+    sending as SendingSocket,
+    (lastSentMs) => (everyRoomFull() ? announceDecision({ peers: 1, maxPeers: 1, nowMs: Date.now(), lastSentMs }) : 'send'),
+    Date.now,
+  )
+}
 
 /**
  * A transport strategy on trystero (WebRTC). Each protocol frame travels as one binary message of one
@@ -98,7 +130,7 @@ export function trysteroTransport(options: TrysteroTransportOptions = {}): Trans
       joinedRooms.add(key)
       try {
         const trystero = await loadStrategy(strategy)
-        return joinTrysteroRoom(trystero, room, config, handlers, () => joinedRooms.delete(key))
+        return joinTrysteroRoom(trystero, room, config, handlers, key, () => joinedRooms.delete(key))
       } catch (err) {
         joinedRooms.delete(key)
         if (err instanceof PeersetError) throw err
@@ -152,6 +184,7 @@ function joinTrysteroRoom(
   room: string,
   config: CheckedOptions,
   handlers: TransportHandlers,
+  key: string,
   release: () => void,
 ): TransportRoom {
   const relayConfig: Record<string, unknown> = {}
@@ -168,16 +201,40 @@ function joinTrysteroRoom(
     room,
   )
   let left: Promise<void> | undefined
+  // Connection state: the signalling sockets (watched, failing ones retried with backoff) and the peers.
+  const peers = new Set<string>()
+  const report = (): TransportState => monitor.state(peers.size)
+  const monitor = new SignallingMonitor({
+    urls: config.relayUrls ?? [],
+    sockets: () => trystero.getRelaySockets?.() ?? {},
+    clock: Date.now,
+    ...(trystero.pauseRelayReconnection && trystero.resumeRelayReconnection && {
+      reconnect: { pause: trystero.pauseRelayReconnection, resume: trystero.resumeRelayReconnection },
+    }),
+    onChange: () => {
+      if (left === undefined) handlers.onState?.(report())
+    },
+    ...(config.strategy === 'torrent' && { onSocket: (_url: string, socket: SocketLike) => gateTrackerSocket(socket) }),
+  })
+  monitor.poll() // listen to the sockets trystero just opened before they can fail
+  const poller = setInterval(() => monitor.poll(), STATE_POLL_MS)
+  ;(poller as { unref?: () => void }).unref?.()
   const frames = joined.makeAction(FRAME_ACTION)
   frames.onMessage = (data, { peerId }) => {
     // A peer of another app version could send text or JSON on the same action: only bytes are frames.
     if (left === undefined && data instanceof Uint8Array) handlers.onMessage(peerId, data)
   }
   joined.onPeerJoin = (peerId) => {
-    if (left === undefined) handlers.onPeerJoin(peerId)
+    if (left !== undefined) return
+    peers.add(peerId)
+    handlers.onPeerJoin(peerId)
+    handlers.onState?.(report())
   }
   joined.onPeerLeave = (peerId) => {
-    if (left === undefined) handlers.onPeerLeave(peerId)
+    if (left !== undefined) return
+    peers.delete(peerId)
+    handlers.onPeerLeave(peerId)
+    handlers.onState?.(report())
   }
   return {
     selfId: trystero.selfId,
@@ -190,8 +247,15 @@ function joinTrysteroRoom(
       // Fire and forget: a peer that just left makes the send reject, which changes nothing for us.
       frames.send(data, { target: peerId }).catch(() => undefined)
     },
+    state: report,
+    setPeerDemand(demand: { peers: number; maxPeers: number }): void {
+      if (left === undefined) demands.set(key, { peers: demand.peers, maxPeers: demand.maxPeers })
+    },
     leave(): Promise<void> {
       if (left === undefined) {
+        demands.delete(key)
+        clearInterval(poller)
+        monitor.stop()
         // The room is free for a new join only once trystero has forgotten it (or it would hand back this one).
         left = joined.leave().catch(() => undefined).finally(release)
       }

@@ -1,11 +1,9 @@
 /**
  * End to end: a peer whose store was tampered with on disk serves forged records (valid shape, text
- * changed after signing, id and signature kept). The other peer accepts none of them.
- *
- * Not asserted (yet): that the forger ends banned. Today the receiver recomputes each record's id,
- * finds it was never requested (the id it asked for is the old one) and drops it as unsolicited
- * (`ignored` in the sync core) without a strike, so the forger is never struck; see the note in the
- * report of issue 11.
+ * changed after signing, id and signature kept). The other peer accepts none of them, and bans it:
+ * each copy hashes to an id that was never asked of the forger (the id it asked for is the old
+ * one), which is one `unrequested-record` strike per record (three reach the ban threshold).
+ * The in-memory twin is in test/swarm/adversarial.test.ts ('serving records tampered with in its store…').
  */
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
@@ -38,7 +36,7 @@ async function tamper(storeDir: string, room: string): Promise<number> {
 }
 
 describe('a peer serving forged records', () => {
-  it('gets none of them accepted', async () => {
+  it('gets none of them accepted and ends banned', async () => {
     cluster = await startCluster()
     const mallory = cluster.peer('mallory', ['--publish', 'one', '--publish', 'two', '--publish', 'three'])
     await mallory.waitFor((e) => e.event === 'status' && e['records'] === 3, 60_000, 'three records stored')
@@ -48,10 +46,13 @@ describe('a peer serving forged records', () => {
     const honest = cluster.peer('honest')
     cluster.peer('mallory') // restarts on its tampered store, and serves it
     // The two meet, reconcile, and the honest peer resolves every wanted record one way or another.
-    await honest.waitFor((e) => e.event === 'peer:joined', 90_000, 'mallory connected')
+    const joined = await honest.waitFor((e) => e.event === 'peer:joined', 90_000, 'mallory connected')
+    const banned = await honest.waitFor((e) => e.event === 'peer:banned', 90_000, 'mallory to be banned')
     const idle = await honest.waitFor((e) => e.event === 'sync:idle', 90_000, 'the catch-up to end')
-    const strikes = honest.events.filter((e) => e.event === 'peer:strike' || e.event === 'peer:banned').length
-    console.log(`e2e: honest ended its catch-up from mallory with ${String(idle['records'])} records; strikes or bans: ${strikes}`)
+    const strikes = honest.events.filter((e) => e.event === 'peer:strike')
+    console.log(`e2e: honest ended its catch-up from mallory with ${String(idle['records'])} records; strikes: ${strikes.map((e) => String(e['reason'])).join(', ')}; banned: ${String(banned['reason'])}`)
+    expect(banned['peerId']).toBe(joined['peerId'])
+    expect(strikes.filter((e) => e['reason'] === 'unrequested-record' && e['peerId'] === joined['peerId']).length).toBeGreaterThanOrEqual(3)
     expect(honest.events.filter((e) => e.event === 'record:added')).toEqual([])
     const status = await honest.waitFor((e) => e.event === 'status' && e.t > idle.t, 10_000, 'a status line after the catch-up')
     expect(status['records']).toBe(0)

@@ -452,6 +452,37 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     const genuine = new Set(w.honestEvents.map((e) => e.id))
     expect(refused.every((r) => genuine.has(r.id ?? ''))).toBe(true)
   }, 300_000)
+  it('serving tampered copies of genuine records (content edited, announced id kept) is struck and banned, and stores none of them', async () => {
+    // The attacker announces genuine ids the honest peers lack, and answers each `want` with the
+    // record's content edited: the bytes hash to an id nobody asked for. Honest peers must strike
+    // it for each such record (an honest peer sends only what it was asked for) and ban it.
+    const tampered: Array<{ id: string; bucket: number; event: ReturnType<typeof wire>['event'] }> = []
+    const w = await setup(37, ({ material }) => {
+      for (const e of material.slice(0, 40)) {
+        const genuine = wire(e)
+        tampered.push({ id: genuine.id, bucket: genuine.bucket, event: { ...genuine.event, content: `${e.content} (send money to mallory)` } })
+      }
+      const byId = new Map(tampered.map((t) => [t.id, t]))
+      return {
+        joined(a, peer) {
+          a.send(peer, { type: 'have', groups: haveGroups(tampered) })
+        },
+        message(a, peer, m) {
+          if (m.type !== 'want') return
+          const events = m.ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!.event] : []))
+          if (events.length > 0) a.send(peer, { type: 'records', events })
+        },
+      }
+    })
+    await judge(w, 'tampered copies of genuine records')
+    expectPastHandshake(w, 2)
+    expect(answered(w, 'want')).toBeGreaterThanOrEqual(w.honest.length)
+    for (const p of w.honest) for (const t of tampered) expect(p.get(t.id)).toBeUndefined()
+    for (const p of w.honest) for (const t of tampered) expect(p.get(wire(t.event).id)).toBeUndefined()
+    const struck = w.strikes.filter((x) => w.attacker.isMe(x.peerId) && x.reason === 'unrequested-record')
+    for (const id of w.honestIds) expect(struck.filter((x) => x.by === id).length, `unrequested-record strikes by ${id}`).toBeGreaterThanOrEqual(3)
+    for (const id of w.honestIds) expect(w.bans.filter((b) => b.by === id && w.attacker.isMe(b.peerId)).length, `bans by ${id}`).toBeGreaterThanOrEqual(1)
+  }, 120_000)
 })
 
 describe('a malicious Peerset (a rigged store)', () => {
@@ -504,6 +535,44 @@ describe('a malicious Peerset (a rigged store)', () => {
       )
       expect(missing, 'genuine records Bob never took from Alice').toEqual([])
       expect(idsOf(b)).toEqual(genuine)
+      expect(errors).toEqual([])
+    } finally {
+      await drive(Promise.all(peers.map((p) => p.close())))
+      network.close()
+    }
+  }, 60_000)
+
+  it('serving records tampered with in its store (text edited, id and signature kept) gets none accepted and ends banned', async () => {
+    // The in-memory twin of test/e2e/forged.test.ts: Mallory is a Peerset whose store was edited
+    // behind its back. Bob asks for the ids Mallory announces; every copy hashes to another id.
+    virtualTime()
+    const network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed: 38 })
+    const events = loadFixtures().records.filter((e) => expectedIds(loadFixtures().records.slice(0, 12)).includes(e.id))
+    const rigged: StorageStrategy = memoryStorage()
+    const store = await drive(rigged.open(ROOM))
+    await drive(store.write({ put: events.map((e) => ({ ...recordFromNostrEvent(e), text: `${e.content} (forged: send money to mallory)` })) }))
+    await drive(store.close())
+
+    const [bob, mallory] = [network.transport(), network.transport()]
+    const peers = await drive(Promise.all([openPeer({ room: ROOM, transport: bob }), openPeer({ room: ROOM, transport: mallory, extra: { storage: rigged } })]))
+    const [b, m] = peers as [Peerset, Peerset]
+    try {
+      expect(m.status().records).toBe(events.length)
+      const strikes: Array<{ peerId: string; reason: string }> = []
+      const bans: Array<{ peerId: string; reason: string }> = []
+      const added: string[] = []
+      const errors: unknown[] = []
+      b.on('peer:strike', (x) => strikes.push(x))
+      b.on('peer:banned', (x) => bans.push(x))
+      b.on('record:added', (r) => added.push(r.id))
+      b.on('error', (e) => errors.push(e))
+      await waitFor(() => bans.length > 0, 30_000, 'Bob to ban Mallory').catch(() => undefined)
+      await sleep(1_000)
+      console.log(`tampered store: Mallory served ${events.length} edited records; Bob struck ${strikes.length} times (${tally(strikes, (x) => x.reason)}), banned ${bans.length}, added ${added.length}`)
+      expect(added).toEqual([])
+      expect(b.status().records).toBe(0)
+      expect(strikes.filter((x) => x.peerId === mallory.peerId && x.reason === 'unrequested-record').length).toBeGreaterThanOrEqual(3)
+      expect(bans.map((x) => x.peerId)).toEqual([mallory.peerId])
       expect(errors).toEqual([])
     } finally {
       await drive(Promise.all(peers.map((p) => p.close())))

@@ -366,12 +366,42 @@ describe('hostile or confused peers cost bounded work', () => {
     expect(me.core.stats().wanted).toBe(0)
   })
 
+  it('lists records never asked of the sender as unrequested, but not a late answer to a request made of it', () => {
+    const r = { id: hid('late'), createdAt: timeIn(1) }
+    const a = new TestPeer('a', [r])
+    const b = new TestPeer('b', [r])
+    const c = new TestPeer('c')
+    const pump = new Pump([a, b, c])
+    // a answers, but its answer is held back until after the request timed out and b delivered.
+    const held: SyncMessage[] = []
+    pump.drop = (from, _to, m) => m.type === 'records' && from === 'a' && held.push(m) > 0
+    pump.connect(c, a)
+    pump.run()
+    pump.connect(c, b)
+    pump.advance(30_000)
+    expect(c.ids()).toEqual([r.id])
+    const late = held.find((m) => m.type === 'records')
+    expect(late).toBeDefined()
+    // The late answer from a: asked of a, so only ignored.
+    const answer = c.core.receive('a', late!, pump.now)
+    expect(answer.records).toEqual([])
+    expect(answer.ignored).toBe(1)
+    expect(answer.unrequested).toEqual([])
+    // A tampered copy (the bytes hash to another id) and a record b was never asked for.
+    if (late!.type !== 'records') throw new Error('unreachable')
+    const forged = c.core.receive('a', { type: 'records', events: [{ ...late!.events[0]!, content: hid('edited') }] }, pump.now)
+    expect(forged.unrequested).toEqual([hid('edited')])
+    const pushed = c.core.receive('b', { type: 'records', events: [{ ...late!.events[0]!, content: hid('never') }] }, pump.now)
+    expect(pushed.unrequested).toEqual([hid('never')])
+  })
+
   it('unsolicited records are not handed to the engine', () => {
     const me = new TestPeer('z')
     me.core.peerReady('a', NOW)
     const r = me.core.receive('a', { type: 'records', events: [{ pubkey: '00'.repeat(32), created_at: 1, kind: 1, tags: [], content: '9'.repeat(64), sig: '00'.repeat(64) }] }, NOW)
     expect(r.records).toHaveLength(0)
     expect(r.ignored).toBe(1)
+    expect(r.unrequested).toEqual(['9'.repeat(64)])
     expect(me.core.receive('stranger', { type: 'want', ids: [] }, NOW).ignored).toBe(1)
   })
 })
