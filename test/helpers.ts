@@ -50,13 +50,11 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what
   }
 }
 
-/** A memory store whose next `failWrites(n)` writes fail (as a full disk would), and that logs every write. */
-export function flakyStorage(): { strategy: StorageStrategy; failWrites(n: number): void; writes: WriteBatch[] } {
+/** A memory storage strategy named `name` whose stores send every `write` through `write(batch, inner)`. */
+export function wrappedMemoryStorage(name: string, write: (batch: WriteBatch, inner: RecordStore) => Promise<void>): StorageStrategy {
   const inner = memoryStorage()
-  let failures = 0
-  const writes: WriteBatch[] = []
-  const strategy: StorageStrategy = {
-    name: 'flaky',
+  return {
+    name,
     isSupported: () => true,
     async open(room) {
       const store = await inner.open(room)
@@ -67,17 +65,24 @@ export function flakyStorage(): { strategy: StorageStrategy; failWrites(n: numbe
         setMeta: (k, v) => store.setMeta(k, v),
         requestPersistence: () => store.requestPersistence(),
         close: () => store.close(),
-        write: (batch) => {
-          writes.push(batch)
-          if (failures > 0) {
-            failures--
-            return Promise.reject(new PeersetError('STORAGE_FAILED', 'QuotaExceededError: simulated'))
-          }
-          return store.write(batch)
-        },
+        write: (batch) => write(batch, store),
       }
       return wrapped
     },
   }
+}
+
+/** A memory store whose next `failWrites(n)` writes fail (as a full disk would), and that logs every write. */
+export function flakyStorage(): { strategy: StorageStrategy; failWrites(n: number): void; writes: WriteBatch[] } {
+  let failures = 0
+  const writes: WriteBatch[] = []
+  const strategy = wrappedMemoryStorage('flaky', (batch, store) => {
+    writes.push(batch)
+    if (failures > 0) {
+      failures--
+      return Promise.reject(new PeersetError('STORAGE_FAILED', 'QuotaExceededError: simulated'))
+    }
+    return store.write(batch)
+  })
   return { strategy, failWrites: (n) => void (failures = n), writes }
 }

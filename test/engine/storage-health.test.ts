@@ -14,10 +14,10 @@ import { createPeerset, type Peerset, type PeersetOptions, type PeersetWarning }
 import { decodeMessage } from '../../src/protocol/index.js'
 import { isSessionFrame } from '../../src/session/index.js'
 import { indexedDbStorage, memoryStorage } from '../../src/storage/index.js'
-import type { RecordStore, StorageStrategy } from '../../src/storage/types.js'
+import type { StorageStrategy } from '../../src/storage/types.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import type { TransportStrategy } from '../../src/transport/types.js'
-import { FIXTURE_ROOM, loadFixtures, openPeerset } from '../helpers.js'
+import { FIXTURE_ROOM, loadFixtures, openPeerset, wrappedMemoryStorage } from '../helpers.js'
 import { rawOpen, requestResult } from '../storage/old-schema-fixture.js'
 import { drive, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
@@ -25,31 +25,14 @@ const { records: events } = loadFixtures()
 
 /** A memory store whose writes throw a DOMException named QuotaExceededError while `full`. */
 function quotaStorage(): { strategy: StorageStrategy; full: boolean; failed: number } {
-  const inner = memoryStorage()
   const control = { full: true, failed: 0, strategy: undefined as unknown as StorageStrategy }
-  control.strategy = {
-    name: 'quota',
-    isSupported: () => true,
-    async open(room) {
-      const store = await inner.open(room)
-      const wrapped: RecordStore = {
-        persistent: store.persistent,
-        loadRecords: () => store.loadRecords(),
-        getMeta: (k) => store.getMeta(k),
-        setMeta: (k, v) => store.setMeta(k, v),
-        requestPersistence: () => store.requestPersistence(),
-        close: () => store.close(),
-        write: (batch) => {
-          if (control.full && (batch.put?.length ?? 0) > 0) {
-            control.failed++
-            return Promise.reject(new DOMException('the quota has been exceeded', 'QuotaExceededError'))
-          }
-          return store.write(batch)
-        },
-      }
-      return wrapped
-    },
-  }
+  control.strategy = wrappedMemoryStorage('quota', (batch, store) => {
+    if (control.full && (batch.put?.length ?? 0) > 0) {
+      control.failed++
+      return Promise.reject(new DOMException('the quota has been exceeded', 'QuotaExceededError'))
+    }
+    return store.write(batch)
+  })
   return control
 }
 
