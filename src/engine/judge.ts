@@ -127,7 +127,9 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
   }
   const window = checkTimeWindow(record.createdAt, nowMs, ctx.granularity, ctx.clockSkewMs)
   if (!window.ok) return refuse({ id, reason: window.reason, message: window.message, permanent: window.permanent, peerFault: false }, true)
-  if (isExpired(record, nowMs)) {
+  // Evidence is judged whatever its NIP-40 expiration: its strike has its own lifetime
+  // (`strikeSeconds`), so whether a peer strikes never depends on when the record reached it.
+  if (!evidence && isExpired(record, nowMs)) {
     return refuse({ id, reason: 'expired', message: `its NIP-40 expiration (${record.expiresAt}) has passed`, permanent: true, peerFault: false }, true)
   }
   // A newer version of this (author, uuid) is kept, or was kept and then evicted: this one is stale.

@@ -23,7 +23,7 @@ import {
   type StorageStrategy,
 } from '../../src/index.js'
 import { Attacker, flipHex } from '../swarm/attacker.js'
-import { TrafficCounter, drive, openPeer, realTime, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { TrafficCounter, drive, openPeer, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
 
 const NOW = 1_790_000_000
 const HOUR = 3_600
@@ -143,6 +143,37 @@ describe('bans that converge (moderation evidence)', () => {
     const evidence = await Promise.all(w.map((x) => metaOf(x.storage, EVIDENCE_META_KEY)))
     for (const ids of evidence) expect(ids).toEqual(bad.map((r) => r.id).sort())
   }, 120_000)
+
+  it('bad records with a short NIP-40 expiration still ban everywhere: a peer that meets them only as evidence, after they expired, strikes them too', async () => {
+    const bruno = createIdentity()
+    // Each expires 10 minutes after its creation: only the peer online then saw them as records.
+    const bad = await Promise.all(
+      BAD.map(async (text, i) => createRecord({ text }, bruno.signer, { now: NOW - 60 + i, room: ROOM, retentionSeconds: 600 })),
+    )
+    const good = await sign(bruno, "Bruno's bread", NOW - 2 * HOUR)
+
+    virtualTime(NOW * 1000)
+    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 12 })
+    const traffic = new TrafficCounter()
+    const [t0, t1] = [network.transport(), network.transport()]
+    network.partition([[t0.peerId], [t1.peerId]])
+    const w0 = await watched(t0, traffic, 3)
+    const w1 = await watched(t1, traffic, 3)
+    expect(await importEach(w0.peer, bad.map(toNostrEvent))).toEqual(['rejected', 'rejected', 'rejected'])
+    expect(w0.bans).toHaveLength(1)
+    expect(await importEach(w1.peer, [toNostrEvent(good)])).toEqual(['added'])
+
+    // The bad records expire; then the peers meet.
+    await sleep(20 * 60_000)
+    expect(await drive(w1.peer.importRecord(toNostrEvent(bad[0]!)))).toMatchObject({ status: 'rejected', reason: 'expired' })
+    network.heal()
+    await waitFor(() => w1.bans.length === 1 && w1.peer.get(good.id) === undefined, 60_000, 'the second peer to ban Bruno from the evidence')
+    expect(w1.bans).toEqual(w0.bans)
+    expect(w1.strikes.map((s) => s.recordId).sort()).toEqual(bad.map((r) => r.id).sort())
+    expect(idsOf(w1.peer)).toEqual(idsOf(w0.peer))
+    expect(evidenceFrames(traffic).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1)
+    for (const x of [w0, w1]) expect(x.errors).toEqual([])
+  }, 60_000)
 
   it('a late joiner receives the evidence and bans too', async () => {
     const bruno = createIdentity()
