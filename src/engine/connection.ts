@@ -5,7 +5,7 @@
  */
 import { npubEncode } from '../identity/index.js'
 import type { PeerInfo, PeersetStatus } from '../peerset-types.js'
-import { clientSessionEndsAt } from '../session/index.js'
+import { clientSessionEndsAt, DEFAULT_SESSION_TIMEOUTS } from '../session/index.js'
 import { defaultTransport, NO_DEFAULT_TRANSPORT_MESSAGE } from '../transport/default.js'
 import type { TransportRoom, TransportStrategy } from '../transport/types.js'
 import type { LocalState } from './local-state.js'
@@ -223,7 +223,9 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     registry: local.registry,
     maxPeers: config.maxPeers,
     ...(given.sessionLimits ? { sessionLimits: given.sessionLimits } : {}),
-    ...(given.sessionTimeouts ? { sessionTimeouts: given.sessionTimeouts } : {}),
+    // A proof's time may differ from ours as much as a record's may (at least the session default):
+    // honest peers whose clocks differ by less than `clockSkewMs` must authenticate.
+    sessionTimeouts: { proofTtlMs: Math.max(DEFAULT_SESSION_TIMEOUTS.proofTtlMs, config.clockSkewMs), ...given.sessionTimeouts },
     ...(given.proofOfWork?.session ? { proofOfWork: given.proofOfWork.session } : {}),
     onError: (error) => reporter.error(error),
     pullGate: local.health,

@@ -410,6 +410,12 @@ export class PeerSession {
       ttlMs: this.#o.timeouts.proofTtlMs,
       powDifficulty: this.#o.proofOfWork.requireDifficulty,
     })
+    if (!verdict.ok && verdict.reason === 'expired') {
+      // The nonces are fresh and bound into the proof, so its time adds nothing against a replay: a
+      // proof out of time is a clock that differs from ours (checked before the signature, so cheap).
+      // The session ends without a strike; the handshake limit paces the retries.
+      return this.#close('auth-failed', `our clocks differ too much: ${verdict.message}`)
+    }
     if (!verdict.ok) {
       const actions = this.#strike('bad-proof', `${verdict.reason}: ${verdict.message}`, now)
       return isTerminal(this.#state) ? actions : [...actions, ...this.#close('auth-failed', verdict.message)]
