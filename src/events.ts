@@ -1,8 +1,10 @@
 /**
  * A small typed event emitter. Event names and payloads are checked by the compiler; every event
  * may have many listeners; a listener that throws never breaks the other listeners or the engine:
- * its error is reported through `onListenerError` (the peerset turns it into an `error` event).
+ * its error (or an async listener's rejection) is reported through `onListenerError` (the peerset
+ * turns it into an `error` event).
  */
+import { PeersetError } from './errors.js'
 
 /** A map from event name to the tuple of arguments its listeners receive. */
 export type EventMap = { [name: string]: unknown[] }
@@ -63,7 +65,7 @@ export function createEmitter<M extends EventMap>(
 
   const on = <K extends keyof M>(event: K, listener: Listener<M, K>): (() => void) => {
     if (typeof listener !== 'function') {
-      throw new TypeError(`peerset: listener for "${String(event)}" must be a function`)
+      throw new PeersetError('INVALID_ARGUMENT', `on: the listener for "${String(event)}" must be a function, got ${listener === null ? 'null' : typeof listener}`)
     }
     let set = listeners.get(event)
     if (!set) listeners.set(event, (set = new Set()))
@@ -90,7 +92,11 @@ export function createEmitter<M extends EventMap>(
     // Copy: listeners may unsubscribe (or subscribe) while we iterate.
     for (const listener of [...set]) {
       try {
-        listener(...args)
+        const result: unknown = listener(...args)
+        // An async listener's rejection is reported like a throw, never left unhandled.
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+          ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) => report(error, event))
+        }
       } catch (error) {
         report(error, event)
       }

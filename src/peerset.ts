@@ -72,7 +72,13 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
     importRecord(input) {
       if (state !== 'open') return Promise.resolve({ status: 'failed', id: '', error: new PeersetError('CLOSED', 'importRecord: the peerset is closed') })
-      return ingestor.submitRemote(looksLikeRecord(input) ? toNostrEvent(input) : input)
+      let event: unknown = input
+      try {
+        if (looksLikeRecord(input)) event = toNostrEvent(input)
+      } catch {
+        // A record-like object whose fields throw when read: the judge refuses it as malformed.
+      }
+      return ingestor.submitRemote(event)
     },
 
     records(query = {}) {

@@ -268,6 +268,10 @@ export function ruleLabel(rule: string | undefined, reason: string): string {
 
 /** The id an untrusted event claims, when it is well-formed (it is not trusted for anything else). */
 export function claimedId(event: unknown): string | undefined {
-  const id = (event as { id?: unknown } | null)?.id
-  return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined
+  try {
+    const id = (event as { id?: unknown } | null)?.id
+    return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined
+  } catch {
+    return undefined // a getter or proxy that throws: the event is malformed, and has no id to name
+  }
 }

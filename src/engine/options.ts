@@ -7,6 +7,7 @@ import type { Signer } from '../identity/types.js'
 import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
 import { resolveLimits, roomHash } from '../record/index.js'
+import { isWellFormed } from '../record/room.js'
 import type { RecordLimits } from '../record/types.js'
 import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } from '../moderation/index.js'
 import { DEFAULT_CLIENT_SESSION_MS, MAX_POW_DIFFICULTY, resolveSessionTuning } from '../session/index.js'
@@ -77,6 +78,9 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
   const { room } = options
   if (typeof room !== 'string' || room.length === 0 || room.length > 256) {
     throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: room must be a non-empty string of at most 256 characters')
+  }
+  if (!isWellFormed(room)) {
+    throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: room must be well-formed UTF-16 (no lone surrogates: different names would share a room)')
   }
   const clock = options.clock ?? Date.now
   if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')

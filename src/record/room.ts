@@ -16,7 +16,7 @@ const ROOM_HASH_PREFIX = 'peerset-room:'
 /**
  * The room hash written in a record's `h` tag: lowercase hex SHA-256 of the UTF-8 bytes of
  * `"peerset-room:" + room`. The room name itself is never written into a record. Throws
- * `INVALID_ARGUMENT` for anything but a non-empty string.
+ * `INVALID_ARGUMENT` for anything but a non-empty, well-formed string (no lone surrogates).
  * @example
  * ```ts
  * roomHash('demo') // sha256('peerset-room:demo'), 64 lowercase hex digits
@@ -24,7 +24,13 @@ const ROOM_HASH_PREFIX = 'peerset-room:'
  */
 export function roomHash(room: string): string {
   if (typeof room !== 'string' || room.length === 0) throw new PeersetError('INVALID_ARGUMENT', 'roomHash: room must be a non-empty string')
+  if (!isWellFormed(room)) throw new PeersetError('INVALID_ARGUMENT', 'roomHash: room must be well-formed UTF-16 (no lone surrogates: UTF-8 turns each into U+FFFD, so different names would share a room)')
   return bytesToHex(sha256(utf8ToBytes(ROOM_HASH_PREFIX + room)))
+}
+
+/** Whether `text` has no lone surrogate (`String.prototype.isWellFormed`, ES2024). */
+export function isWellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
 }
 
 /**

@@ -136,7 +136,13 @@ export function verifyEventSignature(event: unknown): boolean {
  * Everything but the id and signature checks (internal; `createRecord` runs it before signing).
  */
 export function checkRecordCandidate(input: unknown, limits: RecordLimits): { snapshot: EventSnapshot; fields: RecordTagFields } | Rejection {
-  const snapshot = snapshotEvent(input, limits, 'record')
+  let snapshot: ReturnType<typeof snapshotEvent>
+  try {
+    // The one read of the caller's object: getters and proxies that throw make it malformed.
+    snapshot = snapshotEvent(input, limits, 'record')
+  } catch (error) {
+    return { ok: false, reason: 'malformed', message: `reading the event threw: ${errorText(error)}` }
+  }
   if ('ok' in snapshot) return snapshot
   const event = snapshot.event
   if (event.kind !== RECORD_KIND) {
@@ -152,5 +158,14 @@ function schnorrVerifies(event: NostrEvent): boolean {
     return schnorr.verify(hexToBytes(event.sig), hexToBytes(event.id), hexToBytes(event.pubkey))
   } catch {
     return false
+  }
+}
+
+/** A short description of what a foreign getter or proxy threw (which may itself throw when read). */
+function errorText(error: unknown): string {
+  try {
+    return String(error instanceof Error ? error.message : error).slice(0, 200)
+  } catch {
+    return 'an unprintable value'
   }
 }
