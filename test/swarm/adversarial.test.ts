@@ -400,11 +400,11 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     expect(answered(w, 'ranges')).toBeGreaterThanOrEqual(w.honest.length)
   }, 120_000)
 
-  // KNOWN FAILURE (stall): an attacker that keeps announcing ids (`have`) and never answers the
-  // `want` keeps every honest peer's `wanting` above zero, and the sync core starts a reconciliation
-  // round only when both sides want nothing (src/sync/core.ts, onRoot): so a peer that arrives with
-  // records nobody was told about is never reconciled with. Fixed by a later issue; then drop `.fails`.
-  it.fails('announcing ids it never delivers does not keep a newcomer from syncing (known stall: withheld announcements)', async () => {
+  // Was a known stall: an attacker that keeps announcing ids (`have`) and never answers the `want`
+  // kept every honest peer's `wanting` above zero, and a reconciliation round started only when
+  // both sides wanted nothing at all, so a newcomer with records nobody was told about was never
+  // reconciled with. Now a round waits only while one side pulls from the other.
+  it('announcing ids it never delivers does not keep a newcomer from syncing (known stall: withheld announcements)', async () => {
     const w = await setup(36, () => ({
       tick(a, peer) {
         const window = a.window()
