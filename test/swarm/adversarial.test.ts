@@ -427,7 +427,7 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     await judge(w, 'withheld announcements', 120_000)
   }, 120_000)
 
-  it('announcing ids and never delivering them is struck (undelivered) by every honest peer, again and again', async () => {
+  it('announcing ids and never delivering them is struck (undelivered) by every honest peer, again and again, and banned', async () => {
     const w = await setup(39, () => ({
       tick(a, peer) {
         // Every 100 ms, five ids it does not have, in today's bucket; no `want` is ever answered.
@@ -439,7 +439,12 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     const undelivered = (by: string) => w.strikes.filter((x) => x.by === by && a.isMe(x.peerId) && x.reason === 'undelivered').length
     // Each honest peer asks for the ids, its requests time out while the attacker keeps talking:
     // struck after two request time-outs (20 s) without a single answer, then again while it goes on.
+    const t0 = Date.now()
     await waitFor(() => w.honestIds.every((id) => undelivered(id) >= 2), 120_000, 'two undelivered strikes by each honest peer', 500)
+    const twoStrikes = Date.now() - t0
+    // At the third strike it is banned (and comes back as a new sybil, which starts over).
+    await waitFor(() => w.honestIds.every((id) => w.bans.some((x) => x.by === id && a.isMe(x.peerId))), 120_000, 'each honest peer to ban it', 500)
+    console.log(`undelivered: two strikes by every honest peer after ${(twoStrikes / 1000).toFixed(1)} s, bans by all after ${((Date.now() - t0) / 1000).toFixed(1)} s (virtual)`)
     expectPastHandshake(w, 100)
     // The announcements reached the sync layer: the honest peers asked for the ids (`want`s it got).
     expect(answered(w, 'want')).toBeGreaterThanOrEqual(2 * w.honest.length)
