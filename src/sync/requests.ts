@@ -3,7 +3,8 @@
  * sync core). Each id is requested from one peer at a time; each peer has a bounded number of
  * requests in flight and all peers together too; the rest wait in per-peer queues. A request that
  * times out moves to another peer that has the id; when no peer is left the id is forgotten (the
- * next reconciliation finds it again).
+ * next reconciliation finds it again). A peer whose requests time out unanswered has fewer of them
+ * in flight (its allowance), and one that keeps talking without answering any is reported.
  */
 
 interface Want {
@@ -126,11 +127,6 @@ export class RequestScheduler {
   /** The fewest requests a peer may have in flight, however many of its requests timed out. */
   get minAllowance(): number {
     return Math.max(1, Math.ceil(this.#limits.maxInFlightPerPeer / 16))
-  }
-
-  /** The requests `peerId` may have in flight now (see `PeerRequests.allowance`); 0 for an unknown peer. */
-  allowance(peerId: string): number {
-    return this.#peers.get(peerId)?.allowance ?? 0
   }
 
   /** `peerId` sent us a sync message (of any type) at `nowMs`. */
