@@ -86,6 +86,8 @@ export class SyncDriver {
   #addedBeforeBusy = 0
   /** Callbacks that arrived before `attach` (a transport may report peers during `join`). */
   readonly #early: Array<() => void> = []
+  /** Peers the sync core reported as announcing and not delivering, struck after its tick. */
+  readonly #undelivered: Array<{ peerId: string; ids: number; silentMs: number }> = []
 
   constructor(options: SyncDriverOptions) {
     this.#o = options
@@ -116,6 +118,7 @@ export class SyncDriver {
       },
       isKnownRejected: (id) => this.#router.isKnownRejected(id),
       clockSkewMs: Math.max(1, Math.round(clockSkewMs)),
+      onUndelivered: (peerId, ids, silentMs) => void this.#undelivered.push({ peerId, ids, silentMs }),
       ...pullGateOptions(this.#o.pullGate),
     })
     for (const run of this.#early.splice(0)) this.#guard(run)
@@ -168,6 +171,7 @@ export class SyncDriver {
         this.#router.open(peerId, now)
       }
       this.#outbox.send(this.#state.core!.tick(now))
+      for (const u of this.#undelivered.splice(0)) this.#router.strikeUndelivered(u.peerId, u.ids, u.silentMs)
       this.#peers.prune(now)
     })
   }

@@ -79,7 +79,8 @@ export interface BucketFingerprint extends FingerprintValue {
 /**
  * The cheap announcement: the sender's window and the fingerprint of everything it holds inside
  * it. Sent when a peer becomes ready and periodically while idle. `wanting` is how many ids the
- * sender is still fetching (a peer that is catching up is not asked to reconcile again).
+ * sender is still fetching that the receiver announced (a peer catching up from the receiver is not
+ * asked to reconcile again; ids a third peer announced, and may never deliver, do not count).
  */
 export interface RootMessage extends FingerprintValue {
   type: 'root'

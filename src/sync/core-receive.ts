@@ -19,6 +19,7 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
     return result
   }
   s.received[message.type]++
+  s.requests.heard(peerId, nowMs)
   const list = result.send
   switch (message.type) {
     case 'root':
@@ -40,7 +41,7 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
       onRecords(s, peerId, message.events, result)
       break
     case 'reject':
-      for (const item of message.items) if (item.permanent) rememberRejected(s, peer, item.id)
+      onReject(s, peerId, peer, message.items, nowMs, list)
       break
   }
   s.ignoredTotal += result.ignored
@@ -53,7 +54,8 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   if (ours.count === m.count && ours.digest === m.digest) return
   const key = `${ours.digest}/${m.digest}`
   if (m.count === 0) return pushAll(s, peerId, peer, m, ours.digest, nowMs, list)
-  const started = peer.leads && ours.count > 0 && m.wanting === 0 && s.requests.wanting === 0 && mayStartRound(s, peer, key, nowMs)
+  // Neither side is pulling from the other (ids a third peer announced, and may never deliver, do not count).
+  const started = peer.leads && ours.count > 0 && m.wanting === 0 && s.requests.wantingFrom(peerId) === 0 && mayStartRound(s, peer, key, nowMs)
   if (started) {
     const window = s.granularity.windowAt(nowMs)
     const summary = s.index.summary(window)
@@ -139,21 +141,47 @@ function onHave(s: CoreState, peerId: string, m: Extract<SyncMessage, { type: 'h
   return ignored
 }
 
-/** The peer wants records: send those we hold, did not see refused, and the codec can carry. */
+/**
+ * The peer wants records: send those we hold, did not see refused, and the codec can carry. Each
+ * id we do not serve (we no longer hold it: it expired, was replaced or removed since we announced
+ * it) is answered with a non-permanent `reject` item of class `other`, so the peer asks another
+ * source at once and never takes our silence for withholding.
+ */
 function onWant(s: CoreState, peerId: string, peer: PeerState, ids: readonly string[], list: Outbound[]): void {
   const events: WireEvent[] = []
+  const notServed: string[] = []
   for (const id of ids) {
-    if (peer.rejected.has(id)) continue
-    const e = s.lookup(id)
-    if (e === undefined) continue
-    try {
-      if (wireEventSize(e) > MAX_WIRE_EVENT_BYTES) continue
-    } catch {
-      continue // a stored record the codec cannot carry is not served
+    const e = peer.rejected.has(id) ? undefined : s.lookup(id)
+    if (e === undefined || !carried(e)) {
+      notServed.push(id)
+      continue
     }
     events.push({ pubkey: e.pubkey, created_at: e.created_at, kind: e.kind, tags: e.tags, content: e.content, sig: e.sig })
   }
   if (events.length > 0) out(s, peerId, { type: 'records', events }, list)
+  if (notServed.length > 0) out(s, peerId, { type: 'reject', items: notServed.map((id) => ({ id, reason: 'other' as const, permanent: false })) }, list)
+}
+
+/** Whether the codec can carry a stored record (one it cannot is not served). */
+function carried(e: WireEvent): boolean {
+  try {
+    return wireEventSize(e) <= MAX_WIRE_EVENT_BYTES
+  } catch {
+    return false
+  }
+}
+
+/**
+ * `reject` items: an id we asked this peer for (and it has not delivered) means it no longer has
+ * it: ask another source. Otherwise it refused a record we served it; a permanent refusal is remembered.
+ */
+function onReject(s: CoreState, peerId: string, peer: PeerState, items: Extract<SyncMessage, { type: 'reject' }>['items'], nowMs: number, list: Outbound[]): void {
+  let moved = 0
+  for (const item of items) {
+    if (s.requests.notServed(peerId, item.id)) moved++
+    else if (item.permanent) rememberRejected(s, peer, item.id)
+  }
+  if (moved > 0) pullRequests(s, nowMs, list)
 }
 
 /**

@@ -43,6 +43,7 @@ export interface CoreState {
   readonly maxRejectedPerPeer: number
   readonly mayPull: () => boolean
   readonly onPull: (ids: number) => void
+  readonly onUndelivered: (peerId: string, ids: number, silentMs: number) => void
   readonly requests: RequestScheduler
   readonly peers: Map<string, PeerState>
   /** Messages sent and received, by type. */
@@ -86,6 +87,7 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     maxRejectedPerPeer: positive(options.maxRejectedPerPeer, MAX_REJECTED_PER_PEER, 'maxRejectedPerPeer'),
     mayPull: options.mayPull ?? (() => true),
     onPull: options.onPull ?? (() => undefined),
+    onUndelivered: options.onUndelivered ?? (() => undefined),
     requests: new RequestScheduler({
       maxInFlightPerPeer: positive(options.maxInFlight, 64, 'maxInFlight'),
       maxInFlightTotal: positive(options.maxInFlightTotal, 256, 'maxInFlightTotal'),
@@ -113,16 +115,21 @@ export function out(s: CoreState, to: string, message: SyncMessage, list: Outbou
   list.push({ to, message })
 }
 
-function rootMessage(s: CoreState, nowMs: number): RootMessage {
+/**
+ * Our `root` for one peer. Its `wanting` counts the ids we are still fetching that this peer
+ * announced: a round with a peer waits while one side pulls from the other, but ids announced by
+ * a third peer (that may never deliver them) do not hold it up.
+ */
+function rootMessage(s: CoreState, peerId: string, nowMs: number): RootMessage {
   const window = s.granularity.windowAt(nowMs)
   const { count, digest } = s.index.root(window)
-  return { type: 'root', window, count, digest, wanting: s.requests.wanting }
+  return { type: 'root', window, count, digest, wanting: s.requests.wantingFrom(peerId) }
 }
 
 /** Send our `root` to a peer. */
 export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: number, list: Outbound[]): void {
   peer.lastRootSentAt = nowMs
-  out(s, peerId, rootMessage(s, nowMs), list)
+  out(s, peerId, rootMessage(s, peerId, nowMs), list)
 }
 
 /** Whether a new round (summary or push-all) may start with this peer for this pair of roots. */

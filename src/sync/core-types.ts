@@ -44,6 +44,14 @@ export interface SyncCoreOptions {
   mayPull?(): boolean
   /** Called with the number of ids requested, each time `want`s go out (e.g. to count a storage probe). */
   onPull?(ids: number): void
+  /**
+   * Called from `tick` for a peer that keeps announcing ids and not delivering them: while it kept
+   * sending us sync messages, `ids` of our requests to it timed out over `silentMs` without it
+   * answering a single one (neither a record nor a `reject` notice that it no longer has it). The
+   * engine strikes it (`undelivered`). A dead or partitioned link never counts (nothing comes from
+   * the peer), and an honest peer answers every `want`. Called again only after as many more.
+   */
+  onUndelivered?(peerId: string, ids: number, silentMs: number): void
 }
 
 /** A message for one peer. The engine encodes it with `encodeMessage` and sends every frame. */

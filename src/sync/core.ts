@@ -3,15 +3,19 @@
  * every call is given `nowMs`. The engine owns the transport, the codec calls and the record path.
  *
  * The conversation between two ready peers (the one with the lower id leads):
- * 1. Both send `root` (window, root fingerprint, how many ids they are still fetching).
+ * 1. Both send `root` (window, root fingerprint, how many ids announced by the other it is still fetching).
  * 2. Equal roots: done. A peer whose window is empty gets every id announced at once (`have`).
  *    Otherwise the leader sends its `summary` (per-bucket fingerprints) — unless either side is
- *    still fetching, or the same pair of roots was already reconciled less than `roundRetryMs` ago.
+ *    still fetching ids the other announced, or the same pair of roots was already reconciled less than `roundRetryMs` ago.
  * 3. The follower compares buckets and the {@link Reconciler} narrows the differing ones down
  *    (`ranges`), each side announcing with `have` the ids it finds the other lacks.
  * 4. Each side pulls what it lacks: `want` to one peer at a time per id, bounded in flight;
- *    `records` come back; the engine checks them and reports with `recordResolved`; refusals go
- *    back as `reject`, and an id refused for good is never offered to that peer again.
+ *    `records` come back (an id the peer no longer holds comes back as a `reject` item, and goes to
+ *    another source); a request unanswered for `requestTimeoutMs` goes to another source and
+ *    shrinks the silent peer's allowance of requests in flight (`onUndelivered` reports a peer that
+ *    keeps talking and never answers); the engine checks the records and reports with
+ *    `recordResolved`; refusals go back as `reject`, and an id refused for good is never offered
+ *    to that peer again.
  * New records are announced with `have` to every peer; idle peers rebroadcast `root` on `tick`.
  */
 import { PeersetError } from '../errors.js'
@@ -113,10 +117,11 @@ function recordResolved(s: CoreState, id: string, outcome: RecordOutcome, nowMs:
 
 function tick(s: CoreState, nowMs: number): Outbound[] {
   const list: Outbound[] = []
-  s.requests.timeouts(nowMs, s.requestTimeoutMs)
+  const undelivered = s.requests.timeouts(nowMs, s.requestTimeoutMs)
   s.reconciler.expire(nowMs)
   for (const [peerId, peer] of s.peers) if (nowMs - peer.lastRootSentAt >= s.rebroadcastMs) sendRoot(s, peerId, peer, nowMs, list)
   pullRequests(s, nowMs, list)
+  for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs)
   return list
 }
 

@@ -3,7 +3,8 @@
  * sync core). Each id is requested from one peer at a time; each peer has a bounded number of
  * requests in flight and all peers together too; the rest wait in per-peer queues. A request that
  * times out moves to another peer that has the id; when no peer is left the id is forgotten (the
- * next reconciliation finds it again).
+ * next reconciliation finds it again). A peer whose requests time out unanswered has fewer of them
+ * in flight (its allowance), and one that keeps talking without answering any is reported.
  */
 
 interface Want {
@@ -29,7 +30,38 @@ interface PeerRequests {
   head: number
   /** How many wanted ids list this peer as a source. */
   offered: number
+  /**
+   * Requests this peer may have in flight now: `maxInFlightPerPeer` at first, one less for each of
+   * its requests that timed out unanswered (down to {@link RequestScheduler.minAllowance}), one
+   * more for each record it delivers. A peer that announces ids and never delivers them cannot
+   * occupy the pull pipeline.
+   */
+  allowance: number
+  /** When the peer last sent us any sync message (it is alive and talking). */
+  lastHeardMs: number
+  /** Requests that timed out while the peer kept talking, since it last answered one; and when the first of them timed out. */
+  silentIds: number
+  silentSinceMs: number | undefined
+  /** Whether it was reported as not delivering since it last answered (then a few more time-outs report it again). */
+  reported: boolean
 }
+
+/** A peer that kept announcing ids and not delivering them (see {@link RequestScheduler.timeouts}). */
+export interface Undelivered {
+  peerId: string
+  /** Requests that timed out unanswered while it kept talking, since it last answered one. */
+  ids: number
+  /** How long it has not answered a single request while talking (ms). */
+  silentMs: number
+}
+
+/**
+ * A peer is reported as not delivering once, while it kept sending us sync messages, at least this
+ * many of its requests timed out without it answering a single one in between...
+ */
+export const UNDELIVERED_MIN_IDS = 16
+/** ...and the first and the last of them timed out at least this many request time-outs apart. */
+export const UNDELIVERED_MIN_TIMEOUTS = 2
 
 /** Limits of a {@link RequestScheduler}. */
 export interface RequestLimits {
@@ -92,6 +124,22 @@ export class RequestScheduler {
     }
   }
 
+  /** The fewest requests a peer may have in flight, however many of its requests timed out. */
+  get minAllowance(): number {
+    return Math.max(1, Math.ceil(this.#limits.maxInFlightPerPeer / 16))
+  }
+
+  /** `peerId` sent us a sync message (of any type) at `nowMs`. */
+  heard(peerId: string, nowMs: number): void {
+    const p = this.#peers.get(peerId)
+    if (p && nowMs > p.lastHeardMs) p.lastHeardMs = nowMs
+  }
+
+  /** How many wanted ids `peerId` announced (is a source of): what we are still fetching that it could give us. */
+  wantingFrom(peerId: string): number {
+    return this.#peers.get(peerId)?.offered ?? 0
+  }
+
   /** How many ids are wanted (queued, in flight or arrived). */
   get wanting(): number {
     return this.#wanted.size
@@ -107,7 +155,18 @@ export class RequestScheduler {
   }
 
   addPeer(peerId: string): void {
-    if (!this.#peers.has(peerId)) this.#peers.set(peerId, { inFlight: new Set(), queue: [], head: 0, offered: 0 })
+    if (this.#peers.has(peerId)) return
+    this.#peers.set(peerId, {
+      inFlight: new Set(),
+      queue: [],
+      head: 0,
+      offered: 0,
+      allowance: this.#limits.maxInFlightPerPeer,
+      lastHeardMs: Number.NEGATIVE_INFINITY,
+      silentIds: 0,
+      silentSinceMs: undefined,
+      reported: false,
+    })
   }
 
   /** The bucket `id` was announced in, and when it was first announced; while it is wanted. */
@@ -137,18 +196,18 @@ export class RequestScheduler {
   }
 
   /**
-   * Take ids to request now, filling free slots peer by peer. A peer with requests in flight is
-   * refilled only once a quarter of its slots are free, so requests go out in batches rather than
-   * one small `want` per record. `stillWanted` drops ids that became unwanted meanwhile (we got
+   * Take ids to request now, filling free slots peer by peer (each peer up to its allowance, which
+   * shrinks with every request of it that timed out). A peer with requests in flight is refilled
+   * only once a quarter of its slots are free, so requests go out in batches rather than one small
+   * `want` per record. `stillWanted` drops ids that became unwanted meanwhile (we got
    * them, or they left the window).
    */
   pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: string[]]> {
     const out: Array<[string, string[]]> = []
-    const batch = Math.ceil(this.#limits.maxInFlightPerPeer / 4)
     for (const [peerId, p] of this.#peers) {
       const ids: string[] = []
-      if (p.inFlight.size > 0 && this.#limits.maxInFlightPerPeer - p.inFlight.size < batch) continue
-      while (p.inFlight.size < this.#limits.maxInFlightPerPeer && this.#inFlight < this.#limits.maxInFlightTotal && p.head < p.queue.length) {
+      if (p.inFlight.size > 0 && p.allowance - p.inFlight.size < Math.ceil(p.allowance / 4)) continue
+      while (p.inFlight.size < p.allowance && this.#inFlight < this.#limits.maxInFlightTotal && p.head < p.queue.length) {
         const id = p.queue[p.head++]!
         const w = this.#wanted.get(id)
         if (!w || w.holder !== undefined || w.arrived || !w.sources.has(peerId) || w.failed?.has(peerId)) continue
@@ -181,13 +240,41 @@ export class RequestScheduler {
     if (!w || w.arrived) return false
     if (w.holder === peerId) {
       w.arrived = true
+      this.#answered(peerId, true)
       return true
     }
     if (!w.failed?.has(peerId)) return false
     // A late answer: take it, and cancel the request now with another peer.
     this.#release(w)
     w.arrived = true
+    this.#answered(peerId, true)
     return true
+  }
+
+  /**
+   * `peerId` answered that it does not have `id`, which we asked it for (it had announced it, and
+   * the record went meanwhile: expired, replaced, its author banned). The request moves to another
+   * source at once, as after a time-out, but the peer answered: it is not charged. Returns whether
+   * the id was asked of that peer (and not delivered yet).
+   */
+  notServed(peerId: string, id: string): boolean {
+    const w = this.#wanted.get(id)
+    if (!w || w.arrived || w.holder !== peerId) return false
+    this.#answered(peerId, false)
+    this.#release(w)
+    ;(w.failed ??= new Set()).add(peerId)
+    this.#requeue(id, w)
+    return true
+  }
+
+  /** The peer answered a request: it is not silent; a delivered record gives back one request slot. */
+  #answered(peerId: string, delivered: boolean): void {
+    const p = this.#peers.get(peerId)
+    if (!p) return
+    p.silentIds = 0
+    p.silentSinceMs = undefined
+    p.reported = false
+    if (delivered && p.allowance < this.#limits.maxInFlightPerPeer) p.allowance++
   }
 
   /** The engine is done with `id` (stored, refused or duplicate): forget it and free its slot. */
@@ -199,12 +286,22 @@ export class RequestScheduler {
   }
 
   /**
-   * Move requests older than `timeoutMs` to another source. A record that arrived keeps its slot
-   * while the engine checks it (that paces the pull); only if it is never resolved is the slot
-   * freed, after 6 x `timeoutMs`.
+   * Move requests older than `timeoutMs` to another source, and charge the peer that did not answer
+   * (its allowance shrinks by one per request). A record that arrived keeps its slot while the
+   * engine checks it (that paces the pull); only if it is never resolved is the slot freed, after
+   * 6 x `timeoutMs`.
+   *
+   * Returns the peers that keep announcing and not delivering: a request times out "while the peer
+   * talks" if the peer sent us any sync message after it was made (so a dead link or a partition,
+   * where nothing comes, never counts); a peer is listed once at least {@link UNDELIVERED_MIN_IDS}
+   * such requests timed out, over at least {@link UNDELIVERED_MIN_TIMEOUTS} time-outs, without it
+   * answering a single request in between (a record, or a notice that it no longer has one). Its
+   * count then starts again: while it still answers nothing, it is listed again after as many
+   * time-outs, with its (shrunk) allowance of requests each time.
    */
-  timeouts(nowMs: number, timeoutMs: number): void {
+  timeouts(nowMs: number, timeoutMs: number): Undelivered[] {
     this.#forgetAskedBefore(nowMs - ASKED_MEMORY_TIMEOUTS * timeoutMs)
+    const silent: Undelivered[] = []
     for (const [peerId, p] of this.#peers) {
       for (const id of [...p.inFlight]) {
         const w = this.#wanted.get(id)!
@@ -213,11 +310,24 @@ export class RequestScheduler {
           continue
         }
         if (nowMs - w.sentAtMs < timeoutMs) continue
+        if (p.lastHeardMs > w.sentAtMs) {
+          p.silentSinceMs ??= nowMs
+          p.silentIds++
+        }
+        p.allowance = Math.max(this.minAllowance, p.allowance - 1)
         this.#release(w)
         ;(w.failed ??= new Set()).add(peerId)
         this.#requeue(id, w)
       }
+      if (p.silentSinceMs === undefined || p.silentIds < (p.reported ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
+      const silentMs = nowMs - p.silentSinceMs
+      if (silentMs < UNDELIVERED_MIN_TIMEOUTS * timeoutMs) continue
+      silent.push({ peerId, ids: p.silentIds, silentMs })
+      p.silentIds = 0
+      p.silentSinceMs = undefined
+      p.reported = true
     }
+    return silent
   }
 
   /** A peer left: its requests go back to the other sources; ids nobody else has are forgotten. */

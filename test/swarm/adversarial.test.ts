@@ -400,11 +400,11 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     expect(answered(w, 'ranges')).toBeGreaterThanOrEqual(w.honest.length)
   }, 120_000)
 
-  // KNOWN FAILURE (stall): an attacker that keeps announcing ids (`have`) and never answers the
-  // `want` keeps every honest peer's `wanting` above zero, and the sync core starts a reconciliation
-  // round only when both sides want nothing (src/sync/core.ts, onRoot): so a peer that arrives with
-  // records nobody was told about is never reconciled with. Fixed by a later issue; then drop `.fails`.
-  it.fails('announcing ids it never delivers does not keep a newcomer from syncing (known stall: withheld announcements)', async () => {
+  // Was a known stall: an attacker that keeps announcing ids (`have`) and never answers the `want`
+  // kept every honest peer's `wanting` above zero, and a reconciliation round started only when
+  // both sides wanted nothing at all, so a newcomer with records nobody was told about was never
+  // reconciled with. Now a round waits only while one side pulls from the other.
+  it('announcing ids it never delivers does not keep a newcomer from syncing (known stall: withheld announcements)', async () => {
     const w = await setup(36, () => ({
       tick(a, peer) {
         const window = a.window()
@@ -425,6 +425,33 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     // Without the announcements the newcomer converges in under a second (virtual); two minutes is
     // four root periods and twelve request time-outs.
     await judge(w, 'withheld announcements', 120_000)
+  }, 120_000)
+
+  it('announcing ids and never delivering them is struck (undelivered) by every honest peer, again and again, and banned', async () => {
+    const w = await setup(39, () => ({
+      tick(a, peer) {
+        // Every 100 ms, five ids it does not have, in today's bucket; no `want` is ever answered.
+        const window = a.window()
+        a.send(peer, { type: 'have', groups: haveGroups(Array.from({ length: 5 }, () => ({ id: a.hex(32), bucket: window.newest }))) })
+      },
+    }))
+    const a = w.attacker
+    const undelivered = (by: string) => w.strikes.filter((x) => x.by === by && a.isMe(x.peerId) && x.reason === 'undelivered').length
+    // Each honest peer asks for the ids, its requests time out while the attacker keeps talking:
+    // struck after two request time-outs (20 s) without a single answer, then again while it goes on.
+    const t0 = Date.now()
+    await waitFor(() => w.honestIds.every((id) => undelivered(id) >= 2), 120_000, 'two undelivered strikes by each honest peer', 500)
+    const twoStrikes = Date.now() - t0
+    // At the third strike it is banned (and comes back as a new sybil, which starts over).
+    await waitFor(() => w.honestIds.every((id) => w.bans.some((x) => x.by === id && a.isMe(x.peerId))), 120_000, 'each honest peer to ban it', 500)
+    console.log(`undelivered: two strikes by every honest peer after ${(twoStrikes / 1000).toFixed(1)} s, bans by all after ${((Date.now() - t0) / 1000).toFixed(1)} s (virtual)`)
+    expectPastHandshake(w, 100)
+    // The announcements reached the sync layer: the honest peers asked for the ids (`want`s it got).
+    expect(answered(w, 'want')).toBeGreaterThanOrEqual(2 * w.honest.length)
+    for (const id of w.honestIds) expect(undelivered(id), `undelivered strikes by ${id}`).toBeGreaterThanOrEqual(2)
+    // The strike detail says what happened.
+    expect(w.strikes.find((x) => x.reason === 'undelivered')?.detail).toMatch(/went unanswered over \d+ s while it kept talking/)
+    await judge(w, 'announced and never delivered', 120_000)
   }, 120_000)
 
   it('serving bad-signature copies of genuine records does not keep the genuine ones from honest peers', async () => {

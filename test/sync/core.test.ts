@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { SyncMessage } from '../../src/protocol/messages.js'
 import { computeEventId } from '../../src/record/serialize.js'
-import { createSyncCore } from '../../src/sync/core.js'
+import { createSyncCore, type SyncCoreOptions } from '../../src/sync/core.js'
 import { BucketIndex } from '../../src/sync/bucket-index.js'
 import { fixedIntervalBuckets } from '../../src/buckets/index.js'
 import { DAY_MS, granularity, hid, NOW, Pump, TestPeer, timeIn, type FakeRecord } from './harness.js'
@@ -346,24 +346,28 @@ describe('hostile or confused peers cost bounded work', () => {
     expect(garbage.ignored).toBe(1)
   })
 
-  it('announcing ids that it never delivers costs one request per id, bounded in flight', () => {
+  it('announcing ids that it never delivers costs at most one request per id, and fewer and fewer in flight', () => {
     const me = new TestPeer('z', mine, { maxInFlight: 32 })
     me.core.peerReady('a', NOW)
     const window = granularity.windowAt(NOW)
     const fake = Array.from({ length: 2_000 }, (_, i) => hid(`fake${i}`))
-    let wants = 0
-    let maxBatch = 0
-    const count = (outs: { message: SyncMessage }[]) => {
+    const requested = new Map<string, number>()
+    let maxInFlight = 0
+    let maxInFlightLate = 0
+    const count = (outs: { message: SyncMessage }[], t: number) => {
       for (const o of outs) if (o.message.type === 'want') {
-        wants += o.message.ids.length
-        maxBatch = Math.max(maxBatch, me.core.stats().inFlight)
+        for (const id of o.message.ids) requested.set(id, (requested.get(id) ?? 0) + 1)
+        maxInFlight = Math.max(maxInFlight, me.core.stats().inFlight)
+        if (t > 30) maxInFlightLate = Math.max(maxInFlightLate, me.core.stats().inFlight)
       }
     }
-    count(me.core.receive('a', { type: 'have', groups: [{ bucket: window.newest, ids: fake }] }, NOW).send)
-    for (let t = 1; t <= 2_000; t++) count(me.core.tick(NOW + t * 1_000))
-    expect(wants).toBe(2_000)
-    expect(maxBatch).toBeLessThanOrEqual(32)
-    expect(me.core.stats().wanted).toBe(0)
+    count(me.core.receive('a', { type: 'have', groups: [{ bucket: window.newest, ids: fake }] }, NOW).send, 0)
+    for (let t = 1; t <= 2_000; t++) count(me.core.tick(NOW + t * 1_000), t)
+    for (const n of requested.values()) expect(n).toBe(1)
+    expect(maxInFlight).toBeLessThanOrEqual(32)
+    // Each request that timed out took one slot away from the silent peer: a few in flight remain.
+    expect(maxInFlightLate).toBeLessThanOrEqual(2)
+    expect(requested.size).toBeLessThan(500)
   })
 
   it('lists records never asked of the sender as unrequested, but not a late answer to a request made of it', () => {
@@ -403,5 +407,110 @@ describe('hostile or confused peers cost bounded work', () => {
     expect(r.ignored).toBe(1)
     expect(r.unrequested).toEqual(['9'.repeat(64)])
     expect(me.core.receive('stranger', { type: 'want', ids: [] }, NOW).ignored).toBe(1)
+  })
+})
+
+describe('ids announced and never delivered', () => {
+  /** A sync core whose `onUndelivered` reports are kept in `reports`. */
+  function watched(id: string, records: FakeRecord[] = [], options: Partial<SyncCoreOptions> = {}): { peer: TestPeer; reports: string[] } {
+    const reports: string[] = []
+    const peer = new TestPeer(id, records, { onUndelivered: (peerId) => void reports.push(peerId), ...options })
+    return { peer, reports }
+  }
+
+  it('are asked of another peer that has them, and a peer that keeps talking and never answers is reported, a silent link is not', () => {
+    const records = Array.from({ length: 60 }, (_, i) => ({ id: hid(`nd${i}`), createdAt: timeIn(i % 4, i) }))
+    // a talks (a root every second) and never sends a record; b is honest; d's link is dead.
+    const a = new TestPeer('a', records, { rebroadcastMs: 1_000 })
+    const b = new TestPeer('b', records)
+    const d = new TestPeer('d', records)
+    const { peer: c, reports } = watched('c', [], { maxInFlight: 16 })
+    const pump = new Pump([a, b, c, d])
+    const window = granularity.windowAt(NOW)
+    pump.drop = (from, _to, m) => (from === 'a' || from === 'd') && m.type === 'records'
+    pump.connect(c, a)
+    pump.connect(c, d)
+    pump.run()
+    pump.connect(c, b)
+    // a also keeps announcing ids it does not have.
+    let n = 0
+    const fakes = () => pump.send('a', [{ to: 'c', message: { type: 'have', groups: [{ bucket: window.newest, ids: Array.from({ length: 5 }, () => hid(`nd-fake${n++}`)) }] } }])
+    pump.drop = (from, _to, m) => from === 'd' || (from === 'a' && (m.type === 'records' || m.type === 'reject'))
+    for (let t = 0; t < 90; t++) {
+      fakes()
+      pump.advance(1_000)
+    }
+    // Every record came, from b only; the wants a and d got went unanswered.
+    expect(c.ids()).toEqual(records.map((r) => r.id).sort())
+    expect(pump.log.filter((m) => m.type === 'want' && m.to === 'a').length).toBeGreaterThan(0)
+    expect(pump.log.filter((m) => m.type === 'want' && m.to === 'd').length).toBeGreaterThan(0)
+    // a is reported (more than once: it keeps doing it); d (nothing came from it) and b never are.
+    expect(reports.filter((p) => p === 'a').length).toBeGreaterThanOrEqual(2)
+    expect(reports.filter((p) => p !== 'a')).toEqual([])
+  })
+
+  it('a peer whose record went between its announcement and the want says so (reject), is asked no more for it and is never reported', () => {
+    const { peer: c, reports } = watched('c')
+    const a = new TestPeer('a')
+    const b = new TestPeer('b')
+    const pump = new Pump([a, b, c])
+    pump.connect(c, a)
+    pump.connect(c, b)
+    pump.run()
+    // a and b announce new records; a drops each before the want reaches it (expired, replaced…).
+    const vanishing = new Set<string>()
+    pump.drop = (_from, to, m) => {
+      if (to === 'a' && m.type === 'want') {
+        for (const id of m.ids) {
+          if (!vanishing.has(id)) continue
+          a.store.delete(id)
+          a.index.remove(id)
+        }
+      }
+      return false
+    }
+    const gone: string[] = []
+    for (let i = 0; i < 40; i++) {
+      const shared = { id: hid(`vanish-shared${i}`), createdAt: timeIn(0, i) }
+      const own = { id: hid(`vanish-own${i}`), createdAt: timeIn(1, i) }
+      vanishing.add(shared.id).add(own.id)
+      gone.push(own.id)
+      a.addLocal(shared)
+      a.addLocal(own)
+      pump.send('a', a.core.localRecordsAdded([shared.id, own.id], pump.now))
+      pump.run()
+      b.addLocal(shared)
+      pump.send('b', b.core.localRecordsAdded([shared.id], pump.now))
+      pump.run()
+      // No time-out needed: the shared record came from b at once.
+      expect(c.index.has(shared.id)).toBe(true)
+      pump.advance(2_000)
+    }
+    const rejects = pump.log.filter((m) => m.type === 'reject' && m.from === 'a')
+    expect(rejects.length).toBeGreaterThan(0)
+    for (const id of gone) expect(c.core.isWanted(id)).toBe(false)
+    expect(reports).toEqual([])
+  })
+
+  it('ids a third peer announced and does not deliver do not hold up a round between two peers', () => {
+    const shared = Array.from({ length: 20 }, (_, i) => ({ id: hid(`rs${i}`), createdAt: timeIn(2, i) }))
+    const onlyB = { id: hid('rs-b'), createdAt: timeIn(1) }
+    const a = new TestPeer('a', shared)
+    const b = new TestPeer('b', [...shared, onlyB])
+    // m is not on the pump: what is sent to it is lost, it never answers.
+    const pump = new Pump([a, b])
+    const window = granularity.windowAt(NOW)
+    a.core.peerReady('m', NOW)
+    b.core.peerReady('m', NOW)
+    // m announces ids it will never deliver to both; then a and b meet.
+    const fake = Array.from({ length: 50 }, (_, i) => hid(`rs-fake${i}`))
+    for (const p of [a, b]) pump.send(p.id, p.core.receive('m', { type: 'have', groups: [{ bucket: window.newest, ids: fake }] }, NOW).send)
+    pump.run()
+    expect(a.core.stats().wanted).toBe(50)
+    expect(b.core.stats().wanted).toBe(50)
+    pump.connect(a, b)
+    pump.run()
+    expect(pump.count('summary')).toBeGreaterThan(0)
+    expect(a.index.has(onlyB.id)).toBe(true)
   })
 })
