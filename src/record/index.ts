@@ -5,6 +5,6 @@ export { DEFAULT_RECORD_LIMITS, MAX_EVENT_BYTES_CEILING, resolveLimits } from '.
 export { encodeGeohash } from './geohash.js'
 export { roomHash, roomTag } from './room.js'
 export { computeEventId, serializeEvent, type SerializableEvent } from './serialize.js'
-export { createRecord, type CreateRecordOptions } from './create.js'
+export { createRecord, createWithdrawal, type CreateRecordOptions, type WithdrawalTarget } from './create.js'
 export { recordFromNostrEvent, toNostrEvent, verifyEventSignature, verifyRecord, type VerifyRecordOptions } from './verify.js'
 export { countLeadingZeroBits, hasProofOfWork, mineProofOfWork, type MineOptions } from './pow.js'
