@@ -5,7 +5,7 @@ import { resolveOptions } from './engine/options.js'
 import { Reporter } from './engine/reporter.js'
 import { PeersetError } from './errors.js'
 import { npubDecode, npubEncode } from './identity/index.js'
-import { createRecord, toNostrEvent } from './record/index.js'
+import { createRecord, createWithdrawal, toNostrEvent } from './record/index.js'
 import type { PeersetRecord } from './record/types.js'
 import type {
   PeerInfo,
@@ -70,6 +70,26 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       return settle(await ingestor.submitLocal(record), record)
     },
 
+    async withdraw(target) {
+      assertOpen('withdraw')
+      const held = typeof target === 'string' ? index.get(target) : looksLikeRecord(target) ? (index.atAddress(target.author, target.uuid) ?? target) : undefined
+      if (held === undefined) {
+        throw new PeersetError('INVALID_ARGUMENT', typeof target === 'string' ? `withdraw: no record ${target} is held here` : 'withdraw: expected a record or a record id')
+      }
+      if (held.withdrawn) return held
+      if (held.author !== publicKey) throw new PeersetError('INVALID_ARGUMENT', 'withdraw: only the author of a record can withdraw it')
+      const tombstone = await createWithdrawal({ author: held.author, uuid: held.uuid, createdAt: held.createdAt, roomHash: config.roomHash }, signer, {
+        now: Math.floor(clock() / 1000),
+        retentionSeconds: config.retentionSeconds,
+        limits: config.limits,
+        proofOfWork: config.recordProofOfWork,
+      })
+      const outcome = await ingestor.submitLocal(tombstone)
+      // Refused by the per-author cap of tombstones: the withdrawal still took effect (see judge.ts).
+      if (outcome.status === 'rejected' && outcome.rule === 'withdrawal-cap') return tombstone
+      return settle(outcome, tombstone)
+    },
+
     importRecord(input) {
       if (state !== 'open') return Promise.resolve({ status: 'failed', id: '', error: new PeersetError('CLOSED', 'importRecord: the peerset is closed') })
       return ingestor.submitRemote(looksLikeRecord(input) ? toNostrEvent(input) : input)
@@ -83,7 +103,10 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       return filtered.slice(offset, limit === undefined ? undefined : offset + limit)
     },
 
-    get: (id) => (typeof id === 'string' ? index.get(id) : undefined),
+    get: (id) => {
+      const record = typeof id === 'string' ? index.get(id) : undefined
+      return record?.withdrawn ? undefined : record
+    },
     peers: () => connection.peers(),
 
     status() {
@@ -94,6 +117,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         npub,
         state,
         records: index.size,
+        withdrawals: index.withdrawalCount,
         authors: index.authorCount,
         granularity: { ...granularity.descriptor },
         buckets: { ...window, nonEmpty: local.buckets.bucketCount },

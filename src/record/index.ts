@@ -1,6 +1,6 @@
 /** Records: the Nostr event layout, canonical serialization, limits, signing and verification. */
 export type { GeoPoint, NostrEvent, PeersetRecord, RecordDraft, RecordLimits, RecordRejectReason, UnsignedEvent, VerifyResult } from './types.js'
-export { DEFAULT_RETENTION_SECONDS, RECORD_GEOHASH_PRECISION, RECORD_KIND } from './constants.js'
+export { DEFAULT_RETENTION_SECONDS, MAX_WITHDRAWALS_PER_AUTHOR, RECORD_GEOHASH_PRECISION, RECORD_KIND } from './constants.js'
 export { DEFAULT_RECORD_LIMITS, MAX_EVENT_BYTES_CEILING, resolveLimits } from './limits.js'
 export { encodeGeohash } from './geohash.js'
 export { roomHash, roomTag } from './room.js'
