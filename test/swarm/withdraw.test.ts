@@ -18,7 +18,7 @@ import {
   type MemoryNetwork,
   type ModerationStrategy,
   type Peerset,
-  type TransportStrategy,
+  type MemoryTransport,
 } from '../../src/index.js'
 import { Attacker, haveGroups, wire } from './attacker.js'
 import { drive, prng, realTime, sleep, virtualClock, virtualTime, waitFor } from './harness.js'
@@ -41,7 +41,7 @@ afterEach(async () => {
 
 type Removal = { id: string; reason: string }
 
-async function swarm(moderation: () => ModerationStrategy = () => createModeration()): Promise<{ transports: TransportStrategy[]; removed: Removal[][]; added: string[][] }> {
+async function swarm(moderation: () => ModerationStrategy = () => createModeration()): Promise<{ transports: MemoryTransport[]; removed: Removal[][]; added: string[][] }> {
   virtualTime(NOW * 1000)
   network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 16 })
   const transports = [network.transport(), network.transport(), network.transport()]
