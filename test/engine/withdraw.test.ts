@@ -51,6 +51,7 @@ describe('withdraw()', () => {
     }
     await expect(peerset.publish({ text: 'one too many' })).rejects.toMatchObject({ code: 'INVALID_RECORD' })
     await peerset.withdraw(kept[2]!)
+    clock.advance(1_000)
     const sixth = await peerset.publish({ text: 'room for this one now' })
     expect(peerset.get(sixth.id)).toBeDefined()
     expect(peerset.status().records).toBe(5)
