@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createIdentity } from '../../src/identity/index.js'
-import { createModeration } from '../../src/moderation/index.js'
+import { acceptAll, createModeration, type ModerationStrategy } from '../../src/moderation/index.js'
 import type { Peerset } from '../../src/peerset.js'
 import { computeEventId, createRecord, createWithdrawal, MAX_WITHDRAWALS_PER_AUTHOR, toNostrEvent } from '../../src/record/index.js'
 import { collect, createClock, FIXTURE_NOW, FIXTURE_ROOM, openPeerset } from '../helpers.js'
@@ -15,8 +15,8 @@ afterEach(async () => {
   open = []
 })
 
-async function peersetOf(identity = createIdentity(), clock = createClock()): Promise<{ peerset: Peerset; identity: typeof identity; clock: typeof clock }> {
-  const peerset = await openPeerset({ identity, clock: clock.now, moderation: createModeration() })
+async function peersetOf(identity = createIdentity(), clock = createClock(), moderation: ModerationStrategy = createModeration()): Promise<{ peerset: Peerset; identity: typeof identity; clock: typeof clock }> {
+  const peerset = await openPeerset({ identity, clock: clock.now, moderation })
   open.push(peerset)
   return { peerset, identity, clock }
 }
@@ -103,5 +103,38 @@ describe('withdraw()', () => {
     // The oldest withdrawals were evicted, yet their records stay out (the version memory remembers them).
     for (const record of published.slice(0, 7)) expect(await peerset.importRecord(toNostrEvent(record))).toMatchObject({ status: 'rejected', reason: 'superseded' })
     expect(peerset.records()).toEqual([])
+  })
+
+  it('keeps the same tombstones and refuses the same records whatever order the withdrawals arrive in, also past the cap', async () => {
+    const author = createIdentity()
+    const n = MAX_WITHDRAWALS_PER_AUTHOR + 1
+    const records = []
+    const tombstones = []
+    for (let i = 0; i < n; i++) {
+      const at = FIXTURE_NOW - 3_600 + i * 60
+      const record = await createRecord({ text: `item ${i}` }, author.signer, { now: at, room: FIXTURE_ROOM })
+      records.push(toNostrEvent(record))
+      tombstones.push(toNostrEvent(await createWithdrawal({ ...record, roomHash: record.roomHash }, author.signer, { now: at + 30 })))
+    }
+    // A: each record, then its withdrawal, oldest first (the oldest tombstone is kept, then evicted).
+    // No quota here (acceptAll): the author keeps all 21 records until they are withdrawn.
+    const a = (await peersetOf(undefined, undefined, acceptAll())).peerset
+    for (let i = 0; i < n; i++) {
+      expect((await a.importRecord(records[i])).status).toBe('added')
+      expect((await a.importRecord(tombstones[i])).status).toBe('added')
+    }
+    // B: every record first, then the withdrawals newest first (the oldest arrives past the cap: not kept, but it still withdraws).
+    const b = (await peersetOf(undefined, undefined, acceptAll())).peerset
+    for (const event of records) expect((await b.importRecord(event)).status).toBe('added')
+    const removed = collect(b, 'record:removed')
+    for (const event of [...tombstones].reverse()) await b.importRecord(event)
+    expect(removed.length).toBe(n)
+    for (const p of [a, b]) {
+      expect(p.records()).toEqual([])
+      expect(p.status()).toMatchObject({ records: 0, withdrawals: MAX_WITHDRAWALS_PER_AUTHOR })
+      expect(await p.importRecord(tombstones[0])).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'withdrawal-cap' })
+      for (const event of records) expect(await p.importRecord(event)).toMatchObject({ status: 'rejected', reason: 'superseded' })
+      expect(await p.importRecord(tombstones[n - 1])).toMatchObject({ status: 'duplicate' })
+    }
   })
 })
