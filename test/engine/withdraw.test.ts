@@ -7,6 +7,7 @@ import { createIdentity } from '../../src/identity/index.js'
 import { acceptAll, createModeration, type ModerationStrategy } from '../../src/moderation/index.js'
 import type { Peerset } from '../../src/peerset.js'
 import { computeEventId, createRecord, createWithdrawal, MAX_WITHDRAWALS_PER_AUTHOR, toNostrEvent } from '../../src/record/index.js'
+import { memoryStorage } from '../../src/storage/index.js'
 import { collect, createClock, FIXTURE_NOW, FIXTURE_ROOM, openPeerset } from '../helpers.js'
 
 let open: Peerset[] = []
@@ -136,5 +137,21 @@ describe('withdraw()', () => {
       for (const event of records) expect(await p.importRecord(event)).toMatchObject({ status: 'rejected', reason: 'superseded' })
       expect(await p.importRecord(tombstones[n - 1])).toMatchObject({ status: 'duplicate' })
     }
+  })
+
+  it('keeps the tombstone across a reopen: the withdrawn record stays out and is not counted', async () => {
+    const storage = memoryStorage()
+    const identity = createIdentity()
+    const clock = createClock()
+    const first = await openPeerset({ identity, clock: clock.now, storage })
+    const record = await first.publish({ text: 'short-lived' })
+    clock.advance(60_000)
+    await first.withdraw(record)
+    await first.close()
+    const again = await openPeerset({ identity, clock: clock.now, storage })
+    open.push(again)
+    expect(again.status()).toMatchObject({ records: 0, withdrawals: 1 })
+    expect(await again.importRecord(toNostrEvent(record))).toMatchObject({ status: 'rejected', reason: 'superseded' })
+    expect(again.records()).toEqual([])
   })
 })
