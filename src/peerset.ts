@@ -1,6 +1,7 @@
 import { connect } from './engine/connection.js'
 import type { IngestOutcome } from './engine/ingest.js'
 import { openLocalState } from './engine/local-state.js'
+import type { RecordIndex } from './engine/record-index.js'
 import { resolveOptions } from './engine/options.js'
 import { Reporter } from './engine/reporter.js'
 import { PeersetError } from './errors.js'
@@ -72,12 +73,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
     async withdraw(target) {
       assertOpen('withdraw')
-      const held = typeof target === 'string' ? index.get(target) : looksLikeRecord(target) ? (index.atAddress(target.author, target.uuid) ?? target) : undefined
-      if (held === undefined) {
-        throw new PeersetError('INVALID_ARGUMENT', typeof target === 'string' ? `withdraw: no record ${target} is held here` : 'withdraw: expected a record or a record id')
-      }
+      const held = withdrawalTarget(index, target, publicKey)
       if (held.withdrawn) return held
-      if (held.author !== publicKey) throw new PeersetError('INVALID_ARGUMENT', 'withdraw: only the author of a record can withdraw it')
       const tombstone = await createWithdrawal({ author: held.author, uuid: held.uuid, createdAt: held.createdAt, roomHash: config.roomHash }, signer, {
         now: Math.floor(clock() / 1000),
         retentionSeconds: config.retentionSeconds,
@@ -183,6 +180,16 @@ function authorKey(author: unknown): string {
     }
   }
   throw new PeersetError('INVALID_ARGUMENT', 'records(query): author must be a public key (64 lowercase hex digits) or an npub')
+}
+
+/** The version `withdraw(target)` withdraws: the held record of that id, or the held version at a given record's address (else that record); this peer's own. */
+function withdrawalTarget(index: RecordIndex, target: unknown, publicKey: string): PeersetRecord {
+  const held = typeof target === 'string' ? index.get(target) : looksLikeRecord(target) ? (index.atAddress(target.author, target.uuid) ?? target) : undefined
+  if (held === undefined) {
+    throw new PeersetError('INVALID_ARGUMENT', typeof target === 'string' ? `withdraw: no record ${target} is held here` : 'withdraw: expected a record or a record id')
+  }
+  if (held.author !== publicKey) throw new PeersetError('INVALID_ARGUMENT', 'withdraw: only the author of a record can withdraw it')
+  return held
 }
 
 /** A PeersetRecord (not a Nostr event): converted for import, then verified like any event. */
