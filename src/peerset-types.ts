@@ -116,11 +116,14 @@ export interface PeerInfo {
 /** The events of a peerset, with their listener arguments. */
 export interface PeersetEvents {
   [name: string]: unknown[]
-  /** One record was added (published here or received), after it was stored. A record replaced within its own batch was never stored and is never reported added. */
+  /** One record was added (published here or received), after it was stored. A record replaced within its own batch was never stored and is never reported added; nor is a tombstone (withdrawal). */
   'record:added': [record: PeersetRecord, info: RecordOrigin]
   /** A batch of records was added in one storage transaction (handy for large catch-ups). */
   'records:added': [records: PeersetRecord[]]
-  /** A record left the store. */
+  /**
+   * A record left the store (`reason`: `expired`, `replaced`, `withdrawn` by its author, `over-quota`,
+   * `duplicate`, `author-banned`, ...). Tombstones are never reported added or removed.
+   */
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
   'record:rejected': [info: RejectedRecord]
@@ -168,7 +171,11 @@ export interface PeersetStatus {
   publicKey: string
   npub: string
   state: 'open' | 'closing' | 'closed'
+  /** Live records (what `records()` returns unfiltered): tombstones are not counted. */
   records: number
+  /** Tombstones held: withdrawals, stored and synced until they expire, never returned as records. */
+  withdrawals: number
+  /** Authors with live records. */
   authors: number
   granularity: GranularityDescriptor
   /** The buckets inside the retention window now, and how many hold records. */
@@ -212,9 +219,27 @@ export interface Peerset extends Subscribable<PeersetEvents> {
    * throws for bad input.
    */
   importRecord(record: NostrEvent | PeersetRecord | unknown): Promise<IngestOutcome>
-  /** Current records, newest first, optionally filtered and paged. */
+  /**
+   * Withdraw one of this peer's own records (by record or id): sign a tombstone, the newest version
+   * of its address (empty text, the `["deleted"]` tag; see `createWithdrawal`), and store and sync it
+   * like any record. The record is then removed on every peer that holds it (`record:removed`, reason
+   * `withdrawn`), its author's quota place is free, and no older version of it can come back: every
+   * peer keeps the tombstone (per author at most the newest 20) until it expires, one retention after
+   * the withdrawal. Resolves with the tombstone (or the held one, if the record is already withdrawn).
+   *
+   * Throws `INVALID_ARGUMENT` if the record is not held here (for an id) or is not this peer's own
+   * (only the author can withdraw), `CLOSED`, `SIGNER_FAILED`, or `INVALID_RECORD` if the tombstone
+   * is refused (e.g. a newer version exists).
+   * @example
+   * ```ts
+   * const record = await peerset.publish({ text: 'Lost cat' })
+   * await peerset.withdraw(record) // gone here and, once synced, everywhere
+   * ```
+   */
+  withdraw(record: PeersetRecord | string): Promise<PeersetRecord>
+  /** Current records (withdrawn ones and tombstones never), newest first, optionally filtered and paged. */
   records(query?: RecordQuery): PeersetRecord[]
-  /** One record by id. */
+  /** One live record by id (a tombstone's id gives `undefined`). */
   get(id: string): PeersetRecord | undefined
   /** Connected peers. */
   peers(): PeerInfo[]

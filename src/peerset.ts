@@ -1,11 +1,12 @@
 import { connect } from './engine/connection.js'
 import type { IngestOutcome } from './engine/ingest.js'
 import { openLocalState } from './engine/local-state.js'
+import type { RecordIndex } from './engine/record-index.js'
 import { resolveOptions } from './engine/options.js'
 import { Reporter } from './engine/reporter.js'
 import { PeersetError } from './errors.js'
 import { npubDecode, npubEncode } from './identity/index.js'
-import { createRecord, toNostrEvent } from './record/index.js'
+import { createRecord, createWithdrawal, toNostrEvent } from './record/index.js'
 import type { PeersetRecord } from './record/types.js'
 import type {
   PeerInfo,
@@ -70,6 +71,22 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       return settle(await ingestor.submitLocal(record), record)
     },
 
+    async withdraw(target) {
+      assertOpen('withdraw')
+      const held = withdrawalTarget(index, target, publicKey)
+      if (held.withdrawn) return held
+      const tombstone = await createWithdrawal({ author: held.author, uuid: held.uuid, createdAt: held.createdAt, roomHash: config.roomHash }, signer, {
+        now: Math.floor(clock() / 1000),
+        retentionSeconds: config.retentionSeconds,
+        limits: config.limits,
+        proofOfWork: config.recordProofOfWork,
+      })
+      const outcome = await ingestor.submitLocal(tombstone)
+      // Refused by the per-author cap of tombstones: the withdrawal still took effect (see judge.ts).
+      if (outcome.status === 'rejected' && outcome.rule === 'withdrawal-cap') return tombstone
+      return settle(outcome, tombstone)
+    },
+
     importRecord(input) {
       if (state !== 'open') return Promise.resolve({ status: 'failed', id: '', error: new PeersetError('CLOSED', 'importRecord: the peerset is closed') })
       let event: unknown = input
@@ -89,7 +106,10 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       return filtered.slice(offset, limit === undefined ? undefined : offset + limit)
     },
 
-    get: (id) => (typeof id === 'string' ? index.get(id) : undefined),
+    get: (id) => {
+      const record = typeof id === 'string' ? index.get(id) : undefined
+      return record?.withdrawn ? undefined : record
+    },
     peers: () => connection.peers(),
 
     status() {
@@ -100,6 +120,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         npub,
         state,
         records: index.size,
+        withdrawals: index.withdrawalCount,
         authors: index.authorCount,
         granularity: { ...granularity.descriptor },
         buckets: { ...window, nonEmpty: local.buckets.bucketCount },
@@ -165,6 +186,16 @@ function authorKey(author: unknown): string {
     }
   }
   throw new PeersetError('INVALID_ARGUMENT', 'records(query): author must be a public key (64 lowercase hex digits) or an npub')
+}
+
+/** The version `withdraw(target)` withdraws: the held record of that id, or the held version at a given record's address (else that record); this peer's own. */
+function withdrawalTarget(index: RecordIndex, target: unknown, publicKey: string): PeersetRecord {
+  const held = typeof target === 'string' ? index.get(target) : looksLikeRecord(target) ? (index.atAddress(target.author, target.uuid) ?? target) : undefined
+  if (held === undefined) {
+    throw new PeersetError('INVALID_ARGUMENT', typeof target === 'string' ? `withdraw: no record ${target} is held here` : 'withdraw: expected a record or a record id')
+  }
+  if (held.author !== publicKey) throw new PeersetError('INVALID_ARGUMENT', 'withdraw: only the author of a record can withdraw it')
+  return held
 }
 
 /** A PeersetRecord (not a Nostr event): converted for import, then verified like any event. */

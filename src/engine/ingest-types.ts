@@ -20,8 +20,12 @@ export type RejectReason =
   /** Sent as moderation evidence, but this peer's moderation does not strike it (it is not stored either). */
   | 'not-evidence'
 
-/** Why a record left the store: expired, replaced by a newer version, evicted by moderation (over quota, duplicate), or its author was banned. */
-export type RemoveReason = 'expired' | 'replaced' | 'over-quota' | 'duplicate' | 'author-banned' | (string & {})
+/**
+ * Why a record left the store: expired, replaced by a newer version, withdrawn by its author (see
+ * `Peerset.withdraw`), evicted by moderation (over quota, duplicate), or its author was banned.
+ * (`withdrawal-cap`: a tombstone pushed out by its author's newer ones; never reported as an event.)
+ */
+export type RemoveReason = 'expired' | 'replaced' | 'withdrawn' | 'over-quota' | 'duplicate' | 'author-banned' | 'withdrawal-cap' | (string & {})
 
 /** Where a record came from: published here, received from a peer, or imported by the host app (`importRecord`). */
 export type RecordOrigin = { origin: 'local' } | { origin: 'import' } | { origin: 'remote'; peerId: string }

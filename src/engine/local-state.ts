@@ -219,12 +219,19 @@ function loadRegistry(stored: unknown, reconnectCooldownMs: number | undefined, 
 function listenerFor(reporter: Reporter, state: () => LocalState, health: StorageHealth): IngestListener {
   const { events } = reporter
   return {
-    added: (record, origin) => events.emit('record:added', record, origin),
+    // Tombstones (withdrawals) are stored and synced, but the app never sees them: no record
+    // events for them; a record they withdraw is removed with reason `withdrawn`.
+    added: (record, origin) => {
+      if (!record.withdrawn) events.emit('record:added', record, origin)
+    },
     batchAdded: (records, origins) => {
-      events.emit('records:added', records)
+      const visible = records.filter((r) => !r.withdrawn)
+      if (visible.length > 0) events.emit('records:added', visible)
       state().onRecordsAdded?.(records, origins)
     },
-    removed: (record, reason, replacedBy) => events.emit('record:removed', record, replacedBy ? { reason, replacedBy } : { reason }),
+    removed: (record, reason, replacedBy) => {
+      if (!record.withdrawn) events.emit('record:removed', record, replacedBy && !replacedBy.withdrawn ? { reason, replacedBy } : { reason })
+    },
     rejected: (outcome, origin) => {
       events.emit('record:rejected', {
         id: outcome.id,

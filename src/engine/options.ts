@@ -6,7 +6,7 @@ import { resolveSigner } from '../identity/index.js'
 import type { Signer } from '../identity/types.js'
 import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
-import { resolveLimits, roomHash } from '../record/index.js'
+import { MAX_WITHDRAWALS_PER_AUTHOR, resolveLimits, roomHash } from '../record/index.js'
 import { isWellFormed } from '../record/room.js'
 import type { RecordLimits } from '../record/types.js'
 import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } from '../moderation/index.js'
@@ -238,6 +238,9 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
     // Peers exchange the records that earned strikes (evidence frames, format 1): a peer that does
     // not would keep a set that depends on who received what, so it ends the session instead.
     'strikes.evidence': 1,
+    // Tombstones (withdrawals) are kept, at most this many per author: a peer of an older build
+    // would keep withdrawn records instead, so it must not sync with this one.
+    'withdrawals.maxPerAuthor': MAX_WITHDRAWALS_PER_AUTHOR,
   }
   for (const [key, value] of Object.entries(settings.limits ?? resolveLimits())) rules[`limits.${key}`] = value
   return rules

@@ -12,11 +12,18 @@ export interface BucketMembership {
  * (author, uuid) — a record's address — and by author. It mirrors storage exactly: the engine
  * changes it only after a write has committed, and rebuilds it from storage on open.
  * Every change is O(1) and is forwarded to the bucket index, which keeps the fingerprints.
+ *
+ * Withdrawals (tombstones, `record.withdrawn`) are held like records — by id, at their address, in
+ * the buckets (so sync carries them) and in the expiry queue — but they are not *live*: `size`,
+ * `authorCount`, `idsOfAuthor`, `values` and `newestFirst` see live records only, and
+ * `withdrawalsOfAuthor` the tombstones.
  */
 export class RecordIndex {
   readonly #byId = new Map<string, PeersetRecord>()
   readonly #byAddress = new Map<string, string>()
   readonly #byAuthor = new Map<string, Set<string>>()
+  readonly #withdrawalsByAuthor = new Map<string, Set<string>>()
+  #withdrawals = 0
   readonly #buckets: BucketMembership
   /** Records with a NIP-40 expiration, soonest first. */
   readonly #expiring = new ExpiryQueue()
@@ -26,10 +33,17 @@ export class RecordIndex {
     this.#buckets = buckets
   }
 
+  /** Live records (tombstones not counted). */
   get size(): number {
-    return this.#byId.size
+    return this.#byId.size - this.#withdrawals
   }
 
+  /** Tombstones held. */
+  get withdrawalCount(): number {
+    return this.#withdrawals
+  }
+
+  /** Authors with live records. */
   get authorCount(): number {
     return this.#byAuthor.size
   }
@@ -53,13 +67,20 @@ export class RecordIndex {
     return this.#byAuthor.get(author) ?? EMPTY
   }
 
+  /** Ids of an author's tombstones. */
+  withdrawalsOfAuthor(author: string): ReadonlySet<string> {
+    return this.#withdrawalsByAuthor.get(author) ?? EMPTY
+  }
+
   /** Add a record. The caller has made sure its address is free (see `atAddress`). */
   add(record: PeersetRecord): void {
     if (this.#byId.has(record.id)) return
     this.#byId.set(record.id, record)
     this.#byAddress.set(addressOf(record.author, record.uuid), record.id)
-    let ids = this.#byAuthor.get(record.author)
-    if (!ids) this.#byAuthor.set(record.author, (ids = new Set()))
+    const byAuthor = record.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor
+    if (record.withdrawn) this.#withdrawals++
+    let ids = byAuthor.get(record.author)
+    if (!ids) byAuthor.set(record.author, (ids = new Set()))
     ids.add(record.id)
     this.#buckets.add(record.id, record.createdAt)
     if (record.expiresAt !== undefined) this.#expiring.add(record.id, record.expiresAt)
@@ -73,9 +94,11 @@ export class RecordIndex {
     this.#byId.delete(id)
     const address = addressOf(record.author, record.uuid)
     if (this.#byAddress.get(address) === id) this.#byAddress.delete(address)
-    const ids = this.#byAuthor.get(record.author)
+    const byAuthor = record.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor
+    if (record.withdrawn) this.#withdrawals--
+    const ids = byAuthor.get(record.author)
     ids?.delete(id)
-    if (ids && ids.size === 0) this.#byAuthor.delete(record.author)
+    if (ids && ids.size === 0) byAuthor.delete(record.author)
     this.#buckets.remove(id)
     this.#newestFirst = undefined
     if (record.expiresAt !== undefined) this.#expiring.compact(this.#byId.size, this.#isLive)
@@ -92,16 +115,17 @@ export class RecordIndex {
 
   readonly #isLive = (id: string, at: number): boolean => this.#byId.get(id)?.expiresAt === at
 
-  /** Every record, newest first (creation time, then id). Cached until the next change. */
+  /** Every live record, newest first (creation time, then id). Cached until the next change. */
   newestFirst(): readonly PeersetRecord[] {
     if (!this.#newestFirst) {
-      this.#newestFirst = [...this.#byId.values()].sort(compareNewestFirst)
+      this.#newestFirst = [...this.values()].sort(compareNewestFirst)
     }
     return this.#newestFirst
   }
 
-  values(): IterableIterator<PeersetRecord> {
-    return this.#byId.values()
+  /** Every live record (tombstones left out). */
+  *values(): IterableIterator<PeersetRecord> {
+    for (const record of this.#byId.values()) if (!record.withdrawn) yield record
   }
 }
 

@@ -89,8 +89,18 @@ export class Stage {
     for (const id of this.#index.idsOfAuthor(author)) {
       if (!this.#removed.has(id)) out.push(this.#index.get(id)!)
     }
-    for (const record of this.#added.values()) if (record.author === author) out.push(record)
-    return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    for (const record of this.#added.values()) if (record.author === author && !record.withdrawn) out.push(record)
+    return out.sort(compareOldestFirst)
+  }
+
+  /** The author's tombstones (withdrawals), ordered by creation time then id. */
+  withdrawalsOfAuthor(author: string): PeersetRecord[] {
+    const out: PeersetRecord[] = []
+    for (const id of this.#index.withdrawalsOfAuthor(author)) {
+      if (!this.#removed.has(id)) out.push(this.#index.get(id)!)
+    }
+    for (const record of this.#added.values()) if (record.author === author && record.withdrawn) out.push(record)
+    return out.sort(compareOldestFirst)
   }
 
   add(record: PeersetRecord, origin: RecordOrigin): void {
@@ -121,6 +131,10 @@ export class Stage {
     const del = [...this.#removed].filter((id) => this.#index.has(id))
     return { put, delete: del }
   }
+}
+
+function compareOldestFirst(a: PeersetRecord, b: PeersetRecord): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 
 /**

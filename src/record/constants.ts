@@ -28,3 +28,15 @@ export const DEFAULT_RETENTION_SECONDS = 90 * 24 * 60 * 60
  * ```
  */
 export const RECORD_GEOHASH_PRECISION = 9
+
+/**
+ * Most tombstones (withdrawals, see `createWithdrawal`) a peerset keeps per author: the newest by
+ * (createdAt, id). A newer one evicts the oldest, an older one is not kept; either way the
+ * withdrawal takes effect. It decides which tombstones exist, so peers agree on it in the hello
+ * (rule `withdrawals.maxPerAuthor`).
+ * @example
+ * ```ts
+ * import { MAX_WITHDRAWALS_PER_AUTHOR } from 'peerset' // 20
+ * ```
+ */
+export const MAX_WITHDRAWALS_PER_AUTHOR = 20

@@ -67,11 +67,54 @@ export async function createRecord(draft: RecordDraft, signer: Signer, options?:
   const { now, retentionSeconds, limits, proofOfWork, room } = checkOptions(options)
   checkDraftLimits(textBytes, link, limits)
 
+  const pubkey = await signerPublicKey(signer)
+  const tags = buildRecordTags({ uuid: uuid ?? randomUuidV4(), roomHash: room === undefined ? undefined : roomHash(room), expiresAt: now + retentionSeconds, link, geo })
+  return signRecord({ pubkey, created_at: now, kind: RECORD_KIND, tags, content: text }, signer, limits, proofOfWork)
+}
+
+/** What {@link createWithdrawal} needs of the record it withdraws: its address, room and time. */
+export type WithdrawalTarget = Pick<PeersetRecord, 'author' | 'uuid' | 'createdAt'> & { readonly roomHash?: string | undefined }
+
+/**
+ * Signs the withdrawal of a record: a tombstone, the newest version of its address (same kind
+ * {@link RECORD_KIND}, same `d` uuid, same `h` room tag) with empty content and the tag
+ * `["deleted"]`. It replaces every version created before it (the replacement rule: later
+ * `created_at` wins), on Peerset peers and on every Nostr relay, which keep only the newest event of
+ * an address. Its `created_at` is `now`, or one second after the target's when that is not later;
+ * its NIP-40 `expiration` is its own `created_at` + retention, so it outlives every version it beats.
+ *
+ * Only the author can withdraw: the signer's key must be the target's author (the address includes
+ * it), else `INVALID_ARGUMENT`. Other errors as {@link createRecord}.
+ * @example
+ * ```ts
+ * const record = await createRecord({ text: 'Lost cat' }, me.signer, { room: 'demo' })
+ * const tombstone = await createWithdrawal(record, me.signer) // tombstone.withdrawn === true
+ * ```
+ */
+export async function createWithdrawal(target: WithdrawalTarget, signer: Signer, options?: Omit<CreateRecordOptions, 'room'>): Promise<PeersetRecord> {
+  if (typeof target !== 'object' || target === null || typeof target.author !== 'string' || !isRecordUuid(target.uuid) || !isNonNegativeSafeInteger(target.createdAt)) {
+    throw new PeersetError('INVALID_ARGUMENT', 'createWithdrawal: target must be a record (author, uuid, createdAt, roomHash)')
+  }
+  if (target.roomHash !== undefined && !/^[0-9a-f]{64}$/.test(target.roomHash)) throw new PeersetError('INVALID_ARGUMENT', 'createWithdrawal: target.roomHash must be 64 lowercase hex digits')
+  if (!isSigner(signer)) throw new PeersetError('INVALID_ARGUMENT', 'createWithdrawal: signer must have getPublicKey() and signEvent()')
+  if (typeof options === 'object' && options !== null && 'room' in options) throw new PeersetError('INVALID_ARGUMENT', 'createWithdrawal: the room is the target\'s (no room option)')
+  const { now, retentionSeconds, limits, proofOfWork } = checkOptions(options)
+  const pubkey = await signerPublicKey(signer)
+  if (pubkey !== target.author) throw new PeersetError('INVALID_ARGUMENT', 'createWithdrawal: only the author of a record can withdraw it (the signer is another key)')
+  const createdAt = Math.max(now, target.createdAt + 1)
+  const tags = buildRecordTags({ uuid: target.uuid, roomHash: target.roomHash, expiresAt: createdAt + retentionSeconds, withdrawn: true })
+  return signRecord({ pubkey, created_at: createdAt, kind: RECORD_KIND, tags, content: '' }, signer, limits, proofOfWork)
+}
+
+async function signerPublicKey(signer: Signer): Promise<string> {
   const pubkey = await callSigner(() => signer.getPublicKey(), 'getPublicKey')
   if (!isLowerHex64(pubkey)) throw new PeersetError('SIGNER_FAILED', 'createRecord: the signer returned a public key that is not 64 lowercase hex digits')
+  return pubkey
+}
 
-  const tags = buildRecordTags({ uuid: uuid ?? randomUuidV4(), roomHash: room === undefined ? undefined : roomHash(room), expiresAt: now + retentionSeconds, link, geo })
-  let unsigned = { pubkey, created_at: now, kind: RECORD_KIND, tags, content: text }
+/** Mine (if asked), check, sign and verify an event of the record kind; the signer must return exactly it. */
+async function signRecord(event: Omit<NostrEvent, 'id' | 'sig'>, signer: Signer, limits: RecordLimits, proofOfWork: number): Promise<PeersetRecord> {
+  let unsigned = event
   if (proofOfWork > 0) unsigned = mineProofOfWork(unsigned, proofOfWork).event
   const candidate = checkRecordCandidate({ id: ZERO_ID, ...unsigned, sig: ZERO_SIG }, limits)
   if ('ok' in candidate) throw new PeersetError('INVALID_RECORD', `createRecord: ${candidate.message}`, { reason: candidate.reason })

@@ -19,9 +19,17 @@ export interface RecordTagFields {
   expiresAt: number | undefined
   link: string | undefined
   geo: (GeoPoint & { geohash: string }) | undefined
+  /** Whether the event is a withdrawal (a tombstone: the `["deleted"]` tag). */
+  withdrawn: boolean
 }
 
-/** What Peerset writes, in this order: d, h, expiration, r, g, geo (absent parts are left out). */
+/**
+ * The tag that marks a version as a withdrawal of its address (a tombstone): `["deleted"]`, no
+ * value. A tombstone has empty content and no link or geolocation.
+ */
+export const WITHDRAWN_TAG_NAME = 'deleted'
+
+/** What Peerset writes, in this order: d, h, expiration, deleted, r, g, geo (absent parts are left out). */
 export function buildRecordTags(fields: {
   uuid: string
   /** The room hash (see `roomHash`). */
@@ -29,10 +37,13 @@ export function buildRecordTags(fields: {
   expiresAt: number
   link?: string | undefined
   geo?: GeoPoint | undefined
+  /** A withdrawal (tombstone): the `["deleted"]` tag, after `expiration`. */
+  withdrawn?: boolean | undefined
 }): string[][] {
   const tags: string[][] = [['d', fields.uuid]]
   if (fields.roomHash !== undefined) tags.push([ROOM_TAG_NAME, fields.roomHash])
   tags.push(['expiration', String(fields.expiresAt)])
+  if (fields.withdrawn === true) tags.push([WITHDRAWN_TAG_NAME])
   if (fields.link !== undefined) tags.push(['r', fields.link])
   if (fields.geo !== undefined) {
     const lat = formatCoordinate(fields.geo.lat)
@@ -44,7 +55,7 @@ export function buildRecordTags(fields: {
   return tags
 }
 
-const KNOWN_TAG_NAMES = ['d', ROOM_TAG_NAME, 'expiration', 'r', 'g', 'geo'] as const
+const KNOWN_TAG_NAMES = ['d', ROOM_TAG_NAME, 'expiration', WITHDRAWN_TAG_NAME, 'r', 'g', 'geo'] as const
 type KnownTagName = (typeof KNOWN_TAG_NAMES)[number]
 
 const reject = (reason: Rejection['reason'], message: string): Rejection => ({ ok: false, reason, message })
@@ -94,7 +105,12 @@ export function readRecordTags(tags: readonly (readonly string[])[], createdAt: 
 
   const geo = readGeo(found.g, found.geo)
   if (geo !== undefined && 'ok' in geo) return geo
-  return { uuid: d[1], roomHash, expiresAt, link, geo }
+  const deleted = found[WITHDRAWN_TAG_NAME]
+  if (deleted !== undefined) {
+    if (deleted.length !== 1) return reject('invalid-field', `the "${WITHDRAWN_TAG_NAME}" tag (withdrawal) must have no value, has ${deleted.length - 1}`)
+    if (link !== undefined || geo !== undefined) return reject('invalid-field', 'a withdrawal (the "deleted" tag) carries no link and no geolocation')
+  }
+  return { uuid: d[1], roomHash, expiresAt, link, geo, withdrawn: deleted !== undefined }
 }
 
 /** The room hash of an `h` tag: exactly 2 values, the second 64 lowercase hex digits. */

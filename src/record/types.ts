@@ -58,6 +58,12 @@ export interface PeersetRecord {
   readonly tags: readonly (readonly string[])[]
   /** BIP-340 signature, lowercase hex. */
   readonly sig: string
+  /**
+   * Present (`true`) only on a withdrawal: a tombstone version of the address (the `["deleted"]`
+   * tag, empty text) that its author signed to withdraw the record. A peerset stores and syncs
+   * tombstones but never returns them from `records()` or `get()`.
+   */
+  readonly withdrawn?: true
 }
 
 /** What a host app passes to `publish()`. */

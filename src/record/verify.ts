@@ -59,6 +59,7 @@ export function verifyRecord(input: unknown, options?: VerifyRecordOptions): Ver
     expiresAt: fields.expiresAt,
     tags: event.tags,
     sig: event.sig,
+    ...(fields.withdrawn ? { withdrawn: true as const } : {}),
   }
   return { ok: true, record }
 }
@@ -88,6 +89,8 @@ export function recordFromNostrEvent(event: NostrEvent, options?: VerifyRecordOp
  *   is given a room (a peerset always does); optional on read, 64 lowercase hex digits;
  * - `["expiration", "<created_at + retention>"]` — NIP-40; written on create, optional on read;
  *   a decimal integer without leading zeros, after `created_at`;
+ * - `["deleted"]` — only on a withdrawal (a tombstone, see `createWithdrawal`): no value; the
+ *   content is then empty and there is no `r`, `g` or `geo` tag;
  * - `["r", link]` — optional; non-empty, at most `maxLinkLength` characters;
  * - `["g", geohash]` — with `geo` only; 9 characters on write; on read it must equal the geohash
  *   of the `geo` coordinates at its own length (1..12);
@@ -150,6 +153,7 @@ export function checkRecordCandidate(input: unknown, limits: RecordLimits): { sn
   }
   const fields = readRecordTags(event.tags, event.created_at, limits)
   if ('ok' in fields) return fields
+  if (fields.withdrawn && event.content !== '') return { ok: false, reason: 'invalid-field', message: 'a withdrawal (the "deleted" tag) must have empty content' }
   return { snapshot, fields }
 }
 

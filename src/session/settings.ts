@@ -48,7 +48,7 @@ export function sortedRules(settings: SessionSettings): Array<[string, number]> 
 
 /** Which close reason a rule's mismatch is, by the option it comes from. */
 function ruleReason(name: string): SettingsMismatch['reason'] {
-  if (name.startsWith('limits.')) return 'record-limits'
+  if (name.startsWith('limits.') || name.startsWith('withdrawals.')) return 'record-limits'
   if (name.startsWith('proofOfWork.')) return 'record-pow'
   if (name.startsWith('strikes.')) return 'author-strikes'
   return 'clock-skew'

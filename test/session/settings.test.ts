@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { compareSettings, settingsDigest } from '../../src/session/index.js'
 import { SETTINGS } from './helpers.js'
+import { keptSetRulesOf } from '../../src/engine/options.js'
+import { MAX_WITHDRAWALS_PER_AUTHOR } from '../../src/record/index.js'
 
 describe('settingsDigest', () => {
   it('is SHA-256 of the JSON array ["peerset-settings/1", intervalMs, retentionBuckets, moderationDigest]', () => {
@@ -44,5 +46,13 @@ describe('compareSettings', () => {
       reason: 'moderation-policy',
       detail: 'moderation policy digest differs: ours "default/1", theirs "strict/2"',
     })
+  })
+
+  it('closes with record-limits when one peer keeps no tombstones, or another number per author (withdrawals.maxPerAuthor)', () => {
+    const ours = { ...SETTINGS, rules: keptSetRulesOf({}) }
+    expect(ours.rules['withdrawals.maxPerAuthor']).toBe(MAX_WITHDRAWALS_PER_AUTHOR)
+    const { 'withdrawals.maxPerAuthor': _, ...older } = ours.rules
+    expect(compareSettings(ours, { ...ours, rules: older })?.reason).toBe('record-limits')
+    expect(compareSettings(ours, { ...ours, rules: { ...ours.rules, 'withdrawals.maxPerAuthor': 5 } })).toMatchObject({ reason: 'record-limits', detail: expect.stringContaining('withdrawals.maxPerAuthor') })
   })
 })
