@@ -89,13 +89,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
     importRecord(input) {
       if (state !== 'open') return Promise.resolve({ status: 'failed', id: '', error: new PeersetError('CLOSED', 'importRecord: the peerset is closed') })
-      let event: unknown = input
-      try {
-        if (looksLikeRecord(input)) event = toNostrEvent(input)
-      } catch {
-        // A record-like object whose fields throw when read: the judge refuses it as malformed.
-      }
-      return ingestor.submitRemote(event)
+      return ingestor.submitRemote(asImportedEvent(input))
     },
 
     records(query = {}) {
@@ -199,6 +193,15 @@ function withdrawalTarget(index: RecordIndex, target: unknown, publicKey: string
 }
 
 /** A PeersetRecord (not a Nostr event): converted for import, then verified like any event. */
+/** What `importRecord` judges: a `PeersetRecord` as its event, anything else as given. */
+function asImportedEvent(input: unknown): unknown {
+  try {
+    return looksLikeRecord(input) ? toNostrEvent(input) : input
+  } catch {
+    return input // a record-like object whose fields throw when read: the judge refuses it as malformed
+  }
+}
+
 function looksLikeRecord(value: unknown): value is PeersetRecord {
   if (typeof value !== 'object' || value === null) return false
   const v = value as Record<string, unknown>
