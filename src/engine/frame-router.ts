@@ -321,18 +321,6 @@ export class FrameRouter {
   }
 
   /**
-   * The sync core found that this peer keeps announcing ids and not delivering them: while it kept
-   * sending us sync messages, `ids` of our requests to it timed out over `silentMs` without a single
-   * answer (an honest peer answers every `want`, with the record or a `reject` notice). One strike.
-   */
-  strikeUndelivered(peerId: string, ids: number, silentMs: number): void {
-    const entry = this.#peers.get(peerId)
-    if (!entry?.authenticated) return
-    const detail = `${ids} requested records announced by this peer went unanswered over ${Math.round(silentMs / 1000)} s while it kept talking`
-    this.apply(peerId, entry.session.strike('undelivered', this.#o.clock(), detail))
-  }
-
-  /**
    * Records whose recomputed id was never asked of this peer: one strike each. An honest peer
    * sends a record only when asked, and a late or repeated answer is not listed by the core; a
    * forged copy (content changed, announced id kept) hashes to an id nobody asked for.
