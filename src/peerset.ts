@@ -62,7 +62,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     async publish(draft) {
       assertOpen('publish')
       const record = await createRecord(draft, signer, {
-        now: Math.floor(clock() / 1000),
+        now: editTime(index, publicKey, draft, Math.floor(clock() / 1000)),
         retentionSeconds: config.retentionSeconds,
         limits: config.limits,
         proofOfWork: config.recordProofOfWork,
@@ -180,6 +180,16 @@ function authorKey(author: unknown): string {
     }
   }
   throw new PeersetError('INVALID_ARGUMENT', 'records(query): author must be a public key (64 lowercase hex digits) or an npub')
+}
+
+/**
+ * The creation time of a new record: now, or for an edit one second after the version held at that
+ * address if that is not earlier (an edit in the same second as its version would lose the tie).
+ */
+function editTime(index: RecordIndex, publicKey: string, draft: unknown, nowSeconds: number): number {
+  const uuid = typeof draft === 'object' && draft !== null ? (draft as { uuid?: unknown }).uuid : undefined
+  const held = typeof uuid === 'string' ? index.atAddress(publicKey, uuid) : undefined
+  return held !== undefined && held.createdAt >= nowSeconds ? held.createdAt + 1 : nowSeconds
 }
 
 /** The version `withdraw(target)` withdraws: the held record of that id, or the held version at a given record's address (else that record); this peer's own. */

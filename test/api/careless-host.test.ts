@@ -131,3 +131,20 @@ describe('room names', () => {
     expect(roomHash('a\ud83d\ude00')).toMatch(/^[0-9a-f]{64}$/)
   })
 })
+
+describe('edits', () => {
+  it('an edit published in the same second as the version it edits replaces it (it does not lose the tie)', async () => {
+    const now = 1_790_000_000_000
+    const p = await createPeerset({ room: 'careless', identity: createIdentity(), storage: memoryStorage(), transport: false, clock: () => now })
+    opened.push(p)
+    for (let i = 0; i < 10; i++) {
+      const first = await p.publish({ text: `version ${i}.0` })
+      const edited = await p.publish({ text: `version ${i}.1`, uuid: first.uuid })
+      const again = await p.publish({ text: `version ${i}.2`, uuid: first.uuid })
+      expect(edited.createdAt).toBe(first.createdAt + 1)
+      expect(again.createdAt).toBe(first.createdAt + 2)
+      expect(p.get(first.id)).toBeUndefined()
+      expect(p.records().filter((r) => r.uuid === first.uuid).map((r) => r.text)).toEqual([`version ${i}.2`])
+    }
+  })
+})
