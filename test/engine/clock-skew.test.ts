@@ -4,22 +4,22 @@
  * clocks) without a strike, so no pair of honest peers ever bans each other for a clock error.
  * On virtual time, with the clocks offset through the `clock` option.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryNetwork, type MemoryNetwork, type Peerset } from '../../src/index.js'
 import { FIXTURE_ROOM, loadFixtures } from '../helpers.js'
-import { drive, importAll, openPeer, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { closeAfterEach, drive, importAll, openPeer, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
 
 const { records: events } = loadFixtures()
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 /** Two peers, b's clock `aheadMs` ahead of a's; their strikes, session ends and the records b gets. */
 async function pair(aheadMs: number) {

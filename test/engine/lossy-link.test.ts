@@ -5,20 +5,20 @@
  * peer that withholds; it is gone), and they converge, though the last few records can take tens of
  * virtual minutes at this loss rate (noted in docs/security.md). On virtual time.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createIdentity, createMemoryNetwork, createRecord, toNostrEvent, type MemoryNetwork, type Peerset } from '../../src/index.js'
-import { FIXTURE_NOW, drive, importAll, openPeer, realTime, sleep, virtualTime, waitFor } from '../swarm/harness.js'
+import { closeAfterEach, drive, FIXTURE_NOW, importAll, openPeer, sleep, virtualTime, waitFor } from '../swarm/harness.js'
 
 const ROOM = 'lossy'
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 describe('honest peers on a lossy link', () => {
   for (const seed of [5, 7]) {

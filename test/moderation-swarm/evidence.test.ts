@@ -4,7 +4,7 @@
  * records that earned strikes (evidence frames); each runs its own moderation on them, so every
  * peer strikes the same records and bans the same authors, whoever received what. On virtual time.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX, MAX_EVIDENCE, evidencePerAuthor } from '../../src/engine/evidence.js'
 import { LEDGER_META_KEY } from '../../src/engine/meta-keys.js'
 import {
@@ -23,7 +23,7 @@ import {
   type StorageStrategy,
 } from '../../src/index.js'
 import { Attacker, flipHex } from '../swarm/attacker.js'
-import { TrafficCounter, drive, openPeer, realTime, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { closeAfterEach, drive, openPeer, sleep, TrafficCounter, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
 
 const NOW = 1_790_000_000
 const HOUR = 3_600
@@ -32,13 +32,13 @@ const BAD = ['you are all idiots and this is bullshit', 'fuck this board', 'what
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 const idsOf = (p: Peerset): string[] => p.records().map((r) => r.id).sort()
 const sign = (who: Identity, text: string, createdAt: number): Promise<PeersetRecord> => createRecord({ text }, who.signer, { now: createdAt, room: ROOM })

@@ -12,7 +12,7 @@
  *   the bad records are refused, B's good record is removed (`author-banned`) and any new record of
  *   B is refused (`ban`).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   createIdentity,
   createMemoryNetwork,
@@ -27,7 +27,7 @@ import {
   type PeersetEvents,
   type PeersetRecord,
 } from '../../src/index.js'
-import { TrafficCounter, drive, realTime, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { closeAfterEach, drive, TrafficCounter, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
 
 /**
  * Swarm time starts here (Unix seconds) and runs on virtual time (fake timers, see `virtualTime`),
@@ -38,13 +38,13 @@ const HOUR = 3_600
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 const idsOf = (p: Peerset): string[] => p.records().map((r) => r.id).sort()
 const byCreation = (a: PeersetRecord, b: PeersetRecord): number => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)

@@ -7,10 +7,10 @@
  * - Under different policy digests they refuse each other at the handshake (`moderation-policy`),
  *   exchange no records, keep their own sets, and do not retry in a loop.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { acceptAll, createMemoryNetwork, type MemoryNetwork, type ModerationStrategy, type Peerset, type RejectedRecord } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { TrafficCounter, drive, expectedIds, idsOf, importAll, openPeer, realTime, sleep, table, virtualTime, waitFor, type LinkTraffic } from './harness.js'
+import { table, closeAfterEach, drive, idsOf, importAll, type LinkTraffic, openPeer, sleep, TrafficCounter, virtualTime, waitFor, expectedIds } from './harness.js'
 
 /** The window watched once settled, in virtual time: ten root periods. */
 const WINDOW_MS = 300_000
@@ -18,13 +18,13 @@ const WINDOW_MS = 300_000
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
 
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 /** Refuses every record of one author, for good (no strike), under the given policy digest. */
 function refuseAuthor(author: string, digest: string): ModerationStrategy {

@@ -4,12 +4,14 @@
  * final set of a set of fixture events, and a seeded PRNG. Only the public API and the exported
  * wire codec are used, so these helpers keep working whatever runs between the transport and sync.
  */
+import { afterEach } from 'vitest'
 import {
   acceptAll,
   computeEventId,
   createIdentity,
   createPeerset,
   memoryStorage,
+  type MemoryNetwork,
   type ModerationStrategy,
   type NostrEvent,
   type Peerset,
@@ -23,7 +25,7 @@ import { FIXTURE_NOW, FIXTURE_ROOM } from '../helpers.js'
 
 export { FIXTURE_NOW }
 
-import { virtualClock } from '../virtual-time.js'
+import { drive, realTime, virtualClock } from '../virtual-time.js'
 
 export { VIRTUAL_TIMERS, drive, realMs, realTime, sleep, virtualClock, virtualTime, waitFor } from '../virtual-time.js'
 
@@ -257,4 +259,18 @@ export function table(rows: ReadonlyArray<ReadonlyArray<string | number>>): stri
   const widths: number[] = []
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, String(cell).length)))
   return rows.map((row) => row.map((cell, i) => String(cell).padStart(widths[i] ?? 0)).join('  ')).join('\n')
+}
+
+/**
+ * Registers an `afterEach` that closes what a test opened: the peers `current()` returns, then its
+ * network; restores real time; then `reset()` clears the test file's variables.
+ */
+export function closeAfterEach(current: () => { peers: readonly Peerset[]; network: MemoryNetwork | undefined }, reset: () => void): void {
+  afterEach(async () => {
+    const { peers, network } = current()
+    await drive(Promise.all(peers.map((p) => p.close())))
+    network?.close()
+    realTime()
+    reset()
+  })
 }

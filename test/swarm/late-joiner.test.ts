@@ -2,21 +2,21 @@
  * A peer with nothing joins a room of three peers that hold every fixture: it catches up fully,
  * in `records:added` batches, and each record crosses to it once (lossless) or about once (5% loss).
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryNetwork, type MemoryNetwork, type Peerset, type PeersetRecord, type RecordOrigin } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { TrafficCounter, allHold, drive, expectedIds, idsOf, importAll, openPeer, realTime, virtualTime, waitFor } from './harness.js'
+import { allHold, closeAfterEach, drive, idsOf, importAll, openPeer, TrafficCounter, virtualTime, waitFor, expectedIds } from './harness.js'
 
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
 
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 describe('a late joiner', () => {
   it.each([

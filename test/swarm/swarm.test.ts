@@ -3,26 +3,10 @@
  * identical set — the union of what was put in, newest version per address — through partitions
  * that heal, and each record crosses each directed link about once.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createMemoryNetwork, type MemoryNetwork, type NostrEvent, type Peerset } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import {
-  TrafficCounter,
-  allHold,
-  expectedIds,
-  idsOf,
-  importAll,
-  openPeer,
-  drive,
-  prng,
-  realMs,
-  realTime,
-  shuffled,
-  sleep,
-  table,
-  virtualTime,
-  waitFor,
-} from './harness.js'
+import { table, allHold, closeAfterEach, drive, idsOf, importAll, openPeer, realMs, prng, shuffled, sleep, TrafficCounter, virtualTime, waitFor, expectedIds } from './harness.js'
 
 const PEERS = 20
 const SEED = 20_261_107
@@ -30,13 +14,13 @@ const SEED = 20_261_107
 let network: MemoryNetwork | undefined
 let peers: Peerset[] = []
 
-afterEach(async () => {
-  await drive(Promise.all(peers.map((p) => p.close())))
-  network?.close()
-  realTime()
-  peers = []
-  network = undefined
-})
+closeAfterEach(
+  () => ({ peers, network }),
+  () => {
+    peers = []
+    network = undefined
+  },
+)
 
 /** Each record goes to one random peer (60%) or to two to four (overlap). Peer 0 gets nothing. */
 function distribute(events: readonly NostrEvent[], random: () => number): NostrEvent[][] {
