@@ -6,9 +6,8 @@
  */
 import { PeersetError } from '../errors.js'
 import { decodeMessage, wireEventSize, type SyncMessage, type WireEvent } from '../protocol/index.js'
-import { toNostrEvent } from '../record/index.js'
+import { computeEventId, toNostrEvent } from '../record/index.js'
 import type { PeersetRecord } from '../record/types.js'
-import { computeEventId } from '../record/index.js'
 import { decodeSessionMessage, isHelloFrame, type SessionAction } from '../session/index.js'
 import { announcedInvalid, type Announcement } from './announce-fault.js'
 import { addBounded } from './bounded-set.js'
@@ -195,17 +194,23 @@ export class FrameRouter {
   sendEvidence(records: readonly PeersetRecord[], only?: string): void {
     const room = this.#state.room
     if (!room || this.#state.stopped || records.length === 0) return
+    // Newest first, encoded once for every peer.
+    const encoded = [...records]
+      .sort((x, y) => y.createdAt - x.createdAt)
+      .map((r) => {
+        const { id, ...wire } = toNostrEvent(r)
+        return { id, wire, size: wireEventSize(wire) }
+      })
     for (const [peerId, peer] of this.#evidencePeers) {
       if (only !== undefined && peerId !== only) continue
       if (!this.#peers.get(peerId)?.authenticated) continue
       const events: WireEvent[] = []
       let bytes = 0
-      for (const r of [...records].sort((x, y) => y.createdAt - x.createdAt)) {
-        if (peer.known.has(r.id)) continue
-        const { id: _id, ...wire } = toNostrEvent(r)
-        bytes += wireEventSize(wire)
+      for (const { id, wire, size } of encoded) {
+        if (peer.known.has(id)) continue
+        bytes += size
         if (bytes > MAX_EVIDENCE_SEND_BYTES) break
-        addBounded(peer.known, r.id, MAX_EVIDENCE_PER_SESSION)
+        addBounded(peer.known, id, MAX_EVIDENCE_PER_SESSION)
         events.push(wire)
       }
       if (events.length === 0) continue

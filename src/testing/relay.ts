@@ -7,6 +7,7 @@
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { PeersetError } from '../errors.js'
+import { wsUrl } from './url.js'
 
 /** Options of {@link startNostrRelay}. */
 export interface StartNostrRelayOptions {
@@ -133,7 +134,7 @@ export async function startNostrRelay(options: StartNostrRelayOptions = {}): Pro
   const actualPort = (server.address() as AddressInfo).port
   let closing: Promise<void> | undefined
   return {
-    url: `ws://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
+    url: wsUrl(host, actualPort),
     port: actualPort,
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net'
 import TrackerServer from 'bittorrent-tracker/server'
 import { PeersetError } from '../errors.js'
+import { wsUrl } from './url.js'
 
 /** Options of {@link startTracker}. */
 export interface StartTrackerOptions {
@@ -73,7 +74,7 @@ export async function startTracker(options: StartTrackerOptions = {}): Promise<T
   const actualPort = typeof address === 'object' && address !== null ? address.port : port
   let closing: Promise<void> | undefined
   return {
-    url: `ws://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
+    url: wsUrl(host, actualPort),
     port: actualPort,
     close() {
       closing ??= new Promise<void>((resolve) => {
