@@ -18,6 +18,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import type { PeersetRecord } from '../src/record/types.js'
 import { indexedDbStorage, memoryStorage, type StorageStrategy } from '../src/storage/index.js'
 import { createIdentity } from '../src/identity/index.js'
+import { roomHash } from '../src/record/room.js'
 import { acceptAll } from '../src/moderation/index.js'
 import { createPeerset } from '../src/peerset.js'
 import { type Row, jsonMode, report, round } from './lib.js'
@@ -25,21 +26,30 @@ import { type Row, jsonMode, report, round } from './lib.js'
 const N = 100_000
 const gc = (globalThis as { gc?: () => void }).gc
 
-function fakeRecords(n: number): PeersetRecord[] {
+/**
+ * Shape-correct fakes of what `createRecord` writes for room `room`: d, h (room), expiration, g and
+ * geo tags, about 450 B each, one author per record (the worst case for per-author structures).
+ */
+function fakeRecords(n: number, room: string): PeersetRecord[] {
   const pool = randomBytes(n * 160).toString('hex')
   const now = Math.floor(Date.now() / 1000)
+  const hash = roomHash(room)
   return Array.from({ length: n }, (_, i) => {
     const hex = pool.slice(i * 320, (i + 1) * 320)
     const uuid = randomUUID()
+    // Spread evenly over the 90-day window (about 1,100 records a day).
+    const createdAt = now - Math.floor((i * 7_776_000) / n)
+    const expiresAt = createdAt + 7_776_000
     return {
       id: hex.slice(0, 64),
       author: hex.slice(64, 128),
       uuid,
-      // Spread evenly over the 90-day window (about 1,100 records a day).
-      createdAt: now - Math.floor((i * 7_776_000) / n),
+      roomHash: hash,
+      createdAt,
       text: `Sighting #${i}: ${hex.slice(0, 120)}`,
       geo: { lat: 48.85, lon: 2.35, geohash: 'u09tvw0f' },
-      tags: [['d', uuid], ['g', 'u09tvw0f'], ['location', '48.85', '2.35']],
+      expiresAt,
+      tags: [['d', uuid], ['h', hash], ['expiration', String(expiresAt)], ['g', 'u09tvw0f'], ['geo', '48.85', '2.35']],
       sig: hex.slice(128, 256),
     }
   })
@@ -99,7 +109,7 @@ async function openPeersetRow(storage: StorageStrategy, room: string): Promise<R
   ]
 }
 
-const records = fakeRecords(N)
+const records = fakeRecords(N, 'main')
 const rows: Row[] = []
 const idb = indexedDbStorage({ indexedDB: new IDBFactory() })
 rows.push(await writeRate(idb, 'batch1', records.slice(0, 2_000), 1))

@@ -94,10 +94,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
 
     records(query = {}) {
       const { author, since, until, limit, offset = 0 } = validateQuery(query)
-      const filtered = index
-        .newestFirst()
-        .filter((r) => (author === undefined || r.author === author) && (since === undefined || r.createdAt >= since) && (until === undefined || r.createdAt <= until))
-      return filtered.slice(offset, limit === undefined ? undefined : offset + limit)
+      return index.query({ author, since, until }, offset, limit)
     },
 
     get: (id) => {

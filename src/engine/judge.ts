@@ -250,7 +250,7 @@ function maintain(stage: Stage, ctx: JudgeContext): void {
     evict(stage, id, 'expired')
   }
   const ledger = stage.ledger.writable()
-  for (const record of ctx.index.values()) if (ledger.isBanned(record.author, nowMs)) evict(stage, record.id, 'author-banned')
+  for (const author of [...ctx.index.authors()]) if (ledger.isBanned(author, nowMs)) for (const id of [...ctx.index.idsOfAuthor(author)]) evict(stage, id, 'author-banned')
   ledger.expire(nowMs)
   // Evidence goes with its strike, or with its bucket.
   for (const record of stage.evidence.values()) {

@@ -1,10 +1,18 @@
 import type { PeersetRecord } from '../record/types.js'
 import { ExpiryQueue } from './expiry-queue.js'
+import { packRecord, unpackRecord, type PackedRecord } from './packed-record.js'
 
 /** What the record index needs from the per-bucket fingerprint index (sync's `BucketIndex`). */
 export interface BucketMembership {
   add(id: string, createdAtSeconds: number): void
   remove(id: string): void
+}
+
+/** What a query of live records filters on (see {@link RecordIndex.query}). */
+export interface RecordFilter {
+  author?: string | undefined
+  since?: number | undefined
+  until?: number | undefined
 }
 
 /**
@@ -13,21 +21,27 @@ export interface BucketMembership {
  * changes it only after a write has committed, and rebuilds it from storage on open.
  * Every change is O(1) and is forwarded to the bucket index, which keeps the fingerprints.
  *
+ * Records are held packed (see `packed-record.ts`): `get`, `atAddress`, `values` and `query`
+ * return a new plain object equal to the record added, each call. An author's and a uuid's strings
+ * are held once (the maps' keys), however many records share them, and go with their last record.
+ *
  * Withdrawals (tombstones, `record.withdrawn`) are held like records — by id, at their address, in
  * the buckets (so sync carries them) and in the expiry queue — but they are not *live*: `size`,
- * `authorCount`, `idsOfAuthor`, `values` and `newestFirst` see live records only, and
+ * `authorCount`, `idsOfAuthor`, `values` and `query` see live records only, and
  * `withdrawalsOfAuthor` the tombstones.
  */
 export class RecordIndex {
-  readonly #byId = new Map<string, PeersetRecord>()
-  readonly #byAddress = new Map<string, string>()
-  readonly #byAuthor = new Map<string, Set<string>>()
-  readonly #withdrawalsByAuthor = new Map<string, Set<string>>()
+  readonly #byId = new Map<string, PackedRecord>()
+  /** By uuid: the id at that uuid, or several when authors share a uuid (each address has one). */
+  readonly #byUuid = new Map<string, string | string[]>()
+  /** An author's live ids: one id as a string, more as a set (most authors hold few records). */
+  readonly #byAuthor = new Map<string, string | Set<string>>()
+  readonly #withdrawalsByAuthor = new Map<string, string | Set<string>>()
   #withdrawals = 0
   readonly #buckets: BucketMembership
   /** Records with a NIP-40 expiration, soonest first. */
   readonly #expiring = new ExpiryQueue()
-  #newestFirst: PeersetRecord[] | undefined
+  #newestFirst: PackedRecord[] | undefined
 
   constructor(buckets: BucketMembership) {
     this.#buckets = buckets
@@ -49,7 +63,8 @@ export class RecordIndex {
   }
 
   get(id: string): PeersetRecord | undefined {
-    return this.#byId.get(id)
+    const packed = this.#byId.get(id)
+    return packed === undefined ? undefined : unpackRecord(packed)
   }
 
   has(id: string): boolean {
@@ -58,51 +73,56 @@ export class RecordIndex {
 
   /** The current version of the record at (author, uuid), if any. */
   atAddress(author: string, uuid: string): PeersetRecord | undefined {
-    const id = this.#byAddress.get(addressOf(author, uuid))
-    return id === undefined ? undefined : this.#byId.get(id)
+    const packed = this.#packedAt(author, uuid)
+    return packed === undefined ? undefined : unpackRecord(packed)
   }
 
   /** Ids of an author's live records. */
   idsOfAuthor(author: string): ReadonlySet<string> {
-    return this.#byAuthor.get(author) ?? EMPTY
+    return asSet(this.#byAuthor.get(author))
   }
 
   /** Ids of an author's tombstones. */
   withdrawalsOfAuthor(author: string): ReadonlySet<string> {
-    return this.#withdrawalsByAuthor.get(author) ?? EMPTY
+    return asSet(this.#withdrawalsByAuthor.get(author))
+  }
+
+  /** The authors with live records. */
+  authors(): IterableIterator<string> {
+    return this.#byAuthor.keys()
   }
 
   /** Add a record. The caller has made sure its address is free (see `atAddress`). */
   add(record: PeersetRecord): void {
     if (this.#byId.has(record.id)) return
-    this.#byId.set(record.id, record)
-    this.#byAddress.set(addressOf(record.author, record.uuid), record.id)
-    const byAuthor = record.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor
-    if (record.withdrawn) this.#withdrawals++
-    let ids = byAuthor.get(record.author)
-    if (!ids) byAuthor.set(record.author, (ids = new Set()))
-    ids.add(record.id)
-    this.#buckets.add(record.id, record.createdAt)
-    if (record.expiresAt !== undefined) this.#expiring.add(record.id, record.expiresAt)
+    const packed = packRecord(record, this.#sharedAuthor(record.author), this.#sharedUuid(record.uuid))
+    this.#byId.set(packed.id, packed)
+    const atUuid = this.#byUuid.get(packed.uuid)
+    this.#byUuid.set(packed.uuid, atUuid === undefined ? packed.id : [...(typeof atUuid === 'string' ? [atUuid] : atUuid), packed.id])
+    if (packed.withdrawn) this.#withdrawals++
+    addId(packed.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor, packed.author, packed.id)
+    this.#buckets.add(packed.id, packed.createdAt)
+    if (packed.expiresAt !== undefined) this.#expiring.add(packed.id, packed.expiresAt)
     this.#newestFirst = undefined
   }
 
   /** Remove a record by id; returns it, or undefined if it was not there. */
   remove(id: string): PeersetRecord | undefined {
-    const record = this.#byId.get(id)
-    if (!record) return undefined
+    const packed = this.#byId.get(id)
+    if (!packed) return undefined
     this.#byId.delete(id)
-    const address = addressOf(record.author, record.uuid)
-    if (this.#byAddress.get(address) === id) this.#byAddress.delete(address)
-    const byAuthor = record.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor
-    if (record.withdrawn) this.#withdrawals--
-    const ids = byAuthor.get(record.author)
-    ids?.delete(id)
-    if (ids && ids.size === 0) byAuthor.delete(record.author)
+    const atUuid = this.#byUuid.get(packed.uuid)
+    if (atUuid === id) this.#byUuid.delete(packed.uuid)
+    else if (Array.isArray(atUuid)) {
+      const others = atUuid.filter((other) => other !== id)
+      this.#byUuid.set(packed.uuid, others.length === 1 ? others[0]! : others)
+    }
+    if (packed.withdrawn) this.#withdrawals--
+    removeId(packed.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor, packed.author, id)
     this.#buckets.remove(id)
     this.#newestFirst = undefined
-    if (record.expiresAt !== undefined) this.#expiring.compact(this.#byId.size, this.#isLive)
-    return record
+    if (packed.expiresAt !== undefined) this.#expiring.compact(this.#byId.size, this.#isLive)
+    return unpackRecord(packed)
   }
 
   /**
@@ -115,28 +135,79 @@ export class RecordIndex {
 
   readonly #isLive = (id: string, at: number): boolean => this.#byId.get(id)?.expiresAt === at
 
-  /** Every live record, newest first (creation time, then id). Cached until the next change. */
-  newestFirst(): readonly PeersetRecord[] {
-    if (!this.#newestFirst) {
-      this.#newestFirst = [...this.values()].sort(compareNewestFirst)
+  /**
+   * Live records newest first (creation time, then id), filtered, from `offset`, at most `limit`.
+   * The order is cached until the next change; only the records returned are unpacked.
+   */
+  query(filter: RecordFilter = {}, offset = 0, limit?: number): PeersetRecord[] {
+    const { author, since, until } = filter
+    this.#newestFirst ??= [...this.#byId.values()].filter((p) => !p.withdrawn).sort(compareNewestFirst)
+    const out: PeersetRecord[] = []
+    let skip = offset
+    for (const p of this.#newestFirst) {
+      if (limit !== undefined && out.length >= limit) break
+      if ((author !== undefined && p.author !== author) || (since !== undefined && p.createdAt < since) || (until !== undefined && p.createdAt > until)) continue
+      if (skip > 0) skip--
+      else out.push(unpackRecord(p))
     }
-    return this.#newestFirst
+    return out
   }
 
-  /** Every live record (tombstones left out). */
+  /** Every live record (tombstones left out), unpacked one at a time. */
   *values(): IterableIterator<PeersetRecord> {
-    for (const record of this.#byId.values()) if (!record.withdrawn) yield record
+    for (const packed of this.#byId.values()) if (!packed.withdrawn) yield unpackRecord(packed)
   }
+
+  #packedAt(author: string, uuid: string): PackedRecord | undefined {
+    const atUuid = this.#byUuid.get(uuid)
+    if (atUuid === undefined) return undefined
+    for (const id of typeof atUuid === 'string' ? [atUuid] : atUuid) {
+      const packed = this.#byId.get(id)
+      if (packed !== undefined && packed.author === author) return packed
+    }
+    return undefined
+  }
+
+  /** The author string a held record already uses, so that it is held once. */
+  #sharedAuthor(author: string): string {
+    const ids = this.#byAuthor.get(author) ?? this.#withdrawalsByAuthor.get(author)
+    if (ids === undefined) return author
+    const id = typeof ids === 'string' ? ids : (ids.values().next().value as string)
+    return this.#byId.get(id)?.author ?? author
+  }
+
+  /** The uuid string a held record already uses (another version's, or another author's). */
+  #sharedUuid(uuid: string): string {
+    const atUuid = this.#byUuid.get(uuid)
+    if (atUuid === undefined) return uuid
+    return this.#byId.get(typeof atUuid === 'string' ? atUuid : atUuid[0]!)?.uuid ?? uuid
+  }
+}
+
+function addId(map: Map<string, string | Set<string>>, author: string, id: string): void {
+  const ids = map.get(author)
+  if (ids === undefined) map.set(author, id)
+  else if (typeof ids === 'string') map.set(author, new Set([ids, id]))
+  else ids.add(id)
+}
+
+function removeId(map: Map<string, string | Set<string>>, author: string, id: string): void {
+  const ids = map.get(author)
+  if (ids === id) map.delete(author)
+  else if (typeof ids === 'object') {
+    ids.delete(id)
+    if (ids.size === 1) map.set(author, ids.values().next().value as string)
+  }
+}
+
+function asSet(ids: string | Set<string> | undefined): ReadonlySet<string> {
+  return ids === undefined ? EMPTY : typeof ids === 'string' ? new Set([ids]) : ids
 }
 
 const EMPTY: ReadonlySet<string> = new Set()
 
-function addressOf(author: string, uuid: string): string {
-  return `${author}:${uuid}`
-}
-
 /** Newest first: later creation time first; equal times by id, ascending (stable across peers). */
-export function compareNewestFirst(a: PeersetRecord, b: PeersetRecord): number {
+export function compareNewestFirst(a: Pick<PeersetRecord, 'id' | 'createdAt'>, b: Pick<PeersetRecord, 'id' | 'createdAt'>): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 }
 

@@ -40,7 +40,7 @@ export function reportCommitted(stage: Stage, { put, delete: deleted }: NetWrite
   for (const op of stage.ops) {
     if (op.type === 'remove') {
       if (op.committed) listener.removed(op.record, op.reason, op.replacedBy)
-    } else if (stage.displacement(op.record.id) === undefined && index.get(op.record.id) === op.record) {
+    } else if (stage.displacement(op.record.id) === undefined && index.has(op.record.id)) {
       listener.added(op.record, op.origin)
       added.push(op.record)
       origins.push(op.origin)
