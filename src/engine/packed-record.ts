@@ -5,7 +5,7 @@
  * that it stays a one-byte V8 string in practice:
  *
  * - lowercase hex (the signature, the room hash) is written two digits per char (half the size);
- * - a string equal to one written before (the uuid in the `d` tag, the room hash in the `h` tag,
+ * - a string equal to a field or to one written before (the uuid in the `d` tag, the room hash in the `h` tag,
  *   the geohash in the `g` tag, the coordinates in the `geo` tag, the expiration) or to a known tag
  *   name is written as a one-char reference;
  * - lengths are written as three chars of 8 bits.
@@ -23,11 +23,12 @@ export class PackedRecord {
     readonly id: string,
     readonly author: string,
     readonly uuid: string,
+    readonly roomHash: string | undefined,
     readonly createdAt: number,
     readonly expiresAt: number | undefined,
     readonly withdrawn: boolean,
     readonly text: string,
-    /** Signature, room, link, geolocation, tags and which optional keys exist (see the module comment). */
+    /** Signature, link, geolocation, tags and which optional keys exist (see the module comment). */
     readonly rest: string,
   ) {}
 }
@@ -156,22 +157,21 @@ class Reader {
   }
 }
 
-function initialRefs(uuid: string, expiresAt: number | undefined): string[] {
-  return [...CONSTANTS, uuid, expiresAt === undefined ? '' : String(expiresAt)]
+function initialRefs(uuid: string, expiresAt: number | undefined, roomHash: string | undefined): string[] {
+  return [...CONSTANTS, uuid, expiresAt === undefined ? '' : String(expiresAt), roomHash ?? '']
 }
 
 /**
- * Pack a record. `author` and `uuid` may be passed as copies to share (equal to the record's).
+ * Pack a record. `author`, `uuid` and `roomHash` may be passed as copies to share (equal to the record's).
  */
-export function packRecord(record: PeersetRecord, author = record.author, uuid = record.uuid): PackedRecord {
-  const w = new Writer(initialRefs(uuid, record.expiresAt))
+export function packRecord(record: PeersetRecord, author = record.author, uuid = record.uuid, roomHash = record.roomHash): PackedRecord {
+  const w = new Writer(initialRefs(uuid, record.expiresAt, roomHash))
   let mask = 0
   OPTIONAL_KEYS.forEach((key, bit) => {
     if (Object.prototype.hasOwnProperty.call(record, key)) mask |= 1 << bit
   })
   w.char(mask)
   w.string(record.sig)
-  w.string(record.roomHash)
   w.string(record.link)
   const geo = record.geo
   w.char(geo === undefined ? 0 : 1)
@@ -185,15 +185,14 @@ export function packRecord(record: PeersetRecord, author = record.author, uuid =
     w.length(tag.length)
     for (const value of tag) w.string(value)
   }
-  return new PackedRecord(record.id, author, uuid, record.createdAt, record.expiresAt, record.withdrawn === true, record.text, fromCodes(w.codes))
+  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, record.text, fromCodes(w.codes))
 }
 
 /** The record a {@link PackedRecord} holds: a new plain object, equal to the one packed. */
 export function unpackRecord(packed: PackedRecord): PeersetRecord {
-  const r = new Reader(packed.rest, initialRefs(packed.uuid, packed.expiresAt))
+  const r = new Reader(packed.rest, initialRefs(packed.uuid, packed.expiresAt, packed.roomHash))
   const mask = r.char()
   const sig = r.string() as string
-  const roomHash = r.string()
   const link = r.string()
   let geo: PeersetRecord['geo'] | undefined
   if (r.char() === 1) {
@@ -206,7 +205,7 @@ export function unpackRecord(packed: PackedRecord): PeersetRecord {
     tags[i] = tag
   }
   const record: Record<string, unknown> = { id: packed.id, author: packed.author, uuid: packed.uuid }
-  if (mask & 1) record.roomHash = roomHash
+  if (mask & 1) record.roomHash = packed.roomHash
   record.createdAt = packed.createdAt
   record.text = packed.text
   if (mask & 2) record.link = link

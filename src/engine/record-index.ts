@@ -23,7 +23,8 @@ export interface RecordFilter {
  *
  * Records are held packed (see `packed-record.ts`): `get`, `atAddress`, `values` and `query`
  * return a new plain object equal to the record added, each call. An author's and a uuid's strings
- * are held once (the maps' keys), however many records share them, and go with their last record.
+ * are held once (the maps' keys), however many records share them, and go with their last record;
+ * the room hash is shared with the record added before (one room: one string).
  *
  * Withdrawals (tombstones, `record.withdrawn`) are held like records — by id, at their address, in
  * the buckets (so sync carries them) and in the expiry queue — but they are not *live*: `size`,
@@ -42,6 +43,8 @@ export class RecordIndex {
   /** Records with a NIP-40 expiration, soonest first. */
   readonly #expiring = new ExpiryQueue()
   #newestFirst: PackedRecord[] | undefined
+  /** The room hash of the last record added, shared by the next ones of that room. */
+  #roomHash: string | undefined
 
   constructor(buckets: BucketMembership) {
     this.#buckets = buckets
@@ -95,7 +98,8 @@ export class RecordIndex {
   /** Add a record. The caller has made sure its address is free (see `atAddress`). */
   add(record: PeersetRecord): void {
     if (this.#byId.has(record.id)) return
-    const packed = packRecord(record, this.#sharedAuthor(record.author), this.#sharedUuid(record.uuid))
+    if (record.roomHash !== this.#roomHash) this.#roomHash = record.roomHash
+    const packed = packRecord(record, this.#sharedAuthor(record.author), this.#sharedUuid(record.uuid), this.#roomHash)
     this.#byId.set(packed.id, packed)
     const atUuid = this.#byUuid.get(packed.uuid)
     this.#byUuid.set(packed.uuid, atUuid === undefined ? packed.id : [...(typeof atUuid === 'string' ? [atUuid] : atUuid), packed.id])

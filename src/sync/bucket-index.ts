@@ -23,11 +23,6 @@ interface Bucket {
   sorted: string[] | undefined
 }
 
-interface Entry {
-  readonly createdAt: number
-  readonly bucket: number
-}
-
 const EMPTY_SET: ReadonlySet<string> = new Set()
 
 /**
@@ -43,7 +38,8 @@ const EMPTY_SET: ReadonlySet<string> = new Set()
  */
 export class BucketIndex {
   readonly granularity: Granularity
-  readonly #entries = new Map<string, Entry>()
+  /** Each id's creation time in Unix seconds (its bucket is computed from it: no object per id). */
+  readonly #entries = new Map<string, number>()
   readonly #buckets = new Map<number, Bucket>()
   readonly #total = new Fingerprint()
   #sortedBuckets: number[] | undefined = []
@@ -98,21 +94,22 @@ export class BucketIndex {
     bucket.ids.add(id)
     bucket.sorted = undefined
     this.#total.add(id)
-    this.#entries.set(id, { createdAt: createdAtSeconds, bucket: bucketNumber })
+    this.#entries.set(id, createdAtSeconds)
     this.#version++
     return true
   }
 
   /** Remove an id. Returns false if it was not there. */
   remove(id: string): boolean {
-    const entry = this.#entries.get(id)
-    if (!entry) return false
-    const bucket = this.#buckets.get(entry.bucket)!
+    const createdAt = this.#entries.get(id)
+    if (createdAt === undefined) return false
+    const bucketNumber = this.bucketOfTime(createdAt)
+    const bucket = this.#buckets.get(bucketNumber)!
     bucket.fp.remove(id)
     bucket.ids.delete(id)
     bucket.sorted = undefined
     if (bucket.ids.size === 0) {
-      this.#buckets.delete(entry.bucket)
+      this.#buckets.delete(bucketNumber)
       this.#sortedBuckets = undefined
     }
     this.#total.remove(id)
@@ -127,12 +124,13 @@ export class BucketIndex {
 
   /** The creation time (Unix seconds) of an id, if present. */
   createdAtOf(id: string): number | undefined {
-    return this.#entries.get(id)?.createdAt
+    return this.#entries.get(id)
   }
 
   /** The bucket of an id, if present. */
   bucketOfId(id: string): number | undefined {
-    return this.#entries.get(id)?.bucket
+    const createdAt = this.#entries.get(id)
+    return createdAt === undefined ? undefined : this.bucketOfTime(createdAt)
   }
 
   /** The ids of a bucket (a live view: do not modify the index while iterating it). */
