@@ -65,8 +65,9 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     () => undefined,
   )
   const health = new StorageHealth(store, reporter, config.clock)
-  const buckets = new BucketIndex(config.granularity)
-  const index = new RecordIndex(buckets)
+  // The record index holds each record's creation time: the bucket index asks it instead of keeping its own map.
+  const buckets: BucketIndex = new BucketIndex(config.granularity, { createdAtOf: (id: string): number | undefined => index.createdAtOf(id) })
+  const index: RecordIndex = new RecordIndex(buckets)
   await loadRecords(store, index, config, reporter)
 
   const { ledger, problem } = strikeLedgerFromJSON(await store.getMeta(LEDGER_META_KEY), config.given.strikes)

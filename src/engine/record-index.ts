@@ -74,6 +74,14 @@ export class RecordIndex {
     return this.#byId.has(id)
   }
 
+  /**
+   * The creation time (Unix seconds) of a held record: what the bucket index asks when it keeps no
+   * times of its own (`new BucketIndex(granularity, { createdAtOf: (id) => index.createdAtOf(id) })`).
+   */
+  createdAtOf(id: string): number | undefined {
+    return this.#byId.get(id)?.createdAt
+  }
+
   /** The current version of the record at (author, uuid), if any. */
   atAddress(author: string, uuid: string): PeersetRecord | undefined {
     const packed = this.#packedAt(author, uuid)
@@ -114,6 +122,8 @@ export class RecordIndex {
   remove(id: string): PeersetRecord | undefined {
     const packed = this.#byId.get(id)
     if (!packed) return undefined
+    // First the buckets: they may ask this index for the id's creation time (see `createdAtOf`).
+    this.#buckets.remove(id)
     this.#byId.delete(id)
     const atUuid = this.#byUuid.get(packed.uuid)
     if (atUuid === id) this.#byUuid.delete(packed.uuid)
@@ -123,7 +133,6 @@ export class RecordIndex {
     }
     if (packed.withdrawn) this.#withdrawals--
     removeId(packed.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor, packed.author, id)
-    this.#buckets.remove(id)
     this.#newestFirst = undefined
     if (packed.expiresAt !== undefined) this.#expiring.compact(this.#byId.size, this.#isLive)
     return unpackRecord(packed)

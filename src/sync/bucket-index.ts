@@ -25,6 +25,17 @@ interface Bucket {
 
 const EMPTY_SET: ReadonlySet<string> = new Set()
 
+/** Options of {@link BucketIndex}. */
+export interface BucketIndexOptions {
+  /**
+   * The owner's own record of each id's creation time (Unix seconds), so that the index keeps
+   * no map of its own (one entry less per id). The owner then answers for every id added and not
+   * removed: it holds an id before calling `add` and still holds it when calling `remove`, and it
+   * forgets the ids that {@link BucketIndex.dropBucketsBefore} returns.
+   */
+  createdAtOf?: (id: string) => number | undefined
+}
+
 /**
  * Which record ids exist, by time bucket, with incremental fingerprints.
  *
@@ -38,24 +49,36 @@ const EMPTY_SET: ReadonlySet<string> = new Set()
  */
 export class BucketIndex {
   readonly granularity: Granularity
-  /** Each id's creation time in Unix seconds (its bucket is computed from it: no object per id). */
-  readonly #entries = new Map<string, number>()
+  /** Each id's creation time in Unix seconds (its bucket is computed from it: no object per id), unless the owner keeps them. */
+  readonly #entries: Map<string, number> | undefined
+  readonly #createdAtOf: (id: string) => number | undefined
+  #size = 0
   readonly #buckets = new Map<number, Bucket>()
   readonly #total = new Fingerprint()
   #sortedBuckets: number[] | undefined = []
   #version = 0
   #rootCache: { oldest: number; newest: number; version: number; value: FingerprintValue } | undefined
 
-  constructor(granularity: Granularity) {
+  constructor(granularity: Granularity, options: BucketIndexOptions = {}) {
     if (typeof granularity !== 'object' || granularity === null || typeof granularity.bucketOf !== 'function') {
       throw new PeersetError('INVALID_ARGUMENT', 'BucketIndex: expected a Granularity (e.g. dailyBuckets())')
     }
     this.granularity = granularity
+    const { createdAtOf } = options
+    if (createdAtOf === undefined) {
+      const entries = new Map<string, number>()
+      this.#entries = entries
+      this.#createdAtOf = (id) => entries.get(id)
+    } else {
+      if (typeof createdAtOf !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'BucketIndex: options.createdAtOf must be a function')
+      this.#entries = undefined
+      this.#createdAtOf = createdAtOf
+    }
   }
 
   /** Number of ids. */
   get size(): number {
-    return this.#entries.size
+    return this.#size
   }
 
   /** Number of non-empty buckets. */
@@ -83,7 +106,7 @@ export class BucketIndex {
   add(id: string, createdAtSeconds: number): boolean {
     if (!isLowerHex(id, 64)) throw new PeersetError('INVALID_ARGUMENT', 'BucketIndex.add: id must be 64 lowercase hex digits')
     const bucketNumber = this.bucketOfTime(createdAtSeconds)
-    if (this.#entries.has(id)) return false
+    if (this.#entries ? this.#entries.has(id) : this.#buckets.get(bucketNumber)?.ids.has(id)) return false
     let bucket = this.#buckets.get(bucketNumber)
     if (!bucket) {
       bucket = { ids: new Set(), fp: new Fingerprint(), sorted: undefined }
@@ -94,17 +117,19 @@ export class BucketIndex {
     bucket.ids.add(id)
     bucket.sorted = undefined
     this.#total.add(id)
-    this.#entries.set(id, createdAtSeconds)
+    this.#entries?.set(id, createdAtSeconds)
+    this.#size++
     this.#version++
     return true
   }
 
   /** Remove an id. Returns false if it was not there. */
   remove(id: string): boolean {
-    const createdAt = this.#entries.get(id)
+    const createdAt = this.#createdAtOf(id)
     if (createdAt === undefined) return false
     const bucketNumber = this.bucketOfTime(createdAt)
-    const bucket = this.#buckets.get(bucketNumber)!
+    const bucket = this.#buckets.get(bucketNumber)
+    if (!bucket?.ids.has(id)) return false
     bucket.fp.remove(id)
     bucket.ids.delete(id)
     bucket.sorted = undefined
@@ -113,24 +138,28 @@ export class BucketIndex {
       this.#sortedBuckets = undefined
     }
     this.#total.remove(id)
-    this.#entries.delete(id)
+    this.#entries?.delete(id)
+    this.#size--
     this.#version++
     return true
   }
 
   has(id: string): boolean {
-    return this.#entries.has(id)
+    return this.#entries ? this.#entries.has(id) : this.bucketOfId(id) !== undefined
   }
 
   /** The creation time (Unix seconds) of an id, if present. */
   createdAtOf(id: string): number | undefined {
-    return this.#entries.get(id)
+    if (this.#entries) return this.#entries.get(id)
+    return this.bucketOfId(id) === undefined ? undefined : this.#createdAtOf(id)
   }
 
   /** The bucket of an id, if present. */
   bucketOfId(id: string): number | undefined {
-    const createdAt = this.#entries.get(id)
-    return createdAt === undefined ? undefined : this.bucketOfTime(createdAt)
+    const createdAt = this.#createdAtOf(id)
+    if (createdAt === undefined) return undefined
+    const bucket = this.bucketOfTime(createdAt)
+    return this.#buckets.get(bucket)?.ids.has(id) ? bucket : undefined
   }
 
   /** The ids of a bucket (a live view: do not modify the index while iterating it). */
@@ -208,9 +237,10 @@ export class BucketIndex {
       const dropped = this.#buckets.get(b)!
       this.#total.subtract(dropped.fp)
       for (const id of dropped.ids) {
-        this.#entries.delete(id)
+        this.#entries?.delete(id)
         removed.push(id)
       }
+      this.#size -= dropped.ids.size
       this.#buckets.delete(b)
     }
     if (removed.length > 0) {
