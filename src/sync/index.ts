@@ -2,7 +2,7 @@
  * Sync: incremental fingerprints, the per-bucket id index, and the pure reconciliation core
  * (decoded messages in, messages out; no timers, no I/O).
  */
-export { BucketIndex, type IndexSummary } from './bucket-index.js'
+export { BucketIndex, type BucketIndexOptions, type IndexSummary } from './bucket-index.js'
 export {
   createSyncCore,
   type Outbound,
