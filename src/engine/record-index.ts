@@ -22,7 +22,8 @@ export interface RecordFilter {
  * Every change is O(1) and is forwarded to the bucket index, which keeps the fingerprints.
  *
  * Records are held packed (see `packed-record.ts`): `get`, `atAddress`, `values` and `query`
- * return a new plain object equal to the record added, each call. An author's and a uuid's strings
+ * return a plain object equal to the record added (the same object while it is among the last
+ * {@link UNPACKED_CACHE_SIZE} read by `get` or `atAddress`; otherwise a new one). An author's and a uuid's strings
  * are held once (the maps' keys), however many records share them, and go with their last record;
  * the room hash is shared with the record added before (one room: one string).
  *
@@ -43,6 +44,12 @@ export class RecordIndex {
   /** Records with a NIP-40 expiration, soonest first. */
   readonly #expiring = new ExpiryQueue()
   #newestFirst: PackedRecord[] | undefined
+  /**
+   * The records last unpacked, most recent last (at most {@link UNPACKED_CACHE_SIZE}):
+   * moderation reads an author's records for each record it reviews, and a record being synced is
+   * read several times, so these are not unpacked again each time.
+   */
+  readonly #unpacked = new Map<string, PeersetRecord>()
   /** The room hash of the last record added, shared by the next ones of that room. */
   #roomHash: string | undefined
 
@@ -67,7 +74,7 @@ export class RecordIndex {
 
   get(id: string): PeersetRecord | undefined {
     const packed = this.#byId.get(id)
-    return packed === undefined ? undefined : unpackRecord(packed)
+    return packed === undefined ? undefined : this.#unpack(packed)
   }
 
   has(id: string): boolean {
@@ -85,7 +92,7 @@ export class RecordIndex {
   /** The current version of the record at (author, uuid), if any. */
   atAddress(author: string, uuid: string): PeersetRecord | undefined {
     const packed = this.#packedAt(author, uuid)
-    return packed === undefined ? undefined : unpackRecord(packed)
+    return packed === undefined ? undefined : this.#unpack(packed)
   }
 
   /** Ids of an author's live records. */
@@ -125,6 +132,8 @@ export class RecordIndex {
     // First the buckets: they may ask this index for the id's creation time (see `createdAtOf`).
     this.#buckets.remove(id)
     this.#byId.delete(id)
+    const cached = this.#unpacked.get(id)
+    this.#unpacked.delete(id)
     const atUuid = this.#byUuid.get(packed.uuid)
     if (atUuid === id) this.#byUuid.delete(packed.uuid)
     else if (Array.isArray(atUuid)) {
@@ -135,7 +144,7 @@ export class RecordIndex {
     removeId(packed.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor, packed.author, id)
     this.#newestFirst = undefined
     if (packed.expiresAt !== undefined) this.#expiring.compact(this.#byId.size, this.#isLive)
-    return unpackRecord(packed)
+    return cached ?? unpackRecord(packed)
   }
 
   /**
@@ -169,6 +178,24 @@ export class RecordIndex {
   /** Every live record (tombstones left out), unpacked one at a time. */
   *values(): IterableIterator<PeersetRecord> {
     for (const packed of this.#byId.values()) if (!packed.withdrawn) yield unpackRecord(packed)
+  }
+
+  #unpack(packed: PackedRecord): PeersetRecord {
+    const cached = this.#unpacked.get(packed.id)
+    if (cached !== undefined) {
+      // Most recent last.
+      this.#unpacked.delete(packed.id)
+      this.#unpacked.set(packed.id, cached)
+      return cached
+    }
+    const record = unpackRecord(packed)
+    this.#remember(record)
+    return record
+  }
+
+  #remember(record: PeersetRecord): void {
+    this.#unpacked.set(record.id, record)
+    if (this.#unpacked.size > UNPACKED_CACHE_SIZE) this.#unpacked.delete(this.#unpacked.keys().next().value as string)
   }
 
   #packedAt(author: string, uuid: string): PackedRecord | undefined {
@@ -218,6 +245,9 @@ function asSet(ids: string | Set<string> | undefined): ReadonlySet<string> {
 }
 
 const EMPTY: ReadonlySet<string> = new Set()
+
+/** How many unpacked records the index keeps at hand (about 1.5 MB of records of about 450 B). */
+export const UNPACKED_CACHE_SIZE = 1_024
 
 /** Newest first: later creation time first; equal times by id, ascending (stable across peers). */
 export function compareNewestFirst(a: Pick<PeersetRecord, 'id' | 'createdAt'>, b: Pick<PeersetRecord, 'id' | 'createdAt'>): number {

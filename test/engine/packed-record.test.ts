@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { packRecord, unpackRecord } from '../../src/engine/packed-record.js'
-import { RecordIndex } from '../../src/engine/record-index.js'
+import { RecordIndex, UNPACKED_CACHE_SIZE } from '../../src/engine/record-index.js'
 import { dailyBuckets } from '../../src/buckets/index.js'
 import { createRecord, createWithdrawal, toNostrEvent, verifyRecord, type PeersetRecord } from '../../src/record/index.js'
 import { BucketIndex } from '../../src/sync/index.js'
@@ -166,6 +166,24 @@ describe('the record index holds records packed', () => {
     // A later record of that author is held as it was given.
     index.add(c)
     expectSameRecord(index.get(c.id), c)
+  })
+
+  it('keeps the records last read at hand, and forgets them with the record', async () => {
+    const records = await variedRecords()
+    const { index } = indexOf(records)
+    const [first] = records
+    const read = index.get(first!.id)
+    expect(index.get(first!.id)).toBe(read)
+    expect(index.atAddress(first!.author, first!.uuid)).toBe(read)
+    expect(index.remove(first!.id)).toBe(read)
+    expect(index.get(first!.id)).toBeUndefined()
+    index.add(first!)
+    expectSameRecord(index.get(first!.id), first!)
+    // Read past the cache's size: still equal records.
+    const many = Array.from({ length: UNPACKED_CACHE_SIZE + 10 }, (_, i) => ({ ...first!, id: i.toString(16).padStart(64, '0'), uuid: `u${i}` }))
+    for (const r of many) index.add(r)
+    for (const r of many) expectSameRecord(index.get(r.id), r)
+    expectSameRecord(index.get(many[0]!.id), many[0]!)
   })
 
   it('finds each address when two authors use one uuid', async () => {
