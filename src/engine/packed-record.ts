@@ -27,6 +27,7 @@ export class PackedRecord {
     readonly createdAt: number,
     readonly expiresAt: number | undefined,
     readonly withdrawn: boolean,
+    /** The text, unless it is Latin-1: then it is in `rest` (one string header less) and this is `''`. */
     readonly text: string,
     /** Signature, link, geolocation, tags and which optional keys exist (see the module comment). */
     readonly rest: string,
@@ -45,6 +46,10 @@ const CONSTANTS = ['d', 'h', 'expiration', 'deleted', 'r', 'g', 'geo', 'location
 
 /** Optional keys of a record, one bit each in the key mask. */
 const OPTIONAL_KEYS = ['roomHash', 'link', 'geo', 'expiresAt', 'withdrawn'] as const
+/** The mask bit saying that the text is in `rest` (it is Latin-1), not in the `text` field. */
+const TEXT_IN_REST = 32
+/** A char outside Latin-1: such a text would make `rest` a two-byte string, so it stays apart. */
+const NOT_LATIN1 = /[^\u0000-\u00ff]/
 
 /** The value of a lowercase hex digit, or -1. */
 function nibble(c: number): number {
@@ -170,7 +175,9 @@ export function packRecord(record: PeersetRecord, author = record.author, uuid =
   OPTIONAL_KEYS.forEach((key, bit) => {
     if (Object.prototype.hasOwnProperty.call(record, key)) mask |= 1 << bit
   })
-  w.char(mask)
+  const textInRest = !NOT_LATIN1.test(record.text)
+  w.char(textInRest ? mask | TEXT_IN_REST : mask)
+  if (textInRest) w.string(record.text)
   w.string(record.sig)
   w.string(record.link)
   const geo = record.geo
@@ -185,13 +192,14 @@ export function packRecord(record: PeersetRecord, author = record.author, uuid =
     w.length(tag.length)
     for (const value of tag) w.string(value)
   }
-  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, record.text, fromCodes(w.codes))
+  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, textInRest ? '' : record.text, fromCodes(w.codes))
 }
 
 /** The record a {@link PackedRecord} holds: a new plain object, equal to the one packed. */
 export function unpackRecord(packed: PackedRecord): PeersetRecord {
   const r = new Reader(packed.rest, initialRefs(packed.uuid, packed.expiresAt, packed.roomHash))
   const mask = r.char()
+  const text = mask & TEXT_IN_REST ? (r.string() as string) : packed.text
   const sig = r.string() as string
   const link = r.string()
   let geo: PeersetRecord['geo'] | undefined
@@ -207,7 +215,7 @@ export function unpackRecord(packed: PackedRecord): PeersetRecord {
   const record: Record<string, unknown> = { id: packed.id, author: packed.author, uuid: packed.uuid }
   if (mask & 1) record.roomHash = packed.roomHash
   record.createdAt = packed.createdAt
-  record.text = packed.text
+  record.text = text
   if (mask & 2) record.link = link
   if (mask & 4) record.geo = geo
   if (mask & 8) record.expiresAt = packed.expiresAt
