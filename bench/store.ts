@@ -103,9 +103,18 @@ async function openPeersetRow(storage: StorageStrategy, room: string): Promise<R
   gc?.()
   const heapMB = gc ? round((process.memoryUsage().heapUsed - before) / 2 ** 20) : null
   const buckets = peerset.status().buckets.nonEmpty
+  // Records are held packed and built on read: a page costs little, listing everything costs a copy of each.
+  const pageStart = performance.now()
+  const page = peerset.records({ limit: 50 }).length
+  const pageMs = performance.now() - pageStart
+  const allStart = performance.now()
+  const all = peerset.records().length
+  const allMs = performance.now() - allStart
   await peerset.close()
   return [
     { scenario: `${storage.name}: createPeerset, ${buckets} buckets (load + rebuild indexes and fingerprints)`, n, recordsPerSecond: Math.round(n / (ms / 1000)), ms: round(ms), heapMB },
+    { scenario: `${storage.name}: records({ limit: 50 }) of the open peerset (first call: sorts)`, n: page, recordsPerSecond: null, ms: round(pageMs), heapMB: null },
+    { scenario: `${storage.name}: records() of the open peerset, all of them`, n: all, recordsPerSecond: Math.round(all / (allMs / 1000)), ms: round(allMs), heapMB: null },
   ]
 }
 
