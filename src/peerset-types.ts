@@ -239,11 +239,11 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   withdraw(record: PeersetRecord | string): Promise<PeersetRecord>
   /**
    * Current records (withdrawn ones and tombstones never), newest first, optionally filtered and paged.
-   * Records are held compactly and each call returns new, equal objects: page with `limit` rather
-   * than listing 100k records at a time.
+   * Records are held compactly and built on each call (equal records, not always the same objects
+   * as an earlier call): page with `limit` rather than listing 100k records at a time.
    */
   records(query?: RecordQuery): PeersetRecord[]
-  /** One live record by id (a tombstone's id gives `undefined`); a new, equal object each call. */
+  /** One live record by id (a tombstone's id gives `undefined`); equal, not always the same object, on each call. */
   get(id: string): PeersetRecord | undefined
   /** Connected peers. */
   peers(): PeerInfo[]
