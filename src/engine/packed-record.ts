@@ -56,63 +56,92 @@ function nibble(c: number): number {
   return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
 }
 
-function isEvenLowerHex(s: string): boolean {
-  if (s.length === 0 || s.length % 2 !== 0 || s.length > 4096) return false
-  for (let i = 0; i < s.length; i++) if (nibble(s.charCodeAt(i)) < 0) return false
-  return true
-}
 
-/** A string of char codes, in slices small enough for `String.fromCharCode.apply`. */
-function fromCodes(codes: number[]): string {
-  if (codes.length <= 8192) return String.fromCharCode.apply(null, codes)
-  let out = ''
-  for (let i = 0; i < codes.length; i += 8192) out += String.fromCharCode.apply(null, codes.slice(i, i + 8192))
-  return out
-}
-
+/**
+ * Packing writes char codes into one buffer, reused by every call (packing is synchronous), and
+ * makes the string at the end: no garbage per char, which matters when 100k records are packed on open.
+ */
 class Writer {
-  readonly codes: number[] = []
-  readonly #refs: string[]
+  #codes: number[] = new Array<number>(1024).fill(0)
+  #used = 0
+  readonly #refs: string[] = []
 
-  constructor(refs: string[]) {
-    this.#refs = refs
+  /** Start a record whose fields `uuid`, `expiresAt` and `roomHash` may be referred to. */
+  reset(refs: readonly string[]): void {
+    this.#used = 0
+    this.#refs.length = 0
+    for (const ref of refs) this.#refs.push(ref)
+  }
+
+  /** The string written since `reset`, in slices small enough for `String.fromCharCode.apply`. */
+  finish(): string {
+    const codes = this.#codes
+    if (this.#used <= 8192) return String.fromCharCode.apply(null, codes.slice(0, this.#used))
+    let out = ''
+    for (let i = 0; i < this.#used; i += 8192) out += String.fromCharCode.apply(null, codes.slice(i, Math.min(i + 8192, this.#used)))
+    return out
+  }
+
+  #room(extra: number): number[] {
+    const codes = this.#codes
+    while (codes.length < this.#used + extra) codes.push(0)
+    return codes
   }
 
   char(c: number): void {
-    this.codes.push(c)
+    this.#room(1)[this.#used++] = c
   }
 
   length(n: number): void {
-    this.codes.push((n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
+    const codes = this.#room(3)
+    codes[this.#used++] = (n >>> 16) & 0xff
+    codes[this.#used++] = (n >>> 8) & 0xff
+    codes[this.#used++] = n & 0xff
   }
 
   string(s: string | undefined, kind = RAW): void {
-    const codes = this.codes
-    if (s === undefined) {
-      codes.push(UNDEF)
-      return
-    }
+    if (s === undefined) return this.char(UNDEF)
     const at = this.#refs.indexOf(s)
     if (at >= 0) {
-      codes.push(REF, at)
-      return
+      this.char(REF)
+      return this.char(at)
     }
     if (this.#refs.length < MAX_REFS) this.#refs.push(s)
-    if (kind === RAW && isEvenLowerHex(s)) {
-      codes.push(HEX)
-      this.length(s.length / 2)
-      for (let i = 0; i < s.length; i += 2) codes.push((nibble(s.charCodeAt(i)) << 4) | nibble(s.charCodeAt(i + 1)))
-      return
-    }
-    codes.push(kind)
+    if (kind === RAW && this.#hex(s)) return
+    this.char(kind)
     this.length(s.length)
-    for (let i = 0; i < s.length; i++) codes.push(s.charCodeAt(i))
+    const codes = this.#room(s.length)
+    for (let i = 0; i < s.length; i++) codes[this.#used++] = s.charCodeAt(i)
   }
 
   number(n: number): void {
     this.string(Object.is(n, -0) ? '-0' : String(n), NUM)
   }
+
+  /** Write `s` as bytes if it is even-length lowercase hex (checked while writing); false, and nothing written, if not. */
+  #hex(s: string): boolean {
+    if (s.length === 0 || s.length % 2 !== 0 || s.length > MAX_HEX_CHARS) return false
+    const start = this.#used
+    this.char(HEX)
+    this.length(s.length / 2)
+    const codes = this.#room(s.length / 2)
+    for (let i = 0; i < s.length; i += 2) {
+      const high = nibble(s.charCodeAt(i))
+      const low = nibble(s.charCodeAt(i + 1))
+      if ((high | low) < 0) {
+        this.#used = start
+        return false
+      }
+      codes[this.#used++] = (high << 4) | low
+    }
+    return true
+  }
 }
+
+/** Longest hex string written as bytes (decoded with one `String.fromCharCode.apply`). */
+const MAX_HEX_CHARS = 4096
+
+const writer = new Writer()
 
 /** Char codes of the hex digits, by value. */
 const HEX_CODES = [...'0123456789abcdef'].map((d) => d.charCodeAt(0))
@@ -148,7 +177,7 @@ class Reader {
         digits[2 * i] = HEX_CODES[byte >>> 4]!
         digits[2 * i + 1] = HEX_CODES[byte & 15]!
       }
-      value = fromCodes(digits)
+      value = String.fromCharCode.apply(null, digits) // at most MAX_HEX_CHARS digits
     } else {
       value = this.#s.slice(this.#at, this.#at + n)
       this.#at += n
@@ -170,7 +199,8 @@ function initialRefs(uuid: string, expiresAt: number | undefined, roomHash: stri
  * Pack a record. `author`, `uuid` and `roomHash` may be passed as copies to share (equal to the record's).
  */
 export function packRecord(record: PeersetRecord, author = record.author, uuid = record.uuid, roomHash = record.roomHash): PackedRecord {
-  const w = new Writer(initialRefs(uuid, record.expiresAt, roomHash))
+  const w = writer
+  w.reset(initialRefs(uuid, record.expiresAt, roomHash))
   let mask = 0
   OPTIONAL_KEYS.forEach((key, bit) => {
     if (Object.prototype.hasOwnProperty.call(record, key)) mask |= 1 << bit
@@ -192,7 +222,7 @@ export function packRecord(record: PeersetRecord, author = record.author, uuid =
     w.length(tag.length)
     for (const value of tag) w.string(value)
   }
-  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, textInRest ? '' : record.text, fromCodes(w.codes))
+  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, textInRest ? '' : record.text, w.finish())
 }
 
 /** The record a {@link PackedRecord} holds: a new plain object, equal to the one packed. */
