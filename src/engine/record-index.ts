@@ -114,12 +114,20 @@ export class RecordIndex {
   add(record: PeersetRecord): void {
     if (this.#byId.has(record.id)) return
     if (record.roomHash !== this.#roomHash) this.#roomHash = record.roomHash
-    const packed = packRecord(record, this.#sharedAuthor(record.author), this.#sharedUuid(record.uuid), this.#roomHash)
+    // One lookup per map (this runs 100k times on open): the ids at the uuid and the author's ids
+    // give the strings to share, and are then extended.
+    const atUuid = this.#byUuid.get(record.uuid)
+    const uuid = atUuid === undefined ? record.uuid : (this.#byId.get(typeof atUuid === 'string' ? atUuid : atUuid[0]!)?.uuid ?? record.uuid)
+    const byAuthor = record.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor
+    const ids = byAuthor.get(record.author)
+    const author = this.#sharedAuthor(record.author, ids ?? (record.withdrawn ? this.#byAuthor : this.#withdrawalsByAuthor).get(record.author))
+    const packed = packRecord(record, author, uuid, this.#roomHash)
     this.#byId.set(packed.id, packed)
-    const atUuid = this.#byUuid.get(packed.uuid)
-    this.#byUuid.set(packed.uuid, atUuid === undefined ? packed.id : [...(typeof atUuid === 'string' ? [atUuid] : atUuid), packed.id])
+    this.#byUuid.set(uuid, atUuid === undefined ? packed.id : [...(typeof atUuid === 'string' ? [atUuid] : atUuid), packed.id])
     if (packed.withdrawn) this.#withdrawals++
-    addId(packed.withdrawn ? this.#withdrawalsByAuthor : this.#byAuthor, packed.author, packed.id)
+    if (ids === undefined) byAuthor.set(author, packed.id)
+    else if (typeof ids === 'string') byAuthor.set(author, new Set([ids, packed.id]))
+    else ids.add(packed.id)
     this.#buckets.add(packed.id, packed.createdAt)
     if (packed.expiresAt !== undefined) this.#expiring.add(packed.id, packed.expiresAt)
     this.#newestFirst = undefined
@@ -208,27 +216,12 @@ export class RecordIndex {
     return undefined
   }
 
-  /** The author string a held record already uses, so that it is held once. */
-  #sharedAuthor(author: string): string {
-    const ids = this.#byAuthor.get(author) ?? this.#withdrawalsByAuthor.get(author)
+  /** The author string a held record already uses (one of `ids`, the author's), so that it is held once. */
+  #sharedAuthor(author: string, ids: string | Set<string> | undefined): string {
     if (ids === undefined) return author
     const id = typeof ids === 'string' ? ids : (ids.values().next().value as string)
     return this.#byId.get(id)?.author ?? author
   }
-
-  /** The uuid string a held record already uses (another version's, or another author's). */
-  #sharedUuid(uuid: string): string {
-    const atUuid = this.#byUuid.get(uuid)
-    if (atUuid === undefined) return uuid
-    return this.#byId.get(typeof atUuid === 'string' ? atUuid : atUuid[0]!)?.uuid ?? uuid
-  }
-}
-
-function addId(map: Map<string, string | Set<string>>, author: string, id: string): void {
-  const ids = map.get(author)
-  if (ids === undefined) map.set(author, id)
-  else if (typeof ids === 'string') map.set(author, new Set([ids, id]))
-  else ids.add(id)
 }
 
 function removeId(map: Map<string, string | Set<string>>, author: string, id: string): void {
