@@ -41,3 +41,21 @@ export class PeersetError extends Error {
 export function isPeersetError(value: unknown, code?: PeersetErrorCode): value is PeersetError {
   return value instanceof PeersetError && (code === undefined || value.code === code)
 }
+
+/**
+ * Refuses an options object with a key not in `known`, so a typo (`{ name }` for `{ databaseName }`)
+ * fails loudly with `INVALID_ARGUMENT` instead of silently keeping the default. `undefined` passes.
+ * Internal: the strategy factories call it first.
+ */
+export function assertKnownOptions(where: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new PeersetError('INVALID_ARGUMENT', `${where}: options must be an object`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const list = known.length === 0 ? 'it takes no options' : `known: ${known.join(', ')}`
+      throw new PeersetError('INVALID_ARGUMENT', `${where}: unknown option "${key}" (${list})`)
+    }
+  }
+}

@@ -2,7 +2,7 @@
  * The IndexedDB storage strategy (on `idb`): one database per room, records keyed by id.
  */
 import { type IDBPDatabase, unwrap, wrap } from 'idb'
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import type { PeersetRecord } from '../record/types.js'
 import { assertMetaKey, assertRoom, checkBatch, closedError, storageFailed } from './checks.js'
 import { requestPersistence } from './persistence.js'
@@ -62,6 +62,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
   if (typeof options !== 'object' || options === null) {
     throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options must be an object')
   }
+  assertKnownOptions('indexedDbStorage', options, ['databaseName', 'indexedDB', 'blockedTimeoutMs', 'reopenDelayMs'])
   const { databaseName = (room: string) => `peerset:${room}`, blockedTimeoutMs = 10_000, reopenDelayMs = 1_000 } = options
   if (typeof databaseName !== 'function') {
     throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options.databaseName must be a function (room) => string')

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import { wsUrl } from './url.js'
 
 /** Options of {@link startNostrRelay}. */
@@ -78,6 +78,7 @@ function isEvent(value: unknown): value is NostrEventLike {
  */
 export async function startNostrRelay(options: StartNostrRelayOptions = {}): Promise<NostrRelay> {
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'startNostrRelay: options must be an object')
+  assertKnownOptions('startNostrRelay', options, ['port', 'host', 'retainMs'])
   const { port = 0, host = '127.0.0.1', retainMs = 30_000 } = options
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PeersetError('INVALID_ARGUMENT', `startNostrRelay: options.port must be an integer 0-65535, got ${String(port)}`)
   if (typeof host !== 'string' || host.length === 0) throw new PeersetError('INVALID_ARGUMENT', 'startNostrRelay: options.host must be a non-empty string')
