@@ -9,6 +9,8 @@ export {
   type Peerset,
   type PeersetEvents,
   type PeersetOptions,
+  type PeersetSettings,
+  type PeersetSettingsChange,
   type PeersetStatus,
   type PeersetWarning,
   type RecordQuery,

@@ -60,6 +60,32 @@ export interface PeersetOptions {
   closeTimeoutMs?: number
 }
 
+/**
+ * The settings of a running peerset that {@link Peerset.configure} changes: this peer's own tuning
+ * of its sessions and its stay in the room. Every value, defaults filled in.
+ */
+export interface PeersetSettings {
+  /** Peer session timeouts. A change applies to sessions that start after it; running sessions keep theirs until they end. */
+  sessionTimeouts: SessionTimeouts
+  /** Per-peer limits. A change applies to sessions that start after it. */
+  sessionLimits: SessionLimits
+  /** Most concurrent peers. Lowering it ends no session: newcomers are refused until fewer remain. */
+  maxPeers: number
+  /** How long this peerset stays in the room before it leaves and rejoins, in ms; counted from the last join. */
+  maxClientSessionMs: number
+  /** How long `close()` waits for the transport to leave, in ms. */
+  closeTimeoutMs: number
+}
+
+/** What {@link Peerset.configure} takes: any of the {@link PeersetSettings}; nested objects change key by key. */
+export interface PeersetSettingsChange {
+  sessionTimeouts?: Partial<SessionTimeouts>
+  sessionLimits?: Partial<SessionLimits>
+  maxPeers?: number
+  maxClientSessionMs?: number
+  closeTimeoutMs?: number
+}
+
 /** A warning: something works in a degraded way (no persistence, no sync...). Also listed in `status()`. */
 export interface PeersetWarning {
   code:
@@ -247,6 +273,34 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   status(): PeersetStatus
   /** Resolves when every record received or published so far has been processed (and the re-check of kept records under a changed moderation policy, which runs just after opening, is over). */
   settled(): Promise<void>
+  /**
+   * Ask the browser to keep this origin's data under storage pressure (`navigator.storage.persist()`).
+   * Call it from a user gesture (a click on "keep my data"): without one Chromium answers `false`
+   * and Firefox may prompt at an odd moment, so the peerset never asks by itself. Resolves with the
+   * answer (also in `status().storage.persisted`; a `persistence-denied` warning when refused), or
+   * `undefined` where it does not apply (memory storage, Node). Never rejects, except `CLOSED`.
+   * @example
+   * ```ts
+   * keepButton.onclick = async () => { keepButton.textContent = (await peerset.requestPersistence()) ? 'Kept' : 'Not kept' }
+   * ```
+   */
+  requestPersistence(): Promise<boolean | undefined>
+  /**
+   * Change this peer's own tuning while it runs (see {@link PeersetSettings} for when each change
+   * takes effect) and return the settings now in force; `configure({})` only reads them. Values are
+   * checked as `createPeerset` checks them, and nothing changes if one is bad. Settings the room must
+   * agree on (`granularity`, `moderation`, `strikes`, `limits`, `clockSkewMs`, `proofOfWork`) are
+   * refused with `INVALID_ARGUMENT` (reason `room-wide-setting`) naming them, and what the peerset is
+   * built from (`room`, `identity`, `storage`, `transport`, `clock`, timers) with reason
+   * `fixed-setting`: close the peerset and create a new one (peers on other room-wide settings will
+   * not sync with it). Throws `CLOSED` after `close()`.
+   * @example
+   * ```ts
+   * peerset.configure({ sessionTimeouts: { handshakeMs: 5_000 }, maxPeers: 8 })
+   * peerset.configure({}).sessionTimeouts.idleMs // 90000
+   * ```
+   */
+  configure(change: PeersetSettingsChange): PeersetSettings
   /** Stop timers, leave the room, flush and close storage. Idempotent; always resolves. */
   close(): Promise<void>
 }

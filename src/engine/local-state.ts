@@ -24,6 +24,7 @@ import { unref, type Reporter } from './reporter.js'
 import { VersionMemory } from './version-memory.js'
 import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX, EvidenceSet, evidencePerAuthor } from './evidence.js'
 import { verifyRecord } from '../record/index.js'
+import { persistenceGranted } from '../storage/persistence.js'
 
 /** A peerset's local state, open. */
 export interface LocalState {
@@ -38,8 +39,10 @@ export interface LocalState {
   readonly ingestor: Ingestor
   /** Whether the store works (`status().storage.state`); gates pulling records while it fails. */
   readonly health: StorageHealth
-  /** The browser's answer to the request for persistent storage, once it came. */
+  /** Whether the browser keeps this origin's data under storage pressure (`undefined`: unknown, or not applicable). */
   persisted(): boolean | undefined
+  /** Ask the browser to keep the data (see `Peerset.requestPersistence`); a `persistence-denied` warning when refused. */
+  requestPersistence(): Promise<boolean | undefined>
   /** Called after each committed batch that added records (the connection announces them). */
   onRecordsAdded?: (records: PeersetRecord[], origins: RecordOrigin[]) => void
   /** Called after each committed batch that added moderation evidence (the connection sends it to peers). */
@@ -56,14 +59,10 @@ export interface LocalState {
 /** Open the store of `config.room` and everything kept in it. */
 export async function openLocalState(config: ResolvedOptions, reporter: Reporter): Promise<LocalState> {
   const { store, name: storageName } = await openStore(config, reporter)
+  // Persistence is never requested here: without a user gesture Chromium refuses it and Firefox may
+  // prompt at an odd moment. The host app asks (`peerset.requestPersistence()`); this only reads the state.
   let persisted: boolean | undefined
-  void store.requestPersistence().then(
-    (answer) => {
-      persisted = answer
-      if (answer === false) reporter.warn({ code: 'persistence-denied', message: 'the browser did not grant persistent storage; records may be evicted under storage pressure' })
-    },
-    () => undefined,
-  )
+  if (store.persistent) void persistenceGranted().then((answer) => (persisted ??= answer))
   const health = new StorageHealth(store, reporter, config.clock)
   const buckets = new BucketIndex(config.granularity)
   const index = new RecordIndex(buckets)
@@ -87,6 +86,13 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, evidence, store, listener: listenerFor(reporter, () => state, health) }),
     health,
     persisted: () => persisted,
+    async requestPersistence() {
+      const answer = await store.requestPersistence().catch(() => undefined)
+      if (answer === undefined) return undefined
+      persisted = answer
+      if (!answer) reporter.warn({ code: 'persistence-denied', message: 'the browser did not grant persistent storage; records may be evicted under storage pressure' })
+      return answer
+    },
     start: () =>
       new Promise<void>((resolve) => setTimeout(resolve, 0))
         .then(() => (open ? recheckPolicy(state, config, reporter, () => open) : undefined))

@@ -157,6 +157,16 @@ export class SyncDriver {
     return this.#router.evidenceStats
   }
 
+  /**
+   * New session tuning and room size: sessions that start from now on use it (the peer table and
+   * the frame router read these options at each admission).
+   */
+  retune(tuning: Pick<SyncDriverOptions, 'maxPeers' | 'sessionLimits' | 'sessionTimeouts'>): void {
+    this.#o.maxPeers = tuning.maxPeers
+    this.#o.sessionLimits = tuning.sessionLimits
+    this.#o.sessionTimeouts = tuning.sessionTimeouts
+  }
+
   /** Drive timeouts: call about once a second. */
   tick(): void {
     if (this.#state.stopped || !this.#state.core) return
