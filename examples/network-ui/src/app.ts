@@ -8,6 +8,7 @@ import {
   createPeerset,
   dailyBuckets,
   hourlyBuckets,
+  indexedDbStorage,
   quarterDayBuckets,
   trysteroTransport,
   type AuthorBanInfo,
@@ -109,9 +110,13 @@ export class App {
     const generation = ++this.#generation
     this.startError = undefined
     try {
+      const identity = login.kind === 'key' ? login.identity : login.signer
+      // One database per room and identity: two tabs of one browser, each logged in as someone else, do not share a store.
+      const publicKey = login.kind === 'key' ? login.identity.publicKey : await login.signer.getPublicKey()
       const peerset = await createPeerset({
         room: this.room,
-        identity: login.kind === 'key' ? login.identity : login.signer,
+        identity,
+        storage: storageFor(publicKey),
         transport: trysteroTransport(this.trackers ? { relayUrls: this.trackers } : {}),
         granularity: granularityOf(this.roomSettings),
         moderation: this.roomSettings.moderation === 'accept-all' ? acceptAll() : createModeration(),
@@ -201,4 +206,10 @@ export function granularityOf(settings: RoomSettings) {
   if (settings.granularity === 'hourly') return hourlyBuckets(options)
   if (settings.granularity === 'quarter-day') return quarterDayBuckets(options)
   return dailyBuckets(options)
+}
+
+/** IndexedDB, one database per room and identity; where there is none, the default (memory, with a warning). */
+function storageFor(publicKey: string) {
+  const idb = indexedDbStorage({ databaseName: (room) => `peerset:${room}:${publicKey}` })
+  return idb.isSupported() ? idb : undefined
 }

@@ -112,6 +112,7 @@ function loggedIn(app: App): Node[] {
   logOut.addEventListener('click', () => {
     forgetNsec()
     void app.logOut()
+    document.getElementById('nsec')?.focus()
   })
   out.push(h('div', { class: 'row' }, logOut), h('p', { class: 'note' }, 'Logging out closes the peerset and forgets a remembered key on this device. Records stay in this browser for the room.'))
   return out
@@ -144,8 +145,8 @@ function loggedOut(app: App): Node[] {
     },
     h('label', { for: 'nsec' }, 'nsec'),
     nsecInput,
-    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Log in'), h('button', { type: 'button', class: 'secondary', onclick: () => start(() => keyLogin(createIdentity())) }, 'Create a new key')),
     h('label', { class: 'inline', for: 'remember' }, remember, 'Remember me on this device'),
+    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Log in'), h('button', { type: 'button', class: 'secondary', onclick: () => start(() => keyLogin(createIdentity())) }, 'Create a new key')),
     h('p', { class: 'note' }, 'Your nsec stays in this page’s memory and is never written to storage, unless you tick “Remember me”: then it is stored unencrypted in this browser (localStorage) until you log out.'),
   )
   const signer = extensionSigner()

@@ -29,14 +29,14 @@ function connectionLine(): string {
 
 let scheduled = false
 function refresh(): void {
+  // The status line at once (only a real change is written, so screen readers announce changes, not the clock).
+  const line = connectionLine()
+  if (connection.textContent !== line) connection.textContent = line
+  connection.classList.toggle('joined', app.peerset?.status().transport.joined === true)
   if (scheduled) return
   scheduled = true
   requestAnimationFrame(() => {
     scheduled = false
-    const line = connectionLine()
-    // Only a real change is written, so screen readers announce changes, not the clock.
-    if (connection.textContent !== line) connection.textContent = line
-    connection.classList.toggle('joined', app.peerset?.status().transport.joined === true)
     client.refresh()
     swarm.refresh()
     records.refresh()

@@ -86,7 +86,8 @@ function bucketChart(app: App): HTMLElement {
     bars.push(sum)
   }
   const max = Math.max(1, ...bars)
-  const label = `${status.records} records in ${status.buckets.nonEmpty} of ${n} buckets of ${describeInterval(intervalMs)}, from ${when(oldest * intervalMs)} to now; the busiest bar holds ${max}.`
+  const busiest = Math.max(0, ...bars)
+  const label = `${status.records} records in ${status.buckets.nonEmpty} of ${n} buckets of ${describeInterval(intervalMs)}, from ${when(oldest * intervalMs)} to now${busiest > 0 ? `; the busiest bar holds ${busiest}` : ''}.`
   return h(
     'figure',
     { style: 'margin:0' },

@@ -30,7 +30,7 @@ export function swarmView(app: App, section: HTMLElement): { refresh(): void } {
         ),
       ),
     )
-    if (list.length === 0) peers.append(h('li', { class: 'muted' }, 'No peers yet. Open this page in another browser (or profile) on the same room.'))
+    if (list.length === 0 && peerset) peers.append(h('li', { class: 'muted' }, 'No peers yet. Open this page in another tab or browser, on the same room.'))
     const now = Date.now()
     const peerBans = app.peerBans.filter((b) => b.untilMs > now)
     const authorBans = app.authorBans.filter((b) => b.untilMs > now)
