@@ -137,6 +137,11 @@ export interface PeerInfo {
   connectedAt: number
   /** Records received from it and added. */
   recordsReceived: number
+  /**
+   * About one round trip to the peer, ms: from our hello to its signed answer (the handshake; its
+   * signing included), then from each keepalive ping to its pong. `undefined` until it answered.
+   */
+  rttMs: number | undefined
 }
 
 /** The events of a peerset, with their listener arguments. */

@@ -167,6 +167,11 @@ export class SyncDriver {
     this.#o.sessionTimeouts = tuning.sessionTimeouts
   }
 
+  /** The round-trip time measured by the session with `peerId` (see `PeerSession.rttMs`). */
+  rttOf(peerId: string): number | undefined {
+    return this.#peers.get(peerId)?.session.rttMs
+  }
+
   /** Drive timeouts: call about once a second. */
   tick(): void {
     if (this.#state.stopped || !this.#state.core) return

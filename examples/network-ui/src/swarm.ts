@@ -25,7 +25,7 @@ export function swarmView(app: App, section: HTMLElement): { refresh(): void } {
           h(
             'div',
             { class: 'record-meta' },
-            `peer ${short(p.peerId, 6)} · strikes ${p.strikes} · records received ${p.recordsReceived} · connected ${when(p.connectedAt)} · round-trip time not measured`,
+            `peer ${short(p.peerId, 6)} · strikes ${p.strikes} · records received ${p.recordsReceived} · round trip ${p.rttMs === undefined ? '—' : `${Math.round(p.rttMs)} ms`} · connected ${when(p.connectedAt)}`,
           ),
         ),
       ),
