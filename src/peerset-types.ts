@@ -214,6 +214,11 @@ export interface PeersetStatus {
   storage: {
     name: string
     persistent: boolean
+    /**
+     * Whether the browser keeps this origin's data under storage pressure: read when the peerset
+     * opens (`navigator.storage.persisted()`, which never prompts), then the answer of
+     * {@link Peerset.requestPersistence}. `undefined` where unknown or not applicable (memory, Node).
+     */
     persisted: boolean | undefined
     /**
      * The store's health: `ok`; `degraded` (writes fail, e.g. quota exceeded); `closed` (the
