@@ -74,6 +74,25 @@ describe('configure', () => {
     expect(a.peers().map((p) => p.peerId)).toEqual(['bb-peer'])
   })
 
+  it('a shorter stay in the room makes the running peerset leave and rejoin, counted from its join', async () => {
+    network = createMemoryNetwork()
+    const joinedAt = Date.now()
+    const a = await openPeer({ transport: network.transport({ peerId: 'aa-peer' }), extra: { sessionTickMs: 100 } })
+    const b = await openPeer({ transport: network.transport({ peerId: 'bb-peer' }), extra: { sessionTickMs: 100 } })
+    peers.push(a, b)
+    await waitFor(() => b.peers().some((p) => p.peerId === 'aa-peer' && p.state === 'authenticated'), 30_000, 'a and b to authenticate')
+    const left: number[] = []
+    b.on('peer:left', (peer) => {
+      if (peer.peerId === 'aa-peer') left.push(Date.now() - joinedAt)
+    })
+    a.configure({ maxClientSessionMs: 60_000 })
+    await waitFor(() => left.length > 0, 120_000, 'a to leave the room', 100)
+    // Up to 10% earlier, at random, so that peers that joined together do not leave together.
+    expect(left[0]).toBeGreaterThanOrEqual(54_000)
+    expect(left[0]).toBeLessThanOrEqual(61_000)
+    await waitFor(() => b.peers().some((p) => p.peerId === 'aa-peer' && p.state === 'authenticated'), 60_000, 'a to come back')
+  })
+
   it('returns every setting, and configure({}) only reads them', async () => {
     const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false, maxPeers: 7, sessionLimits: { banMs: 5_000 } })
     peers.push(p)
