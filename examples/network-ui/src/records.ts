@@ -91,7 +91,7 @@ function bucketChart(app: App): HTMLElement {
   return h(
     'figure',
     { style: 'margin:0' },
-    h('div', { class: 'chart', role: 'img', 'aria-label': label }, ...bars.map((count) => h('span', { class: count === 0 ? 'empty' : undefined, style: `height:${Math.round((count / max) * 100)}%`, title: String(count) }))),
+    h('div', { class: 'chart', 'aria-hidden': 'true' }, ...bars.map((count) => h('span', { class: count === 0 ? 'empty' : undefined, style: `height:${Math.round((count / max) * 100)}%`, title: String(count) }))),
     h('figcaption', { class: 'note' }, label),
   )
 }
