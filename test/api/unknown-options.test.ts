@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import {
+  acceptAll,
   createBadWordsRule,
   createContentRule,
   createDuplicateRule,
@@ -38,6 +39,7 @@ const factories: Array<[string, () => unknown]> = [
   ['quarterDayBuckets', () => quarterDayBuckets({ retentionDays: 7 } as never)],
   ['hourlyBuckets', () => hourlyBuckets({ retentionDays: 7 } as never)],
   ['createModeration', () => createModeration({ qouta: {} } as never)],
+  ['acceptAll', () => acceptAll({ strict: true } as never)],
   ['createQuotaRule', () => createQuotaRule({ max: 3 } as never)],
   ['createContentRule', () => createContentRule({ minLen: 3 } as never)],
   ['createBadWordsRule', () => createBadWordsRule({ word: ['x'] } as never)],
