@@ -26,12 +26,13 @@ import {
   type PeersetRecord,
   type StorageStrategy,
   type TransportStrategy,
+  workerVerifier,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
 
 const USAGE = `usage: peer.ts --room <room> --tracker <ws-url> [--tracker <ws-url>...] [--store <folder>] [--nsec <nsec1...>]
   [--name <label>] [--strategy torrent|nostr] [--publish <text>...] [--bulk <n>] [--edit <text>] [--edit-after-ms <ms>]
-  [--accept-all] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
+  [--accept-all] [--workers <n>] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
 
 const { values: args } = parseArgs({
   options: {
@@ -50,6 +51,8 @@ const { values: args } = parseArgs({
     'edit-after-ms': { type: 'string', default: '3000' },
     // Keep every valid record (no quota, no word list): every peer of a room must agree on this.
     'accept-all': { type: 'boolean', default: false },
+    // Verify signatures in a pool of this many worker threads (workerVerifier); 0: on the main thread.
+    workers: { type: 'string', default: '0' },
     bind: { type: 'string', default: '127.0.0.1' },
     'status-ms': { type: 'string', default: '1000' },
     // Print every stored record id in the `ready` line (to check what survived a restart).
@@ -132,6 +135,7 @@ const peerset = await createPeerset({
   storage,
   transport,
   ...(args['accept-all'] && { moderation: acceptAll() }),
+  ...(Number(args.workers) > 0 && { verifier: workerVerifier({ size: Number(args.workers) }) }),
   // A restarted peer comes back under a new transport id: let it in at once.
   reconnectCooldownMs: 2_000,
   // Notice a vanished peer within 20 s of silence (trystero itself takes about 26 s).
