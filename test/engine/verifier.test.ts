@@ -72,6 +72,16 @@ describe('the verifier strategy in the ingest path', () => {
     expect(verifier.closed).toBe(1) // peerset.close() closes the verifier
   })
 
+  it('refuses a verifier option that is not a verifier strategy, naming the option', async () => {
+    for (const verifier of [{}, { name: 'x', verify: () => Promise.resolve([]) }, 'workers', null]) {
+      const error = await openPeerset({ verifier: verifier as never }).then(
+        (p) => p.close().then(() => undefined),
+        (e: unknown) => e,
+      )
+      expect(isPeersetError(error, 'INVALID_ARGUMENT') && String(error).includes('verifier'), String(error)).toBe(true)
+    }
+  })
+
   it('a verifier that fails: the batch is verified on the main thread (same verdicts) and an error event says why', async () => {
     const broken: VerifierStrategy = { name: 'broken', verify: () => Promise.reject(new Error('no workers here')), close: () => Promise.resolve() }
     const peerset = await openPeerset({ verifier: broken })
