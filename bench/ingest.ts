@@ -94,7 +94,14 @@ for (const [scenario, make] of [
   ['pool', () => workerVerifier({ size: 2 })],
 ] as const) {
   say(`${scenario}: catching up ${N} records...`)
-  const seconds = await catchUp(records, make())
-  rows.push({ scenario, records: N, seconds: round(seconds, 2), recordsPerSec: Math.round(N / seconds), ratioToRawVerify: round(N / seconds / rawVerifyPerSec, 2) })
+  // Start the verifier's workers before the clock runs (a one-time cost: tens of ms from the
+  // package, seconds from these sources, where each worker first loads tsx).
+  const verifier = make()
+  await verifier.verify(records.slice(0, 64).map((r) => ({ id: r.id, pubkey: r.author, sig: r.sig })))
+  const seconds = await catchUp(records, verifier)
+  const row: Row = { scenario, records: N, seconds: round(seconds, 2), recordsPerSec: Math.round(N / seconds), ratioToRawVerify: round(N / seconds / rawVerifyPerSec, 2) }
+  const base = rows.find((r) => r['scenario'] === 'default')
+  if (scenario === 'pool' && base) row['ratioToDefault'] = round(N / seconds / Number(base['recordsPerSec']), 2)
+  rows.push(row)
 }
 report(`Ingest of ${N.toLocaleString('en')} records from one peer (targets: default >= 0.9 x raw verify, pool >= 1.7 x default)`, rows)

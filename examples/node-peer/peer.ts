@@ -26,6 +26,8 @@ import {
   type PeersetRecord,
   type StorageStrategy,
   type TransportStrategy,
+  type VerifierStrategy,
+  createRecord,
   workerVerifier,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
@@ -129,13 +131,14 @@ function countBytes(inner: TransportStrategy): TransportStrategy {
     },
   }
 }
+const verifier = Number(args.workers) > 0 ? await warmVerifier(Number(args.workers)) : undefined
 const peerset = await createPeerset({
   room: args.room,
   identity,
   storage,
   transport,
   ...(args['accept-all'] && { moderation: acceptAll() }),
-  ...(Number(args.workers) > 0 && { verifier: workerVerifier({ size: Number(args.workers) }) }),
+  ...(verifier && { verifier }),
   // A restarted peer comes back under a new transport id: let it in at once.
   reconnectCooldownMs: 2_000,
   // Notice a vanished peer within 20 s of silence (trystero itself takes about 26 s).
@@ -230,3 +233,15 @@ if (args.edit !== undefined) {
     setTimeout(() => void (!closing && publish(args.edit!, first.uuid)), Number(args['edit-after-ms']))
   }
 }
+
+/**
+ * A worker pool whose workers have started: run from the sources (this example), each worker first
+ * loads tsx, which takes seconds; from the published package a worker starts in tens of ms.
+ */
+async function warmVerifier(size: number): Promise<VerifierStrategy> {
+  const pool = workerVerifier({ size, minChunk: 1 })
+  const record = await createRecord({ text: 'warm-up' }, createIdentity().signer, { room: 'warm-up' })
+  await pool.verify(Array.from({ length: size }, () => ({ id: record.id, pubkey: record.author, sig: record.sig })))
+  return pool
+}
+
