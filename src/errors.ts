@@ -22,6 +22,8 @@ export type PeersetErrorCode =
   | 'PROTOCOL'
   /** The peerset (or store) was used after `close()`. */
   | 'CLOSED'
+  /** A signature verifier could not answer (a worker crashed or failed to start); the engine then verifies on the calling thread. */
+  | 'VERIFIER_FAILED'
 
 /** The one error class of the library. `code` says what kind of failure it is. */
 export class PeersetError extends Error {

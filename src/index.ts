@@ -26,6 +26,7 @@ export * from './buckets/index.js'
 export * from './storage/index.js'
 export * from './transport/index.js'
 export * from './moderation/index.js'
+export * from './verify/index.js'
 export {
   DEFAULT_CLIENT_SESSION_MS,
   DEFAULT_PROOF_OF_WORK,

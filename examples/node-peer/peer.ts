@@ -26,12 +26,15 @@ import {
   type PeersetRecord,
   type StorageStrategy,
   type TransportStrategy,
+  type VerifierStrategy,
+  createRecord,
+  workerVerifier,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
 
 const USAGE = `usage: peer.ts --room <room> --tracker <ws-url> [--tracker <ws-url>...] [--store <folder>] [--nsec <nsec1...>]
   [--name <label>] [--strategy torrent|nostr] [--publish <text>...] [--bulk <n>] [--edit <text>] [--edit-after-ms <ms>]
-  [--accept-all] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
+  [--accept-all] [--workers <n>] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
 
 const { values: args } = parseArgs({
   options: {
@@ -50,6 +53,8 @@ const { values: args } = parseArgs({
     'edit-after-ms': { type: 'string', default: '3000' },
     // Keep every valid record (no quota, no word list): every peer of a room must agree on this.
     'accept-all': { type: 'boolean', default: false },
+    // Verify signatures in a pool of this many worker threads (workerVerifier); 0: on the main thread.
+    workers: { type: 'string', default: '0' },
     bind: { type: 'string', default: '127.0.0.1' },
     'status-ms': { type: 'string', default: '1000' },
     // Print every stored record id in the `ready` line (to check what survived a restart).
@@ -126,12 +131,14 @@ function countBytes(inner: TransportStrategy): TransportStrategy {
     },
   }
 }
+const verifier = Number(args.workers) > 0 ? await warmVerifier(Number(args.workers)) : undefined
 const peerset = await createPeerset({
   room: args.room,
   identity,
   storage,
   transport,
   ...(args['accept-all'] && { moderation: acceptAll() }),
+  ...(verifier && { verifier }),
   // A restarted peer comes back under a new transport id: let it in at once.
   reconnectCooldownMs: 2_000,
   // Notice a vanished peer within 20 s of silence (trystero itself takes about 26 s).
@@ -226,3 +233,15 @@ if (args.edit !== undefined) {
     setTimeout(() => void (!closing && publish(args.edit!, first.uuid)), Number(args['edit-after-ms']))
   }
 }
+
+/**
+ * A worker pool whose workers have started: run from the sources (this example), each worker first
+ * loads tsx, which takes seconds; from the published package a worker starts in tens of ms.
+ */
+async function warmVerifier(size: number): Promise<VerifierStrategy> {
+  const pool = workerVerifier({ size, minChunk: 1 })
+  const record = await createRecord({ text: 'warm-up' }, createIdentity().signer, { room: 'warm-up' })
+  await pool.verify(Array.from({ length: size }, () => ({ id: record.id, pubkey: record.author, sig: record.sig })))
+  return pool
+}
+

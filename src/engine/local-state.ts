@@ -52,7 +52,7 @@ export interface LocalState {
    * app has been given the peerset and could subscribe. Resolves when the re-check is over; never rejects.
    */
   start(): Promise<void>
-  /** Stop pruning, finish queued ingest work, close the store. Never throws. */
+  /** Stop pruning, finish queued ingest work, close the verifier and the store. Never throws. */
   close(): Promise<void>
 }
 
@@ -83,7 +83,7 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     ledger,
     evidence,
     registry,
-    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, evidence, store, listener: listenerFor(reporter, () => state, health) }),
+    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, evidence, store, listener: listenerFor(reporter, () => state, health), verifierFailed: (e) => reporter.error(e) }),
     health,
     persisted: () => persisted,
     async requestPersistence() {
@@ -104,6 +104,9 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
       clearInterval(timer)
       state.ingestor.close()
       await state.ingestor.idle()
+      await Promise.resolve()
+        .then(() => config.verifier.close())
+        .catch((e: unknown) => reporter.error(e))
       health.close()
       await store.close().catch((e) => reporter.error(e))
     },

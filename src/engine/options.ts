@@ -13,6 +13,8 @@ import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } f
 import { DEFAULT_CLIENT_SESSION_MS, MAX_POW_DIFFICULTY, resolveSessionTuning } from '../session/index.js'
 import type { PeersetOptions } from '../peerset-types.js'
 import { DEFAULT_CLOCK_SKEW_MS } from './time-window.js'
+import { mainThreadVerifier } from '../verify/main-thread.js'
+import type { VerifierStrategy } from '../verify/types.js'
 
 /** The options a running peerset works with. */
 export interface ResolvedOptions {
@@ -30,6 +32,8 @@ export interface ResolvedOptions {
   readonly recordProofOfWork: number
   readonly granularity: Granularity
   readonly moderation: ModerationStrategy
+  /** Checks record signatures; closed with the peerset. */
+  readonly verifier: VerifierStrategy
   readonly signer: Signer
   /** The signer's public key (hex), checked. */
   readonly publicKey: string
@@ -47,6 +51,7 @@ export const PEERSET_OPTION_KEYS: readonly (keyof PeersetOptions)[] = [
   'transport',
   'granularity',
   'moderation',
+  'verifier',
   'strikes',
   'limits',
   'clockSkewMs',
@@ -101,6 +106,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
     recordProofOfWork,
     granularity,
     moderation: options.moderation ?? createModeration(),
+    verifier: options.verifier ?? mainThreadVerifier(),
     signer,
     publicKey: await signerPublicKey(signer),
     retentionSeconds: (granularity.descriptor.intervalMs * granularity.descriptor.retentionBuckets) / 1000,
@@ -108,7 +114,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
   }
 }
 
-/** The strategies' shapes (storage, transport, granularity, moderation); returns the granularity. */
+/** The strategies' shapes (storage, transport, granularity, moderation, verifier); returns the granularity. */
 function checkStrategies(options: PeersetOptions): Granularity {
   const { storage, transport, moderation } = options
   if (storage !== undefined && !hasShape(storage, ['isSupported', 'open'])) {
@@ -119,6 +125,9 @@ function checkStrategies(options: PeersetOptions): Granularity {
   }
   if (moderation !== undefined && !(hasShape(moderation, ['review']) && typeof moderation.digest === 'string' && moderation.digest.length > 0)) {
     throw invalid('moderation must be a moderation strategy ({ name, digest, review(record, context) }), e.g. createModeration()')
+  }
+  if (options.verifier !== undefined && !(hasShape(options.verifier, ['verify', 'close']) && typeof options.verifier.name === 'string')) {
+    throw invalid('verifier must be a verifier strategy ({ name, verify(checks), close() }), e.g. workerVerifier({ size: 2 })')
   }
   const granularity = options.granularity ?? dailyBuckets()
   const d = (granularity as Partial<Granularity> | null)?.descriptor
