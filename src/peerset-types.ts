@@ -122,7 +122,8 @@ export interface PeersetEvents {
   'records:added': [records: PeersetRecord[]]
   /**
    * A record left the store (`reason`: `expired`, `replaced`, `withdrawn` by its author, `over-quota`,
-   * `duplicate`, `author-banned`, ...). Tombstones are never reported added or removed.
+   * `duplicate`, `author-banned`, `withdrawal-cap` (older than its author's 20th newest withdrawal), ...).
+   * Tombstones are never reported added or removed.
    */
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
