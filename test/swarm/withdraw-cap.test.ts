@@ -35,6 +35,13 @@ describe('more withdrawals than the cap while a peer is away', () => {
     peers = [await open(transports[0]!), await open(transports[1]!), await open(transports[2]!)]
     const [author, , away] = peers as [Peerset, Peerset, Peerset]
     await waitFor(() => peers.every((p) => authenticated(p) === 2), 20_000, 'every peer to authenticate with the other two')
+    const strikes: string[] = []
+    const refusedCopies: string[] = [] // old copies served by a peer and refused by another
+    const watch = (p: Peerset): void => {
+      p.on('peer:strike', (x) => strikes.push(`${x.reason}: ${x.detail}`))
+      p.on('record:rejected', (r) => void (r.origin === 'remote' && r.id !== undefined && held.some((h) => h.id === r.id) && refusedCopies.push(`${r.reason}/${r.rule ?? ''}`)))
+    }
+    peers.forEach(watch)
 
     // Three records every peer holds; the one that goes away keeps its copies.
     const held: PeersetRecord[] = []
@@ -68,6 +75,7 @@ describe('more withdrawals than the cap while a peer is away', () => {
     await sleep(120_000) // several rounds of reconciliation: an old copy must not spread back
     const newcomer = await open(network.transport())
     peers.push(newcomer)
+    watch(newcomer)
     await waitFor(() => newcomer.get(last.id) !== undefined, 300_000, 'the newcomer to catch up')
     await sleep(120_000)
 
@@ -79,5 +87,9 @@ describe('more withdrawals than the cap while a peer is away', () => {
     expect(idsOf(author)).toContain(last.id)
     // The cost of the horizon: the one held record never withdrawn is older than the 20th newest withdrawal, so it went too.
     for (const p of peers) expect(p.get(held[2]!.id)).toBeUndefined()
+    // The peer that served its old copies is honest: they were refused, and nobody struck it for them.
+    console.log(`old copies served and refused: ${refusedCopies.join(', ')}`)
+    expect(refusedCopies.length).toBeGreaterThan(0)
+    expect(strikes).toEqual([])
   })
 })
