@@ -160,7 +160,8 @@ export interface PeersetEvents {
   'records:added': [records: PeersetRecord[]]
   /**
    * A record left the store (`reason`: `expired`, `replaced`, `withdrawn` by its author, `over-quota`,
-   * `duplicate`, `author-banned`, ...). Tombstones are never reported added or removed.
+   * `duplicate`, `author-banned`, `withdrawal-cap` (older than its author's 20th newest withdrawal), ...).
+   * Tombstones are never reported added or removed.
    */
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
@@ -176,6 +177,19 @@ export interface PeersetEvents {
   'sync:started': [info: { wanted: number }]
   /** Every wanted record has arrived or been resolved: this peer is in sync with its peers as far as it knows. */
   'sync:idle': [info: { recordsAdded: number }]
+  /**
+   * How a catch-up is going, for a progress bar: once right after `sync:started` (`received` 0), then at
+   * most every 250 ms (peerset clock) while something changed, and once right before `sync:idle`
+   * (`received === expected`). `received`: wanted records that arrived and were judged since the
+   * catch-up began (added, duplicate or refused); `expected`: `received` plus those still wanted (it
+   * grows as peers announce more, shrinks when a wanted record comes by another way); `added`: of
+   * `received`, those stored; `rate`: records received per second over the last 5 s.
+   * @example
+   * ```ts
+   * peerset.on('sync:progress', ({ received, expected }) => (bar.value = expected ? received / expected : 1))
+   * ```
+   */
+  'sync:progress': [info: { received: number; expected: number; added: number; rate: number }]
   /** A peer proved its key: it syncs from now on. */
   'peer:joined': [peer: PeerInfo]
   /** A peer's session ended; `reason` says why (e.g. `granularity` or `moderation-policy` when a setting differs). */

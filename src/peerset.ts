@@ -86,7 +86,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         proofOfWork: config.recordProofOfWork,
       })
       const outcome = await ingestor.submitLocal(tombstone)
-      // Refused by the per-author cap of tombstones: the withdrawal still took effect (see judge.ts).
+      // Older than its author's withdrawal horizon: the record it withdraws is older still, so gone too (withdrawals.ts).
       if (outcome.status === 'rejected' && outcome.rule === 'withdrawal-cap') return tombstone
       return settle(outcome, tombstone)
     },

@@ -278,6 +278,7 @@ function createDriver(config: ResolvedOptions, tuning: LiveTuning, local: LocalS
       banned: (peerId, pubkey, untilMs, reason) => events.emit('peer:banned', { peerId, pubkey, untilMs, reason }),
       syncStarted: (wanted) => events.emit('sync:started', { wanted }),
       syncIdle: (recordsAdded) => events.emit('sync:idle', { recordsAdded }),
+      syncProgress: (progress) => events.emit('sync:progress', progress),
       registryChanged: (registry) => {
         local.store.setMeta(REGISTRY_META_KEY, registry.toJSON()).catch((error) => reporter.error(error))
       },

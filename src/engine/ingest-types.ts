@@ -23,7 +23,8 @@ export type RejectReason =
 /**
  * Why a record left the store: expired, replaced by a newer version, withdrawn by its author (see
  * `Peerset.withdraw`), evicted by moderation (over quota, duplicate), or its author was banned.
- * (`withdrawal-cap`: a tombstone pushed out by its author's newer ones; never reported as an event.)
+ * (`withdrawal-cap`: older than its author's withdrawal horizon, see `withdrawals.ts`; reported for
+ * a live record, never for a tombstone.)
  */
 export type RemoveReason = 'expired' | 'replaced' | 'withdrawn' | 'over-quota' | 'duplicate' | 'author-banned' | 'withdrawal-cap' | (string & {})
 

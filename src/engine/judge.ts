@@ -8,7 +8,7 @@ import type { Granularity } from '../buckets/types.js'
 import { applyVerdictToLedger, banVerdict, type StrikeLedger } from '../moderation/index.js'
 import type { ModerationStrategy, ModerationVerdict } from '../moderation/types.js'
 import type { PeersetError } from '../errors.js'
-import { hasProofOfWork, MAX_WITHDRAWALS_PER_AUTHOR, verifyRecord } from '../record/index.js'
+import { hasProofOfWork, verifyRecord } from '../record/index.js'
 import type { PeersetRecord, RecordLimits } from '../record/types.js'
 import type { IngestOutcome, RecordOrigin, Rejection, RemoveReason } from './ingest-types.js'
 import { type RecordIndex, supersedes } from './record-index.js'
@@ -18,6 +18,7 @@ import { checkTimeWindow } from './time-window.js'
 import type { VersionMemory } from './version-memory.js'
 import { SignatureBook } from '../verify/batch.js'
 import type { SignatureCheck, VerifierStrategy } from '../verify/types.js'
+import { applyWithdrawalHorizon, judgeTombstone, withdrawalBlocks } from './withdrawals.js'
 
 /** A record submitted for ingest. */
 export type RecordSubmission =
@@ -206,10 +207,11 @@ async function judgeRecord(item: RecordSubmission, read: Read, stage: Stage, ctx
   // A withdrawal is not content: it is judged here, before moderation (its empty text is no reason
   // to refuse it), and never reviewed, struck or kept as evidence.
   if (record.withdrawn) {
-    if (stale) return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest!.id}) exists`, permanent: true, peerFault: false }, false)
     if (evidence) return refuse({ id, reason: 'not-evidence', message: 'a withdrawal is never moderation evidence', permanent: true, peerFault: false }, true)
     return judgeWithdrawal(item, record, current, stage)
   }
+  // Older than the held version (or a remembered one), or kept out by a withdrawal (withdrawals.ts).
+  const blocked = stale ? { reason: 'superseded' as const, message: `a newer version of ${record.uuid} (${newest!.id}) exists`, permanent: true, peerFault: false } : withdrawalBlocks(stage, record, current)
 
   // Moderation runs even while the author is banned, and for stale versions, so every peer strikes
   // the same records whatever order they arrived in (a version struck on arrival stays struck
@@ -218,18 +220,16 @@ async function judgeRecord(item: RecordSubmission, read: Read, stage: Stage, ctx
   const ledger = stage.ledger.writable()
   // A stale version earns only its own strike: it displaces nothing. Evidence only ever strikes itself.
   const strikes =
-    stale || evidence
+    blocked || evidence
       ? verdict.accept
         ? { banChanged: false }
         : applyVerdictToLedger(ledger, record, verdict)
       : applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
-  keepEvidence(stage, record, verdict, stale || evidence)
+  keepEvidence(stage, record, verdict, blocked !== undefined || evidence)
   if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
     for (const kept of stage.recordsOfAuthor(record.author)) evict(stage, kept.id, 'author-banned', 'ban')
   }
-  if (stale) {
-    return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest!.id}) exists`, permanent: true, peerFault: false }, false)
-  }
+  if (blocked) return refuse({ id, ...blocked }, false)
   const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)
   if (refusal) {
     return refuse(
@@ -258,28 +258,13 @@ async function judgeRecord(item: RecordSubmission, read: Read, stage: Stage, ctx
   return { type: 'accept', item, record }
 }
 
-/**
- * A tombstone that is the newest version of its address: it replaces the kept version (a live
- * record goes with reason `withdrawn`, an older tombstone with `replaced`). Each author keeps at
- * most {@link MAX_WITHDRAWALS_PER_AUTHOR} tombstones, the newest by (createdAt, id), like the quota
- * by displacement: a newer one evicts the oldest (`withdrawal-cap`), an older one is refused
- * (transient, no strike). Either way the withdrawal still takes effect (the version it beats goes),
- * and the version memory remembers the tombstone that is not kept, so an older version of its
- * address cannot come back: the outcome is the same in every arrival order.
- */
+/** A tombstone: the withdrawal rules decide (withdrawals.ts); accepted, it may move its author's horizon. */
 function judgeWithdrawal(item: RecordSubmission, record: PeersetRecord, current: PeersetRecord | undefined, stage: Stage): Decision {
-  const others = stage.withdrawalsOfAuthor(record.author).filter((t) => t.id !== current?.id)
-  const overCap = others.length >= MAX_WITHDRAWALS_PER_AUTHOR
-  const oldestKept = overCap ? others[others.length - MAX_WITHDRAWALS_PER_AUTHOR]! : undefined
-  if (current) stage.remove(current.id, current.withdrawn ? 'replaced' : 'withdrawn', record)
-  if (oldestKept && supersedes(oldestKept, record)) {
-    stage.versions.evicted(record)
-    const message = `the author already has ${MAX_WITHDRAWALS_PER_AUTHOR} later withdrawals (the most kept per author); the withdrawal still applies`
-    return { type: 'refuse', item, outcome: { status: 'rejected', id: record.id, reason: 'moderation', rule: 'withdrawal-cap', message, permanent: false, peerFault: false }, stateless: false }
-  }
+  const refusal = judgeTombstone(stage, record, current, evict)
+  if (refusal) return { type: 'refuse', item, outcome: { status: 'rejected', id: record.id, ...refusal }, stateless: false }
   stage.add(record, item.origin)
   stage.versions.kept(record)
-  if (overCap) for (const old of others.slice(0, others.length - MAX_WITHDRAWALS_PER_AUTHOR + 1)) evict(stage, old.id, 'withdrawal-cap')
+  applyWithdrawalHorizon(stage, record.author, evict)
   return { type: 'accept', item, record }
 }
 

@@ -250,6 +250,9 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
     // Tombstones (withdrawals) are kept, at most this many per author: a peer of an older build
     // would keep withdrawn records instead, so it must not sync with this one.
     'withdrawals.maxPerAuthor': MAX_WITHDRAWALS_PER_AUTHOR,
+    // Past the cap, the oldest kept tombstone is the author's horizon: nothing of the author older
+    // than it is kept (docs/moderation.md). A build without this rule kept such records.
+    'withdrawals.horizon': 1,
   }
   for (const [key, value] of Object.entries(settings.limits ?? resolveLimits())) rules[`limits.${key}`] = value
   return rules
