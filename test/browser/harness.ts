@@ -13,8 +13,8 @@ import { startTracker, type Tracker } from '../../src/testing/index.js'
 export const root = resolve(import.meta.dirname, '../..')
 /** Where test/browser/run.ts builds the test page. */
 export const PAGE_DIR = join(root, '.cache', 'browser-page')
-/** The Network UI's build (`npm run build:ui`). */
-export const UI_DIR = join(root, 'examples', 'network-ui', 'dist')
+/** The Network UI's build (`npm run build:ui`); PEERSET_UI_DIR points elsewhere (another checkout's build). */
+export const UI_DIR = process.env['PEERSET_UI_DIR'] ?? join(root, 'examples', 'network-ui', 'dist')
 export const SCREENSHOT_DIR = join(root, '.cache', 'screenshots')
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
@@ -101,10 +101,13 @@ export async function screenshot(page: Page, name: string, part?: Locator): Prom
   return path
 }
 
+/** trystero logs this when a peer that left closes its data channel: the expected end of a session. */
+const BENIGN_CONSOLE_ERRORS = /^Trystero peer error: OperationError: User-Initiated Abort, reason=Close called$/
+
 /** Appends the page's console errors and uncaught exceptions to `errors` (a test expects none). */
 export function captureErrors(page: Page, label: string, errors: string[]): void {
   page.on('pageerror', (error) => errors.push(`${label}: ${error.message}`))
   page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`${label} console: ${message.text()}`)
+    if (message.type() === 'error' && !BENIGN_CONSOLE_ERRORS.test(message.text())) errors.push(`${label} console: ${message.text()}`)
   })
 }

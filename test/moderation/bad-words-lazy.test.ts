@@ -27,6 +27,20 @@ describe('bad-words before its word list has loaded', () => {
     expect(earlyVerdicts).toEqual(lateVerdicts)
     expect(earlyVerdicts.map((v) => v.accept)).toEqual([false, false, true, false, true])
   })
+
+  it('a peerset opened before the list has loaded refuses a bad word in its first publish', async () => {
+    vi.resetModules()
+    const fresh = (await import('../../src/index.js')) as typeof import('../../src/index.js')
+    const peerset = await fresh.createPeerset({ room: 'lazy', identity: fresh.createIdentity(), storage: fresh.memoryStorage(), transport: false })
+    try {
+      const refused = peerset.publish({ text: 'what a load of sh1t' })
+      await expect(refused).rejects.toMatchObject({ code: 'INVALID_RECORD', reason: 'moderation' })
+      await peerset.publish({ text: 'a kind word' })
+      expect(peerset.records().map((r) => r.text)).toEqual(['a kind word'])
+    } finally {
+      await peerset.close()
+    }
+  })
 })
 
 describe('what bad-words knows without obscenity', () => {
