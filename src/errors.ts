@@ -39,7 +39,18 @@ export class PeersetError extends Error {
   }
 }
 
-/** Whether `value` is a {@link PeersetError}, optionally of one `code`. */
+/**
+ * Whether `value` is a {@link PeersetError}, optionally of one `code`.
+ * @example
+ * ```ts
+ * try {
+ *   await peerset.publish({ text })
+ * } catch (error) {
+ *   if (isPeersetError(error, 'INVALID_RECORD')) showProblem(error.reason, error.message) // refused: say why
+ *   else throw error
+ * }
+ * ```
+ */
 export function isPeersetError(value: unknown, code?: PeersetErrorCode): value is PeersetError {
   return value instanceof PeersetError && (code === undefined || value.code === code)
 }

@@ -1,7 +1,7 @@
 /**
  * Peerset: decentralized, peer-to-peer sync of signed records (Nostr events) with time-bucketed
  * set reconciliation. Start with {@link createPeerset} and {@link createIdentity}.
- * @packageDocumentation
+ * @module peerset
  */
 export {
   createPeerset,

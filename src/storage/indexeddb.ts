@@ -36,7 +36,7 @@ export const MAX_REOPEN_ATTEMPTS = 5
  *
  * Other tabs: a store closes its connection when another connection wants to upgrade or delete its
  * database (`versionchange`), and its calls reject with `CLOSED` meanwhile. It then tries to reopen
- * the database (after `reopenDelayMs`, doubling, at most {@link MAX_REOPEN_ATTEMPTS} times): that
+ * the database (after `reopenDelayMs`, doubling, at most 5 times, `MAX_REOPEN_ATTEMPTS`): that
  * works after a delete, not after an upgrade to a newer schema (`VersionError`: it stays closed).
  * A connection the browser closes itself (`close`: storage cleared, disk error) is reopened the same
  * way. Each change is reported through `onHealthChange` (`closed`, then `ok` once reopened).
