@@ -24,6 +24,7 @@ export * from './buckets/index.js'
 export * from './storage/index.js'
 export * from './transport/index.js'
 export * from './moderation/index.js'
+export { nostrRelays, type NostrRelaysOptions, type RelayHost, type RelayLinks, type RelayState, type RelayStrategy, type WebSocketConstructor, type WebSocketLike } from './relays/index.js'
 export {
   DEFAULT_CLIENT_SESSION_MS,
   DEFAULT_PROOF_OF_WORK,

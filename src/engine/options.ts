@@ -60,6 +60,7 @@ export const PEERSET_OPTION_KEYS: readonly (keyof PeersetOptions)[] = [
   'reconnectCooldownMs',
   'proofOfWork',
   'closeTimeoutMs',
+  'relays',
 ]
 
 /** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one would fire at once. */
@@ -119,6 +120,9 @@ function checkStrategies(options: PeersetOptions): Granularity {
   }
   if (moderation !== undefined && !(hasShape(moderation, ['review']) && typeof moderation.digest === 'string' && moderation.digest.length > 0)) {
     throw invalid('moderation must be a moderation strategy ({ name, digest, review(record, context) }), e.g. createModeration()')
+  }
+  if (options.relays !== undefined && !(hasShape(options.relays, ['start']) && Array.isArray(options.relays.urls))) {
+    throw invalid('relays must be a relay strategy ({ name, urls, start(host) }), e.g. nostrRelays({ urls })')
   }
   const granularity = options.granularity ?? dailyBuckets()
   const d = (granularity as Partial<Granularity> | null)?.descriptor

@@ -1,0 +1,372 @@
+/**
+ * One relay, as an always-on peer that is never trusted: connect, back-fill the room's records since
+ * the last finished sync (or the start of the retention window), stay subscribed, and publish this
+ * peer's records. Every event it serves goes to the host's ingest path. A relay that refuses
+ * (`OK false`, `CLOSED`), asks for authentication (NIP-42), rate-limits or sends garbage is reported
+ * in its state and retried with exponential backoff: never a retry storm, never a throw.
+ */
+import type { NostrEvent } from '../record/types.js'
+import { backoffDelay, reasonKind, type BackoffOptions } from './backoff.js'
+import { parseRelayMessage, type RelayMessage } from './messages.js'
+import type { RelayHost, RelayState, WebSocketConstructor, WebSocketLike } from './types.js'
+
+/** How one link behaves (filled in by `nostrRelays`). */
+export interface RelayLinkOptions {
+  url: string
+  WebSocket: WebSocketConstructor
+  backoff: BackoffOptions
+  /** Invalid events or messages on one connection before it is dropped and backed off. */
+  maxFaults: number
+  /** `limit` of each back-fill page. */
+  pageSize: number
+  /** How far before the last sync (or now, for the live subscription) to ask, seconds: clock skew between writers. */
+  sinceMarginSeconds: number
+  /** How long to wait for a relay's `OK`, ms. */
+  publishTimeoutMs: number
+  /** Most records waiting to be published to one relay; the oldest go first when full. */
+  maxQueue: number
+}
+
+/** Back-fill pages asked for at most per sync (a relay that always answers something cannot keep us paging). */
+const MAX_PAGES = 1000
+const OPEN = 1
+
+interface Page {
+  subId: string
+  until: number | undefined
+  count: number
+  oldest: number
+}
+
+/** One relay's connection, subscriptions and publications. */
+export class RelayLink {
+  readonly #o: RelayLinkOptions
+  readonly #host: RelayHost
+  readonly #state: RelayState
+  #socket: WebSocketLike | undefined
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #failures = 0
+  #closed = false
+  /** Per connection: */
+  #faults = 0
+  #challenge: string | undefined
+  #authTried = false
+  #liveSub: string | undefined
+  #page: Page | undefined
+  #pages = 0
+  #syncStartSeconds = 0
+  #pending: Promise<unknown>[] = []
+  /** Event ids served on this connection: a record served twice (live and back-fill) is judged once. */
+  readonly #seen = new Set<string>()
+  #seq = 0
+  /** Records to publish, unconfirmed; those sent and waiting for an `OK` are in `#inFlight`. */
+  readonly #queue = new Map<string, NostrEvent>()
+  readonly #inFlight = new Map<string, ReturnType<typeof setTimeout>>()
+  readonly #confirmed = new Set<string>()
+  readonly #authWaiters = new Map<string, (ok: boolean) => void>()
+  #pausedUntil = 0
+  #rateLimits = 0
+  #flushWaiter: (() => void) | undefined
+
+  constructor(options: RelayLinkOptions, host: RelayHost) {
+    this.#o = options
+    this.#host = host
+    this.#state = { url: options.url, state: 'connecting', received: 0, accepted: 0, faults: 0, published: 0, refused: 0, authenticated: false, syncedUntil: undefined }
+  }
+
+  /** Load the persisted sync point, then connect. */
+  async start(): Promise<void> {
+    try {
+      this.#state.syncedUntil = await this.#host.loadSince(this.#o.url)
+    } catch {
+      // Unreadable: back-fill the whole window.
+    }
+    if (!this.#closed) this.#connect()
+  }
+
+  status(): RelayState {
+    return { ...this.#state }
+  }
+
+  /** Publish a record (queued while disconnected, confirmed by the relay's `OK`). */
+  publish(event: NostrEvent): void {
+    if (this.#closed || this.#confirmed.has(event.id)) return
+    if (this.#queue.size >= this.#o.maxQueue) this.#queue.delete(this.#queue.keys().next().value!)
+    this.#queue.set(event.id, event)
+    this.#flush()
+  }
+
+  /** Wait at most `timeoutMs` for the queue to be confirmed, then disconnect for good. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#timer)
+    // Connected or connecting (not backed off): give the relay a chance to confirm what is queued.
+    if (this.#socket !== undefined && this.#queue.size > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs)
+        this.#flushWaiter = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+    }
+    this.#drop()
+    this.#set({ state: 'closed', retryAtMs: undefined })
+  }
+
+  #connect(): void {
+    this.#set({ state: 'connecting', retryAtMs: undefined })
+    let socket: WebSocketLike
+    try {
+      socket = new this.#o.WebSocket(this.#o.url)
+    } catch (error) {
+      this.#fail(`cannot connect: ${error instanceof Error ? error.message : String(error)}`)
+      return
+    }
+    this.#socket = socket
+    socket.onopen = () => this.#opened()
+    socket.onmessage = (event) => this.#message(parseRelayMessage(event.data))
+    socket.onerror = () => undefined // a close follows
+    socket.onclose = () => {
+      if (this.#socket === socket) this.#fail('the connection closed')
+    }
+  }
+
+  #opened(): void {
+    this.#faults = 0
+    this.#seen.clear()
+    this.#authTried = false
+    this.#challenge = undefined
+    this.#set({ state: 'syncing', authenticated: false })
+    this.#subscribe()
+    for (const event of this.#host.ownRecords()) this.publish(event)
+    this.#flush()
+  }
+
+  /** The live subscription (from a little before now) and the first back-fill page (since the last sync). */
+  #subscribe(): void {
+    const nowSeconds = Math.floor(this.#host.clock() / 1000)
+    this.#syncStartSeconds = nowSeconds
+    this.#pages = 0
+    this.#pending = []
+    this.#liveSub = `live:${++this.#seq}`
+    this.#send(['REQ', this.#liveSub, { ...this.#filter(), since: nowSeconds - this.#o.sinceMarginSeconds }])
+    this.#requestPage(undefined)
+  }
+
+  #filter(): Record<string, unknown> {
+    return { kinds: [this.#host.kind], '#h': [this.#host.roomHash] }
+  }
+
+  #since(): number {
+    const windowStart = Math.ceil(this.#host.windowStartSeconds())
+    const last = this.#state.syncedUntil
+    return last === undefined ? windowStart : Math.max(windowStart, last - this.#o.sinceMarginSeconds)
+  }
+
+  #requestPage(until: number | undefined): void {
+    this.#page = { subId: `sync:${++this.#seq}`, until, count: 0, oldest: Infinity }
+    const filter = { ...this.#filter(), since: this.#since(), limit: this.#o.pageSize, ...(until === undefined ? {} : { until }) }
+    this.#send(['REQ', this.#page.subId, filter])
+  }
+
+  #message(message: RelayMessage): void {
+    switch (message.type) {
+      case 'EVENT':
+        return this.#event(message.subId, message.event)
+      case 'EOSE':
+        if (message.subId === this.#page?.subId) this.#pageDone(this.#page)
+        return
+      case 'CLOSED':
+        return this.#subscriptionClosed(message.subId, message.reason)
+      case 'OK':
+        return this.#ok(message.id, message.ok, message.reason)
+      case 'AUTH':
+        this.#challenge = message.challenge
+        return
+      case 'NOTICE':
+        return
+      case 'garbage':
+        return this.#fault(message.why)
+    }
+  }
+
+  #event(subId: string, event: unknown): void {
+    const page = this.#page
+    const ofPage = subId === page?.subId
+    if (!ofPage && subId !== this.#liveSub) return // a subscription we closed: nothing to judge
+    const id = (event as { id?: unknown } | null)?.id
+    if (typeof id === 'string' && this.#seen.has(id)) return
+    if (typeof id === 'string' && this.#seen.size < 200_000) this.#seen.add(id)
+    this.#state.received++
+    const createdAt = (event as { created_at?: unknown } | null)?.created_at
+    if (ofPage) {
+      page.count++
+      if (typeof createdAt === 'number') page.oldest = Math.min(page.oldest, createdAt)
+    }
+    const judged = this.#host.submit(event, this.#o.url).then(
+      ({ accepted, fault }) => {
+        if (accepted) this.#state.accepted++
+        if (fault) this.#fault('it served an invalid event (malformed, forged or of another room)')
+      },
+      () => undefined,
+    )
+    this.#pending.push(judged)
+  }
+
+  /** A back-fill page ended: ask for the next (older) one, or finish the sync once everything served is judged. */
+  #pageDone(page: Page): void {
+    this.#send(['CLOSE', page.subId])
+    if (page.count > 0 && page.oldest < (page.until ?? Infinity) && page.oldest >= this.#since() && ++this.#pages < MAX_PAGES) {
+      this.#requestPage(page.oldest)
+      return
+    }
+    this.#page = undefined
+    const socket = this.#socket
+    const pending = this.#pending
+    this.#pending = []
+    void Promise.all(pending).then(async () => {
+      if (this.#socket !== socket || this.#closed) return
+      this.#failures = 0
+      this.#set({ state: 'live', syncedUntil: this.#syncStartSeconds })
+      await this.#host.saveSince(this.#o.url, this.#syncStartSeconds).catch(() => undefined)
+    })
+  }
+
+  #subscriptionClosed(subId: string, reason: string): void {
+    if (subId !== this.#liveSub && subId !== this.#page?.subId) return
+    if (reasonKind(reason) === 'auth-required') {
+      void this.#authenticate().then((ok) => {
+        if (ok) this.#subscribe()
+        else this.#fail(`CLOSED: ${reason} (authentication failed)`)
+      })
+      return
+    }
+    this.#fail(`CLOSED: ${reason}`)
+  }
+
+  #ok(id: string, ok: boolean, reason: string): void {
+    const waiter = this.#authWaiters.get(id)
+    if (waiter) return waiter(ok)
+    if (!this.#inFlight.has(id)) return
+    clearTimeout(this.#inFlight.get(id))
+    this.#inFlight.delete(id)
+    const kind = reasonKind(reason)
+    if (ok || kind === 'duplicate') {
+      this.#state.published++
+      this.#rateLimits = 0
+      this.#done(id)
+    } else if (kind === 'auth-required') {
+      void this.#authenticate().then((authed) => (authed ? this.#flush() : this.#fail(`OK false: ${reason} (authentication failed)`)))
+    } else if (kind === 'rate-limited') {
+      this.#pausedUntil = this.#host.clock() + backoffDelay(++this.#rateLimits, this.#o.backoff)
+      this.#set({ lastError: `OK false: ${reason}` })
+      this.#later(() => this.#flush(), this.#pausedUntil - this.#host.clock())
+    } else {
+      this.#state.refused++
+      this.#set({ lastError: `OK false: ${reason}` })
+      this.#done(id)
+    }
+  }
+
+  #done(id: string): void {
+    this.#queue.delete(id)
+    this.#confirmed.add(id)
+    if (this.#queue.size === 0) this.#flushWaiter?.()
+  }
+
+  /** NIP-42, once per connection, with the user's signer, and only when the relay asks for it. */
+  async #authenticate(): Promise<boolean> {
+    const challenge = this.#challenge
+    if (challenge === undefined || this.#authTried || !this.#isOpen()) return this.#state.authenticated
+    this.#authTried = true
+    let event: NostrEvent
+    try {
+      const tags = [['relay', this.#o.url], ['challenge', challenge]]
+      event = await this.#host.signer.signEvent({ kind: 22242, created_at: Math.floor(this.#host.clock() / 1000), tags, content: '' } as Parameters<RelayHost['signer']['signEvent']>[0])
+    } catch {
+      return false
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), this.#o.publishTimeoutMs)
+      this.#authWaiters.set(event.id, (answer) => {
+        clearTimeout(t)
+        resolve(answer)
+      })
+      this.#send(['AUTH', event])
+    })
+    this.#authWaiters.delete(event.id)
+    if (ok) this.#set({ authenticated: true })
+    return ok
+  }
+
+  /** Send what is queued and not in flight, unless rate-limited or disconnected. */
+  #flush(): void {
+    if (!this.#isOpen() || this.#host.clock() < this.#pausedUntil) return
+    for (const [id, event] of this.#queue) {
+      if (this.#inFlight.has(id)) continue
+      // Unanswered: left queued, and sent again on the next flush or connection.
+      this.#inFlight.set(id, setTimeout(() => this.#inFlight.delete(id), this.#o.publishTimeoutMs))
+      this.#send(['EVENT', event])
+    }
+  }
+
+  #fault(why: string): void {
+    this.#state.faults++
+    this.#faults++
+    if (this.#faults >= this.#o.maxFaults) this.#fail(`it sent ${this.#faults} invalid events or messages (last: ${why})`)
+    else this.#set({ lastError: `invalid: ${why}` })
+  }
+
+  /** Drop the connection and try again after the backoff. */
+  #fail(reason: string): void {
+    this.#drop()
+    if (this.#closed) return
+    const delay = backoffDelay(++this.#failures, this.#o.backoff)
+    this.#set({ state: 'backoff', lastError: reason, retryAtMs: this.#host.clock() + delay })
+    this.#later(() => this.#connect(), delay)
+  }
+
+  #drop(): void {
+    const socket = this.#socket
+    this.#socket = undefined
+    this.#page = undefined
+    this.#liveSub = undefined
+    for (const t of this.#inFlight.values()) clearTimeout(t)
+    this.#inFlight.clear()
+    for (const waiter of this.#authWaiters.values()) waiter(false)
+    this.#flushWaiter?.()
+    if (!socket) return
+    socket.onopen = socket.onmessage = socket.onclose = null
+    try {
+      socket.close()
+    } catch {
+      // already closed
+    }
+  }
+
+  #later(run: () => void, ms: number): void {
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      if (!this.#closed) run()
+    }, Math.max(0, ms))
+    ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  #isOpen(): boolean {
+    return this.#socket !== undefined && this.#socket.readyState === OPEN
+  }
+
+  #send(message: unknown[]): void {
+    if (this.#isOpen()) this.#socket!.send(JSON.stringify(message))
+  }
+
+  #set(change: Partial<RelayState>): void {
+    const before = this.#state
+    const changed = Object.entries(change).some(([k, v]) => before[k as keyof RelayState] !== v)
+    Object.assign(this.#state, change)
+    if (change.retryAtMs === undefined && 'retryAtMs' in change) delete this.#state.retryAtMs
+    if (changed) this.#host.stateChanged(this.status())
+  }
+}
