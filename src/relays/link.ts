@@ -50,7 +50,8 @@ export class RelayLink {
   /** Per connection: */
   #faults = 0
   #challenge: string | undefined
-  #authTried = false
+  /** This connection's NIP-42 attempt (at most one), shared by everything waiting for it. */
+  #auth: Promise<boolean> | undefined
   #liveSub: string | undefined
   #page: Page | undefined
   #pages = 0
@@ -64,7 +65,8 @@ export class RelayLink {
   readonly #inFlight = new Map<string, ReturnType<typeof setTimeout>>()
   readonly #confirmed = new Set<string>()
   readonly #authWaiters = new Map<string, (ok: boolean) => void>()
-  #pausedUntil = 0
+  /** Publishing paused after a rate limit, until the backoff timer resumes it. */
+  #paused = false
   #rateLimits = 0
   #flushWaiter: (() => void) | undefined
 
@@ -136,7 +138,7 @@ export class RelayLink {
   #opened(): void {
     this.#faults = 0
     this.#seen.clear()
-    this.#authTried = false
+    this.#auth = undefined
     this.#challenge = undefined
     this.#set({ state: 'syncing', authenticated: false })
     this.#subscribe()
@@ -238,6 +240,8 @@ export class RelayLink {
     if (subId !== this.#liveSub && subId !== this.#page?.subId) return
     if (reasonKind(reason) === 'auth-required') {
       void this.#authenticate().then((ok) => {
+        // Both subscriptions are refused at once: the first to get here subscribes again, for both.
+        if (subId !== this.#liveSub && subId !== this.#page?.subId) return
         if (ok) this.#subscribe()
         else this.#fail(`CLOSED: ${reason} (authentication failed)`)
       })
@@ -260,9 +264,13 @@ export class RelayLink {
     } else if (kind === 'auth-required') {
       void this.#authenticate().then((authed) => (authed ? this.#flush() : this.#fail(`OK false: ${reason} (authentication failed)`)))
     } else if (kind === 'rate-limited') {
-      this.#pausedUntil = this.#host.clock() + backoffDelay(++this.#rateLimits, this.#o.backoff)
+      const delay = backoffDelay(++this.#rateLimits, this.#o.backoff)
+      this.#paused = true
       this.#set({ lastError: `OK false: ${reason}` })
-      this.#later(() => this.#flush(), this.#pausedUntil - this.#host.clock())
+      this.#later(() => {
+        this.#paused = false
+        this.#flush()
+      }, delay)
     } else {
       this.#state.refused++
       this.#set({ lastError: `OK false: ${reason}` })
@@ -277,10 +285,14 @@ export class RelayLink {
   }
 
   /** NIP-42, once per connection, with the user's signer, and only when the relay asks for it. */
-  async #authenticate(): Promise<boolean> {
+  #authenticate(): Promise<boolean> {
     const challenge = this.#challenge
-    if (challenge === undefined || this.#authTried || !this.#isOpen()) return this.#state.authenticated
-    this.#authTried = true
+    if (challenge === undefined || !this.#isOpen()) return Promise.resolve(false)
+    this.#auth ??= this.#signAndSendAuth(challenge)
+    return this.#auth
+  }
+
+  async #signAndSendAuth(challenge: string): Promise<boolean> {
     let event: NostrEvent
     try {
       const tags = [['relay', this.#o.url], ['challenge', challenge]]
@@ -303,7 +315,7 @@ export class RelayLink {
 
   /** Send what is queued and not in flight, unless rate-limited or disconnected. */
   #flush(): void {
-    if (!this.#isOpen() || this.#host.clock() < this.#pausedUntil) return
+    if (!this.#isOpen() || this.#paused) return
     for (const [id, event] of this.#queue) {
       if (this.#inFlight.has(id)) continue
       // Unanswered: left queued, and sent again on the next flush or connection.
@@ -330,6 +342,7 @@ export class RelayLink {
 
   #drop(): void {
     const socket = this.#socket
+    this.#paused = false
     this.#socket = undefined
     this.#page = undefined
     this.#liveSub = undefined
