@@ -138,6 +138,33 @@ describe('relay limits', () => {
   })
 })
 
+describe('nostrRelays options', () => {
+  it('refuses bad options with a typed error naming them', () => {
+    const ws = WebSocket as never
+    const g = globalThis as { WebSocket?: unknown }
+    const global = g.WebSocket
+    delete g.WebSocket // Node 22 has one; Node 20 does not
+    for (const [options, message] of [
+      [{ urls: [] }, /urls must be an array of 1 to 16/],
+      [{ urls: ['http://relay.example'], WebSocket: ws }, /not a ws:\/\/ or wss:\/\/ url/],
+      [{ urls: ['wss://relay.example'], WebSocket: ws, publish: 'all' }, /publish must be 'own' or 'kept'/],
+      [{ urls: ['wss://relay.example'], WebSocket: ws, relayUrls: [] }, /unknown option "relayUrls"/],
+      [{ urls: ['wss://relay.example'], WebSocket: ws, backoff: { minMs: 0 } }, /backoff.minMs must be a positive number/],
+      [{ urls: ['wss://relay.example'] }, /no WebSocket here/],
+    ] as const) {
+      expect(() => nostrRelays(options as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) }))
+    }
+    if (global !== undefined) g.WebSocket = global
+    expect(nostrRelays({ urls: ['wss://a.example', 'wss://a.example'], WebSocket: ws }).urls).toEqual(['wss://a.example'])
+  })
+
+  it('a peerset without relays lists none', async () => {
+    const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
+    open.push(p)
+    expect(p.status().relays).toEqual([])
+  })
+})
+
 describe('backoff and reasons (pure)', () => {
   it('grows exponentially from minMs, is capped at maxMs, and adds at most 20% chance', () => {
     const o = { minMs: 1_000, maxMs: 60_000 }
