@@ -85,7 +85,7 @@ function startLinks(links: RelayLink[], publish: 'own' | 'kept', flushTimeoutMs:
       records.forEach((event, i) => {
         const source = from[i]
         for (const link of links) {
-          if (source?.own || (publish === 'kept' && source?.relay !== link.status().url)) link.publish(event)
+          if (source?.own || (publish === 'kept' && source?.relay !== link.url)) link.publish(event)
         }
       })
     },

@@ -86,6 +86,10 @@ export class RelayLink {
     if (!this.#closed) this.#connect()
   }
 
+  get url(): string {
+    return this.#o.url
+  }
+
   status(): RelayState {
     return { ...this.#state }
   }
@@ -198,15 +202,15 @@ export class RelayLink {
     const page = this.#page
     const ofPage = subId === page?.subId
     if (!ofPage && subId !== this.#liveSub) return // a subscription we closed: nothing to judge
-    const id = (event as { id?: unknown } | null)?.id
-    if (typeof id === 'string' && this.#seen.has(id)) return
-    if (typeof id === 'string' && this.#seen.size < 200_000) this.#seen.add(id)
-    this.#state.received++
-    const createdAt = (event as { created_at?: unknown } | null)?.created_at
+    const { id, created_at: createdAt } = (typeof event === 'object' && event !== null ? event : {}) as { id?: unknown; created_at?: unknown }
+    // Paging counts what the page served, even if the live subscription served it first.
     if (ofPage) {
       page.count++
       if (typeof createdAt === 'number') page.oldest = Math.min(page.oldest, createdAt)
     }
+    if (typeof id === 'string' && this.#seen.has(id)) return
+    if (typeof id === 'string' && this.#seen.size < 200_000) this.#seen.add(id)
+    this.#state.received++
     const judged = this.#host.submit(event, this.#o.url).then(
       ({ accepted, fault }) => {
         if (accepted) this.#state.accepted++
@@ -280,6 +284,7 @@ export class RelayLink {
 
   #done(id: string): void {
     this.#queue.delete(id)
+    if (this.#confirmed.size >= 100_000) this.#confirmed.clear() // at worst a few records are sent again
     this.#confirmed.add(id)
     if (this.#queue.size === 0) this.#flushWaiter?.()
   }

@@ -92,6 +92,17 @@ describe('a relay as an always-on peer (embedded relay)', () => {
     expect(b.get(record.id)?.text).toBe('live')
   })
 
+  it('back-fills page by page (until the oldest served) when the window holds more than a page', async () => {
+    const r = await relay()
+    const authors = [createIdentity(), createIdentity(), createIdentity()]
+    // An hour and more ago: older than the live subscription's start, so only the back-fill pages serve them.
+    const events = await Promise.all(Array.from({ length: 10 }, (_, n) => sign(authors[n % 3]!, `old ${n}`, 3_600 + n * 60)))
+    for (const event of events) r.inject(event)
+    const b = await peer([r.url], { relayOptions: { pageSize: 3 } })
+    await waitFor(() => b.status().relays[0]?.state === 'live', 10_000, 'B live')
+    expect(new Set(b.records().map((x) => x.id))).toEqual(new Set(events.map((e) => e.id)))
+  })
+
   it('a withdrawal is published too: the relay replaces the record with the tombstone, and a later peer never sees the record', async () => {
     const r = await relay()
     const a = await peer([r.url])
