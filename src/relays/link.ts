@@ -45,6 +45,7 @@ export class RelayLink {
   readonly #state: RelayState
   #socket: WebSocketLike | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
+  #pageTimer: ReturnType<typeof setTimeout> | undefined
   #failures = 0
   #closed = false
   /** Per connection: */
@@ -173,6 +174,7 @@ export class RelayLink {
 
   #requestPage(until: number | undefined): void {
     this.#page = { subId: `sync:${++this.#seq}`, until, count: 0, oldest: Infinity }
+    this.#watchPage()
     const filter = { ...this.#filter(), since: this.#since(), limit: this.#o.pageSize, ...(until === undefined ? {} : { until }) }
     this.#send(['REQ', this.#page.subId, filter])
   }
@@ -205,6 +207,7 @@ export class RelayLink {
     const { id, created_at: createdAt } = (typeof event === 'object' && event !== null ? event : {}) as { id?: unknown; created_at?: unknown }
     // Paging counts what the page served, even if the live subscription served it first.
     if (ofPage) {
+      this.#watchPage()
       page.count++
       if (typeof createdAt === 'number') page.oldest = Math.min(page.oldest, createdAt)
     }
@@ -223,6 +226,7 @@ export class RelayLink {
 
   /** A back-fill page ended: ask for the next (older) one, or finish the sync once everything served is judged. */
   #pageDone(page: Page): void {
+    clearTimeout(this.#pageTimer)
     this.#send(['CLOSE', page.subId])
     if (page.count > 0 && page.oldest < (page.until ?? Infinity) && page.oldest >= this.#since() && ++this.#pages < MAX_PAGES) {
       this.#requestPage(page.oldest)
@@ -345,7 +349,18 @@ export class RelayLink {
     this.#later(() => this.#connect(), delay)
   }
 
+  /** A back-fill page that goes silent (no event, no EOSE) for `publishTimeoutMs` fails the connection: the sync would never finish. */
+  #watchPage(): void {
+    clearTimeout(this.#pageTimer)
+    const page = this.#page
+    this.#pageTimer = setTimeout(() => {
+      if (this.#page === page && page !== undefined) this.#fail(`no EOSE: the back-fill went silent for ${this.#o.publishTimeoutMs} ms`)
+    }, this.#o.publishTimeoutMs)
+    ;(this.#pageTimer as { unref?: () => void }).unref?.()
+  }
+
   #drop(): void {
+    clearTimeout(this.#pageTimer)
     const socket = this.#socket
     this.#paused = false
     this.#socket = undefined

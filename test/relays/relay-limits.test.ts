@@ -6,7 +6,9 @@
  * pure parts (backoff, reason prefixes, message parsing) are checked without any.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { WebSocket, WebSocketServer } from 'ws'
 import { createIdentity, createPeerset, memoryStorage, nostrRelays, type NostrRelaysOptions, type Peerset, type PeersetOptions, type RelayState } from '../../src/index.js'
 import { backoffDelay, reasonKind } from '../../src/relays/backoff.js'
 import { parseRelayMessage } from '../../src/relays/messages.js'
@@ -99,6 +101,15 @@ describe('relay limits', () => {
     expect(backoff.retryAtMs).toBeGreaterThan(FIXTURE_NOW * 1000)
     expectGrowingGaps(connections, 40)
     expect(a.records()).toEqual([])
+  })
+
+  it('a relay that never ends its back-fill (no EOSE) is backed off, not waited for forever', async () => {
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    await once(silent, 'listening')
+    open.push({ close: () => new Promise<void>((resolve) => { for (const c of silent.clients) c.terminate(); silent.close(() => resolve()) }) })
+    const a = await peer([`ws://127.0.0.1:${(silent.address() as AddressInfo).port}`], { relayOptions: { publishTimeoutMs: 200 } })
+    await waitFor(() => a.status().relays[0]!.state === 'backoff', 10_000, 'backoff')
+    expect(a.status().relays[0]!.lastError).toMatch(/^no EOSE/)
   })
 
   it('auth-required (NIP-42): the peerset authenticates with the user\'s signer, then publishes and back-fills', async () => {
