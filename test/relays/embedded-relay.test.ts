@@ -148,7 +148,9 @@ describe('a relay as an always-on peer (embedded relay)', () => {
     }))
     const otherRoom = toNostrEvent(await createRecord({ text: 'elsewhere' }, author.signer, { now: FIXTURE_NOW - 5, room: 'another room' }))
     const garbage = { ...good, id: 'nope', sig: 'nope' }
-    for (const event of [good, ...forged, { ...otherRoom, tags: otherRoom.tags.map((t) => (t[0] === 'h' ? ['h', roomHash(FIXTURE_ROOM)] : t)) }, garbage]) r.inject(event)
+    // A correct id with another event's signature: only the signature check catches it.
+    const badSig = { ...(await sign(author, 'signed by someone else', 90)), sig: good.sig }
+    for (const event of [good, badSig, ...forged, { ...otherRoom, tags: otherRoom.tags.map((t) => (t[0] === 'h' ? ['h', roomHash(FIXTURE_ROOM)] : t)) }, garbage]) r.inject(event)
 
     const b = await peer([r.url], { moderation: createModeration(), relayOptions: { maxFaults: 3 } })
     const strikes: unknown[] = []
