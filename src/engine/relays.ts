@@ -66,6 +66,15 @@ function relayHost(config: ResolvedOptions, local: LocalState, reporter: Reporte
       return { accepted: outcome.status === 'added', fault: outcome.status === 'rejected' && outcome.peerFault }
     },
     ownRecords: () => [...local.index.idsOfAuthor(config.publicKey), ...local.index.withdrawalsOfAuthor(config.publicKey)].map((id) => toNostrEvent(local.index.get(id)!)),
+    heldSince: (seconds) => {
+      const held: Array<{ timestamp: number; id: string }> = []
+      for (const r of local.index.all()) if (r.createdAt >= seconds) held.push({ timestamp: r.createdAt, id: r.id })
+      return held
+    },
+    heldEvent: (id) => {
+      const record = local.index.get(id)
+      return record && { event: toNostrEvent(record), own: record.author === config.publicKey }
+    },
     async loadSince(url) {
       const value = (await sinceOf())[url]
       return typeof value === 'number' && Number.isFinite(value) ? value : undefined

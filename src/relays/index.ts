@@ -34,9 +34,15 @@ export interface NostrRelaysOptions {
   publishTimeoutMs?: number
   /** How long `close()` waits for unconfirmed publications, ms. Default 3 s. */
   flushTimeoutMs?: number
+  /**
+   * Reconcile with NIP-77 (negentropy) where a relay supports it: only the records missing on either
+   * side move, whatever their age, instead of a download since the last sync. Default true; a relay
+   * that refuses it is back-filled with `REQ` instead.
+   */
+  negentropy?: boolean
 }
 
-const KEYS = ['urls', 'publish', 'WebSocket', 'backoff', 'maxFaults', 'pageSize', 'sinceMarginSeconds', 'publishTimeoutMs', 'flushTimeoutMs']
+const KEYS = ['urls', 'publish', 'WebSocket', 'backoff', 'maxFaults', 'pageSize', 'sinceMarginSeconds', 'publishTimeoutMs', 'flushTimeoutMs', 'negentropy']
 
 /**
  * Use Nostr relays as always-on peers: publish this peer's records (and withdrawals) to them, back-fill
@@ -69,7 +75,10 @@ export function nostrRelays(options: NostrRelaysOptions): RelayStrategy {
     sinceMarginSeconds: nonNegative(options.sinceMarginSeconds ?? 600, 'sinceMarginSeconds'),
     publishTimeoutMs: positive(options.publishTimeoutMs ?? 10_000, 'publishTimeoutMs'),
     maxQueue: 10_000,
+    negentropy: options.negentropy ?? true,
+    publishKept: publish === 'kept',
   }
+  if (typeof base.negentropy !== 'boolean') throw invalid('negentropy must be a boolean')
   const flushTimeoutMs = nonNegative(options.flushTimeoutMs ?? 3_000, 'flushTimeoutMs')
   return {
     name: 'nostr-relays',

@@ -8,6 +8,7 @@
 import type { NostrEvent } from '../record/types.js'
 import { backoffDelay, reasonKind, type BackoffOptions } from './backoff.js'
 import { parseRelayMessage, type RelayMessage } from './messages.js'
+import { Negentropy, negentropyItems } from './negentropy.js'
 import type { RelayHost, RelayState, WebSocketConstructor, WebSocketLike } from './types.js'
 
 /** How one link behaves (filled in by `nostrRelays`). */
@@ -25,6 +26,10 @@ export interface RelayLinkOptions {
   publishTimeoutMs: number
   /** Most records waiting to be published to one relay; the oldest go first when full. */
   maxQueue: number
+  /** Try NIP-77 (negentropy) first; fall back to `REQ` with `since` if the relay refuses it. */
+  negentropy: boolean
+  /** Publish every record held that the relay lacks (found by NIP-77), not only this user's. */
+  publishKept: boolean
 }
 
 /** Back-fill pages asked for at most per sync (a relay that always answers something cannot keep us paging). */
@@ -32,6 +37,8 @@ const MAX_PAGES = 1000
 const OPEN = 1
 
 interface Page {
+  /** A page of ids found by NIP-77, rather than a time range. */
+  ids?: true
   subId: string
   until: number | undefined
   count: number
@@ -46,6 +53,9 @@ export class RelayLink {
   #socket: WebSocketLike | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #pageTimer: ReturnType<typeof setTimeout> | undefined
+  /** This connection's NIP-77 reconciliation, while open; then the ids it found missing here. */
+  #neg: { subId: string; session: Negentropy; replied: boolean } | undefined
+  #needed: string[] = []
   #failures = 0
   #closed = false
   /** Per connection: */
@@ -74,7 +84,7 @@ export class RelayLink {
   constructor(options: RelayLinkOptions, host: RelayHost) {
     this.#o = options
     this.#host = host
-    this.#state = { url: options.url, state: 'connecting', received: 0, accepted: 0, faults: 0, published: 0, refused: 0, authenticated: false, syncedUntil: undefined }
+    this.#state = { url: options.url, state: 'connecting', received: 0, accepted: 0, faults: 0, published: 0, refused: 0, authenticated: false, syncedUntil: undefined, negentropy: undefined }
   }
 
   /** Load the persisted sync point, then connect. */
@@ -159,7 +169,64 @@ export class RelayLink {
     this.#pending = []
     this.#liveSub = `live:${++this.#seq}`
     this.#send(['REQ', this.#liveSub, { ...this.#filter(), since: nowSeconds - this.#o.sinceMarginSeconds }])
+    if (this.#o.negentropy && this.#state.negentropy !== false) this.#openNegentropy()
+    else this.#requestPage(undefined)
+  }
+
+  /** NIP-77: reconcile the whole retention window with the relay, instead of downloading since the last sync. */
+  #openNegentropy(): void {
+    const since = Math.ceil(this.#host.windowStartSeconds())
+    const session = new Negentropy(negentropyItems(this.#host.heldSince(since)), true)
+    this.#page = undefined
+    this.#needed = []
+    this.#neg = { subId: `neg:${++this.#seq}`, session, replied: false }
+    this.#send(['NEG-OPEN', this.#neg.subId, { ...this.#filter(), since }, session.initiate()])
+    this.#watchPage()
+  }
+
+  #negMessage(subId: string, message: string): void {
+    const neg = this.#neg
+    if (neg === undefined || subId !== neg.subId) return
+    let step: ReturnType<Negentropy['reconcile']>
+    try {
+      step = neg.session.reconcile(message)
+    } catch (error) {
+      this.#fault(`a malformed NEG-MSG (${(error as Error).message})`)
+      return this.#negRefused('malformed NEG-MSG')
+    }
+    neg.replied = true
+    this.#set({ negentropy: true })
+    this.#needed.push(...step.need)
+    for (const id of step.have) {
+      const held = this.#host.heldEvent(id)
+      if (held && (held.own || this.#o.publishKept)) this.publish(held.event)
+    }
+    if (step.next !== undefined) {
+      this.#send(['NEG-MSG', neg.subId, step.next])
+      this.#watchPage()
+      return
+    }
+    this.#send(['NEG-CLOSE', neg.subId])
+    this.#neg = undefined
+    this.#requestIds()
+  }
+
+  /** The relay does not do NIP-77 (NEG-ERR, a NOTICE, silence): back-fill with `REQ` since the last sync instead, from now on. */
+  #negRefused(reason: string): void {
+    if (this.#neg === undefined) return
+    this.#send(['NEG-CLOSE', this.#neg.subId])
+    this.#neg = undefined
+    this.#set({ negentropy: false, lastError: `NIP-77: ${reason}` })
     this.#requestPage(undefined)
+  }
+
+  /** Fetch what NIP-77 found missing here, a page of ids at a time; then the sync is done. */
+  #requestIds(): void {
+    const ids = this.#needed.splice(0, this.#o.pageSize)
+    if (ids.length === 0) return this.#finishSync()
+    this.#page = { ids: true, subId: `ids:${++this.#seq}`, until: undefined, count: 0, oldest: Infinity }
+    this.#watchPage()
+    this.#send(['REQ', this.#page.subId, { ...this.#filter(), ids }])
   }
 
   #filter(): Record<string, unknown> {
@@ -194,6 +261,13 @@ export class RelayLink {
         this.#challenge = message.challenge
         return
       case 'NOTICE':
+        // A relay without NIP-77 answers NEG-OPEN with a NOTICE (it cannot name the subscription).
+        if (this.#neg !== undefined && !this.#neg.replied) this.#negRefused(`NOTICE: ${message.message}`)
+        return
+      case 'NEG-MSG':
+        return this.#negMessage(message.subId, message.message)
+      case 'NEG-ERR':
+        if (message.subId === this.#neg?.subId) this.#negRefused(`NEG-ERR: ${message.reason}`)
         return
       case 'garbage':
         return this.#fault(message.why)
@@ -228,10 +302,16 @@ export class RelayLink {
   #pageDone(page: Page): void {
     clearTimeout(this.#pageTimer)
     this.#send(['CLOSE', page.subId])
+    if (page.ids) return this.#requestIds()
     if (page.count > 0 && page.oldest < (page.until ?? Infinity) && page.oldest >= this.#since() && ++this.#pages < MAX_PAGES) {
       this.#requestPage(page.oldest)
       return
     }
+    this.#finishSync()
+  }
+
+  /** Every page served: once all of it is judged, the relay is live and the sync point is saved. */
+  #finishSync(): void {
     this.#page = undefined
     const socket = this.#socket
     const pending = this.#pending
@@ -353,8 +433,10 @@ export class RelayLink {
   #watchPage(): void {
     clearTimeout(this.#pageTimer)
     const page = this.#page
+    const neg = this.#neg
     this.#pageTimer = setTimeout(() => {
-      if (this.#page === page && page !== undefined) this.#fail(`no EOSE: the back-fill went silent for ${this.#o.publishTimeoutMs} ms`)
+      if (neg !== undefined && this.#neg === neg) this.#negRefused(`no answer within ${this.#o.publishTimeoutMs} ms`)
+      else if (this.#page === page && page !== undefined) this.#fail(`no EOSE: the back-fill went silent for ${this.#o.publishTimeoutMs} ms`)
     }, this.#o.publishTimeoutMs)
     ;(this.#pageTimer as { unref?: () => void }).unref?.()
   }
@@ -362,6 +444,7 @@ export class RelayLink {
   #drop(): void {
     clearTimeout(this.#pageTimer)
     const socket = this.#socket
+    this.#neg = undefined
     this.#paused = false
     this.#socket = undefined
     this.#page = undefined

@@ -9,6 +9,9 @@ export type RelayMessage =
   | { type: 'OK'; id: string; ok: boolean; reason: string }
   | { type: 'AUTH'; challenge: string }
   | { type: 'NOTICE'; message: string }
+  /** NIP-77 negentropy. */
+  | { type: 'NEG-MSG'; subId: string; message: string }
+  | { type: 'NEG-ERR'; subId: string; reason: string }
   | { type: 'garbage'; why: string }
 
 /** Longest frame read from a relay; a longer one is garbage (a record is at most a few KB). */
@@ -45,6 +48,12 @@ export function parseRelayMessage(data: unknown): RelayMessage {
       break
     case 'NOTICE':
       return { type, message: text(a) ? a : '' }
+    case 'NEG-MSG':
+      if (text(a) && text(b)) return { type, subId: a, message: b }
+      break
+    case 'NEG-ERR':
+      if (text(a)) return { type, subId: a, reason: text(b) ? b : '' }
+      break
   }
   return { type: 'garbage', why: `a malformed or unknown "${type.slice(0, 20)}" message` }
 }

@@ -39,6 +39,8 @@ export interface RelayState {
   authenticated: boolean
   /** The `since` (Unix seconds) of its last finished back-fill, persisted; undefined before the first. */
   syncedUntil: number | undefined
+  /** Whether it reconciles with NIP-77 (negentropy): `undefined` until tried; `false` if it refused, then `REQ` with `since` is used. */
+  negentropy: boolean | undefined
   /** What went wrong last (a refusal, a `CLOSED` reason, a connection failure, bad events). */
   lastError?: string
   /** When the next attempt is made (ms since the epoch, by the peerset's clock), in `backoff`. */
@@ -61,6 +63,10 @@ export interface RelayHost {
   submit(event: unknown, url: string): Promise<{ accepted: boolean; fault: boolean }>
   /** This peer's own records (and tombstones) held now, to (re)publish after connecting. */
   ownRecords(): NostrEvent[]
+  /** Every record and tombstone held now created at or after `sinceSeconds`, for NIP-77 reconciliation. */
+  heldSince(sinceSeconds: number): Array<{ timestamp: number; id: string }>
+  /** A held record by id, and whether it is this user's own. */
+  heldEvent(id: string): { event: NostrEvent; own: boolean } | undefined
   /** The persisted end of the last finished back-fill from `url`, Unix seconds. */
   loadSince(url: string): Promise<number | undefined>
   saveSince(url: string, seconds: number): Promise<void>

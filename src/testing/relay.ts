@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { PeersetError } from '../errors.js'
 import { verifyEventSignature } from '../record/verify.js'
+import { Negentropy, NegentropyError, negentropyItems } from '../relays/negentropy.js'
 import { wsUrl } from './url.js'
 
 /** Options of {@link startNostrRelay}. */
@@ -28,6 +29,8 @@ export interface StartNostrRelayOptions {
    * EVENT with `OK false` or a REQ with `CLOSED`, or `undefined` to serve it. For tests of clients.
    */
   refuse?: (message: { type: 'EVENT'; event: unknown } | { type: 'REQ'; filters: unknown[] }) => string | undefined
+  /** Answer NIP-77 (negentropy) reconciliation (NEG-OPEN, NEG-MSG, NEG-CLOSE). Default false: a NOTICE, as from a relay without it. */
+  negentropy?: boolean
 }
 
 /** A running relay. */
@@ -135,7 +138,7 @@ function isEvent(value: unknown): value is NostrEventLike {
  */
 export async function startNostrRelay(options: StartNostrRelayOptions = {}): Promise<NostrRelay> {
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'startNostrRelay: options must be an object')
-  const { port = 0, host = '127.0.0.1', retainMs = 30_000, requireAuth = false, refuse } = options
+  const { port = 0, host = '127.0.0.1', retainMs = 30_000, requireAuth = false, refuse, negentropy = false } = options
   if (refuse !== undefined && typeof refuse !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'startNostrRelay: options.refuse must be a function')
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PeersetError('INVALID_ARGUMENT', `startNostrRelay: options.port must be an integer 0-65535, got ${String(port)}`)
   if (typeof host !== 'string' || host.length === 0) throw new PeersetError('INVALID_ARGUMENT', 'startNostrRelay: options.host must be a non-empty string')
@@ -153,7 +156,7 @@ export async function startNostrRelay(options: StartNostrRelayOptions = {}): Pro
   const send = (socket: WebSocket, message: unknown[]): void => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message))
   }
-  const relay: RelayContext = { subscriptions, recent, store: new EventStore(), received: [], retainMs, requireAuth, refuse, send, url: '' }
+  const relay: RelayContext = { subscriptions, recent, store: new EventStore(), received: [], retainMs, requireAuth, refuse, negentropy, send, url: '' }
   server.on('connection', (socket) => handleConnection(socket, relay))
   const actualPort = (server.address() as AddressInfo).port
   let closing: Promise<void> | undefined
@@ -183,6 +186,7 @@ interface RelayContext {
   retainMs: number
   requireAuth: boolean
   refuse: StartNostrRelayOptions['refuse']
+  negentropy: boolean
   send: (socket: WebSocket, message: unknown[]) => void
   url: string
 }
@@ -191,6 +195,7 @@ interface RelayContext {
 function handleConnection(socket: WebSocket, relay: RelayContext): void {
   const { send } = relay
   const subs = new Map<string, Filter[]>()
+  const negSessions = new Map<string, Negentropy>()
   const challenge = Math.random().toString(36).slice(2)
   let authed = !relay.requireAuth
   relay.subscriptions.set(socket, subs)
@@ -220,6 +225,10 @@ function handleConnection(socket: WebSocket, relay: RelayContext): void {
       const refusal = authed ? relay.refuse?.({ type: 'EVENT', event: first }) : 'auth-required: authenticate first'
       if (refusal !== undefined) return send(socket, ['OK', first.id, false, refusal])
       send(socket, ['OK', first.id, true, accept(first, relay) ? '' : 'duplicate: have it or a newer version'])
+    } else if (relay.negentropy && typeof type === 'string' && type.startsWith('NEG-') && typeof first === 'string') {
+      const refusal = authed ? undefined : 'auth-required: authenticate first'
+      if (refusal !== undefined) return send(socket, ['NEG-ERR', first, refusal])
+      answerNegentropy(socket, relay, negSessions, type, first, rest)
     } else if (type === 'AUTH' && isEvent(first)) {
       authed = authed || isAuthFor(first, challenge, relay.url)
       send(socket, ['OK', first.id, authed, authed ? '' : 'invalid: bad AUTH event'])
@@ -256,4 +265,29 @@ function accept(event: NostrEventLike, relay: RelayContext): boolean {
 function isAuthFor(event: NostrEventLike, challenge: string, url: string): boolean {
   const tag = (name: string): string | undefined => event.tags.find((t) => t[0] === name)?.[1]
   return event.kind === 22_242 && tag('challenge') === challenge && tag('relay') === url && verifyEventSignature(event)
+}
+
+/** NIP-77, the relay's side: NEG-OPEN (a filter and the first message), NEG-MSG, NEG-CLOSE. */
+function answerNegentropy(socket: WebSocket, relay: RelayContext, sessions: Map<string, Negentropy>, type: string, subId: string, rest: unknown[]): void {
+  if (type === 'NEG-CLOSE') {
+    sessions.delete(subId)
+    return
+  }
+  let session = sessions.get(subId)
+  if (type === 'NEG-OPEN') {
+    const filter = rest[0]
+    if (typeof filter !== 'object' || filter === null) return relay.send(socket, ['NEG-ERR', subId, 'invalid: no filter'])
+    const { limit: _limit, ...unlimited } = filter as Filter
+    const held = relay.store.query([unlimited]).filter((e) => /^[0-9a-f]{64}$/.test(e.id) && Number.isSafeInteger(e.created_at) && e.created_at >= 0)
+    session = new Negentropy(negentropyItems(held.map((e) => ({ timestamp: e.created_at, id: e.id }))), false)
+    sessions.set(subId, session)
+  }
+  const message = type === 'NEG-OPEN' ? rest[1] : rest[0]
+  if (session === undefined || typeof message !== 'string') return relay.send(socket, ['NEG-ERR', subId, 'closed: no such reconciliation'])
+  try {
+    relay.send(socket, ['NEG-MSG', subId, session.reconcile(message).next!])
+  } catch (error) {
+    sessions.delete(subId)
+    relay.send(socket, ['NEG-ERR', subId, `invalid: ${error instanceof NegentropyError ? error.message : 'bad message'}`])
+  }
 }

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
-import { createIdentity, createPeerset, memoryStorage, nostrRelays, type NostrRelaysOptions, type Peerset, type PeersetOptions, type RelayState } from '../../src/index.js'
+import { acceptAll, createIdentity, createPeerset, createRecord, memoryStorage, nostrRelays, toNostrEvent, type NostrRelaysOptions, type Peerset, type PeersetOptions, type RelayState } from '../../src/index.js'
 import { backoffDelay, reasonKind } from '../../src/relays/backoff.js'
 import { parseRelayMessage } from '../../src/relays/messages.js'
 import { startNostrRelay, type NostrRelay, type StartNostrRelayOptions } from '../../src/testing/index.js'
@@ -88,7 +88,7 @@ describe('relay limits', () => {
     const r = await relay({
       refuse: (m) => {
         if (m.type !== 'REQ') return undefined
-        if ((m.filters[0] as { limit?: number }).limit !== undefined) connections.push(Date.now()) // one back-fill REQ per connection
+        if ((m.filters[0] as { limit?: number }).limit === undefined) connections.push(Date.now()) // one live REQ per connection
         return 'restricted: members only'
       },
     })
@@ -139,6 +139,7 @@ describe('relay limits', () => {
     const first = await peer([r.url], { storage, identity })
     await waitFor(() => first.status().relays[0]!.state === 'live', 10_000, 'first sync')
     expect(first.status().relays[0]!.syncedUntil).toBe(FIXTURE_NOW)
+    expect(first.status().relays[0]!.negentropy).toBe(false) // this relay answers NEG-OPEN with a NOTICE: REQ since instead
     await first.close()
     expect(sinces).toEqual([FIXTURE_NOW - 90 * 86_400 - (FIXTURE_NOW % 86_400) + 86_400])
 
@@ -146,6 +147,32 @@ describe('relay limits', () => {
     expect(again.status().relays[0]!.syncedUntil).toBe(FIXTURE_NOW)
     await waitFor(() => again.status().relays[0]!.state === 'live', 10_000, 'second sync')
     expect(sinces[1]).toBe(FIXTURE_NOW - 600)
+  })
+})
+
+describe('NIP-77 (negentropy)', () => {
+  it('reconciles instead of re-downloading: only the missing records move, both ways, whatever their age', async () => {
+    const reqs: Array<Record<string, unknown>> = []
+    const r = await relay({ negentropy: true, refuse: (m) => void (m.type === 'REQ' && reqs.push(m.filters[0] as Record<string, unknown>)) })
+    const author = createIdentity()
+    // Days old: older than any since a REQ back-fill would use after a first sync.
+    const events = await Promise.all([1, 2, 3, 4, 5].map((n) => createRecord({ text: `old ${n}` }, author.signer, { now: FIXTURE_NOW - n * 86_400, room: FIXTURE_ROOM }).then(toNostrEvent)))
+    for (const event of events) r.inject(event)
+    const storage = memoryStorage()
+    const identity = createIdentity()
+    const before = await createPeerset({ room: FIXTURE_ROOM, identity, storage, transport: false, moderation: acceptAll(), clock: () => FIXTURE_NOW * 1000 })
+    for (const event of events.slice(0, 2)) expect((await before.importRecord(event)).status).toBe('added')
+    const own = await before.publish({ text: 'mine, never sent to the relay' })
+    await before.close()
+
+    const b = await peer([r.url], { storage, identity, moderation: acceptAll() })
+    await waitFor(() => b.status().relays[0]?.state === 'live' && b.status().relays[0]!.published === 1, 10_000, 'reconciled')
+    // Received: the 3 missing, and its own record echoed by the live subscription (a duplicate).
+    expect(b.status().relays[0]).toMatchObject({ negentropy: true, received: 4, accepted: 3, faults: 0 })
+    expect(new Set(b.records({ author: author.publicKey }).map((x) => x.id))).toEqual(new Set(events.map((e) => e.id)))
+    expect(r.received.map((e) => (e as { id: string }).id)).toEqual([own.id]) // what the relay lacked, once
+    expect(reqs.filter((f) => 'limit' in f)).toEqual([]) // no back-fill by time
+    expect(reqs.filter((f) => 'ids' in f).map((f) => (f['ids'] as string[]).length)).toEqual([3])
   })
 })
 
