@@ -163,14 +163,18 @@ describe('NIP-77 (negentropy)', () => {
     const before = await createPeerset({ room: FIXTURE_ROOM, identity, storage, transport: false, moderation: acceptAll(), clock: () => FIXTURE_NOW * 1000 })
     for (const event of events.slice(0, 2)) expect((await before.importRecord(event)).status).toBe('added')
     const own = await before.publish({ text: 'mine, never sent to the relay' })
+    const foreign = toNostrEvent(await createRecord({ text: 'kept here only' }, createIdentity().signer, { now: FIXTURE_NOW - 86_400, room: FIXTURE_ROOM }))
+    expect((await before.importRecord(foreign)).status).toBe('added')
     await before.close()
 
-    const b = await peer([r.url], { storage, identity, moderation: acceptAll() })
-    await waitFor(() => b.status().relays[0]?.state === 'live' && b.status().relays[0]!.published === 1, 10_000, 'reconciled')
+    // publish: 'kept': what the relay lacks goes to it, own or not.
+    const b = await peer([r.url], { storage, identity, moderation: acceptAll(), relayOptions: { publish: 'kept' } })
+    await waitFor(() => b.status().relays[0]?.state === 'live' && b.status().relays[0]!.published === 2, 10_000, 'reconciled')
     // Received: the 3 missing, and its own record echoed by the live subscription (a duplicate).
     expect(b.status().relays[0]).toMatchObject({ negentropy: true, received: 4, accepted: 3, faults: 0 })
     expect(new Set(b.records({ author: author.publicKey }).map((x) => x.id))).toEqual(new Set(events.map((e) => e.id)))
-    expect(r.received.map((e) => (e as { id: string }).id)).toEqual([own.id]) // what the relay lacked, once
+    expect(new Set(r.received.map((e) => (e as { id: string }).id))).toEqual(new Set([own.id, foreign.id])) // what the relay lacked
+    expect(r.received).toHaveLength(2) // once each
     expect(reqs.filter((f) => 'limit' in f)).toEqual([]) // no back-fill by time
     expect(reqs.filter((f) => 'ids' in f).map((f) => (f['ids'] as string[]).length)).toEqual([3])
   })
