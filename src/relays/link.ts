@@ -211,6 +211,18 @@ export class RelayLink {
     this.#requestIds()
   }
 
+  /** `NEG-ERR`: authenticate and try again if the relay asks for it (NIP-42); otherwise, back-fill by `REQ`. */
+  #negError(subId: string, reason: string): void {
+    const neg = this.#neg
+    if (neg === undefined || subId !== neg.subId) return
+    if (reasonKind(reason) !== 'auth-required') return this.#negRefused(`NEG-ERR: ${reason}`)
+    void this.#authenticate().then((ok) => {
+      if (this.#neg !== neg) return
+      if (ok) this.#openNegentropy()
+      else this.#fail(`NEG-ERR: ${reason} (authentication failed)`)
+    })
+  }
+
   /** The relay does not do NIP-77 (NEG-ERR, a NOTICE, silence): back-fill with `REQ` since the last sync instead, from now on. */
   #negRefused(reason: string): void {
     if (this.#neg === undefined) return
@@ -267,8 +279,7 @@ export class RelayLink {
       case 'NEG-MSG':
         return this.#negMessage(message.subId, message.message)
       case 'NEG-ERR':
-        if (message.subId === this.#neg?.subId) this.#negRefused(`NEG-ERR: ${message.reason}`)
-        return
+        return this.#negError(message.subId, message.reason)
       case 'garbage':
         return this.#fault(message.why)
     }

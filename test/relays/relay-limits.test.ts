@@ -180,6 +180,19 @@ describe('NIP-77 (negentropy)', () => {
   })
 })
 
+describe('NIP-77 with NIP-42', () => {
+  it('a relay that wants authentication before reconciling gets it, and the reconciliation then runs', async () => {
+    const r = await relay({ requireAuth: true, negentropy: true })
+    const a = await peer([r.url], { clock: Date.now })
+    const record = await a.publish({ text: 'members only' })
+    await waitFor(() => a.status().relays[0]!.published === 1, 10_000, 'A confirmed')
+    await a.close()
+    const b = await peer([r.url], { clock: Date.now })
+    await waitFor(() => b.get(record.id) !== undefined && b.status().relays[0]!.state === 'live', 10_000, 'B reconciled after AUTH')
+    expect(b.status().relays[0]).toMatchObject({ authenticated: true, negentropy: true, faults: 0 })
+  })
+})
+
 describe('nostrRelays options', () => {
   it('refuses bad options with a typed error naming them', () => {
     const ws = WebSocket as never
