@@ -213,6 +213,13 @@ describe('nostrRelays options', () => {
     expect(nostrRelays({ urls: ['wss://a.example', 'wss://a.example'], WebSocket: ws }).urls).toEqual(['wss://a.example'])
   })
 
+  it('in Node without a transport, relays alone sync the room: no "will not sync" warning', async () => {
+    const r = await relay()
+    const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), relays: nostrRelays({ urls: [r.url], WebSocket: WebSocket as never }) })
+    open.push(p)
+    expect(p.status().warnings.map((w) => w.code)).not.toContain('no-transport')
+  })
+
   it('a peerset without relays lists none', async () => {
     const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
     open.push(p)
