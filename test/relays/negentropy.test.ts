@@ -5,7 +5,12 @@
  * spread, clustered, all on one side, and with shared timestamps.
  */
 import { nip77 } from 'nostr-tools'
+import { Relay, useWebSocketImplementation } from 'nostr-tools/relay'
 import { describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { createIdentity, createRecord, toNostrEvent } from '../../src/index.js'
+import { startNostrRelay } from '../../src/testing/index.js'
+import { FIXTURE_NOW, FIXTURE_ROOM } from '../helpers.js'
 import { Negentropy, NegentropyError, negentropyItems } from '../../src/relays/negentropy.js'
 
 /** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
@@ -88,6 +93,30 @@ describe('negentropy (NIP-77)', () => {
       expect([...ourResult.need].sort()).toEqual(ids(s.theirs))
     })
   }
+
+  it('the embedded relay answers NIP-77 over the wire to nostr-tools\' NegentropySync (an independent client)', async () => {
+    const relay = await startNostrRelay({ negentropy: true })
+    try {
+      const author = createIdentity()
+      const events = await Promise.all([1, 2, 3, 4].map((n) => createRecord({ text: `r${n}` }, author.signer, { now: FIXTURE_NOW - n, room: FIXTURE_ROOM }).then(toNostrEvent)))
+      for (const e of events.slice(0, 3)) relay.inject(e)
+      useWebSocketImplementation(WebSocket)
+      const client = await Relay.connect(relay.url)
+      const storage = toolsStorage([events[2]!, events[3]!].map((e) => ({ timestamp: e.created_at, id: e.id })))
+      const have: string[] = []
+      const need: string[] = []
+      const closed = new Promise<string | undefined>((resolve) => {
+        const sync = new nip77.NegentropySync(client, storage, { kinds: [37515] }, { onhave: (id) => have.push(id), onneed: (id) => need.push(id), onclose: resolve })
+        void sync.start()
+      })
+      expect(await closed).toBeUndefined()
+      expect(have).toEqual([events[3]!.id])
+      expect(need.sort()).toEqual([events[0]!.id, events[1]!.id].sort())
+      client.close()
+    } finally {
+      await relay.close()
+    }
+  })
 
   it('refuses malformed messages with a NegentropyError, never another throw', () => {
     const responder = new Negentropy(negentropyItems([]), false)
