@@ -27,6 +27,7 @@ export * from './storage/index.js'
 export * from './transport/index.js'
 export * from './moderation/index.js'
 export * from './verify/index.js'
+export { nostrRelays, type NostrRelaysOptions, type RelayHost, type RelayLinks, type RelayState, type RelayStrategy, type WebSocketConstructor, type WebSocketLike } from './relays/index.js'
 export {
   DEFAULT_CLIENT_SESSION_MS,
   DEFAULT_PROOF_OF_WORK,

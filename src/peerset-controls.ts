@@ -1,5 +1,5 @@
 /** Parts of the peerset facade kept out of `createPeerset`: its status snapshot and its controls (persistence, live settings). */
-import type { Connection } from './engine/connection.js'
+import type { RoomConnection } from './engine/relays.js'
 import { applyChange, initialTuning, settingsOf } from './engine/live-settings.js'
 import type { LocalState } from './engine/local-state.js'
 import type { ResolvedOptions } from './engine/options.js'
@@ -11,7 +11,7 @@ import type { Peerset, PeersetStatus } from './peerset-types.js'
 export interface FacadeParts {
   config: ResolvedOptions
   local: LocalState
-  connection: Connection
+  connection: RoomConnection
   reporter: Reporter
   npub: string
   state: () => PeersetStatus['state']
@@ -39,6 +39,7 @@ export function peersetStatus({ config, local, connection, reporter, npub, state
       ...local.health.status(),
     },
     transport: now === 'open' ? connection.status() : { ...connection.status(), joined: false },
+    relays: connection.relays(),
     warnings: reporter.warnings,
   }
 }

@@ -6,6 +6,7 @@ import type { Identity, Signer } from './identity/types.js'
 import type { StrikeLedgerOptions } from './moderation/index.js'
 import type { ModerationStrategy } from './moderation/types.js'
 import type { VerifierStrategy } from './verify/types.js'
+import type { RelayState, RelayStrategy } from './relays/types.js'
 import type { NostrEvent, PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
 import type { CloseReason, SessionLimits, SessionState, SessionTimeouts } from './session/index.js'
 import type { StorageStrategy } from './storage/types.js'
@@ -65,6 +66,11 @@ export interface PeersetOptions {
   proofOfWork?: { session?: number; records?: number }
   /** How long `close()` waits for the transport to leave before giving up, in ms. Default 5 s. */
   closeTimeoutMs?: number
+  /**
+   * Nostr relays as always-on peers, e.g. `nostrRelays({ urls })`: records are published to them and
+   * back-filled from them, so users who are never online together still share the room. Off by default.
+   */
+  relays?: RelayStrategy
 }
 
 /**
@@ -121,9 +127,11 @@ export interface RejectedRecord {
   message: string
   /** Whether the verdict can never change (a record from the future, or over a quota, may be accepted later). */
   permanent: boolean
-  origin: 'local' | 'import' | 'remote'
+  origin: 'local' | 'import' | 'remote' | 'relay'
   /** The peer it came from, for remote records. */
   peerId?: string
+  /** The relay's url, for records a Nostr relay served. */
+  relay?: string
 }
 
 /** A peer in the room: its session state, and once it has proved its key, who it is. */
@@ -203,6 +211,8 @@ export interface PeersetEvents {
   warning: [warning: PeersetWarning]
   /** The transport's connection state changed: a signalling server opened or is failing, a peer connected or left. */
   'transport:state': [state: TransportState]
+  /** A relay's state changed (connected, synced, refused, backed off...); see `status().relays`. */
+  'relay:state': [state: RelayState]
   /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
   error: [error: unknown]
 }
@@ -258,6 +268,8 @@ export interface PeersetStatus {
     /** The transport's connection state (signalling servers, transport-level peers, last error); null if it reports none. */
     state: TransportState | null
   }
+  /** The relays (`options.relays`), each with its state and counts; empty without relays. */
+  relays: RelayState[]
   warnings: PeersetWarning[]
 }
 

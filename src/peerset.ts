@@ -1,4 +1,4 @@
-import { connect } from './engine/connection.js'
+import { connectWithRelays } from './engine/relays.js'
 import type { IngestOutcome } from './engine/ingest.js'
 import { openLocalState } from './engine/local-state.js'
 import type { RecordIndex } from './engine/record-index.js'
@@ -42,7 +42,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   const npub = npubEncode(publicKey)
   const reporter = new Reporter()
   const local = await openLocalState(config, reporter)
-  const connection = await connect(config, local, reporter)
+  const connection = await connectWithRelays(config, local, reporter)
   const { events } = reporter
   const { index, ingestor } = local
 

@@ -21,6 +21,7 @@ import {
   identityFromNsec,
   isPeersetError,
   memoryStorage,
+  nostrRelays,
   trysteroTransport,
   type Identity,
   type PeersetRecord,
@@ -31,10 +32,11 @@ import {
   workerVerifier,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
+import { WebSocket } from 'ws'
 
 const USAGE = `usage: peer.ts --room <room> --tracker <ws-url> [--tracker <ws-url>...] [--store <folder>] [--nsec <nsec1...>]
   [--name <label>] [--strategy torrent|nostr] [--publish <text>...] [--bulk <n>] [--edit <text>] [--edit-after-ms <ms>]
-  [--accept-all] [--workers <n>] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
+  [--accept-all] [--workers <n>] [--bind <ip>] [--status-ms <ms>] [--list-ids] [--relay <ws-url>...] [--relay-publish own|kept]`
 
 const { values: args } = parseArgs({
   options: {
@@ -59,6 +61,10 @@ const { values: args } = parseArgs({
     'status-ms': { type: 'string', default: '1000' },
     // Print every stored record id in the `ready` line (to check what survived a restart).
     'list-ids': { type: 'boolean', default: false },
+    // Nostr relays as always-on peers (nostrRelays): records are published to them and back-filled from them.
+    relay: { type: 'string', multiple: true, default: process.env['PEERSET_RELAY']?.split(',').filter(Boolean) ?? [] },
+    // What goes to the relays: this peer's own records (default), or every record it keeps.
+    'relay-publish': { type: 'string', default: 'own' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -139,6 +145,9 @@ const peerset = await createPeerset({
   transport,
   ...(args['accept-all'] && { moderation: acceptAll() }),
   ...(verifier && { verifier }),
+  ...(args.relay.length > 0 && {
+    relays: nostrRelays({ urls: args.relay, publish: args['relay-publish'] as 'own' | 'kept', WebSocket: WebSocket as never, backoff: { minMs: 500 } }),
+  }),
   // A restarted peer comes back under a new transport id: let it in at once.
   reconnectCooldownMs: 2_000,
   // Notice a vanished peer within 20 s of silence (trystero itself takes about 26 s).
@@ -158,11 +167,13 @@ peerset.on('record:added', (record, info) =>
     text: short(record.text),
     origin: info.origin,
     ...(info.origin === 'remote' && { from: npubOf(info.peerId) ?? info.peerId }),
+    ...(info.origin === 'relay' && { from: info.url }),
   }),
 )
 peerset.on('record:removed', (record, { reason }) => say('record:removed', { id: record.id, uuid: record.uuid, text: short(record.text), reason }))
 peerset.on('record:rejected', (info) => say('record:rejected', { id: info.id, reason: info.reason, rule: info.rule, origin: info.origin, message: info.message }))
 peerset.on('sync:idle', ({ recordsAdded }) => say('sync:idle', { recordsAdded, records: peerset.records().length }))
+peerset.on('relay:state', (r) => say('relay:state', { url: r.url, state: r.state, lastError: r.lastError }))
 peerset.on('warning', (w) => say('warning', { code: w.code, message: w.message }))
 peerset.on('error', (error) => say('error', { message: String(error) }))
 

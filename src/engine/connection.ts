@@ -33,7 +33,8 @@ export interface Connection {
 export async function connect(config: ResolvedOptions, local: LocalState, reporter: Reporter): Promise<Connection> {
   const transport = config.given.transport ?? defaultTransport()
   if (transport === undefined) {
-    reporter.warn({ code: 'no-transport', message: NO_DEFAULT_TRANSPORT_MESSAGE })
+    // With relays the records do sync (through them): no warning that they will not.
+    if (!config.given.relays) reporter.warn({ code: 'no-transport', message: NO_DEFAULT_TRANSPORT_MESSAGE })
   } else if (transport !== false && !transport.isSupported()) {
     reporter.warn({ code: 'no-transport', message: `transport "${transport.name}" is not supported here: records will not sync` })
   } else if (transport !== false) {

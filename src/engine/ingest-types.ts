@@ -28,8 +28,11 @@ export type RejectReason =
  */
 export type RemoveReason = 'expired' | 'replaced' | 'withdrawn' | 'over-quota' | 'duplicate' | 'author-banned' | 'withdrawal-cap' | (string & {})
 
-/** Where a record came from: published here, received from a peer, or imported by the host app (`importRecord`). */
-export type RecordOrigin = { origin: 'local' } | { origin: 'import' } | { origin: 'remote'; peerId: string }
+/**
+ * Where a record came from: published here, received from a peer, imported by the host app
+ * (`importRecord`), or received from a Nostr relay (see `nostrRelays`).
+ */
+export type RecordOrigin = { origin: 'local' } | { origin: 'import' } | { origin: 'remote'; peerId: string } | { origin: 'relay'; url: string }
 
 /** A refusal, as the submitter and the `record:rejected` event see it. */
 export interface Rejection {

@@ -164,7 +164,7 @@ function screen(item: RecordSubmission, record: PeersetRecord, stage: Stage, ctx
   // open); a local import is not: see docs/protocol.md, Room.
   if (record.roomHash !== ctx.roomHash) {
     const message = record.roomHash === undefined ? 'it has no room tag ("h"): it was signed for no room' : 'it was signed for another room (its "h" tag is not this room\'s hash)'
-    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: item.origin.origin === 'remote' }, true)
+    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: item.origin.origin === 'remote' || item.origin.origin === 'relay' }, true)
   }
   const evidence = item.type === 'remote' && item.evidence === true
   if (stage.addedInBatch(id)) return { decision: { type: 'copy', item, id, ofBatch: true } }

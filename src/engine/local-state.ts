@@ -250,6 +250,7 @@ function listenerFor(reporter: Reporter, state: () => LocalState, health: Storag
         permanent: outcome.permanent,
         ...(outcome.rule !== undefined ? { rule: outcome.rule } : {}),
         ...(origin.origin === 'remote' ? { peerId: origin.peerId } : {}),
+        ...(origin.origin === 'relay' ? { relay: origin.url } : {}),
       })
     },
     writeFailed: (error) => {

@@ -65,6 +65,7 @@ export const PEERSET_OPTION_KEYS: readonly (keyof PeersetOptions)[] = [
   'reconnectCooldownMs',
   'proofOfWork',
   'closeTimeoutMs',
+  'relays',
 ]
 
 /** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one would fire at once. */
@@ -128,6 +129,9 @@ function checkStrategies(options: PeersetOptions): Granularity {
   }
   if (options.verifier !== undefined && !(hasShape(options.verifier, ['verify', 'close']) && typeof options.verifier.name === 'string')) {
     throw invalid('verifier must be a verifier strategy ({ name, verify(checks), close() }), e.g. workerVerifier({ size: 2 })')
+  }
+  if (options.relays !== undefined && !(hasShape(options.relays, ['start']) && Array.isArray(options.relays.urls))) {
+    throw invalid('relays must be a relay strategy ({ name, urls, start(host) }), e.g. nostrRelays({ urls })')
   }
   const granularity = options.granularity ?? dailyBuckets()
   const d = (granularity as Partial<Granularity> | null)?.descriptor

@@ -124,6 +124,11 @@ export class RecordIndex {
   }
 
   /** Every live record (tombstones left out). */
+  /** Every record held, tombstones included. */
+  all(): IterableIterator<PeersetRecord> {
+    return this.#byId.values()
+  }
+
   *values(): IterableIterator<PeersetRecord> {
     for (const record of this.#byId.values()) if (!record.withdrawn) yield record
   }
