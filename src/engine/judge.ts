@@ -230,6 +230,7 @@ async function judgeRecord(item: RecordSubmission, read: Read, stage: Stage, ctx
     for (const kept of stage.recordsOfAuthor(record.author)) evict(stage, kept.id, 'author-banned', 'ban')
   }
   if (blocked) return refuse({ id, ...blocked }, false)
+  if (!evidence) rememberSetRuleRefusal(stage, record, verdict)
   const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)
   if (refusal) {
     return refuse(
@@ -256,6 +257,25 @@ async function judgeRecord(item: RecordSubmission, read: Read, stage: Stage, ctx
   if (current) stage.remove(current.id, 'replaced', record)
   for (const eviction of (verdict as Extract<ModerationVerdict, { accept: true }>).evict ?? []) evict(stage, eviction.id, eviction.reason, eviction.rule)
   return { type: 'accept', item, record }
+}
+
+/**
+ * A version the quota (or the duplicate rule) refuses is the newest version seen at its address, as
+ * much as one those rules evict: remember it the same way, so an older version of the address is
+ * refused `superseded` here too. Otherwise what a peer keeps would depend on whether the newer
+ * version arrived before or after the records that push it out (docs/moderation.md, "Edits and
+ * the set rules"). Only set-rule refusals: a per-record refusal leaves the older version keepable on
+ * every peer alike, and a local one (`link-check`, a failing rule) is no fact of the swarm.
+ */
+function rememberSetRuleRefusal(stage: Stage, record: PeersetRecord, verdict: ModerationVerdict): void {
+  if (verdict.accept) return
+  const setRule = (verdict.rule === 'quota' && verdict.reason === 'over-quota') || (verdict.rule === 'duplicate' && verdict.reason === 'duplicate')
+  if (!setRule) return
+  // The quota never refuses a version while an older one is held (the older one's place is free
+  // to it); a duplicate may: the address's newest version is out, so the older one goes too.
+  const current = stage.currentAt(record.author, record.uuid)
+  if (current !== undefined) evict(stage, current.id, verdict.reason, verdict.rule)
+  stage.versions.evicted(record)
 }
 
 /** A tombstone: the withdrawal rules decide (withdrawals.ts); accepted, it may move its author's horizon. */
