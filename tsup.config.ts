@@ -14,7 +14,9 @@ const nodeOnly = ['node-datachannel', 'node-datachannel/polyfill', 'ws', 'classi
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', node: 'src/node/index.ts', testing: 'src/testing/index.ts' },
+    // `verify-worker` is the script of `workerVerifier()`'s workers: its own file beside the entries,
+    // found by `new URL('./verify-worker.js', import.meta.url)` from Node and by bundlers (Vite).
+    entry: { index: 'src/index.ts', node: 'src/node/index.ts', testing: 'src/testing/index.ts', 'verify-worker': 'src/verify/verify-worker.ts' },
     format: ['esm'],
     dts: true,
     sourcemap: true,
@@ -28,6 +30,8 @@ export default defineConfig([
   {
     entry: { index: 'src/index.ts' },
     format: ['cjs'],
+    // `import.meta.url` (where `workerVerifier()` finds dist/verify-worker.js) from `__filename` in CommonJS.
+    shims: true,
     dts: true,
     sourcemap: true,
     target: 'es2022',

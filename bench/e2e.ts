@@ -3,6 +3,8 @@
  * its LevelDB store), one empty node-peer joining through a local tracker. Measures seconds from the
  * empty peer's process start to connected, and from connected to all records stored, next to the raw
  * `schnorr.verify` rate measured in the same run (verification is the physical limit of ingest).
+ * Two scenarios, each with fresh peers: the joining peer verifying on its main thread (the default),
+ * and verifying in two worker threads (`--workers 2`: `workerVerifier({ size: 2 })`).
  *
  *   npx tsx bench/e2e.ts [--json] [--records 10000]
  *
@@ -58,53 +60,60 @@ const rawVerifyPerSec = await opsPerSecond(() => {
   schnorr.verify(s.sig, s.id, s.pub)
 }, 2_000)
 
-const dir = mkdtempSync(join(tmpdir(), 'peerset-bench-e2e-'))
-const room = ROOM
-const tracker = await startTracker({ intervalMs: 10_000 })
-const peers: PeerProcess[] = []
-const rows: Row[] = []
-try {
-  // The full peer's store, written directly (stores trust their records): 1,000 records per batch.
-  const store = await levelStorage({ path: join(dir, 'full') }).open(room)
-  for (let i = 0; i < records.length; i += 1_000) await store.write({ put: records.slice(i, i + 1_000) })
-  await store.close()
+/** One catch-up: a fresh full peer and an empty peer (with `joinArgs`), in their own folders. */
+async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'peerset-bench-e2e-'))
+  const room = ROOM
+  const tracker = await startTracker({ intervalMs: 10_000 })
+  const peers: PeerProcess[] = []
+  try {
+    // The full peer's store, written directly (stores trust their records): 1,000 records per batch.
+    const store = await levelStorage({ path: join(dir, 'full') }).open(room)
+    for (let i = 0; i < records.length; i += 1_000) await store.write({ put: records.slice(i, i + 1_000) })
+    await store.close()
 
-  const common = ['--room', room, '--tracker', tracker.url, '--accept-all', '--status-ms', '250']
-  const full = startPeer('full', [...common, '--store', join(dir, 'full')])
-  peers.push(full)
-  await full.waitFor((e) => e.event === 'ready', 120_000, 'ready')
-  say(`full peer ready with ${String(full.last('ready')!['records'])} records`)
+    const common = ['--room', room, '--tracker', tracker.url, '--accept-all', '--status-ms', '250']
+    const full = startPeer('full', [...common, '--store', join(dir, 'full')])
+    peers.push(full)
+    await full.waitFor((e) => e.event === 'ready', 120_000, 'ready')
+    say(`${scenario}: full peer ready with ${String(full.last('ready')!['records'])} records`)
 
-  const empty = startPeer('empty', [...common, '--store', join(dir, 'empty')])
-  peers.push(empty)
-  let stored = 0
-  let lastAdded = 0
-  empty.onEvent((e) => {
-    if (e.event === 'record:added') {
-      stored++
-      lastAdded = e.t
+    const empty = startPeer('empty', [...common, '--store', join(dir, 'empty'), ...joinArgs])
+    peers.push(empty)
+    let stored = 0
+    let lastAdded = 0
+    empty.onEvent((e) => {
+      if (e.event === 'record:added') {
+        stored++
+        lastAdded = e.t
+      }
+    })
+    const connected = await empty.waitFor((e) => e.event === 'peer:joined', 120_000, 'connected')
+    await empty.waitFor(() => stored >= N, BUDGET_MS, `${N} records stored`)
+    const seconds = (lastAdded - connected.t) / 1000
+    // The first status line that counts every record also counts the frames that brought them.
+    const after = await empty.waitFor((e) => e.event === 'status' && Number(e['records']) >= N && e.t > lastAdded, 10_000, 'a status line after the catch-up')
+    const wireBytes = Number(after['bytesSent']) + Number(after['bytesReceived'])
+    say(`${scenario}: joining peer: ${String(after['bytesSent'])} bytes sent, ${String(after['bytesReceived'])} received`)
+    return {
+      scenario,
+      records: N,
+      startToConnectedSeconds: round(connected.t / 1000),
+      seconds: round(seconds),
+      recordsPerSec: Math.round(N / seconds),
+      bytesPerRecord: Math.round(wireBytes / N),
+      rawVerifyPerSec: Math.round(rawVerifyPerSec),
+      ratioToVerifyLimit: round(seconds / (N / rawVerifyPerSec)),
     }
-  })
-  const connected = await empty.waitFor((e) => e.event === 'peer:joined', 120_000, 'connected')
-  await empty.waitFor(() => stored >= N, BUDGET_MS, `${N} records stored`)
-  const seconds = (lastAdded - connected.t) / 1000
-  // The first status line that counts every record also counts the frames that brought them.
-  const after = await empty.waitFor((e) => e.event === 'status' && Number(e['records']) >= N && e.t > lastAdded, 10_000, 'a status line after the catch-up')
-  const wireBytes = Number(after['bytesSent']) + Number(after['bytesReceived'])
-  say(`joining peer: ${String(after['bytesSent'])} bytes sent, ${String(after['bytesReceived'])} received`)
-  rows.push({
-    scenario: `catch-up of ${N} records over WebRTC (loopback, torrent strategy)`,
-    records: N,
-    startToConnectedSeconds: round(connected.t / 1000),
-    seconds: round(seconds),
-    recordsPerSec: Math.round(N / seconds),
-    bytesPerRecord: Math.round(wireBytes / N),
-    rawVerifyPerSec: Math.round(rawVerifyPerSec),
-    ratioToVerifyLimit: round(seconds / (N / rawVerifyPerSec)),
-  })
-} finally {
-  await Promise.all(peers.map((p) => p.stop(5_000)))
-  await tracker.close()
-  rmSync(dir, { recursive: true, force: true })
+  } finally {
+    await Promise.all(peers.map((p) => p.stop(5_000)))
+    await tracker.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
+
+const rows: Row[] = []
+rows.push(await catchUp(`catch-up of ${N} records over WebRTC (loopback, torrent strategy)`, []))
+// The joining peer verifies in two worker threads (workerVerifier({ size: 2 })).
+rows.push(await catchUp(`catch-up of ${N} records over WebRTC, joining peer with workerVerifier({ size: 2 })`, ['--workers', '2']))
 report(`End-to-end catch-up (${N.toLocaleString('en')} records; target ratioToVerifyLimit <= 1.2)`, rows)

@@ -22,6 +22,8 @@ export type PeersetErrorCode =
   | 'PROTOCOL'
   /** The peerset (or store) was used after `close()`. */
   | 'CLOSED'
+  /** A signature verifier could not answer (a worker crashed or failed to start); the engine then verifies on the calling thread. */
+  | 'VERIFIER_FAILED'
 
 /** The one error class of the library. `code` says what kind of failure it is. */
 export class PeersetError extends Error {
@@ -37,7 +39,36 @@ export class PeersetError extends Error {
   }
 }
 
-/** Whether `value` is a {@link PeersetError}, optionally of one `code`. */
+/**
+ * Whether `value` is a {@link PeersetError}, optionally of one `code`.
+ * @example
+ * ```ts
+ * try {
+ *   await peerset.publish({ text })
+ * } catch (error) {
+ *   if (isPeersetError(error, 'INVALID_RECORD')) showProblem(error.reason, error.message) // refused: say why
+ *   else throw error
+ * }
+ * ```
+ */
 export function isPeersetError(value: unknown, code?: PeersetErrorCode): value is PeersetError {
   return value instanceof PeersetError && (code === undefined || value.code === code)
+}
+
+/**
+ * Refuses an options object with a key not in `known`, so a typo (`{ name }` for `{ databaseName }`)
+ * fails loudly with `INVALID_ARGUMENT` instead of silently keeping the default. `undefined` passes.
+ * Internal: the strategy factories call it first.
+ */
+export function assertKnownOptions(where: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new PeersetError('INVALID_ARGUMENT', `${where}: options must be an object`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const list = known.length === 0 ? 'it takes no options' : `known: ${known.join(', ')}`
+      throw new PeersetError('INVALID_ARGUMENT', `${where}: unknown option "${key}" (${list})`)
+    }
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * Peerset: decentralized, peer-to-peer sync of signed records (Nostr events) with time-bucketed
  * set reconciliation. Start with {@link createPeerset} and {@link createIdentity}.
- * @packageDocumentation
+ * @module peerset
  */
 export {
   createPeerset,
@@ -9,6 +9,8 @@ export {
   type Peerset,
   type PeersetEvents,
   type PeersetOptions,
+  type PeersetSettings,
+  type PeersetSettingsChange,
   type PeersetStatus,
   type PeersetWarning,
   type RecordQuery,
@@ -24,6 +26,8 @@ export * from './buckets/index.js'
 export * from './storage/index.js'
 export * from './transport/index.js'
 export * from './moderation/index.js'
+export * from './verify/index.js'
+export { nostrRelays, type NostrRelaysOptions, type RelayHost, type RelayLinks, type RelayState, type RelayStrategy, type WebSocketConstructor, type WebSocketLike } from './relays/index.js'
 export {
   DEFAULT_CLIENT_SESSION_MS,
   DEFAULT_PROOF_OF_WORK,

@@ -5,6 +5,8 @@ import type { Subscribable } from './events.js'
 import type { Identity, Signer } from './identity/types.js'
 import type { StrikeLedgerOptions } from './moderation/index.js'
 import type { ModerationStrategy } from './moderation/types.js'
+import type { VerifierStrategy } from './verify/types.js'
+import type { RelayState, RelayStrategy } from './relays/types.js'
 import type { NostrEvent, PeersetRecord, RecordDraft, RecordLimits } from './record/types.js'
 import type { CloseReason, SessionLimits, SessionState, SessionTimeouts } from './session/index.js'
 import type { StorageStrategy } from './storage/types.js'
@@ -28,6 +30,12 @@ export interface PeersetOptions {
   granularity?: Granularity
   /** Which records are kept. Default: `createModeration()` (content, bad words, links, duplicates, 5 records per author). `acceptAll()` keeps every valid record. */
   moderation?: ModerationStrategy
+  /**
+   * How record signatures are checked. Default: `mainThreadVerifier()` (noble, on the calling
+   * thread, yielding every 20 ms). `workerVerifier({ size })` spreads the work over workers (about
+   * 1.9x with two). `peerset.close()` closes it. See docs/strategies.md.
+   */
+  verifier?: VerifierStrategy
   /** Author strikes and bans: how many strikes ban an author, and for how long. */
   strikes?: StrikeLedgerOptions
   /** Record size limits (see `DEFAULT_RECORD_LIMITS`). */
@@ -57,6 +65,37 @@ export interface PeersetOptions {
    */
   proofOfWork?: { session?: number; records?: number }
   /** How long `close()` waits for the transport to leave before giving up, in ms. Default 5 s. */
+  closeTimeoutMs?: number
+  /**
+   * Nostr relays as always-on peers, e.g. `nostrRelays({ urls })`: records are published to them and
+   * back-filled from them, so users who are never online together still share the room. Off by default.
+   */
+  relays?: RelayStrategy
+}
+
+/**
+ * The settings of a running peerset that {@link Peerset.configure} changes: this peer's own tuning
+ * of its sessions and its stay in the room. Every value, defaults filled in.
+ */
+export interface PeersetSettings {
+  /** Peer session timeouts. A change applies to sessions that start after it; running sessions keep theirs until they end. */
+  sessionTimeouts: SessionTimeouts
+  /** Per-peer limits. A change applies to sessions that start after it. */
+  sessionLimits: SessionLimits
+  /** Most concurrent peers. Lowering it ends no session: newcomers are refused until fewer remain. */
+  maxPeers: number
+  /** How long this peerset stays in the room before it leaves and rejoins, in ms; counted from the last join. */
+  maxClientSessionMs: number
+  /** How long `close()` waits for the transport to leave, in ms. */
+  closeTimeoutMs: number
+}
+
+/** What {@link Peerset.configure} takes: any of the {@link PeersetSettings}; nested objects change key by key. */
+export interface PeersetSettingsChange {
+  sessionTimeouts?: Partial<SessionTimeouts>
+  sessionLimits?: Partial<SessionLimits>
+  maxPeers?: number
+  maxClientSessionMs?: number
   closeTimeoutMs?: number
 }
 
@@ -88,9 +127,11 @@ export interface RejectedRecord {
   message: string
   /** Whether the verdict can never change (a record from the future, or over a quota, may be accepted later). */
   permanent: boolean
-  origin: 'local' | 'import' | 'remote'
+  origin: 'local' | 'import' | 'remote' | 'relay'
   /** The peer it came from, for remote records. */
   peerId?: string
+  /** The relay's url, for records a Nostr relay served. */
+  relay?: string
 }
 
 /** A peer in the room: its session state, and once it has proved its key, who it is. */
@@ -111,6 +152,11 @@ export interface PeerInfo {
   connectedAt: number
   /** Records received from it and added. */
   recordsReceived: number
+  /**
+   * About one round trip to the peer, ms: from our hello to its signed answer (the handshake; its
+   * signing included), then from each keepalive ping to its pong. `undefined` until it answered.
+   */
+  rttMs: number | undefined
 }
 
 /** The events of a peerset, with their listener arguments. */
@@ -122,7 +168,8 @@ export interface PeersetEvents {
   'records:added': [records: PeersetRecord[]]
   /**
    * A record left the store (`reason`: `expired`, `replaced`, `withdrawn` by its author, `over-quota`,
-   * `duplicate`, `author-banned`, ...). Tombstones are never reported added or removed.
+   * `duplicate`, `author-banned`, `withdrawal-cap` (older than its author's 20th newest withdrawal), ...).
+   * Tombstones are never reported added or removed.
    */
   'record:removed': [record: PeersetRecord, info: { reason: RemoveReason; replacedBy?: PeersetRecord }]
   /** A record was refused. */
@@ -138,6 +185,19 @@ export interface PeersetEvents {
   'sync:started': [info: { wanted: number }]
   /** Every wanted record has arrived or been resolved: this peer is in sync with its peers as far as it knows. */
   'sync:idle': [info: { recordsAdded: number }]
+  /**
+   * How a catch-up is going, for a progress bar: once right after `sync:started` (`received` 0), then at
+   * most every 250 ms (peerset clock) while something changed, and once right before `sync:idle`
+   * (`received === expected`). `received`: wanted records that arrived and were judged since the
+   * catch-up began (added, duplicate or refused); `expected`: `received` plus those still wanted (it
+   * grows as peers announce more, shrinks when a wanted record comes by another way); `added`: of
+   * `received`, those stored; `rate`: records received per second over the last 5 s.
+   * @example
+   * ```ts
+   * peerset.on('sync:progress', ({ received, expected }) => (bar.value = expected ? received / expected : 1))
+   * ```
+   */
+  'sync:progress': [info: { received: number; expected: number; added: number; rate: number }]
   /** A peer proved its key: it syncs from now on. */
   'peer:joined': [peer: PeerInfo]
   /** A peer's session ended; `reason` says why (e.g. `granularity` or `moderation-policy` when a setting differs). */
@@ -151,6 +211,8 @@ export interface PeersetEvents {
   warning: [warning: PeersetWarning]
   /** The transport's connection state changed: a signalling server opened or is failing, a peer connected or left. */
   'transport:state': [state: TransportState]
+  /** A relay's state changed (connected, synced, refused, backed off...); see `status().relays`. */
+  'relay:state': [state: RelayState]
   /** An error that did not fail a call: a storage write, a transport failure, a throwing listener. */
   error: [error: unknown]
 }
@@ -183,6 +245,11 @@ export interface PeersetStatus {
   storage: {
     name: string
     persistent: boolean
+    /**
+     * Whether the browser keeps this origin's data under storage pressure: read when the peerset
+     * opens (`navigator.storage.persisted()`, which never prompts), then the answer of
+     * {@link Peerset.requestPersistence}. `undefined` where unknown or not applicable (memory, Node).
+     */
     persisted: boolean | undefined
     /**
      * The store's health: `ok`; `degraded` (writes fail, e.g. quota exceeded); `closed` (the
@@ -201,6 +268,8 @@ export interface PeersetStatus {
     /** The transport's connection state (signalling servers, transport-level peers, last error); null if it reports none. */
     state: TransportState | null
   }
+  /** The relays (`options.relays`), each with its state and counts; empty without relays. */
+  relays: RelayState[]
   warnings: PeersetWarning[]
 }
 
@@ -251,6 +320,34 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   status(): PeersetStatus
   /** Resolves when every record received or published so far has been processed (and the re-check of kept records under a changed moderation policy, which runs just after opening, is over). */
   settled(): Promise<void>
+  /**
+   * Ask the browser to keep this origin's data under storage pressure (`navigator.storage.persist()`).
+   * Call it from a user gesture (a click on "keep my data"): without one Chromium answers `false`
+   * and Firefox may prompt at an odd moment, so the peerset never asks by itself. Resolves with the
+   * answer (also in `status().storage.persisted`; a `persistence-denied` warning when refused), or
+   * `undefined` where it does not apply (memory storage, Node). Never rejects, except `CLOSED`.
+   * @example
+   * ```ts
+   * keepButton.onclick = async () => { keepButton.textContent = (await peerset.requestPersistence()) ? 'Kept' : 'Not kept' }
+   * ```
+   */
+  requestPersistence(): Promise<boolean | undefined>
+  /**
+   * Change this peer's own tuning while it runs (see {@link PeersetSettings} for when each change
+   * takes effect) and return the settings now in force; `configure({})` only reads them. Values are
+   * checked as `createPeerset` checks them, and nothing changes if one is bad. Settings the room must
+   * agree on (`granularity`, `moderation`, `strikes`, `limits`, `clockSkewMs`, `proofOfWork`) are
+   * refused with `INVALID_ARGUMENT` (reason `room-wide-setting`) naming them, and what the peerset is
+   * built from (`room`, `identity`, `storage`, `transport`, `clock`, timers) with reason
+   * `fixed-setting`: close the peerset and create a new one (peers on other room-wide settings will
+   * not sync with it). Throws `CLOSED` after `close()`.
+   * @example
+   * ```ts
+   * peerset.configure({ sessionTimeouts: { handshakeMs: 5_000 }, maxPeers: 8 })
+   * peerset.configure({}).sessionTimeouts.idleMs // 90000
+   * ```
+   */
+  configure(change: PeersetSettingsChange): PeersetSettings
   /** Stop timers, leave the room, flush and close storage. Idempotent; always resolves. */
   close(): Promise<void>
 }

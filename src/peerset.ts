@@ -1,10 +1,11 @@
-import { connect } from './engine/connection.js'
+import { connectWithRelays } from './engine/relays.js'
 import type { IngestOutcome } from './engine/ingest.js'
 import { openLocalState } from './engine/local-state.js'
 import type { RecordIndex } from './engine/record-index.js'
 import { resolveOptions } from './engine/options.js'
 import { Reporter } from './engine/reporter.js'
 import { PeersetError } from './errors.js'
+import { peersetControls, peersetStatus, type FacadeParts } from './peerset-controls.js'
 import { npubDecode, npubEncode } from './identity/index.js'
 import { createRecord, createWithdrawal, toNostrEvent } from './record/index.js'
 import type { PeersetRecord } from './record/types.js'
@@ -13,13 +14,15 @@ import type {
   Peerset,
   PeersetEvents,
   PeersetOptions,
+  PeersetSettings,
+  PeersetSettingsChange,
   PeersetStatus,
   PeersetWarning,
   RecordQuery,
   RejectedRecord,
 } from './peerset-types.js'
 
-export type { PeerInfo, Peerset, PeersetEvents, PeersetOptions, PeersetStatus, PeersetWarning, RecordQuery, RejectedRecord }
+export type { PeerInfo, Peerset, PeersetEvents, PeersetOptions, PeersetSettings, PeersetSettingsChange, PeersetStatus, PeersetWarning, RecordQuery, RejectedRecord }
 
 /**
  * Create a peerset: open the room's store, rebuild the indexes, join the room, and start syncing.
@@ -35,15 +38,16 @@ export type { PeerInfo, Peerset, PeersetEvents, PeersetOptions, PeersetStatus, P
  */
 export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   const config = await resolveOptions(options)
-  const { clock, granularity, publicKey, signer } = config
+  const { clock, publicKey, signer } = config
   const npub = npubEncode(publicKey)
   const reporter = new Reporter()
   const local = await openLocalState(config, reporter)
-  const connection = await connect(config, local, reporter)
+  const connection = await connectWithRelays(config, local, reporter)
   const { events } = reporter
   const { index, ingestor } = local
 
   let state: PeersetStatus['state'] = 'open'
+  const parts: FacadeParts = { config, local, connection, reporter, npub, state: () => state }
   reporter.goLive(() => state === 'open')
   // After the warnings held so far, on the next macrotask: the caller has the peerset by then.
   const started = local.start()
@@ -82,7 +86,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
         proofOfWork: config.recordProofOfWork,
       })
       const outcome = await ingestor.submitLocal(tombstone)
-      // Refused by the per-author cap of tombstones: the withdrawal still took effect (see judge.ts).
+      // Older than its author's withdrawal horizon: the record it withdraws is older still, so gone too (withdrawals.ts).
       if (outcome.status === 'rejected' && outcome.rule === 'withdrawal-cap') return tombstone
       return settle(outcome, tombstone)
     },
@@ -103,28 +107,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     },
     peers: () => connection.peers(),
 
-    status() {
-      const window = granularity.windowAt(clock())
-      return {
-        room: config.room,
-        publicKey,
-        npub,
-        state,
-        records: index.size,
-        withdrawals: index.withdrawalCount,
-        authors: index.authorCount,
-        granularity: { ...granularity.descriptor },
-        buckets: { ...window, nonEmpty: local.buckets.bucketCount },
-        storage: {
-          name: local.storageName,
-          persistent: local.store.persistent,
-          persisted: local.persisted(),
-          ...local.health.status(),
-        },
-        transport: state === 'open' ? connection.status() : { ...connection.status(), joined: false },
-        warnings: reporter.warnings,
-      }
-    },
+    status: () => peersetStatus(parts),
+    ...peersetControls(parts),
 
     async settled() {
       await started

@@ -21,17 +21,22 @@ import {
   identityFromNsec,
   isPeersetError,
   memoryStorage,
+  nostrRelays,
   trysteroTransport,
   type Identity,
   type PeersetRecord,
   type StorageStrategy,
   type TransportStrategy,
+  type VerifierStrategy,
+  createRecord,
+  workerVerifier,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
+import { WebSocket } from 'ws'
 
 const USAGE = `usage: peer.ts --room <room> --tracker <ws-url> [--tracker <ws-url>...] [--store <folder>] [--nsec <nsec1...>]
   [--name <label>] [--strategy torrent|nostr] [--publish <text>...] [--bulk <n>] [--edit <text>] [--edit-after-ms <ms>]
-  [--accept-all] [--bind <ip>] [--status-ms <ms>] [--list-ids]`
+  [--accept-all] [--workers <n>] [--bind <ip>] [--status-ms <ms>] [--list-ids] [--relay <ws-url>...] [--relay-publish own|kept]`
 
 const { values: args } = parseArgs({
   options: {
@@ -50,10 +55,16 @@ const { values: args } = parseArgs({
     'edit-after-ms': { type: 'string', default: '3000' },
     // Keep every valid record (no quota, no word list): every peer of a room must agree on this.
     'accept-all': { type: 'boolean', default: false },
+    // Verify signatures in a pool of this many worker threads (workerVerifier); 0: on the main thread.
+    workers: { type: 'string', default: '0' },
     bind: { type: 'string', default: '127.0.0.1' },
     'status-ms': { type: 'string', default: '1000' },
     // Print every stored record id in the `ready` line (to check what survived a restart).
     'list-ids': { type: 'boolean', default: false },
+    // Nostr relays as always-on peers (nostrRelays): records are published to them and back-filled from them.
+    relay: { type: 'string', multiple: true, default: process.env['PEERSET_RELAY']?.split(',').filter(Boolean) ?? [] },
+    // What goes to the relays: this peer's own records (default), or every record it keeps.
+    'relay-publish': { type: 'string', default: 'own' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -126,12 +137,17 @@ function countBytes(inner: TransportStrategy): TransportStrategy {
     },
   }
 }
+const verifier = Number(args.workers) > 0 ? await warmVerifier(Number(args.workers)) : undefined
 const peerset = await createPeerset({
   room: args.room,
   identity,
   storage,
   transport,
   ...(args['accept-all'] && { moderation: acceptAll() }),
+  ...(verifier && { verifier }),
+  ...(args.relay.length > 0 && {
+    relays: nostrRelays({ urls: args.relay, publish: args['relay-publish'] as 'own' | 'kept', WebSocket: WebSocket as never, backoff: { minMs: 500 } }),
+  }),
   // A restarted peer comes back under a new transport id: let it in at once.
   reconnectCooldownMs: 2_000,
   // Notice a vanished peer within 20 s of silence (trystero itself takes about 26 s).
@@ -151,11 +167,13 @@ peerset.on('record:added', (record, info) =>
     text: short(record.text),
     origin: info.origin,
     ...(info.origin === 'remote' && { from: npubOf(info.peerId) ?? info.peerId }),
+    ...(info.origin === 'relay' && { from: info.url }),
   }),
 )
 peerset.on('record:removed', (record, { reason }) => say('record:removed', { id: record.id, uuid: record.uuid, text: short(record.text), reason }))
 peerset.on('record:rejected', (info) => say('record:rejected', { id: info.id, reason: info.reason, rule: info.rule, origin: info.origin, message: info.message }))
 peerset.on('sync:idle', ({ recordsAdded }) => say('sync:idle', { recordsAdded, records: peerset.records().length }))
+peerset.on('relay:state', (r) => say('relay:state', { url: r.url, state: r.state, lastError: r.lastError }))
 peerset.on('warning', (w) => say('warning', { code: w.code, message: w.message }))
 peerset.on('error', (error) => say('error', { message: String(error) }))
 
@@ -226,3 +244,15 @@ if (args.edit !== undefined) {
     setTimeout(() => void (!closing && publish(args.edit!, first.uuid)), Number(args['edit-after-ms']))
   }
 }
+
+/**
+ * A worker pool whose workers have started: run from the sources (this example), each worker first
+ * loads tsx, which takes seconds; from the published package a worker starts in tens of ms.
+ */
+async function warmVerifier(size: number): Promise<VerifierStrategy> {
+  const pool = workerVerifier({ size, minChunk: 1 })
+  const record = await createRecord({ text: 'warm-up' }, createIdentity().signer, { room: 'warm-up' })
+  await pool.verify(Array.from({ length: size }, () => ({ id: record.id, pubkey: record.author, sig: record.sig })))
+  return pool
+}
+

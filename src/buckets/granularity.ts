@@ -3,7 +3,7 @@
  * (bucket `b` covers `[b * intervalMs, (b + 1) * intervalMs)` in UTC), so two peers that started on
  * different days, in different time zones, still agree on every bucket number.
  */
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import type { Granularity, GranularityDescriptor } from './types.js'
 
 /**
@@ -52,6 +52,7 @@ export function fixedIntervalBuckets(intervalMs: number, options: GranularityOpt
   if (typeof options !== 'object' || options === null) {
     throw new PeersetError('INVALID_ARGUMENT', 'fixedIntervalBuckets: options must be an object')
   }
+  assertKnownOptions('fixedIntervalBuckets', options, ['retentionMs'])
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS
   if (typeof retentionMs !== 'number' || !Number.isFinite(retentionMs) || retentionMs <= 0) {
     throw new PeersetError(

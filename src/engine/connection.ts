@@ -5,9 +5,10 @@
  */
 import { npubEncode } from '../identity/index.js'
 import type { PeerInfo, PeersetStatus } from '../peerset-types.js'
-import { clientSessionEndsAt, DEFAULT_SESSION_TIMEOUTS } from '../session/index.js'
+import { clientSessionEndsAt } from '../session/index.js'
 import { defaultTransport, NO_DEFAULT_TRANSPORT_MESSAGE } from '../transport/default.js'
 import type { TransportRoom, TransportStrategy } from '../transport/types.js'
+import { initialTuning, type LiveTuning } from './live-settings.js'
 import type { LocalState } from './local-state.js'
 import { REGISTRY_META_KEY } from './meta-keys.js'
 import { keptSetRules, type ResolvedOptions } from './options.js'
@@ -19,6 +20,8 @@ import { TransportWatch } from './transport-watch.js'
 export interface Connection {
   peers(): PeerInfo[]
   status(): PeersetStatus['transport']
+  /** Use new tuning from now on (see `live-settings.ts`); checked by the caller. */
+  configure(tuning: LiveTuning): void
   /** Leave the room and end every session. Never throws. */
   close(): Promise<void>
 }
@@ -30,7 +33,8 @@ export interface Connection {
 export async function connect(config: ResolvedOptions, local: LocalState, reporter: Reporter): Promise<Connection> {
   const transport = config.given.transport ?? defaultTransport()
   if (transport === undefined) {
-    reporter.warn({ code: 'no-transport', message: NO_DEFAULT_TRANSPORT_MESSAGE })
+    // With relays the records do sync (through them): no warning that they will not.
+    if (!config.given.relays) reporter.warn({ code: 'no-transport', message: NO_DEFAULT_TRANSPORT_MESSAGE })
   } else if (transport !== false && !transport.isSupported()) {
     reporter.warn({ code: 'no-transport', message: `transport "${transport.name}" is not supported here: records will not sync` })
   } else if (transport !== false) {
@@ -39,7 +43,12 @@ export async function connect(config: ResolvedOptions, local: LocalState, report
     await room.join()
     return room
   }
-  return { peers: () => [], status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0, state: null }), close: async () => undefined }
+  return {
+    peers: () => [],
+    status: () => ({ name: transport ? transport.name : null, joined: false, selfId: null, peers: 0, state: null }),
+    configure: () => undefined,
+    close: async () => undefined,
+  }
 }
 
 /** A joined room: sessions and sync through the driver, rejoined every `maxClientSessionMs`. */
@@ -53,6 +62,10 @@ class RoomLink implements Connection {
   readonly #watch: TransportWatch
   readonly #handlers: SyncDriver['handlers']
   #handle: TransportRoom | undefined
+  /** The tuning in force (`configure()` changes it). */
+  #tuning: LiveTuning
+  /** When the room was last joined (the stay before a rejoin counts from it). */
+  #joinedAt = 0
   #open = true
   #sessionTimer: ReturnType<typeof setInterval> | undefined
   #rejoinTimer: ReturnType<typeof setTimeout> | undefined
@@ -63,7 +76,8 @@ class RoomLink implements Connection {
     this.#config = config
     this.#reporter = reporter
     this.#transport = transport
-    this.#sync = createDriver(config, local, reporter, this.#peerInfo)
+    this.#tuning = initialTuning(config)
+    this.#sync = createDriver(config, this.#tuning, local, reporter, this.#peerInfo)
     this.#watch = new TransportWatch(reporter)
     this.#handlers = { ...this.#sync.handlers, onState: (state) => this.#watch.changed(state) }
     local.onRecordsAdded = (records, origins) => {
@@ -93,14 +107,26 @@ class RoomLink implements Connection {
   }
 
   peers(): PeerInfo[] {
-    return [...this.#peerInfo.values()].map((p) => ({ ...p }))
+    return [...this.#peerInfo.values()].map((p) => ({ ...p, rttMs: this.#sync.rttOf(p.peerId) }))
+  }
+
+  configure(tuning: LiveTuning): void {
+    const stayChanged = tuning.maxClientSessionMs !== this.#tuning.maxClientSessionMs
+    this.#tuning = tuning
+    this.#sync.retune(tuning)
+    this.#tellPeerDemand()
+    // A joined room: the stay counts from the last join, with the new length.
+    if (stayChanged && this.#open && this.#handle !== undefined) {
+      clearTimeout(this.#rejoinTimer)
+      this.#scheduleRejoin()
+    }
   }
 
   /** Tell the transport how full the room is, so a full room announces itself less often (see announce-policy.ts). */
   #tellPeerDemand(): void {
     let peers = 0
     for (const p of this.#peerInfo.values()) if (p.state === 'authenticated') peers++
-    this.#handle?.setPeerDemand?.({ peers, maxPeers: this.#config.maxPeers })
+    this.#handle?.setPeerDemand?.({ peers, maxPeers: this.#tuning.maxPeers })
   }
 
   status(): PeersetStatus['transport'] {
@@ -123,7 +149,7 @@ class RoomLink implements Connection {
     } catch (error) {
       this.#reporter.error(error)
     }
-    if (this.#handle) await withTimeout(this.#handle.leave(), this.#config.closeTimeoutMs).catch((e) => this.#reporter.error(e))
+    if (this.#handle) await withTimeout(this.#handle.leave(), this.#tuning.closeTimeoutMs).catch((e) => this.#reporter.error(e))
     this.#peerInfo.clear()
   }
 
@@ -133,8 +159,8 @@ class RoomLink implements Connection {
    * not all leave together.
    */
   #scheduleRejoin(): void {
-    const { clock, maxClientSessionMs } = this.#config
-    const endsAt = clientSessionEndsAt(clock(), { maxMs: maxClientSessionMs, jitter: Math.random() })
+    const { clock } = this.#config
+    const endsAt = clientSessionEndsAt(this.#joinedAt, { maxMs: this.#tuning.maxClientSessionMs, jitter: Math.random() })
     this.#rejoinTimer = setTimeout(() => void this.#rejoin(), Math.max(1_000, endsAt - clock()))
     unref(this.#rejoinTimer)
   }
@@ -142,7 +168,7 @@ class RoomLink implements Connection {
   /** Leave, then join again; a failed join is retried with backoff (see {@link rejoinBackoffMs}). */
   async #rejoin(): Promise<void> {
     if (!this.#open) return
-    const { closeTimeoutMs } = this.#config
+    const { closeTimeoutMs } = this.#tuning
     const old = this.#handle
     this.#handle = undefined
     if (old) {
@@ -155,7 +181,8 @@ class RoomLink implements Connection {
 
   async #joinAgain(what: 'joining' | 'rejoining'): Promise<void> {
     if (!this.#open) return
-    const { room, closeTimeoutMs } = this.#config
+    const { room } = this.#config
+    const { closeTimeoutMs } = this.#tuning
     let handle: TransportRoom
     try {
       handle = await this.#transport.join(room, this.#handlers)
@@ -176,6 +203,7 @@ class RoomLink implements Connection {
       return
     }
     this.#failedJoins = 0
+    this.#joinedAt = this.#config.clock()
     this.#handle = handle
     this.#sync.attach(handle)
     this.#watch.attach(handle)
@@ -199,12 +227,12 @@ export function rejoinBackoffMs(failures: number, random: number): number {
 }
 
 /** The sync driver, reporting peers as the peerset's events and keeping `peerInfo` current. */
-function createDriver(config: ResolvedOptions, local: LocalState, reporter: Reporter, peerInfo: Map<string, PeerInfo>): SyncDriver {
+function createDriver(config: ResolvedOptions, tuning: LiveTuning, local: LocalState, reporter: Reporter, peerInfo: Map<string, PeerInfo>): SyncDriver {
   const { events } = reporter
-  const { clock, given } = config
+  const { clock } = config
   const infoOf = (peerId: string): PeerInfo => {
     let info = peerInfo.get(peerId)
-    if (!info) peerInfo.set(peerId, (info = { peerId, state: 'connecting', pubkey: undefined, npub: undefined, strikes: 0, connectedAt: clock(), recordsReceived: 0 }))
+    if (!info) peerInfo.set(peerId, (info = { peerId, state: 'connecting', pubkey: undefined, npub: undefined, strikes: 0, connectedAt: clock(), recordsReceived: 0, rttMs: undefined }))
     return info
   }
   return new SyncDriver({
@@ -221,12 +249,10 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
     clock,
     clockSkewMs: config.clockSkewMs,
     registry: local.registry,
-    maxPeers: config.maxPeers,
-    ...(given.sessionLimits ? { sessionLimits: given.sessionLimits } : {}),
-    // A proof's time may differ from ours as much as a record's may (at least the session default):
-    // honest peers whose clocks differ by less than `clockSkewMs` must authenticate.
-    sessionTimeouts: { proofTtlMs: Math.max(DEFAULT_SESSION_TIMEOUTS.proofTtlMs, config.clockSkewMs), ...given.sessionTimeouts },
-    ...(given.proofOfWork?.session ? { proofOfWork: given.proofOfWork.session } : {}),
+    maxPeers: tuning.maxPeers,
+    sessionLimits: tuning.sessionLimits,
+    sessionTimeouts: tuning.sessionTimeouts,
+    ...(config.given.proofOfWork?.session ? { proofOfWork: config.given.proofOfWork.session } : {}),
     onError: (error) => reporter.error(error),
     pullGate: local.health,
     peers: {
@@ -253,6 +279,7 @@ function createDriver(config: ResolvedOptions, local: LocalState, reporter: Repo
       banned: (peerId, pubkey, untilMs, reason) => events.emit('peer:banned', { peerId, pubkey, untilMs, reason }),
       syncStarted: (wanted) => events.emit('sync:started', { wanted }),
       syncIdle: (recordsAdded) => events.emit('sync:idle', { recordsAdded }),
+      syncProgress: (progress) => events.emit('sync:progress', progress),
       registryChanged: (registry) => {
         local.store.setMeta(REGISTRY_META_KEY, registry.toJSON()).catch((error) => reporter.error(error))
       },

@@ -67,6 +67,7 @@ export class FrameRouter {
   readonly #guard: Guard
   readonly #rejected = new Set<string>()
   #recordsAdded = 0
+  #recordsResolved = 0
   /** Per authenticated peer: evidence ids it is known to hold (sent to it or received from it), and how many events it sent. */
   readonly #evidencePeers = new Map<string, { known: Set<string>; received: number }>()
   /** Evidence not struck for now, by id: judged again when a record of its author is added. */
@@ -84,6 +85,11 @@ export class FrameRouter {
   /** Records received from peers and added, since the start. */
   get recordsAdded(): number {
     return this.#recordsAdded
+  }
+
+  /** Records received from peers and judged (added, duplicate, refused or failed), since the start. */
+  get recordsResolved(): number {
+    return this.#recordsResolved
   }
 
   /** Whether this peer refused record `id` for good. */
@@ -342,6 +348,7 @@ export class FrameRouter {
     const core = this.#state.core
     if (!core || this.#state.stopped) return
     const now = this.#o.clock()
+    this.#recordsResolved++
     switch (outcome.status) {
       case 'added':
         this.#peers.credit(peerId)

@@ -23,12 +23,16 @@ export type RejectReason =
 /**
  * Why a record left the store: expired, replaced by a newer version, withdrawn by its author (see
  * `Peerset.withdraw`), evicted by moderation (over quota, duplicate), or its author was banned.
- * (`withdrawal-cap`: a tombstone pushed out by its author's newer ones; never reported as an event.)
+ * (`withdrawal-cap`: older than its author's withdrawal horizon, see `withdrawals.ts`; reported for
+ * a live record, never for a tombstone.)
  */
 export type RemoveReason = 'expired' | 'replaced' | 'withdrawn' | 'over-quota' | 'duplicate' | 'author-banned' | 'withdrawal-cap' | (string & {})
 
-/** Where a record came from: published here, received from a peer, or imported by the host app (`importRecord`). */
-export type RecordOrigin = { origin: 'local' } | { origin: 'import' } | { origin: 'remote'; peerId: string }
+/**
+ * Where a record came from: published here, received from a peer, imported by the host app
+ * (`importRecord`), or received from a Nostr relay (see `nostrRelays`).
+ */
+export type RecordOrigin = { origin: 'local' } | { origin: 'import' } | { origin: 'remote'; peerId: string } | { origin: 'relay'; url: string }
 
 /** A refusal, as the submitter and the `record:rejected` event see it. */
 export interface Rejection {

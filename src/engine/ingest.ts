@@ -44,6 +44,11 @@ export class Ingestor {
     return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin, resolve }))
   }
 
+  /** Submit an untrusted event a Nostr relay served: the same path as a peer's, with the relay as its origin. */
+  submitFromRelay(event: unknown, url: string): Promise<IngestOutcome> {
+    return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin: { origin: 'relay', url }, resolve }))
+  }
+
   /** Submit a signed record a peer sent as moderation evidence: it may strike its author, and is never stored as a record. */
   submitEvidence(event: unknown, peerId: string): Promise<IngestOutcome> {
     return new Promise((resolve) => this.#enqueue({ type: 'remote', event, origin: { origin: 'remote', peerId }, resolve, evidence: true }))

@@ -7,7 +7,8 @@
 import type { Granularity } from '../buckets/types.js'
 import { applyVerdictToLedger, banVerdict, type StrikeLedger } from '../moderation/index.js'
 import type { ModerationStrategy, ModerationVerdict } from '../moderation/types.js'
-import { hasProofOfWork, MAX_WITHDRAWALS_PER_AUTHOR, toNostrEvent, verifyEventSignature, verifyRecord } from '../record/index.js'
+import type { PeersetError } from '../errors.js'
+import { hasProofOfWork, verifyRecord } from '../record/index.js'
 import type { PeersetRecord, RecordLimits } from '../record/types.js'
 import type { IngestOutcome, RecordOrigin, Rejection, RemoveReason } from './ingest-types.js'
 import { type RecordIndex, supersedes } from './record-index.js'
@@ -15,6 +16,9 @@ import type { EvidenceSet } from './evidence.js'
 import { Stage } from './stage.js'
 import { checkTimeWindow } from './time-window.js'
 import type { VersionMemory } from './version-memory.js'
+import { SignatureBook } from '../verify/batch.js'
+import type { SignatureCheck, VerifierStrategy } from '../verify/types.js'
+import { applyWithdrawalHorizon, judgeTombstone, withdrawalBlocks } from './withdrawals.js'
 
 /** A record submitted for ingest. */
 export type RecordSubmission =
@@ -59,15 +63,29 @@ export interface JudgeContext {
   recordProofOfWork: number
   clockSkewMs: number
   now: () => number
+  /** Checks the signatures of the records that pass the cheap checks, one call per batch. */
+  verifier: VerifierStrategy
+  /** A verifier failed (the batch was verified on the main thread instead). */
+  verifierFailed?: (error: PeersetError) => void
 }
 
 /** Longest a moderation verdict may take before the record is refused for now (`rule-error`, transient). */
 export const REVIEW_TIMEOUT_MS = 10_000
 
-/** Judge a batch: the decisions, in submission order, and the staged changes. */
+/**
+ * Judge a batch: the decisions, in submission order, and the staged changes. The records are read
+ * first, and the signatures of those that pass the cheap checks over the state at the start of the
+ * batch go to the verifier in one call; then every record is judged in order exactly as if alone
+ * (a signature the first pass did not foresee, e.g. of a record whose copy an earlier record of the
+ * batch replaced, is verified when it is reached).
+ */
 export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext): Promise<{ stage: Stage; decisions: Decision[] }> {
   const stage = new Stage(ctx.index, ctx.ledger, ctx.versions, ctx.evidence)
   const decisions: Decision[] = []
+  const read = new Map<RecordSubmission, Read>()
+  for (const item of batch) if (item.type === 'remote' || item.type === 'local') read.set(item, readSubmission(item, ctx))
+  const signatures = new SignatureBook(ctx.verifier, (error) => ctx.verifierFailed?.(error))
+  await signatures.prefetch(signaturesToCheck(read, stage, ctx))
   let lastYield = performance.now()
   for (const item of batch) {
     if (item.type === 'remove') {
@@ -78,8 +96,8 @@ export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext
       maintain(stage, ctx)
       decisions.push({ type: 'maintain', item })
     } else {
-      decisions.push(await judgeRecord(item, stage, ctx))
-      // Verifying costs about a millisecond: let timers and I/O run now and then.
+      decisions.push(await judgeRecord(item, read.get(item)!, stage, ctx, signatures))
+      // Moderation may take a while: let timers and I/O run now and then.
       if (performance.now() - lastYield > 20) {
         await new Promise((resolve) => setTimeout(resolve, 0))
         lastYield = performance.now()
@@ -89,35 +107,68 @@ export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext
   return { stage, decisions }
 }
 
-async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeContext): Promise<Decision> {
+/** A submission read: its record, or the refusal of an unreadable event. */
+type Read = { record: PeersetRecord } | { refusal: Decision }
+
+/** What the cheap checks leave to decide about a record, after its signature. */
+interface Screened {
+  record: PeersetRecord
+  evidence: boolean
+  current: PeersetRecord | undefined
+  newest: { id: string } | undefined
+  stale: boolean
+}
+
+function refused(item: RecordSubmission, outcome: Omit<Rejection, 'status'>, stateless: boolean): Decision {
+  return { type: 'refuse', item, outcome: { status: 'rejected', ...outcome }, stateless }
+}
+
+/** Read a submission's record: a remote event is checked for format, limits and id (not yet its signature). */
+function readSubmission(item: RecordSubmission, ctx: JudgeContext): Read {
+  if (item.type === 'local') return { record: item.record }
+  const verdict = verifyRecord(item.event, { limits: ctx.limits, checkSignature: false })
+  // Over our size limits: not a peer fault here (an import has no sender); the sync layer holds it
+  // against the peer that announced and sent it, as limits are agreed in the hello (announce-fault.ts).
+  if (!verdict.ok) return { refusal: refused(item, { id: claimedId(item.event), reason: verdict.reason, message: verdict.message, permanent: true, peerFault: verdict.reason !== 'too-large' }, true) }
+  return { record: verdict.record }
+}
+
+/**
+ * The signatures the batch will need, foreseen over the state at its start: each remote record
+ * that passes the cheap checks, once per id (a later copy of the same id is usually a copy of the
+ * first). Only what reaches the verifier costs a verify.
+ */
+function signaturesToCheck(read: ReadonlyMap<RecordSubmission, Read>, stage: Stage, ctx: JudgeContext): SignatureCheck[] {
   const nowMs = ctx.now()
-  const refuse = (outcome: Omit<Rejection, 'status'>, stateless: boolean): Decision => ({
-    type: 'refuse',
-    item,
-    outcome: { status: 'rejected', ...outcome },
-    stateless,
-  })
-  let record: PeersetRecord
-  if (item.type === 'remote') {
-    const verdict = verifyRecord(item.event, { limits: ctx.limits, checkSignature: false })
-    // Over our size limits: not a peer fault here (an import has no sender); the sync layer holds it
-    // against the peer that announced and sent it, as limits are agreed in the hello (announce-fault.ts).
-    if (!verdict.ok) return refuse({ id: claimedId(item.event), reason: verdict.reason, message: verdict.message, permanent: true, peerFault: verdict.reason !== 'too-large' }, true)
-    record = verdict.record
-  } else {
-    record = item.record
+  const checks = new Map<string, SignatureCheck>()
+  for (const [item, r] of read) {
+    if (item.type !== 'remote' || !('record' in r) || checks.has(r.record.id)) continue
+    if ('record' in screen(item, r.record, stage, ctx, nowMs)) checks.set(r.record.id, signatureOf(r.record))
   }
+  return [...checks.values()]
+}
+
+function signatureOf(record: PeersetRecord): SignatureCheck {
+  return { id: record.id, pubkey: record.author, sig: record.sig }
+}
+
+/**
+ * The cheap checks after reading, in order: room, copies, evidence age, proof of work, time window,
+ * NIP-40 expiration; then whether a newer version of the address is kept (stale). Reads the stage only.
+ */
+function screen(item: RecordSubmission, record: PeersetRecord, stage: Stage, ctx: JudgeContext, nowMs: number): { decision: Decision } | Screened {
   const { id } = record
+  const refuse = (outcome: Omit<Rejection, 'status'>, stateless: boolean): { decision: Decision } => ({ decision: refused(item, outcome, stateless) })
   // Permanent (the room tag is covered by the id). A peer that announced and served it in this room's
   // session is struck (an honest peer never holds one: imports refuse them, a store drops them on
   // open); a local import is not: see docs/protocol.md, Room.
   if (record.roomHash !== ctx.roomHash) {
     const message = record.roomHash === undefined ? 'it has no room tag ("h"): it was signed for no room' : 'it was signed for another room (its "h" tag is not this room\'s hash)'
-    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: item.origin.origin === 'remote' }, true)
+    return refuse({ id, reason: 'wrong-room', message, permanent: true, peerFault: item.origin.origin === 'remote' || item.origin.origin === 'relay' }, true)
   }
   const evidence = item.type === 'remote' && item.evidence === true
-  if (stage.addedInBatch(id)) return { type: 'copy', item, id, ofBatch: true }
-  if (stage.has(id) || (evidence && stage.evidence.has(id))) return { type: 'copy', item, id, ofBatch: false }
+  if (stage.addedInBatch(id)) return { decision: { type: 'copy', item, id, ofBatch: true } }
+  if (stage.has(id) || (evidence && stage.evidence.has(id))) return { decision: { type: 'copy', item, id, ofBatch: false } }
   if (evidence && (record.createdAt + stage.ledger.view.strikeSeconds) * 1000 <= nowMs) {
     return refuse({ id, reason: 'not-evidence', message: 'its strike would already have expired', permanent: true, peerFault: false }, true)
   }
@@ -133,21 +184,34 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
     return refuse({ id, reason: 'expired', message: `its NIP-40 expiration (${record.expiresAt}) has passed`, permanent: true, peerFault: false }, true)
   }
   // A newer version of this (author, uuid) is kept, or was kept and then evicted: this one is stale.
+  // It is still verified and moderated (see judgeRecord): a stale version earns its own strike.
   const current = stage.currentAt(record.author, record.uuid)
   const newest = current ?? stage.versions.get(record.author, record.uuid)
   const stale = newest !== undefined && newest.id !== id && !supersedes(record, newest)
+  return { record, evidence, current, newest, stale }
+}
+
+async function judgeRecord(item: RecordSubmission, read: Read, stage: Stage, ctx: JudgeContext, signatures: SignatureBook): Promise<Decision> {
+  if ('refusal' in read) return read.refusal
+  const nowMs = ctx.now()
+  const screened = screen(item, read.record, stage, ctx, nowMs)
+  if ('decision' in screened) return screened.decision
+  const { record, evidence, current, newest, stale } = screened
+  const { id } = record
+  const refuse = (outcome: Omit<Rejection, 'status'>, stateless: boolean): Decision => refused(item, outcome, stateless)
   // Not permanent: the signature is not part of the id, so the same id with its real signature may
   // still come from an honest peer. The forwarding peer is struck.
-  if (item.type === 'remote' && !verifyEventSignature(toNostrEvent(record))) {
+  if (item.type === 'remote' && !(await signatures.valid(signatureOf(record)))) {
     return refuse({ id, reason: 'bad-signature', message: 'the signature does not verify', permanent: false, peerFault: true }, true)
   }
   // A withdrawal is not content: it is judged here, before moderation (its empty text is no reason
   // to refuse it), and never reviewed, struck or kept as evidence.
   if (record.withdrawn) {
-    if (stale) return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest.id}) exists`, permanent: true, peerFault: false }, false)
     if (evidence) return refuse({ id, reason: 'not-evidence', message: 'a withdrawal is never moderation evidence', permanent: true, peerFault: false }, true)
     return judgeWithdrawal(item, record, current, stage)
   }
+  // Older than the held version (or a remembered one), or kept out by a withdrawal (withdrawals.ts).
+  const blocked = stale ? { reason: 'superseded' as const, message: `a newer version of ${record.uuid} (${newest!.id}) exists`, permanent: true, peerFault: false } : withdrawalBlocks(stage, record, current)
 
   // Moderation runs even while the author is banned, and for stale versions, so every peer strikes
   // the same records whatever order they arrived in (a version struck on arrival stays struck
@@ -156,18 +220,17 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
   const ledger = stage.ledger.writable()
   // A stale version earns only its own strike: it displaces nothing. Evidence only ever strikes itself.
   const strikes =
-    stale || evidence
+    blocked || evidence
       ? verdict.accept
         ? { banChanged: false }
         : applyVerdictToLedger(ledger, record, verdict)
       : applyVerdictToLedger(ledger, record, verdict, (evictedId) => stage.get(evictedId))
-  keepEvidence(stage, record, verdict, stale || evidence)
+  keepEvidence(stage, record, verdict, blocked !== undefined || evidence)
   if (strikes.banChanged && ledger.isBanned(record.author, nowMs)) {
     for (const kept of stage.recordsOfAuthor(record.author)) evict(stage, kept.id, 'author-banned', 'ban')
   }
-  if (stale) {
-    return refuse({ id, reason: 'superseded', message: `a newer version of ${record.uuid} (${newest.id}) exists`, permanent: true, peerFault: false }, false)
-  }
+  if (blocked) return refuse({ id, ...blocked }, false)
+  if (!evidence) rememberSetRuleRefusal(stage, record, verdict)
   const refusal = banVerdict(ledger, record.author, nowMs) ?? (verdict.accept ? undefined : verdict)
   if (refusal) {
     return refuse(
@@ -197,27 +260,31 @@ async function judgeRecord(item: RecordSubmission, stage: Stage, ctx: JudgeConte
 }
 
 /**
- * A tombstone that is the newest version of its address: it replaces the kept version (a live
- * record goes with reason `withdrawn`, an older tombstone with `replaced`). Each author keeps at
- * most {@link MAX_WITHDRAWALS_PER_AUTHOR} tombstones, the newest by (createdAt, id), like the quota
- * by displacement: a newer one evicts the oldest (`withdrawal-cap`), an older one is refused
- * (transient, no strike). Either way the withdrawal still takes effect (the version it beats goes),
- * and the version memory remembers the tombstone that is not kept, so an older version of its
- * address cannot come back: the outcome is the same in every arrival order.
+ * A version the quota (or the duplicate rule) refuses is the newest version seen at its address, as
+ * much as one those rules evict: remember it the same way, so an older version of the address is
+ * refused `superseded` here too. Otherwise what a peer keeps would depend on whether the newer
+ * version arrived before or after the records that push it out (docs/moderation.md, "Edits and
+ * the set rules"). Only set-rule refusals: a per-record refusal leaves the older version keepable on
+ * every peer alike, and a local one (`link-check`, a failing rule) is no fact of the swarm.
  */
+function rememberSetRuleRefusal(stage: Stage, record: PeersetRecord, verdict: ModerationVerdict): void {
+  if (verdict.accept) return
+  const setRule = (verdict.rule === 'quota' && verdict.reason === 'over-quota') || (verdict.rule === 'duplicate' && verdict.reason === 'duplicate')
+  if (!setRule) return
+  // The quota never refuses a version while an older one is held (the older one's place is free
+  // to it); a duplicate may: the address's newest version is out, so the older one goes too.
+  const current = stage.currentAt(record.author, record.uuid)
+  if (current !== undefined) evict(stage, current.id, verdict.reason, verdict.rule)
+  stage.versions.evicted(record)
+}
+
+/** A tombstone: the withdrawal rules decide (withdrawals.ts); accepted, it may move its author's horizon. */
 function judgeWithdrawal(item: RecordSubmission, record: PeersetRecord, current: PeersetRecord | undefined, stage: Stage): Decision {
-  const others = stage.withdrawalsOfAuthor(record.author).filter((t) => t.id !== current?.id)
-  const overCap = others.length >= MAX_WITHDRAWALS_PER_AUTHOR
-  const oldestKept = overCap ? others[others.length - MAX_WITHDRAWALS_PER_AUTHOR]! : undefined
-  if (current) stage.remove(current.id, current.withdrawn ? 'replaced' : 'withdrawn', record)
-  if (oldestKept && supersedes(oldestKept, record)) {
-    stage.versions.evicted(record)
-    const message = `the author already has ${MAX_WITHDRAWALS_PER_AUTHOR} later withdrawals (the most kept per author); the withdrawal still applies`
-    return { type: 'refuse', item, outcome: { status: 'rejected', id: record.id, reason: 'moderation', rule: 'withdrawal-cap', message, permanent: false, peerFault: false }, stateless: false }
-  }
+  const refusal = judgeTombstone(stage, record, current, evict)
+  if (refusal) return { type: 'refuse', item, outcome: { status: 'rejected', id: record.id, ...refusal }, stateless: false }
   stage.add(record, item.origin)
   stage.versions.kept(record)
-  if (overCap) for (const old of others.slice(0, others.length - MAX_WITHDRAWALS_PER_AUTHOR + 1)) evict(stage, old.id, 'withdrawal-cap')
+  applyWithdrawalHorizon(stage, record.author, evict)
   return { type: 'accept', item, record }
 }
 

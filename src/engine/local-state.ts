@@ -24,6 +24,7 @@ import { unref, type Reporter } from './reporter.js'
 import { VersionMemory } from './version-memory.js'
 import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX, EvidenceSet, evidencePerAuthor } from './evidence.js'
 import { verifyRecord } from '../record/index.js'
+import { persistenceGranted } from '../storage/persistence.js'
 
 /** A peerset's local state, open. */
 export interface LocalState {
@@ -38,8 +39,10 @@ export interface LocalState {
   readonly ingestor: Ingestor
   /** Whether the store works (`status().storage.state`); gates pulling records while it fails. */
   readonly health: StorageHealth
-  /** The browser's answer to the request for persistent storage, once it came. */
+  /** Whether the browser keeps this origin's data under storage pressure (`undefined`: unknown, or not applicable). */
   persisted(): boolean | undefined
+  /** Ask the browser to keep the data (see `Peerset.requestPersistence`); a `persistence-denied` warning when refused. */
+  requestPersistence(): Promise<boolean | undefined>
   /** Called after each committed batch that added records (the connection announces them). */
   onRecordsAdded?: (records: PeersetRecord[], origins: RecordOrigin[]) => void
   /** Called after each committed batch that added moderation evidence (the connection sends it to peers). */
@@ -49,21 +52,17 @@ export interface LocalState {
    * app has been given the peerset and could subscribe. Resolves when the re-check is over; never rejects.
    */
   start(): Promise<void>
-  /** Stop pruning, finish queued ingest work, close the store. Never throws. */
+  /** Stop pruning, finish queued ingest work, close the verifier and the store. Never throws. */
   close(): Promise<void>
 }
 
 /** Open the store of `config.room` and everything kept in it. */
 export async function openLocalState(config: ResolvedOptions, reporter: Reporter): Promise<LocalState> {
   const { store, name: storageName } = await openStore(config, reporter)
+  // Persistence is never requested here: without a user gesture Chromium refuses it and Firefox may
+  // prompt at an odd moment. The host app asks (`peerset.requestPersistence()`); this only reads the state.
   let persisted: boolean | undefined
-  void store.requestPersistence().then(
-    (answer) => {
-      persisted = answer
-      if (answer === false) reporter.warn({ code: 'persistence-denied', message: 'the browser did not grant persistent storage; records may be evicted under storage pressure' })
-    },
-    () => undefined,
-  )
+  if (store.persistent) void persistenceGranted().then((answer) => (persisted ??= answer))
   const health = new StorageHealth(store, reporter, config.clock)
   // The record index holds each record's creation time: the bucket index asks it instead of keeping its own map.
   const buckets: BucketIndex = new BucketIndex(config.granularity, { createdAtOf: (id: string): number | undefined => index.createdAtOf(id) })
@@ -85,9 +84,16 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
     ledger,
     evidence,
     registry,
-    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, evidence, store, listener: listenerFor(reporter, () => state, health) }),
+    ingestor: new Ingestor({ ...config, now: config.clock, index, buckets, ledger, versions, evidence, store, listener: listenerFor(reporter, () => state, health), verifierFailed: (e) => reporter.error(e) }),
     health,
     persisted: () => persisted,
+    async requestPersistence() {
+      const answer = await store.requestPersistence().catch(() => undefined)
+      if (answer === undefined) return undefined
+      persisted = answer
+      if (!answer) reporter.warn({ code: 'persistence-denied', message: 'the browser did not grant persistent storage; records may be evicted under storage pressure' })
+      return answer
+    },
     start: () =>
       new Promise<void>((resolve) => setTimeout(resolve, 0))
         .then(() => (open ? recheckPolicy(state, config, reporter, () => open) : undefined))
@@ -99,6 +105,9 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
       clearInterval(timer)
       state.ingestor.close()
       await state.ingestor.idle()
+      await Promise.resolve()
+        .then(() => config.verifier.close())
+        .catch((e: unknown) => reporter.error(e))
       health.close()
       await store.close().catch((e) => reporter.error(e))
     },
@@ -242,6 +251,7 @@ function listenerFor(reporter: Reporter, state: () => LocalState, health: Storag
         permanent: outcome.permanent,
         ...(outcome.rule !== undefined ? { rule: outcome.rule } : {}),
         ...(origin.origin === 'remote' ? { peerId: origin.peerId } : {}),
+        ...(origin.origin === 'relay' ? { relay: origin.url } : {}),
       })
     },
     writeFailed: (error) => {

@@ -8,3 +8,5 @@ export const POLICY_META_KEY = 'moderation:policy'
 export const REGISTRY_META_KEY = 'session:registry'
 /** The newest versions of (author, uuid)s whose kept version was evicted (see `VersionMemory`). */
 export const VERSIONS_META_KEY = 'engine:evicted-versions'
+/** Per relay url, the end (Unix seconds) of the last finished back-fill from it (see `nostrRelays`). */
+export const RELAYS_SINCE_META_KEY = 'relays:since'

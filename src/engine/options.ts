@@ -13,6 +13,8 @@ import { createModeration, createStrikeLedger, DEFAULT_STRIKE_LEDGER_OPTIONS } f
 import { DEFAULT_CLIENT_SESSION_MS, MAX_POW_DIFFICULTY, resolveSessionTuning } from '../session/index.js'
 import type { PeersetOptions } from '../peerset-types.js'
 import { DEFAULT_CLOCK_SKEW_MS } from './time-window.js'
+import { mainThreadVerifier } from '../verify/main-thread.js'
+import type { VerifierStrategy } from '../verify/types.js'
 
 /** The options a running peerset works with. */
 export interface ResolvedOptions {
@@ -30,6 +32,8 @@ export interface ResolvedOptions {
   readonly recordProofOfWork: number
   readonly granularity: Granularity
   readonly moderation: ModerationStrategy
+  /** Checks record signatures; closed with the peerset. */
+  readonly verifier: VerifierStrategy
   readonly signer: Signer
   /** The signer's public key (hex), checked. */
   readonly publicKey: string
@@ -47,6 +51,7 @@ export const PEERSET_OPTION_KEYS: readonly (keyof PeersetOptions)[] = [
   'transport',
   'granularity',
   'moderation',
+  'verifier',
   'strikes',
   'limits',
   'clockSkewMs',
@@ -60,6 +65,7 @@ export const PEERSET_OPTION_KEYS: readonly (keyof PeersetOptions)[] = [
   'reconnectCooldownMs',
   'proofOfWork',
   'closeTimeoutMs',
+  'relays',
 ]
 
 /** Longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one would fire at once. */
@@ -101,6 +107,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
     recordProofOfWork,
     granularity,
     moderation: options.moderation ?? createModeration(),
+    verifier: options.verifier ?? mainThreadVerifier(),
     signer,
     publicKey: await signerPublicKey(signer),
     retentionSeconds: (granularity.descriptor.intervalMs * granularity.descriptor.retentionBuckets) / 1000,
@@ -108,7 +115,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
   }
 }
 
-/** The strategies' shapes (storage, transport, granularity, moderation); returns the granularity. */
+/** The strategies' shapes (storage, transport, granularity, moderation, verifier); returns the granularity. */
 function checkStrategies(options: PeersetOptions): Granularity {
   const { storage, transport, moderation } = options
   if (storage !== undefined && !hasShape(storage, ['isSupported', 'open'])) {
@@ -119,6 +126,12 @@ function checkStrategies(options: PeersetOptions): Granularity {
   }
   if (moderation !== undefined && !(hasShape(moderation, ['review']) && typeof moderation.digest === 'string' && moderation.digest.length > 0)) {
     throw invalid('moderation must be a moderation strategy ({ name, digest, review(record, context) }), e.g. createModeration()')
+  }
+  if (options.verifier !== undefined && !(hasShape(options.verifier, ['verify', 'close']) && typeof options.verifier.name === 'string')) {
+    throw invalid('verifier must be a verifier strategy ({ name, verify(checks), close() }), e.g. workerVerifier({ size: 2 })')
+  }
+  if (options.relays !== undefined && !(hasShape(options.relays, ['start']) && Array.isArray(options.relays.urls))) {
+    throw invalid('relays must be a relay strategy ({ name, urls, start(host) }), e.g. nostrRelays({ urls })')
   }
   const granularity = options.granularity ?? dailyBuckets()
   const d = (granularity as Partial<Granularity> | null)?.descriptor
@@ -241,6 +254,9 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
     // Tombstones (withdrawals) are kept, at most this many per author: a peer of an older build
     // would keep withdrawn records instead, so it must not sync with this one.
     'withdrawals.maxPerAuthor': MAX_WITHDRAWALS_PER_AUTHOR,
+    // Past the cap, the oldest kept tombstone is the author's horizon: nothing of the author older
+    // than it is kept (docs/moderation.md). A build without this rule kept such records.
+    'withdrawals.horizon': 1,
   }
   for (const [key, value] of Object.entries(settings.limits ?? resolveLimits())) rules[`limits.${key}`] = value
   return rules

@@ -36,7 +36,7 @@ const MAX_USEFUL_PEERS = 1_000
 const SERVE_RATE = 500
 const SERVE_BURST = 2_000
 /** Records a peer may owe us at once: answers to our wants are never counted as a flood, up to this. */
-const MAX_EXPECTED_RECORDS = 1_024
+export const MAX_EXPECTED_RECORDS = 1_024
 /** Peers whose latest hello epoch is remembered (to drop hellos of their dead sessions). */
 const MAX_REMEMBERED_EPOCHS = 10_000
 /** Peers rotated out lately (kept out for two minutes), remembered at most; expired ones are pruned. */

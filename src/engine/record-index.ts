@@ -183,6 +183,11 @@ export class RecordIndex {
     return out
   }
 
+  /** Every record held, tombstones included, unpacked one at a time. */
+  *all(): IterableIterator<PeersetRecord> {
+    for (const packed of this.#byId.values()) yield unpackRecord(packed)
+  }
+
   /** Every live record (tombstones left out), unpacked one at a time. */
   *values(): IterableIterator<PeersetRecord> {
     for (const packed of this.#byId.values()) if (!packed.withdrawn) yield unpackRecord(packed)

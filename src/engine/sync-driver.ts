@@ -17,6 +17,7 @@ import type { Ingestor, RecordOrigin } from './ingest.js'
 import { Outbox } from './outbox.js'
 import { PeerTable } from './peer-table.js'
 import type { RecordIndex } from './record-index.js'
+import { SyncProgress, type SyncCounters, type SyncProgressInfo } from './sync-progress.js'
 
 /** What the driver reports about peers. */
 export interface PeerListener {
@@ -36,6 +37,8 @@ export interface PeerListener {
   /** Catching up started (records are wanted) or ended (none are wanted any more). */
   syncStarted(wanted: number): void
   syncIdle(recordsAdded: number): void
+  /** How the catch-up is going (throttled, see `sync-progress.ts`): at its start, during it, at its end. */
+  syncProgress(progress: SyncProgressInfo): void
 }
 
 /** What the sync driver needs: the local state, the session settings and where to report. */
@@ -84,6 +87,7 @@ export class SyncDriver {
   /** Whether records are wanted, and how many records had been added when that started. */
   #busy = false
   #addedBeforeBusy = 0
+  readonly #progress = new SyncProgress()
   /** Callbacks that arrived before `attach` (a transport may report peers during `join`). */
   readonly #early: Array<() => void> = []
   /** Peers the sync core reported as announcing and not delivering, struck after its tick. */
@@ -157,6 +161,21 @@ export class SyncDriver {
     return this.#router.evidenceStats
   }
 
+  /**
+   * New session tuning and room size: sessions that start from now on use it (the peer table and
+   * the frame router read these options at each admission).
+   */
+  retune(tuning: Pick<SyncDriverOptions, 'maxPeers' | 'sessionLimits' | 'sessionTimeouts'>): void {
+    this.#o.maxPeers = tuning.maxPeers
+    this.#o.sessionLimits = tuning.sessionLimits
+    this.#o.sessionTimeouts = tuning.sessionTimeouts
+  }
+
+  /** The round-trip time measured by the session with `peerId` (see `PeerSession.rttMs`). */
+  rttOf(peerId: string): number | undefined {
+    return this.#peers.get(peerId)?.session.rttMs
+  }
+
   /** Drive timeouts: call about once a second. */
   tick(): void {
     if (this.#state.stopped || !this.#state.core) return
@@ -209,16 +228,24 @@ export class SyncDriver {
     }
   }
 
-  /** Report the start and the end of a catch-up. */
+  /** Report the start, the progress (throttled) and the end of a catch-up. */
   #checkBusy(): void {
     const stats = this.#state.core?.stats()
     const busy = stats !== undefined && stats.wanted + stats.inFlight > 0
-    if (busy === this.#busy) return
+    const now = this.#o.clock()
+    const counters: SyncCounters = { resolved: this.#router.recordsResolved, added: this.#router.recordsAdded, wanted: stats?.wanted ?? 0 }
+    if (busy === this.#busy) {
+      const progress = busy ? this.#progress.update(now, counters) : undefined
+      if (progress) this.#o.peers.syncProgress(progress)
+      return
+    }
     this.#busy = busy
     if (busy) {
       this.#addedBeforeBusy = this.#router.recordsAdded
       this.#o.peers.syncStarted(stats!.wanted)
+      this.#o.peers.syncProgress(this.#progress.start(now, counters))
     } else {
+      this.#o.peers.syncProgress(this.#progress.finish(now, counters))
       this.#o.peers.syncIdle(this.#router.recordsAdded - this.#addedBeforeBusy)
     }
   }

@@ -21,14 +21,17 @@ export {
   DEFAULT_STRIKE_LEDGER_OPTIONS,
 } from './ledger.js'
 export { applyVerdictToLedger, banVerdict, type VerdictStrikes } from './bans.js'
+import { assertKnownOptions } from '../errors.js'
 import type { ModerationStrategy } from './types.js'
 
 /**
  * A moderation strategy that accepts every valid record. The signature, size limits and the time
  * window are still enforced by the engine.
+ * @param options None: it takes no options, and refuses any key with `INVALID_ARGUMENT`.
  * @example
  * const peerset = await createPeerset({ room: 'demo', identity, moderation: acceptAll() })
  */
-export function acceptAll(): ModerationStrategy {
+export function acceptAll(options?: Record<string, never>): ModerationStrategy {
+  assertKnownOptions('acceptAll', options, [])
   return { name: 'accept-all', digest: 'accept-all/1', review: () => ({ accept: true }) }
 }

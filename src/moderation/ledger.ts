@@ -74,6 +74,9 @@ export interface StrikeLedger {
 const HEX64 = /^[0-9a-f]{64}$/
 const DAY = 86_400
 
+/** The defaults of {@link createStrikeLedger}: 3 strikes within 30 days ban for 7 days. */
+export const DEFAULT_STRIKE_LEDGER_OPTIONS: Readonly<Required<StrikeLedgerOptions>> = Object.freeze({ threshold: 3, banSeconds: 7 * 86_400, strikeSeconds: 30 * 86_400 })
+
 /**
  * Creates an empty strike ledger. A ban starts when `threshold` strikes of one author have
  * records created within `strikeSeconds` of each other, and ends `banSeconds` after the
@@ -88,9 +91,6 @@ const DAY = 86_400
  * await store.setMeta('strikes', ledger.toJSON())
  * ```
  */
-/** The defaults of {@link createStrikeLedger}: 3 strikes within 30 days ban for 7 days. */
-export const DEFAULT_STRIKE_LEDGER_OPTIONS: Readonly<Required<StrikeLedgerOptions>> = Object.freeze({ threshold: 3, banSeconds: 7 * 86_400, strikeSeconds: 30 * 86_400 })
-
 export function createStrikeLedger(options?: StrikeLedgerOptions): StrikeLedger {
   const o = optionsObject<StrikeLedgerOptions>('createStrikeLedger:', options, ['threshold', 'banSeconds', 'strikeSeconds'])
   const threshold = integerIn('createStrikeLedger: threshold', o.threshold, 1, 1000, 3)

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
 import { ClassicLevel } from 'classic-level'
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import type { PeersetRecord } from '../record/types.js'
 import { assertMetaKey, assertRoom, checkBatch, closedError, storageFailed } from '../storage/checks.js'
 import { requestPersistence } from '../storage/persistence.js'
@@ -46,6 +46,7 @@ const META = 'm!'
  */
 export function levelStorage(options: LevelStorageOptions): StorageStrategy {
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'levelStorage: options must be an object { path }')
+  assertKnownOptions('levelStorage', options, ['path', 'sync'])
   const { path, sync = true } = options
   if (typeof path !== 'string' || path.length === 0) throw new PeersetError('INVALID_ARGUMENT', 'levelStorage: options.path must be a non-empty folder path')
   if (typeof sync !== 'boolean') throw new PeersetError('INVALID_ARGUMENT', 'levelStorage: options.sync must be a boolean')

@@ -1,7 +1,7 @@
 /** WebRTC for Node: node-datachannel's RTCPeerConnection, and a WebSocket for the signalling. */
 import { RTCPeerConnection as NodeRTCPeerConnection } from 'node-datachannel/polyfill'
 import WebSocket from 'ws'
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 
 /**
  * `ws`'s WebSocket, but a failed connection (tracker down, refused) is only an `error` + `close` event,
@@ -49,6 +49,7 @@ export interface NodeRtc {
  */
 export function nodeRtc(options: NodeRtcOptions = {}): NodeRtc {
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'nodeRtc: options must be an object')
+  assertKnownOptions('nodeRtc', options, ['bindAddress', 'iceServers'])
   const { bindAddress, iceServers = [] } = options
   if (bindAddress !== undefined && (typeof bindAddress !== 'string' || bindAddress.length === 0)) {
     throw new PeersetError('INVALID_ARGUMENT', 'nodeRtc: options.bindAddress must be a non-empty IP address string')

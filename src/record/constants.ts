@@ -30,10 +30,11 @@ export const DEFAULT_RETENTION_SECONDS = 90 * 24 * 60 * 60
 export const RECORD_GEOHASH_PRECISION = 9
 
 /**
- * Most tombstones (withdrawals, see `createWithdrawal`) a peerset keeps per author: the newest by
- * (createdAt, id). A newer one evicts the oldest, an older one is not kept; either way the
- * withdrawal takes effect. It decides which tombstones exist, so peers agree on it in the hello
- * (rule `withdrawals.maxPerAuthor`).
+ * Most tombstones (withdrawals, see `createWithdrawal`) a peerset keeps per author: the newest in
+ * the version order. Once an author has this many, the oldest kept one is the author's horizon:
+ * nothing of that author older than it is kept, withdrawn or not, so a tombstone pushed out never
+ * lets what it withdrew come back (docs/moderation.md, Withdrawals). It decides which records
+ * exist, so peers agree on it in the hello (rules `withdrawals.maxPerAuthor`, `withdrawals.horizon`).
  * @example
  * ```ts
  * import { MAX_WITHDRAWALS_PER_AUTHOR } from 'peerset' // 20

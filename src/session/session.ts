@@ -85,6 +85,8 @@ export class PeerSession {
   #authenticatedAtMs: number | undefined
   #lastReceivedAtMs: number | undefined
   #lastPingAtMs = -Infinity
+  /** The latest round-trip time measured (see `rttMs`). */
+  #rttMs: number | undefined
   /** An auth bound to our nonce that came before the hello it answers (frames may be reordered). */
   #earlyAuth: AuthMessage | undefined
   /** Newer hellos answered in this session (each costs a signature); see `MAX_REANSWERS`. */
@@ -101,6 +103,15 @@ export class PeerSession {
     this.#ourNonce = bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32)))
     this.#ourDigest = settingsDigest(this.#o.settings)
     this.#initiator = isSessionInitiator(this.selfId, this.peerId)
+  }
+
+  /**
+   * About one round trip to the peer, ms: first from our hello to its verified proof (which answers
+   * our nonce: one round trip plus its signing), then from each keepalive ping to its pong.
+   * `undefined` until the proof came.
+   */
+  get rttMs(): number | undefined {
+    return this.#rttMs
   }
 
   /** The current state. */
@@ -303,6 +314,7 @@ export class PeerSession {
       }
       case 'pong': {
         const actions: SessionAction[] = []
+        if (Number.isFinite(this.#lastPingAtMs)) this.#rttMs = now - this.#lastPingAtMs
         this.#move('pong', actions)
         return actions
       }
@@ -421,6 +433,7 @@ export class PeerSession {
       return isTerminal(this.#state) ? actions : [...actions, ...this.#close('auth-failed', verdict.message)]
     }
     this.#theirProofVerified = true
+    this.#rttMs ??= now - (this.#startedAtMs ?? now)
     const banned = this.#carryKeyStrikes(hello.pubkey, now)
     if (banned) return banned
     const actions: SessionAction[] = []

@@ -2,7 +2,7 @@
  * The IndexedDB storage strategy (on `idb`): one database per room, records keyed by id.
  */
 import { type IDBPDatabase, unwrap, wrap } from 'idb'
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import type { PeersetRecord } from '../record/types.js'
 import { assertMetaKey, assertRoom, checkBatch, closedError, storageFailed } from './checks.js'
 import { requestPersistence } from './persistence.js'
@@ -36,7 +36,7 @@ export const MAX_REOPEN_ATTEMPTS = 5
  *
  * Other tabs: a store closes its connection when another connection wants to upgrade or delete its
  * database (`versionchange`), and its calls reject with `CLOSED` meanwhile. It then tries to reopen
- * the database (after `reopenDelayMs`, doubling, at most {@link MAX_REOPEN_ATTEMPTS} times): that
+ * the database (after `reopenDelayMs`, doubling, at most 5 times, `MAX_REOPEN_ATTEMPTS`): that
  * works after a delete, not after an upgrade to a newer schema (`VersionError`: it stays closed).
  * A connection the browser closes itself (`close`: storage cleared, disk error) is reopened the same
  * way. Each change is reported through `onHealthChange` (`closed`, then `ok` once reopened).
@@ -62,6 +62,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
   if (typeof options !== 'object' || options === null) {
     throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options must be an object')
   }
+  assertKnownOptions('indexedDbStorage', options, ['databaseName', 'indexedDB', 'blockedTimeoutMs', 'reopenDelayMs'])
   const { databaseName = (room: string) => `peerset:${room}`, blockedTimeoutMs = 10_000, reopenDelayMs = 1_000 } = options
   if (typeof databaseName !== 'function') {
     throw new PeersetError('INVALID_ARGUMENT', 'indexedDbStorage: options.databaseName must be a function (room) => string')

@@ -2,6 +2,7 @@
  * The in-memory storage strategy: nothing survives the process, but it behaves like the IndexedDB
  * store (atomic batches, structured clones in and out, records in id order, `CLOSED` after close).
  */
+import { assertKnownOptions } from '../errors.js'
 import type { PeersetRecord } from '../record/types.js'
 import { assertMetaKey, assertRoom, checkBatch, closedError, storageFailed } from './checks.js'
 import type { RecordStore, StorageStrategy, WriteBatch } from './types.js'
@@ -26,8 +27,10 @@ interface RoomData {
  * const again = await storage.open('my-room')
  * ;(await again.loadRecords()).length // 1
  * ```
+ * @param options None: it takes no options, and refuses any key with `INVALID_ARGUMENT`.
  */
-export function memoryStorage(): StorageStrategy {
+export function memoryStorage(options?: Record<string, never>): StorageStrategy {
+  assertKnownOptions('memoryStorage', options, [])
   const rooms = new Map<string, RoomData>()
   return {
     name: 'memory',

@@ -12,3 +12,18 @@ export async function requestPersistence(): Promise<boolean | undefined> {
     return undefined
   }
 }
+
+/**
+ * Whether the platform already keeps this origin's data under storage pressure
+ * (`navigator.storage.persisted()`: reads the state, never prompts). `undefined` where the API does
+ * not exist. Never rejects.
+ */
+export async function persistenceGranted(): Promise<boolean | undefined> {
+  const storage = (globalThis as { navigator?: { storage?: { persisted?: () => Promise<boolean> } } }).navigator?.storage
+  if (typeof storage?.persisted !== 'function') return undefined
+  try {
+    return Boolean(await storage.persisted())
+  } catch {
+    return undefined
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * `peerset/testing`: local signalling for tests, demos and offline swarms (Node only).
- * @packageDocumentation
+ * @module peerset/testing
  */
 export { startTracker, type StartTrackerOptions, type Tracker } from './tracker.js'
 export { startNostrRelay, type NostrRelay, type StartNostrRelayOptions } from './relay.js'

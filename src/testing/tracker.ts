@@ -1,7 +1,7 @@
 /** A local BitTorrent WebSocket tracker: signalling for trystero's torrent strategy without the internet. */
 import type { Socket } from 'node:net'
 import TrackerServer from 'bittorrent-tracker/server'
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import { wsUrl } from './url.js'
 
 /** Options of {@link startTracker}. */
@@ -43,6 +43,7 @@ export interface Tracker {
  */
 export async function startTracker(options: StartTrackerOptions = {}): Promise<Tracker> {
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'startTracker: options must be an object')
+  assertKnownOptions('startTracker', options, ['port', 'host', 'intervalMs'])
   const { port = 0, host = '127.0.0.1', intervalMs = 10_000 } = options
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PeersetError('INVALID_ARGUMENT', `startTracker: options.port must be an integer 0-65535, got ${String(port)}`)
   if (typeof host !== 'string' || host.length === 0) throw new PeersetError('INVALID_ARGUMENT', 'startTracker: options.host must be a non-empty string')

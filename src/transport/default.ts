@@ -35,7 +35,7 @@ export function isBrowserEnvironment(env: TransportEnvironment = globalThis as T
 /**
  * The default transport here: `trysteroTransport()` (torrent strategy, trystero's public trackers)
  * in a browser, `undefined` elsewhere (the peerset stays local and warns with
- * {@link NO_DEFAULT_TRANSPORT_MESSAGE}).
+ * a `no-transport` warning that says how to set up WebRTC in Node).
  * @example
  * ```ts
  * const transport = defaultTransport() // in a page: trystero-torrent

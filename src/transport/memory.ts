@@ -3,7 +3,7 @@
  * with optional latency, jitter, loss, duplication, reordering and partitions, all driven by a
  * seeded PRNG so a run can be replayed.
  */
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 import { SimulatedNetwork, type ResolvedMemoryOptions } from './memory-network.js'
 import type { TransportStrategy } from './types.js'
@@ -96,6 +96,7 @@ export function createMemoryNetwork(options: MemoryNetworkOptions = {}): MemoryN
     transport(options: MemoryTransportOptions = {}): MemoryTransport {
       if (network.closed) throw new PeersetError('CLOSED', 'memory network transport: the network was closed')
       if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'memory network transport: options must be an object')
+      assertKnownOptions('memory network transport', options, ['peerId'])
       const peerId = network.claimPeerId(options.peerId)
       return {
         name: 'memory',
@@ -123,6 +124,7 @@ export function createMemoryNetwork(options: MemoryNetworkOptions = {}): MemoryN
 
 function checkOptions(options: MemoryNetworkOptions): ResolvedMemoryOptions {
   if (typeof options !== 'object' || options === null) throw new PeersetError('INVALID_ARGUMENT', 'createMemoryNetwork: options must be an object')
+  assertKnownOptions('createMemoryNetwork', options, ['latencyMs', 'jitterMs', 'loss', 'duplicate', 'reorder', 'seed', 'maxFrameBytes'])
   const { latencyMs = 0, jitterMs = 0, loss = 0, duplicate = 0, reorder = false, maxFrameBytes = MAX_FRAME_BYTES } = options
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32)
   const nonNegative = (name: string, v: unknown): void => {

@@ -2,7 +2,7 @@
  * The WebRTC transport, on trystero 0.25: peers find each other through BitTorrent WebSocket trackers
  * (`@trystero-p2p/torrent`, the default) or Nostr relays (`trystero`), then talk over data channels.
  */
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import { type TransportHandlers, type TransportRoom, type TransportState, type TransportStrategy } from './types.js'
 import { SignallingMonitor, type SocketLike } from './signalling-monitor.js'
 import { announceDecision, gateAnnounces, type SendingSocket } from './announce-policy.js'
@@ -147,6 +147,7 @@ function checkOptions(options: TrysteroTransportOptions): CheckedOptions {
     throw new PeersetError('INVALID_ARGUMENT', `trysteroTransport: ${message}`)
   }
   if (typeof options !== 'object' || options === null) fail('options must be an object')
+  assertKnownOptions('trysteroTransport', options, ['strategy', 'appId', 'password', 'relayUrls', 'relayRedundancy', 'rtcConfig', 'rtcPolyfill'])
   const { strategy = 'torrent', appId = 'peerset', password, relayUrls, relayRedundancy, rtcConfig, rtcPolyfill } = options
   if (strategy !== 'torrent' && strategy !== 'nostr') fail(`options.strategy must be 'torrent' or 'nostr', got ${JSON.stringify(strategy)}`)
   if (typeof appId !== 'string' || appId.length === 0) fail('options.appId must be a non-empty string')

@@ -12,7 +12,8 @@ import { openPeerset } from '../helpers.js'
 
 /** [option, a bad value's patch, what the message must name]. */
 const BAD: Array<[string, Record<string, unknown>, RegExp]> = [
-  ['an unknown top-level key', { relayUrls: ['wss://x'] }, /unknown option "relayUrls" \(known: room, identity, .*closeTimeoutMs\)/],
+  ['an unknown top-level key', { relayUrls: ['wss://x'] }, /unknown option "relayUrls" \(known: room, identity, .*closeTimeoutMs, relays\)/],
+  ['relays', { relays: { urls: ['wss://x'] } }, /relays must be a relay strategy/],
   ['room', { room: '' }, /room/],
   ['clock', { clock: 5 }, /clock/],
   ['storage', { storage: { name: 'x' } }, /storage/],

@@ -117,14 +117,14 @@ describe('withdraw()', () => {
       records.push(toNostrEvent(record))
       tombstones.push(toNostrEvent(await createWithdrawal({ ...record, roomHash: record.roomHash }, author.signer, { now: at + 30 })))
     }
-    // A: each record, then its withdrawal, oldest first (the oldest tombstone is kept, then evicted).
+    // A: each record, then its withdrawal, oldest first (the oldest tombstone is kept, then evicted by the cap).
     // No quota here (acceptAll): the author keeps all 21 records until they are withdrawn.
     const a = (await peersetOf(undefined, undefined, acceptAll())).peerset
     for (let i = 0; i < n; i++) {
       expect((await a.importRecord(records[i])).status).toBe('added')
       expect((await a.importRecord(tombstones[i])).status).toBe('added')
     }
-    // B: every record first, then the withdrawals newest first (the oldest arrives past the cap: not kept, but it still withdraws).
+    // B: every record first, then the withdrawals newest first (the oldest arrives below the horizon: refused, and its record is evicted as older than the horizon).
     const b = (await peersetOf(undefined, undefined, acceptAll())).peerset
     for (const event of records) expect((await b.importRecord(event)).status).toBe('added')
     const removed = collect(b, 'record:removed')
@@ -134,9 +134,55 @@ describe('withdraw()', () => {
       expect(p.records()).toEqual([])
       expect(p.status()).toMatchObject({ records: 0, withdrawals: MAX_WITHDRAWALS_PER_AUTHOR })
       expect(await p.importRecord(tombstones[0])).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'withdrawal-cap' })
-      for (const event of records) expect(await p.importRecord(event)).toMatchObject({ status: 'rejected', reason: 'superseded' })
+      // Each withdrawn record stays out: as superseded, or, the oldest, as older than the author's horizon.
+      for (const event of records) expect((await p.importRecord(event)).status).toBe('rejected')
+      expect(p.records()).toEqual([])
       expect(await p.importRecord(tombstones[n - 1])).toMatchObject({ status: 'duplicate' })
     }
+  })
+
+  it(`past ${MAX_WITHDRAWALS_PER_AUTHOR} withdrawals, the author's records older than the 20th newest go too (withdrawal-cap), and the quota has room again`, async () => {
+    const { peerset, clock } = await peersetOf()
+    const old = []
+    for (let i = 0; i < 4; i++) {
+      old.push(await peerset.publish({ text: `old note ${i}` }))
+      clock.advance(1_000)
+    }
+    const removed = collect(peerset, 'record:removed')
+    for (let i = 0; i < MAX_WITHDRAWALS_PER_AUTHOR + 1; i++) {
+      const record = await peerset.publish({ text: `flash sale ${i}` }) // the fifth quota place
+      clock.advance(1_000)
+      await peerset.withdraw(record)
+      clock.advance(1_000)
+    }
+    // The 20th withdrawal made the first one the horizon: the four old notes are older, so they went.
+    expect(removed.filter(([, , info]) => (info as { reason: string }).reason === 'withdrawal-cap').map(([, record]) => (record as { id: string }).id)).toEqual(old.map((r) => r.id))
+    expect(peerset.records()).toEqual([])
+    expect(peerset.status()).toMatchObject({ records: 0, withdrawals: MAX_WITHDRAWALS_PER_AUTHOR })
+    const outcome = await peerset.importRecord(toNostrEvent(old[0]!))
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'withdrawal-cap', permanent: true, peerFault: false })
+    for (let i = 0; i < 5; i++) {
+      await peerset.publish({ text: `new note ${i}` })
+      clock.advance(1_000)
+    }
+    expect(peerset.status().records).toBe(5)
+  })
+
+  it('while its tombstone is kept, a withdrawn uuid published again is refused for now, and a tombstone replaces a newer version', async () => {
+    const { peerset, identity, clock } = await peersetOf()
+    const record = await peerset.publish({ text: 'first life' })
+    clock.advance(60_000)
+    const tombstone = await peerset.withdraw(record)
+    const again = await createRecord({ text: 'second life', uuid: record.uuid }, identity.signer, { now: tombstone.createdAt + 60, room: FIXTURE_ROOM })
+    expect(await peerset.importRecord(toNostrEvent(again))).toMatchObject({ status: 'rejected', reason: 'superseded', permanent: false })
+    expect(peerset.records()).toEqual([])
+    // Another peer, which got the new version first: the tombstone replaces it all the same.
+    const other = (await peersetOf(createIdentity(), clock)).peerset
+    expect((await other.importRecord(toNostrEvent(again))).status).toBe('added')
+    const removed = collect(other, 'record:removed')
+    expect((await other.importRecord(toNostrEvent(tombstone))).status).toBe('added')
+    expect(removed).toEqual([['record:removed', again, { reason: 'withdrawn' }]])
+    expect(other.records()).toEqual([])
   })
 
   it('keeps the tombstone across a reopen: the withdrawn record stays out and is not counted', async () => {

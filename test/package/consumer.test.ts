@@ -4,7 +4,9 @@
  * The consumer lives inside this repository so its dependencies resolve to ours: no network.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 
@@ -84,6 +86,82 @@ await tracker.close()
     )
     expect(JSON.parse(run('node', ['node-entry.mjs'], consumer))).toEqual({ url: true, rtc: 'function', shared: true })
   }, 60_000)
+
+  // workerVerifier() finds dist/verify-worker.js from the installed package, from both module systems:
+  // a mixed batch answered in order, and a peerset that imports through the pool.
+  const poolScript = `
+  const alice = createIdentity()
+  const a = await createRecord({ text: 'one' }, alice.signer, { room: 'consumer' })
+  const b = await createRecord({ text: 'two' }, alice.signer, { room: 'consumer' })
+  const forged = { ...b, sig: (b.sig[0] === '0' ? '1' : '0') + b.sig.slice(1) }
+  const pool = workerVerifier({ size: 2, minChunk: 1 })
+  const checks = [a, forged, b, a].map((r) => ({ id: r.id, pubkey: r.author, sig: r.sig }))
+  const answers = await pool.verify(checks)
+  await pool.close()
+  const verifier = workerVerifier({ size: 2 })
+  const peerset = await createPeerset({ room: 'consumer', identity: alice, transport: false, verifier })
+  const outcomes = await Promise.all([toNostrEvent(a), toNostrEvent(forged)].map((e) => peerset.importRecord(e)))
+  await peerset.close()
+  const closed = await verifier.verify(checks).then(() => 'open', (e) => e.code)
+  console.log(JSON.stringify({ answers, outcomes: outcomes.map((o) => o.reason ?? o.status), closed }))
+`
+  const poolAnswer = { answers: [true, false, true, true], outcomes: ['added', 'bad-signature'], closed: 'CLOSED' }
+
+  it('verifies through workerVerifier() (worker_threads) from ESM', () => {
+    writeFileSync(join(consumer, 'pool-esm.mjs'), `import { createPeerset, createIdentity, createRecord, toNostrEvent, workerVerifier } from 'peerset'\n${poolScript}`)
+    expect(JSON.parse(run('node', ['pool-esm.mjs'], consumer))).toEqual(poolAnswer)
+  }, 60_000)
+
+  it('verifies through workerVerifier() (worker_threads) from CommonJS', () => {
+    writeFileSync(
+      join(consumer, 'pool-cjs.cjs'),
+      `const { createPeerset, createIdentity, createRecord, toNostrEvent, workerVerifier } = require('peerset')\n;(async () => {${poolScript}})()`,
+    )
+    expect(JSON.parse(run('node', ['pool-cjs.cjs'], consumer))).toEqual(poolAnswer)
+  }, 60_000)
+
+  it('a Vite build of a page using workerVerifier() emits the worker, and the page verifies through Web Workers in Chromium', async () => {
+    const web = join(consumer, 'web')
+    mkdirSync(web, { recursive: true })
+    writeFileSync(join(web, 'index.html'), '<!doctype html><html><body><pre id="out"></pre><script type="module" src="./main.js"></script></body></html>')
+    writeFileSync(
+      join(web, 'main.js'),
+      `import { createIdentity, createRecord, workerVerifier } from 'peerset'
+const alice = createIdentity()
+const a = await createRecord({ text: 'one' }, alice.signer, { room: 'web' })
+const forged = { ...a, sig: (a.sig[0] === '0' ? '1' : '0') + a.sig.slice(1) }
+const pool = workerVerifier({ size: 2, minChunk: 1 })
+const answers = await pool.verify([a, forged, a].map((r) => ({ id: r.id, pubkey: r.author, sig: r.sig })))
+await pool.close()
+document.getElementById('out').textContent = JSON.stringify({ answers })
+`,
+    )
+    const { build } = await import('vite')
+    const outDir = join(consumer, 'web-dist')
+    await build({ root: web, logLevel: 'silent', build: { outDir, emptyOutDir: true } })
+    expect(readdirSync(join(outDir, 'assets')).some((f) => f.startsWith('verify-worker'))).toBe(true)
+
+    const server = createServer((req, res) => {
+      const file = join(outDir, req.url === '/' ? 'index.html' : (req.url ?? '').split('?')[0]!)
+      if (!existsSync(file)) return void res.writeHead(404).end()
+      res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript' }).end(readFileSync(file))
+    })
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    const { chromium } = await import('playwright-core')
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] })
+    try {
+      const page = await browser.newPage()
+      const errors: string[] = []
+      page.on('pageerror', (e) => errors.push(String(e)))
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+      await page.waitForFunction(() => document.getElementById('out')!.textContent !== '', null, { timeout: 60_000 })
+      expect(JSON.parse((await page.textContent('#out'))!)).toEqual({ answers: [true, false, true] })
+      expect(errors).toEqual([])
+    } finally {
+      await browser.close()
+      server.close()
+    }
+  }, 120_000)
 
   it('type-checks from ESM and CommonJS consumers', () => {
     const source = `import { createPeerset, createIdentity, type PeersetRecord } from 'peerset'

@@ -54,5 +54,9 @@ describe('compareSettings', () => {
     const { 'withdrawals.maxPerAuthor': _, ...older } = ours.rules
     expect(compareSettings(ours, { ...ours, rules: older })?.reason).toBe('record-limits')
     expect(compareSettings(ours, { ...ours, rules: { ...ours.rules, 'withdrawals.maxPerAuthor': 5 } })).toMatchObject({ reason: 'record-limits', detail: expect.stringContaining('withdrawals.maxPerAuthor') })
+    // A build that keeps records older than an author's withdrawal horizon (no `withdrawals.horizon`) does not sync either.
+    const { 'withdrawals.horizon': __, ...noHorizon } = ours.rules
+    expect(ours.rules['withdrawals.horizon']).toBe(1)
+    expect(compareSettings(ours, { ...ours, rules: noHorizon })?.reason).toBe('record-limits')
   })
 })

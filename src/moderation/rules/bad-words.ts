@@ -1,15 +1,15 @@
-/** The `bad-words` rule, on top of the `obscenity` matcher. */
-import {
-  DataSet,
-  englishDataset,
-  englishRecommendedTransformers,
-  parseRawPattern,
-  RegExpMatcher,
-  type EnglishProfaneWord,
-} from 'obscenity'
+/**
+ * The `bad-words` rule, on top of the `obscenity` matcher. obscenity and its word list load with a
+ * dynamic `import()` (bad-words-matcher.ts) when the first rule is made, so a browser bundle keeps
+ * them in a chunk of their own; until it has loaded, `check` answers with a promise (the engine
+ * waits for it), so no record is judged without the list.
+ */
+import type { EnglishProfaneWord } from 'obscenity'
 import { canonicalJson, sha256Hex } from '../canonical.js'
 import { booleanOr, invalid, optionsObject, stringList } from '../options.js'
 import type { ModerationRule, RuleVerdict } from '../rule.js'
+import type { BadWordsLists } from './bad-words-matcher.js'
+import { ENGLISH_DATASET_SHA256, ENGLISH_WORDS, isValidPattern } from './bad-words-data.js'
 
 /** Options of {@link createBadWordsRule}. Word entries use obscenity's pattern syntax (see below). */
 export interface BadWordsRuleOptions {
@@ -60,32 +60,18 @@ export function createBadWordsRule(options?: BadWordsRuleOptions): ModerationRul
     invalid('badWords.excludeWords', 'only applies to the English dataset; leave it out when `words` replaces the list')
   }
 
-  const dataset = new DataSet<{ originalWord: string }>()
   if (words === undefined) {
-    dataset.addAll(englishDataset as DataSet<{ originalWord: string }>)
-    const known = new Set<string>()
-    dataset.removePhrasesIf((phrase) => {
-      const word = phrase.metadata?.originalWord ?? ''
-      known.add(word)
-      return excludeWords.includes(word)
-    })
     excludeWords.forEach((word, i) => {
-      if (!known.has(word)) invalid(`badWords.excludeWords[${i}]`, `is not a word of the English dataset: ${JSON.stringify(word)}`)
+      if (!ENGLISH_WORDS.includes(word)) invalid(`badWords.excludeWords[${i}]`, `is not a word of the English dataset: ${JSON.stringify(word)}`)
     })
   }
-  for (const word of [...(words ?? []), ...extraWords]) {
-    dataset.addPhrase((phrase) => phrase.setMetadata({ originalWord: word }).addPattern(parseRawPattern(word)))
-  }
-  const built = dataset.build()
-  const whitelistedTerms = [...(built.whitelistedTerms ?? []), ...allowedTerms]
-  const matcher = new RegExpMatcher({ ...built, whitelistedTerms, ...englishRecommendedTransformers })
-  // The compiled list feeds the digest, so two obscenity versions with different data differ too.
-  const compiled = { blacklistedTerms: built.blacklistedTerms, whitelistedTerms }
-  const datasetSha256 = sha256Hex(canonicalJson(compiled) ?? JSON.stringify(compiled))
-
-  const firstMatch = (text: string): string | undefined => {
-    const match = matcher.getAllMatches(text, true)[0]
-    return match === undefined ? undefined : (dataset.getPayloadWithPhraseMetadata(match).phraseMetadata?.originalWord ?? '?')
+  const lists: BadWordsLists = { words, extraWords, excludeWords, allowedTerms }
+  const firstMatch = lazyMatcher(lists)
+  const verdictOf = (match: (text: string) => string | undefined, text: string): RuleVerdict => {
+    const joined = text.replace(SPACED_LETTERS, (run) => run.replace(/[\s.\-_*·,]+/gu, ''))
+    const word = match(text) ?? (joined === text ? undefined : match(joined))
+    if (word === undefined) return { accept: true }
+    return { accept: false, reason: 'bad-words', message: `the text contains a blocked word ("${word}")`, strike }
   }
 
   return Object.freeze<ModerationRule>({
@@ -98,24 +84,65 @@ export function createBadWordsRule(options?: BadWordsRuleOptions): ModerationRul
       excludeWords: [...excludeWords],
       allowedTerms: [...allowedTerms],
       strike,
-      datasetSha256,
+      datasetSha256: datasetSha256(lists),
     },
-    check(record): RuleVerdict {
+    check(record): RuleVerdict | Promise<RuleVerdict> {
       const text = record.text.normalize('NFKC').replace(FORMAT_CHARACTERS, '')
-      const joined = text.replace(SPACED_LETTERS, (run) => run.replace(/[\s.\-_*·,]+/gu, ''))
-      const word = firstMatch(text) ?? (joined === text ? undefined : firstMatch(joined))
-      if (word === undefined) return { accept: true }
-      return { accept: false, reason: 'bad-words', message: `the text contains a blocked word ("${word}")`, strike }
+      const match = firstMatch()
+      return typeof match === 'function' ? verdictOf(match, text) : match.then((m) => verdictOf(m, text))
     },
   })
 }
 
+type Matcher = (text: string) => string | undefined
+let matcherModule: typeof import('./bad-words-matcher.js') | undefined
+let loading: Promise<typeof import('./bad-words-matcher.js')> | undefined
+
+/** Loads obscenity (once per page or process); a failed load is retried by the next call. */
+export function loadBadWordsMatcher(): Promise<typeof import('./bad-words-matcher.js')> {
+  loading ??= import('./bad-words-matcher.js').then(
+    (module) => (matcherModule = module),
+    (cause: unknown) => {
+      loading = undefined
+      throw cause
+    },
+  )
+  return loading
+}
+
+/**
+ * The rule's matcher: compiled now if obscenity is loaded, else a function that returns the
+ * promise of it (starting the load at once, so it is usually there by the first record).
+ */
+function lazyMatcher(lists: BadWordsLists): () => Matcher | Promise<Matcher> {
+  let matcher = matcherModule?.compileMatcher(lists)
+  let pending: Promise<Matcher> | undefined
+  const load = (): Promise<Matcher> =>
+    (pending ??= loadBadWordsMatcher().then(
+      (module) => (matcher ??= module.compileMatcher(lists)),
+      (cause: unknown) => {
+        pending = undefined
+        throw cause
+      },
+    ))
+  if (matcher === undefined) load().catch(() => undefined) // retried by the first check
+  return () => matcher ?? load()
+}
+
+/**
+ * A fingerprint of the rule's word lists for the policy digest, computed without loading obscenity:
+ * the English dataset's own fingerprint when the lists are the default ones, else the SHA-256 of
+ * the lists together with it.
+ */
+function datasetSha256(lists: BadWordsLists): string {
+  const { words, extraWords, excludeWords, allowedTerms } = lists
+  if (words === undefined && extraWords.length + excludeWords.length + allowedTerms.length === 0) return ENGLISH_DATASET_SHA256
+  const english = words === undefined ? ENGLISH_DATASET_SHA256 : null
+  return sha256Hex(canonicalJson({ english, words: words ?? null, extraWords, excludeWords, allowedTerms })!)
+}
+
 function checkPattern(entry: string, label: string): string {
   if (entry.trim().length === 0 || entry.length > 256) invalid(label, 'must be a non-empty pattern of at most 256 characters')
-  try {
-    parseRawPattern(entry)
-  } catch (cause) {
-    invalid(label, `is not a valid obscenity pattern (${cause instanceof Error ? cause.message : String(cause)}): ${JSON.stringify(entry)}`)
-  }
+  if (!isValidPattern(entry)) invalid(label, `is not a valid obscenity pattern (see BadWordsRuleOptions.words): ${JSON.stringify(entry)}`)
   return entry
 }

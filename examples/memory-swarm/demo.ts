@@ -1,6 +1,6 @@
 /**
  * A swarm of six peers in one process, on a simulated network with latency and packet loss.
- * Run: `npm run demo` (no internet needed). It shows signed records, sync, a late joiner catching up,
+ * Run: `npm run demo:memory` (no internet needed). It shows signed records, sync, a late joiner catching up,
  * an edit replacing the old version everywhere, and moderation (quota, bad words) on every peer.
  */
 import {

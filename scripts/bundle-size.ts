@@ -1,0 +1,173 @@
+/**
+ * What a browser app ships for Peerset: bundles a host-app entry that calls `createPeerset` with the
+ * default strategies and `trysteroTransport()` from the built package (`dist/`, run `npm run build`
+ * first) with esbuild for the browser, minified and code-split as an app bundler would, and prints the
+ * minified and minified+gzip sizes. Fails (exit 1) if the browser bundle imports any `node:` module,
+ * or with `--max-kb N` if what loads for the default transport is more than N KB gzip.
+ *
+ * Run: `npm run size` (table), `npm run size -- --json` (one JSON object per line).
+ *
+ * Rows: `initial` is what the page loads before `createPeerset` runs; `+ torrent` adds the chunks
+ * loaded when the default transport starts (trystero's torrent strategy) and, when moderation is on,
+ * the lazily loaded word list; `+ nostr` is the same for `trysteroTransport({ strategy: 'nostr' })`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, resolve } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { build, type Metafile, type Plugin } from 'esbuild'
+import { jsonMode, machineLine, type Row } from '../bench/lib.js'
+
+const root = resolve(import.meta.dirname, '..')
+
+/** A host app: a peerset with the default storage and moderation, on the default trystero transport. */
+const HOST_APP = `
+import { createPeerset, createIdentity, trysteroTransport } from 'peerset'
+const peerset = await createPeerset({ room: 'size', identity: createIdentity(), transport: trysteroTransport() })
+peerset.on('record:added', (record) => console.log(record.text))
+`
+
+/** Resolves `peerset` to this checkout's `dist/` (its own node_modules has no `peerset`). */
+const peersetFromDist: Plugin = {
+  name: 'peerset-from-dist',
+  setup(b) {
+    b.onResolve({ filter: /^peerset$/ }, () => ({ path: join(root, 'dist/index.js') }))
+  },
+}
+
+interface OutputSize {
+  file: string
+  minBytes: number
+  gzipBytes: number
+}
+
+async function bundle(outdir: string): Promise<Metafile> {
+  const result = await build({
+    stdin: { contents: HOST_APP, resolveDir: root, sourcefile: 'host-app.js' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    outdir,
+    metafile: true,
+    absWorkingDir: root,
+    logLevel: 'silent',
+    // A `node:` import must not reach the browser bundle: keep it visible (external) and fail below.
+    external: ['node:*'],
+    plugins: [peersetFromDist],
+  })
+  return result.metafile
+}
+
+/** The outputs `entry` loads: itself and its static imports, transitively. */
+function staticClosure(meta: Metafile, entry: string, into = new Set<string>()): Set<string> {
+  if (into.has(entry)) return into
+  into.add(entry)
+  for (const imp of meta.outputs[entry]?.imports ?? []) {
+    if (imp.kind === 'import-statement' && !imp.external) staticClosure(meta, imp.path, into)
+  }
+  return into
+}
+
+/** The output chunks whose inputs include a file under `packagePath` (e.g. `@trystero-p2p/torrent`). */
+function chunksOf(meta: Metafile, packagePath: string): string[] {
+  return Object.entries(meta.outputs)
+    .filter(([file, out]) => file.endsWith('.js') && Object.keys(out.inputs).some((input) => input.includes(`node_modules/${packagePath}/`)))
+    .map(([file]) => file)
+}
+
+function sizeOf(file: string): OutputSize {
+  const bytes = readFileSync(join(root, file))
+  return { file, minBytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length }
+}
+
+function total(files: Set<string>): { minBytes: number; gzipBytes: number } {
+  let minBytes = 0
+  let gzipBytes = 0
+  for (const file of files) {
+    const s = sizeOf(file)
+    minBytes += s.minBytes
+    gzipBytes += s.gzipBytes
+  }
+  return { minBytes, gzipBytes }
+}
+
+/** Minified bytes of the bundle per package (`peerset` is this package's own code). */
+function byPackage(meta: Metafile): Map<string, number> {
+  const sizes = new Map<string, number>()
+  for (const out of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+      const name = match ? match[1]! : input.includes('dist/') ? 'peerset' : 'host app'
+      sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput)
+    }
+  }
+  return sizes
+}
+
+/** Every `node:` module the bundle imports (must be none). */
+function nodeImports(meta: Metafile): string[] {
+  const found = new Set<string>()
+  for (const out of Object.values(meta.outputs)) {
+    for (const imp of out.imports) if (imp.path.startsWith('node:')) found.add(imp.path)
+  }
+  return [...found].sort()
+}
+
+const kb = (bytes: number): number => Math.round(bytes / 102.4) / 10
+
+async function main(): Promise<void> {
+  const maxIndex = process.argv.indexOf('--max-kb')
+  const maxKb = maxIndex === -1 ? undefined : Number(process.argv[maxIndex + 1])
+  const outdir = mkdtempSync(join(tmpdir(), 'peerset-size-'))
+  try {
+    const meta = await bundle(outdir)
+    const entry = Object.keys(meta.outputs).find((file) => meta.outputs[file]!.entryPoint !== undefined)!
+    const initial = staticClosure(meta, entry)
+    const lazy = chunksOf(meta, 'obscenity')
+    const withStrategy = (pkg: string): Set<string> => {
+      const files = new Set(initial)
+      for (const chunk of [...chunksOf(meta, pkg), ...lazy]) staticClosure(meta, chunk, files)
+      return files
+    }
+    const sets: [string, Set<string>][] = [
+      ['initial (before the transport starts)', initial],
+      ['+ torrent (default transport, default moderation)', withStrategy('@trystero-p2p/torrent')],
+      ['+ nostr (trysteroTransport({ strategy: "nostr" }))', withStrategy('trystero')],
+    ]
+    const rows: Row[] = sets.map(([scenario, files]) => {
+      const t = total(files)
+      return { scenario, files: files.size, minKB: kb(t.minBytes), minGzipKB: kb(t.gzipBytes) }
+    })
+    const packages = [...byPackage(meta)].sort((a, b) => b[1] - a[1])
+    const forbidden = nodeImports(meta)
+    if (jsonMode) {
+      for (const row of rows) console.log(JSON.stringify(row))
+      console.log(JSON.stringify({ scenario: 'minified bytes by package', ...Object.fromEntries(packages.map(([name, bytes]) => [`${name} minKB`, kb(bytes)])) }))
+    } else {
+      console.log(`\nbundle size: a browser app with createPeerset + trysteroTransport (esbuild, minified, gzip -9)`)
+      console.log(machineLine())
+      console.table(rows)
+      console.log('minified KB by package (all chunks):')
+      console.table(Object.fromEntries(packages.map(([name, bytes]) => [name, kb(bytes)])))
+      console.log(`outputs in ${relative(root, outdir) || outdir}: ${Object.keys(meta.outputs).filter((f) => f.endsWith('.js')).length} files`)
+    }
+    let failed = false
+    if (forbidden.length > 0) {
+      console.error(`bundle-size: the browser bundle imports node: modules: ${forbidden.join(', ')}`)
+      failed = true
+    }
+    const shipped = Number(rows[1]!.minGzipKB)
+    if (maxKb !== undefined && shipped > maxKb) {
+      console.error(`bundle-size: ${shipped} KB gzip with the default transport, more than --max-kb ${maxKb}`)
+      failed = true
+    }
+    if (failed) process.exitCode = 1
+  } finally {
+    rmSync(outdir, { recursive: true, force: true })
+  }
+}
+
+await main()

@@ -1,0 +1,52 @@
+/**
+ * How the engine uses a verifier (internal): one call per batch, answers checked, and a verifier
+ * that fails or answers garbage replaced by main-thread verification for that batch, so a broken
+ * strategy costs speed and an `error` event, never a wrong verdict or a stuck ingest queue.
+ */
+import { PeersetError } from '../errors.js'
+import { verifyHere } from './main-thread.js'
+import type { SignatureCheck, VerifierStrategy } from './types.js'
+
+/** The signatures checked for one ingest batch, by id and signature; missing ones are verified on demand. */
+export class SignatureBook {
+  readonly #verifier: VerifierStrategy
+  readonly #onError: (error: PeersetError) => void
+  readonly #known = new Map<string, boolean>()
+
+  constructor(verifier: VerifierStrategy, onError: (error: PeersetError) => void) {
+    this.#verifier = verifier
+    this.#onError = onError
+  }
+
+  /** Verify these checks in one call (those already known are skipped). */
+  async prefetch(checks: readonly SignatureCheck[]): Promise<void> {
+    const unknown = checks.filter((check) => !this.#known.has(keyOf(check)))
+    if (unknown.length === 0) return
+    const answers = await verifyBatch(this.#verifier, unknown, this.#onError)
+    unknown.forEach((check, i) => this.#known.set(keyOf(check), answers[i]!))
+  }
+
+  /** Whether this signature verifies (from the prefetched answers, or verified now). */
+  async valid(check: SignatureCheck): Promise<boolean> {
+    const key = keyOf(check)
+    if (!this.#known.has(key)) await this.prefetch([check])
+    return this.#known.get(key)!
+  }
+}
+
+function keyOf(check: SignatureCheck): string {
+  return `${check.id}:${check.sig}`
+}
+
+/** The verifier's answers, or the main thread's when it fails (reported through `onError`). */
+export async function verifyBatch(verifier: VerifierStrategy, checks: readonly SignatureCheck[], onError: (error: PeersetError) => void): Promise<boolean[]> {
+  try {
+    const answers: unknown = await verifier.verify(checks)
+    if (Array.isArray(answers) && answers.length === checks.length && answers.every((a) => typeof a === 'boolean')) return answers as boolean[]
+    onError(new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" answered ${Array.isArray(answers) ? `${answers.length} values` : typeof answers} for ${checks.length} signatures; verified on the main thread instead`))
+  } catch (cause) {
+    const error = cause instanceof PeersetError ? cause : new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" failed: ${String(cause)}`, { cause })
+    onError(error)
+  }
+  return verifyHere(checks)
+}

@@ -1,0 +1,92 @@
+/**
+ * Peerset in a real browser (Chromium), with the test page built from `dist/` (pages/peer.ts): browser
+ * contexts (separate users, separate IndexedDB) sync over WebRTC through the embedded tracker on
+ * 127.0.0.1; a reload keeps records and identity; a late context receives everything; a Node peer
+ * (examples/node-peer, its own process) and a browser sync both ways.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { startPeer, type PeerProcess } from '../../examples/node-peer/spawn.js'
+import type { Tracker } from '../../src/testing/index.js'
+import { captureErrors, launchBrowser, newUser, screenshot, startStatic, startTestTracker, waitInPage } from './harness.js'
+
+let browser: Browser
+let tracker: Tracker
+let site: Awaited<ReturnType<typeof startStatic>>
+const contexts: BrowserContext[] = []
+const nodePeers: PeerProcess[] = []
+const errors: string[] = []
+
+beforeAll(async () => {
+  ;[browser, tracker, site] = await Promise.all([launchBrowser(), startTestTracker(), startStatic()])
+})
+
+beforeEach(() => {
+  errors.length = 0
+})
+
+afterAll(async () => {
+  await Promise.all(nodePeers.map((p) => p.stop()))
+  for (const context of contexts) await context.close().catch(() => undefined)
+  await browser?.close()
+  await tracker?.close()
+  await site?.close()
+})
+
+/** Opens the test page for a new user (or in `context`) in `room`, waiting until its peerset is up. */
+async function openPeer(label: string, room: string, context?: BrowserContext): Promise<Page> {
+  const ctx = context ?? (await newUser(browser))
+  if (!context) contexts.push(ctx)
+  const page = await ctx.newPage()
+  captureErrors(page, label, errors)
+  await page.goto(`${site.url}/page/peer.html?room=${room}&tracker=${encodeURIComponent(tracker.url)}`)
+  await waitInPage(page, `${label}'s peerset to start`, () => document.body.dataset['ready'] === 'true', undefined, 20_000)
+  return page
+}
+
+const texts = (page: Page): Promise<string[]> => page.evaluate(() => window.peersetTest.texts())
+const publish = (page: Page, text: string): Promise<string> => page.evaluate((t) => window.peersetTest.publish(t), text)
+const waitForTexts = (page: Page, label: string, expected: string[], budgetMs = 45_000): Promise<void> =>
+  waitInPage(page, `${label} to hold ${JSON.stringify(expected)}`, (want) => want.every((t) => window.peersetTest.texts().includes(t)), expected, budgetMs)
+
+describe('in Chromium', () => {
+  it('two users publish, each receives the other\'s record, a reload keeps records and identity, a late third user receives everything', async () => {
+    const room = `browser-${Date.now()}`
+    const alice = await openPeer('alice', room)
+    const bob = await openPeer('bob', room)
+    await publish(alice, 'Alice: grey cat seen near the harbour')
+    await publish(bob, 'Bob: lost blue keyring')
+    const both = ['Alice: grey cat seen near the harbour', 'Bob: lost blue keyring']
+    await waitForTexts(alice, 'alice', both)
+    await waitForTexts(bob, 'bob', both)
+    await screenshot(alice, 'test-page-alice')
+
+    // Reload: the records come back from IndexedDB (before any peer could resend them) and the key from localStorage.
+    const npub = await alice.evaluate(() => window.peersetTest.npub)
+    await bob.context().close()
+    await alice.reload()
+    await waitInPage(alice, 'alice to restart', () => document.body.dataset['ready'] === 'true', undefined, 20_000)
+    expect(await alice.evaluate(() => window.peersetTest.peers())).toBe(0)
+    expect(await texts(alice)).toEqual(both)
+    expect(await alice.evaluate(() => window.peersetTest.npub)).toBe(npub)
+
+    // A third user joins late, with only Alice online: it gets Bob's record from her.
+    const carol = await openPeer('carol', room)
+    await waitForTexts(carol, 'carol', both)
+    expect(await texts(carol)).toEqual(both)
+    expect(errors).toEqual([])
+  })
+
+  it('a Node peer and a browser sync with each other, both ways', async () => {
+    const room = `node-browser-${Date.now()}`
+    const node = startPeer('node', ['--room', room, '--tracker', tracker.url, '--publish', 'Node: free apples at the gate'], { stderr: 'inherit' })
+    nodePeers.push(node)
+    await node.waitFor((e) => e.event === 'ready', 30_000, 'the Node peer to start')
+    const page = await openPeer('browser', room)
+    await publish(page, 'Browser: bike pump to lend')
+    await waitForTexts(page, 'the browser', ['Node: free apples at the gate'], 60_000)
+    await node.waitFor((e) => e.event === 'record:added' && e['text'] === 'Browser: bike pump to lend' && e['origin'] === 'remote', 60_000, 'the browser record')
+    expect(await texts(page)).toEqual(['Browser: bike pump to lend', 'Node: free apples at the gate'])
+    expect(errors).toEqual([])
+  })
+})
