@@ -65,7 +65,7 @@ export function nostrRelays(options: NostrRelaysOptions): RelayStrategy {
   const publish = options.publish ?? 'own'
   if (publish !== 'own' && publish !== 'kept') throw invalid(`publish must be 'own' or 'kept', got ${String(publish)}`)
   const WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (typeof WebSocket !== 'function') throw invalid('no WebSocket here: pass options.WebSocket (in Node: WebSocket from "ws")')
+  if (typeof WebSocket !== 'function') throw invalid('no WebSocket here: pass options.WebSocket (in Node: the WebSocket class of the "ws" package)')
   const backoff = { minMs: positive(options.backoff?.minMs ?? 1_000, 'backoff.minMs'), maxMs: positive(options.backoff?.maxMs ?? 300_000, 'backoff.maxMs') }
   const base: Omit<RelayLinkOptions, 'url'> = {
     WebSocket,
