@@ -17,7 +17,7 @@ export const LIVE_SETTING_KEYS: readonly (keyof PeersetSettingsChange)[] = ['ses
 export const ROOM_WIDE_SETTING_KEYS: readonly string[] = ['granularity', 'moderation', 'strikes', 'limits', 'clockSkewMs', 'proofOfWork']
 
 /** `createPeerset` options the peerset is built from: changing one means a new peerset. */
-export const FIXED_SETTING_KEYS: readonly string[] = ['room', 'identity', 'storage', 'transport', 'clock', 'tickIntervalMs', 'sessionTickMs', 'reconnectCooldownMs']
+export const FIXED_SETTING_KEYS: readonly string[] = ['room', 'identity', 'storage', 'transport', 'clock', 'tickIntervalMs', 'sessionTickMs', 'reconnectCooldownMs', 'verifier', 'relays']
 
 /** What the engine runs with: the caller's session tuning as given (the engine fills in its own defaults), and the room's tuning. */
 export interface LiveTuning {

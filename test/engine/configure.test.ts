@@ -4,6 +4,8 @@
  * Timeouts are measured in virtual time.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
+import { FIXED_SETTING_KEYS, LIVE_SETTING_KEYS, ROOM_WIDE_SETTING_KEYS } from '../../src/engine/live-settings.js'
+import { PEERSET_OPTION_KEYS } from '../../src/engine/options.js'
 import { createIdentity, createPeerset, DEFAULT_SESSION_TIMEOUTS, memoryStorage, PeersetError, type Peerset } from '../../src/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import { FIXTURE_ROOM } from '../helpers.js'
@@ -112,6 +114,8 @@ describe('configure', () => {
     ['moderation and limits (room-wide)', { moderation: {}, limits: {} }, /moderation, limits must match across the room/, 'room-wide-setting'],
     ['clockSkewMs (room-wide)', { clockSkewMs: 1 }, /clockSkewMs must match across the room/, 'room-wide-setting'],
     ['room (fixed)', { room: 'other' }, /room cannot change on a running peerset/, 'fixed-setting'],
+    ['verifier (fixed)', { verifier: {} }, /verifier cannot change on a running peerset/, 'fixed-setting'],
+    ['relays (fixed)', { relays: {} }, /relays cannot change on a running peerset/, 'fixed-setting'],
   ])('refuses %s with INVALID_ARGUMENT, and changes nothing', async (_what, change, message, reason) => {
     const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
     peers.push(p)
@@ -127,6 +131,11 @@ describe('configure', () => {
     expect(thrown).toMatchObject({ code: 'INVALID_ARGUMENT', reason })
     expect((thrown as Error).message).toMatch(message)
     expect(p.configure({})).toEqual(before)
+  })
+
+  it('every createPeerset option is either live, room-wide or fixed', () => {
+    const named = [...LIVE_SETTING_KEYS, ...ROOM_WIDE_SETTING_KEYS, ...FIXED_SETTING_KEYS]
+    expect(PEERSET_OPTION_KEYS.filter((k) => !named.includes(k))).toEqual([])
   })
 
   it('throws CLOSED after close()', async () => {
