@@ -138,6 +138,16 @@ describe('configure', () => {
     expect(PEERSET_OPTION_KEYS.filter((k) => !named.includes(k))).toEqual([])
   })
 
+  it('reads only the change\'s own keys, never its prototype\'s, nested objects too', async () => {
+    const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
+    peers.push(p)
+    const before = p.configure({})
+    expect(p.configure(Object.create({ maxPeers: 3, closeTimeoutMs: 1 }) as never)).toEqual(before)
+    expect(p.configure({ __proto__: { maxPeers: 3 } } as never)).toEqual(before)
+    expect(p.configure({ sessionLimits: Object.create({ strikeThreshold: 9 }) as never })).toEqual(before)
+    expect(p.configure({ sessionTimeouts: { __proto__: { idleMs: 5 } } as never })).toEqual(before)
+  })
+
   it('throws CLOSED after close()', async () => {
     const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
     await p.close()
