@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { FIXED_SETTING_KEYS, LIVE_SETTING_KEYS, ROOM_WIDE_SETTING_KEYS } from '../../src/engine/live-settings.js'
 import { PEERSET_OPTION_KEYS } from '../../src/engine/options.js'
-import { createIdentity, createPeerset, DEFAULT_SESSION_TIMEOUTS, memoryStorage, PeersetError, type Peerset } from '../../src/index.js'
+import { createIdentity, createPeerset, DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, memoryStorage, PeersetError, type Peerset } from '../../src/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import { FIXTURE_ROOM } from '../helpers.js'
 import { closeAfterEach, openPeer, virtualTime, waitFor } from '../swarm/harness.js'
@@ -146,6 +146,12 @@ describe('configure', () => {
     expect(p.configure({ __proto__: { maxPeers: 3 } } as never)).toEqual(before)
     expect(p.configure({ sessionLimits: Object.create({ strikeThreshold: 9 }) as never })).toEqual(before)
     expect(p.configure({ sessionTimeouts: { __proto__: { idleMs: 5 } } as never })).toEqual(before)
+  })
+
+  it('reads back the session defaults the engine uses', async () => {
+    const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
+    peers.push(p)
+    expect(p.configure({}).sessionLimits).toEqual(DEFAULT_SESSION_LIMITS)
   })
 
   it('throws CLOSED after close()', async () => {
