@@ -17,7 +17,7 @@ export const LIVE_SETTING_KEYS: readonly (keyof PeersetSettingsChange)[] = ['ses
 export const ROOM_WIDE_SETTING_KEYS: readonly string[] = ['granularity', 'moderation', 'strikes', 'limits', 'clockSkewMs', 'proofOfWork']
 
 /** `createPeerset` options the peerset is built from: changing one means a new peerset. */
-export const FIXED_SETTING_KEYS: readonly string[] = ['room', 'identity', 'storage', 'transport', 'clock', 'tickIntervalMs', 'sessionTickMs', 'reconnectCooldownMs']
+export const FIXED_SETTING_KEYS: readonly string[] = ['room', 'identity', 'storage', 'transport', 'clock', 'tickIntervalMs', 'sessionTickMs', 'reconnectCooldownMs', 'verifier', 'relays']
 
 /** What the engine runs with: the caller's session tuning as given (the engine fills in its own defaults), and the room's tuning. */
 export interface LiveTuning {
@@ -47,7 +47,9 @@ export function initialTuning(config: ResolvedOptions): LiveTuning {
  */
 export function applyChange(current: LiveTuning, change: unknown): LiveTuning {
   if (typeof change !== 'object' || change === null || Array.isArray(change)) throw invalid('settings must be an object')
-  const keys = Object.keys(change)
+  // Own keys only: `{ __proto__: { maxPeers: 3 } }` has none, and must change nothing.
+  const own = Object.fromEntries(Object.entries(change)) as Record<string, unknown>
+  const keys = Object.keys(own)
   const roomWide = keys.filter((k) => ROOM_WIDE_SETTING_KEYS.includes(k))
   if (roomWide.length > 0) {
     throw new PeersetError(
@@ -61,7 +63,7 @@ export function applyChange(current: LiveTuning, change: unknown): LiveTuning {
   for (const key of keys) {
     if (!(LIVE_SETTING_KEYS as readonly string[]).includes(key)) throw invalid(`unknown option "${key}" (known: ${LIVE_SETTING_KEYS.join(', ')})`)
   }
-  const c = change as PeersetSettingsChange
+  const c = own as PeersetSettingsChange
   const next: LiveTuning = {
     sessionTimeouts: { ...current.sessionTimeouts, ...definedOnly(checkObject(c.sessionTimeouts, 'sessionTimeouts')) },
     sessionLimits: { ...current.sessionLimits, ...definedOnly(checkObject(c.sessionLimits, 'sessionLimits')) },

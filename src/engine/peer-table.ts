@@ -4,7 +4,7 @@
  * for a newcomer when the room is full. It opens and forgets sessions; carrying out what a session
  * asks for is the frame router's job.
  */
-import { createPeerSession, isSessionInitiator, TokenBucket, type CloseReason, type PeerSession } from '../session/index.js'
+import { createPeerSession, DEFAULT_SESSION_LIMITS, isSessionInitiator, TokenBucket, type CloseReason, type PeerSession } from '../session/index.js'
 import { addBounded } from './bounded-set.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
@@ -36,7 +36,7 @@ const MAX_USEFUL_PEERS = 1_000
 const SERVE_RATE = 500
 const SERVE_BURST = 2_000
 /** Records a peer may owe us at once: answers to our wants are never counted as a flood, up to this. */
-export const MAX_EXPECTED_RECORDS = 1_024
+export const MAX_EXPECTED_RECORDS = DEFAULT_SESSION_LIMITS.maxExpectedRecords
 /** Peers whose latest hello epoch is remembered (to drop hellos of their dead sessions). */
 const MAX_REMEMBERED_EPOCHS = 10_000
 /** Peers rotated out lately (kept out for two minutes), remembered at most; expired ones are pruned. */

@@ -38,7 +38,7 @@ export const DEFAULT_SESSION_LIMITS: Readonly<SessionLimits> = Object.freeze({
   byteBurst: 4_194_304,
   unsolicitedRecordsPerSecond: 20,
   unsolicitedRecordBurst: 200,
-  maxExpectedRecords: 1_000_000,
+  maxExpectedRecords: 1_024,
   rateStrikeIntervalMs: 1_000,
   strikeThreshold: 3,
   banMs: 3_600_000,

@@ -1,7 +1,7 @@
 /** Validation of `createPeerSession` options, with defaults filled in (internal). */
 import { PeersetError } from '../errors.js'
 import { isSigner } from '../identity/keys.js'
-import { MESSAGE_TYPE_CODES } from '../protocol/messages.js'
+import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../protocol/messages.js'
 import { MAX_AUTH_FRAME_BYTES } from './codec.js'
 import { DEFAULT_PROOF_OF_WORK, DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, MAX_POW_DIFFICULTY } from './defaults.js'
 import { assertSettings } from './settings.js'
@@ -107,13 +107,14 @@ export function resolveSessionTuning(
 ): { limits: SessionLimits; timeouts: SessionTimeouts; proofOfWork: ProofOfWorkOptions } {
   const fail = (message: string) => new PeersetError('INVALID_ARGUMENT', `${fn}: ${message}`)
   const limits = withDefaults(DEFAULT_SESSION_LIMITS, checkObject(tuning.limits, names.limits, fail), names.limits, fail)
-  for (const [key, value] of Object.entries(limits)) {
-    checkNumber(value, `${names.limits}.${key}`, key === 'rateStrikeIntervalMs' || key.includes('PerSecond') ? 0 : 1, fail)
-  }
+  for (const [key, value] of Object.entries(limits)) checkLimit(key, value, `${names.limits}.${key}`, fail)
   if (limits.maxFrameBytes < MAX_AUTH_FRAME_BYTES) throw fail(`${names.limits}.maxFrameBytes must be at least ${MAX_AUTH_FRAME_BYTES} (an auth frame)`)
-  if (!Number.isSafeInteger(limits.strikeThreshold)) throw fail(`${names.limits}.strikeThreshold must be an integer`)
+  if (limits.maxFrameBytes > MAX_FRAME_BYTES) throw fail(`${names.limits}.maxFrameBytes must be at most ${MAX_FRAME_BYTES} (the largest frame on the wire)`)
   const timeouts = withDefaults(DEFAULT_SESSION_TIMEOUTS, checkObject(tuning.timeouts, names.timeouts, fail), names.timeouts, fail)
-  for (const [key, value] of Object.entries(timeouts)) checkNumber(value, `${names.timeouts}.${key}`, 1, fail)
+  for (const [key, value] of Object.entries(timeouts)) {
+    checkNumber(value, `${names.timeouts}.${key}`, 1, fail)
+    checkAtMost(value as number, MAX_SESSION_MS, `${names.timeouts}.${key}`, fail)
+  }
   const proofOfWork = withDefaults(DEFAULT_PROOF_OF_WORK, checkObject(tuning.proofOfWork, names.proofOfWork, fail), names.proofOfWork, fail)
   for (const [key, value] of Object.entries(proofOfWork)) {
     if (!Number.isSafeInteger(value) || value < 0 || value > MAX_POW_DIFFICULTY) throw fail(`${names.proofOfWork}.${key} must be an integer in 0..${MAX_POW_DIFFICULTY}`)
@@ -144,6 +145,23 @@ function checkText(value: unknown, maxBytes: number, what: string): asserts valu
 function checkObject<T>(value: T | undefined, what: string, failWith = fail): T | undefined {
   if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) throw failWith(`${what} must be an object`)
   return value
+}
+
+/**
+ * Longest duration a session setting (a timeout, `banMs`, `rateStrikeIntervalMs`) may have: 2^31 - 1 ms
+ * (about 24.8 days), the longest delay a timer takes.
+ */
+const MAX_SESSION_MS = 2_147_483_647
+
+/** One session limit: `*PerSecond` rates are numbers >= 0, durations (`*Ms`) at most {@link MAX_SESSION_MS}, every other limit a count (an integer >= 1). */
+function checkLimit(key: string, value: unknown, what: string, failWith: (message: string) => PeersetError): void {
+  checkNumber(value, what, key === 'rateStrikeIntervalMs' || key.includes('PerSecond') ? 0 : 1, failWith)
+  if (key.endsWith('Ms')) checkAtMost(value as number, MAX_SESSION_MS, what, failWith)
+  else if (!key.includes('PerSecond') && !Number.isSafeInteger(value)) throw failWith(`${what} must be an integer, got ${String(value)}`)
+}
+
+function checkAtMost(value: number, max: number, what: string, failWith: (message: string) => PeersetError): void {
+  if (value > max) throw failWith(`${what} must be at most ${max}, got ${String(value)}`)
 }
 
 function checkNumber(value: unknown, what: string, min: number, failWith = fail): void {

@@ -135,7 +135,7 @@ export interface SessionSettings {
   rules?: Readonly<Record<string, number>>
 }
 
-/** Timeouts of a session, in milliseconds. See `DEFAULT_SESSION_TIMEOUTS`. */
+/** Timeouts of a session, in milliseconds (each 1..2^31 - 1, the longest a timer waits). See `DEFAULT_SESSION_TIMEOUTS`. */
 export interface SessionTimeouts {
   /** From `start()` to authenticated. */
   handshakeMs: number
@@ -149,7 +149,11 @@ export interface SessionTimeouts {
   proofTtlMs: number
 }
 
-/** Per-peer limits. See `DEFAULT_SESSION_LIMITS`. */
+/**
+ * Per-peer limits. See `DEFAULT_SESSION_LIMITS`. Rates (`*PerSecond`) are numbers >= 0, durations
+ * (`*Ms`) at most 2^31 - 1 ms, counts integers >= 1; `maxFrameBytes` lies between an auth frame's
+ * size and `MAX_FRAME_BYTES` (16 348, the largest frame on the wire).
+ */
 export interface SessionLimits {
   /** Largest frame accepted, bytes; a larger one is a strike and is not decoded. */
   maxFrameBytes: number

@@ -38,15 +38,33 @@ function keyOf(check: SignatureCheck): string {
   return `${check.id}:${check.sig}`
 }
 
-/** The verifier's answers, or the main thread's when it fails (reported through `onError`). */
+/**
+ * Longest a verifier may take for one batch: 10 s, plus 10 ms per signature (about eight times what
+ * the main thread takes for one). A batch not answered by then is verified on the main thread and
+ * reported as `VERIFIER_FAILED`, as if the verifier had failed; a late answer is ignored.
+ */
+export function verifyTimeoutMs(checks: number): number {
+  return 10_000 + 10 * checks
+}
+
+/** The verifier's answers, or the main thread's when it fails or is too late (reported through `onError`). */
 export async function verifyBatch(verifier: VerifierStrategy, checks: readonly SignatureCheck[], onError: (error: PeersetError) => void): Promise<boolean[]> {
+  let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    const answers: unknown = await verifier.verify(checks)
+    const ms = verifyTimeoutMs(checks.length)
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" did not answer ${checks.length} signatures within ${ms} ms; verified on the main thread instead`)), ms)
+    })
+    const asked = Promise.resolve().then(() => verifier.verify(checks))
+    asked.catch(() => undefined) // a verifier that fails after its time is up is not an unhandled rejection
+    const answers: unknown = await Promise.race([asked, late])
     if (Array.isArray(answers) && answers.length === checks.length && answers.every((a) => typeof a === 'boolean')) return answers as boolean[]
     onError(new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" answered ${Array.isArray(answers) ? `${answers.length} values` : typeof answers} for ${checks.length} signatures; verified on the main thread instead`))
   } catch (cause) {
     const error = cause instanceof PeersetError ? cause : new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" failed: ${String(cause)}`, { cause })
     onError(error)
+  } finally {
+    clearTimeout(timer)
   }
   return verifyHere(checks)
 }

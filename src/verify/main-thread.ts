@@ -1,5 +1,5 @@
 /** The default verifier: noble's audited Schnorr code on the calling thread, yielding now and then. */
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import { isWellFormedCheck } from './pack.js'
 import { schnorrVerifies } from './schnorr.js'
 import type { SignatureCheck, VerifierStrategy } from './types.js'
@@ -23,6 +23,7 @@ export interface MainThreadVerifierOptions {
  * ```
  */
 export function mainThreadVerifier(options: MainThreadVerifierOptions = {}): VerifierStrategy {
+  assertKnownOptions('mainThreadVerifier', options, ['yieldEveryMs'])
   const yieldEveryMs = options.yieldEveryMs ?? 20
   if (!(typeof yieldEveryMs === 'number' && yieldEveryMs >= 0 && Number.isFinite(yieldEveryMs))) {
     throw new PeersetError('INVALID_ARGUMENT', 'mainThreadVerifier: yieldEveryMs must be a non-negative number of ms')

@@ -3,7 +3,7 @@
  * `worker_threads` in Node). Each `verify` call is cut into one contiguous chunk per worker, sent as
  * one transferred buffer (see `pack.ts`), so message passing costs microseconds per batch.
  */
-import { PeersetError } from '../errors.js'
+import { assertKnownOptions, PeersetError } from '../errors.js'
 import { isWellFormedCheck, packChecks, type VerifyAnswer, type VerifyRequest } from './pack.js'
 import type { SignatureCheck, VerifierStrategy } from './types.js'
 import { spawnVerifyWorker, type VerifyWorker } from './spawn.js'
@@ -45,6 +45,7 @@ interface Slot {
  * ```
  */
 export function workerVerifier(options: WorkerVerifierOptions = {}): VerifierStrategy {
+  assertKnownOptions('workerVerifier', options, ['size', 'minChunk', 'workerUrl'])
   const size = options.size ?? defaultSize()
   if (!(Number.isSafeInteger(size) && size >= 1 && size <= 256)) throw new PeersetError('INVALID_ARGUMENT', `workerVerifier: size must be an integer in 1..256, got ${String(size)}`)
   const minChunk = options.minChunk ?? 8

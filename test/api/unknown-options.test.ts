@@ -18,10 +18,12 @@ import {
   fixedIntervalBuckets,
   hourlyBuckets,
   indexedDbStorage,
+  mainThreadVerifier,
   memoryStorage,
   PeersetError,
   quarterDayBuckets,
   trysteroTransport,
+  workerVerifier,
 } from '../../src/index.js'
 import { levelStorage, nodeRtc } from '../../src/node/index.js'
 import { startNostrRelay, startTracker } from '../../src/testing/index.js'
@@ -46,6 +48,8 @@ const factories: Array<[string, () => unknown]> = [
   ['createLinkRule', () => createLinkRule({ allow: [] } as never)],
   ['createDuplicateRule', () => createDuplicateRule({ key: 'x' } as never)],
   ['createStrikeLedger', () => createStrikeLedger({ banDays: 7 } as never)],
+  ['mainThreadVerifier', () => mainThreadVerifier({ yieldEvery: 5 } as never)],
+  ['workerVerifier', () => workerVerifier({ sizes: 2 } as never)],
 ]
 
 describe('strategy factories refuse unknown option keys', () => {
@@ -68,6 +72,14 @@ describe('strategy factories refuse unknown option keys', () => {
     await expect(start()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown option "\w+"/) })
   })
 
+  it.each([
+    ['mainThreadVerifier', () => mainThreadVerifier(null as never)],
+    ['workerVerifier', () => workerVerifier(null as never)],
+  ])('%s(null) is a typed INVALID_ARGUMENT, not a TypeError', (_name, make) => {
+    expect(make).toThrowError(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as Error)
+    expect(make).toThrowError(PeersetError)
+  })
+
   it('names the known keys, and still accepts every documented key', () => {
     expect(() => indexedDbStorage({ name: 'A' } as never)).toThrowError(/unknown option "name" \(known: databaseName, indexedDB, blockedTimeoutMs, reopenDelayMs\)/)
     expect(() => memoryStorage({ name: 'A' } as never)).toThrowError(/memoryStorage: unknown option "name" \(it takes no options\)/)
@@ -79,5 +91,7 @@ describe('strategy factories refuse unknown option keys', () => {
     expect(() => nodeRtc({ bindAddress: '127.0.0.1', iceServers: [] })).not.toThrow()
     expect(() => levelStorage({ path: '/tmp/x', sync: false })).not.toThrow()
     expect(() => dailyBuckets({ retentionMs: 86_400_000 })).not.toThrow()
+    expect(() => mainThreadVerifier({ yieldEveryMs: 5 })).not.toThrow()
+    expect(() => workerVerifier({ size: 1, minChunk: 4, workerUrl: 'x.js' })).not.toThrow()
   })
 })

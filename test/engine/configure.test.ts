@@ -4,7 +4,9 @@
  * Timeouts are measured in virtual time.
  */
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createIdentity, createPeerset, DEFAULT_SESSION_TIMEOUTS, memoryStorage, PeersetError, type Peerset } from '../../src/index.js'
+import { FIXED_SETTING_KEYS, LIVE_SETTING_KEYS, ROOM_WIDE_SETTING_KEYS } from '../../src/engine/live-settings.js'
+import { PEERSET_OPTION_KEYS } from '../../src/engine/options.js'
+import { createIdentity, createPeerset, DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, memoryStorage, PeersetError, type Peerset } from '../../src/index.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../src/transport/index.js'
 import { FIXTURE_ROOM } from '../helpers.js'
 import { closeAfterEach, openPeer, virtualTime, waitFor } from '../swarm/harness.js'
@@ -108,10 +110,16 @@ describe('configure', () => {
     ['a bad timeout', { sessionTimeouts: { idleMs: -1 } }, /sessionTimeouts\.idleMs must be a finite number/, undefined],
     ['an unknown timeout', { sessionTimeouts: { idle: 1 } }, /unknown option sessionTimeouts\.idle/, undefined],
     ['a bad maxClientSessionMs', { maxClientSessionMs: Infinity }, /maxClientSessionMs must be a positive number/, undefined],
+    ['a timeout over a timer', { sessionTimeouts: { idleMs: 1e300 } }, /sessionTimeouts\.idleMs must be at most 2147483647/, undefined],
+    ['a ban over a timer', { sessionLimits: { banMs: 2 ** 31 } }, /sessionLimits\.banMs must be at most 2147483647/, undefined],
+    ['a fractional count', { sessionLimits: { maxExpectedRecords: 1.5 } }, /sessionLimits\.maxExpectedRecords must be an integer/, undefined],
+    ['a frame limit over the wire\'s', { sessionLimits: { maxFrameBytes: 1e12 } }, /sessionLimits\.maxFrameBytes must be at most 16348/, undefined],
     ['granularity (room-wide)', { granularity: {} }, /granularity must match across the room/, 'room-wide-setting'],
     ['moderation and limits (room-wide)', { moderation: {}, limits: {} }, /moderation, limits must match across the room/, 'room-wide-setting'],
     ['clockSkewMs (room-wide)', { clockSkewMs: 1 }, /clockSkewMs must match across the room/, 'room-wide-setting'],
     ['room (fixed)', { room: 'other' }, /room cannot change on a running peerset/, 'fixed-setting'],
+    ['verifier (fixed)', { verifier: {} }, /verifier cannot change on a running peerset/, 'fixed-setting'],
+    ['relays (fixed)', { relays: {} }, /relays cannot change on a running peerset/, 'fixed-setting'],
   ])('refuses %s with INVALID_ARGUMENT, and changes nothing', async (_what, change, message, reason) => {
     const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
     peers.push(p)
@@ -127,6 +135,27 @@ describe('configure', () => {
     expect(thrown).toMatchObject({ code: 'INVALID_ARGUMENT', reason })
     expect((thrown as Error).message).toMatch(message)
     expect(p.configure({})).toEqual(before)
+  })
+
+  it('every createPeerset option is either live, room-wide or fixed', () => {
+    const named = [...LIVE_SETTING_KEYS, ...ROOM_WIDE_SETTING_KEYS, ...FIXED_SETTING_KEYS]
+    expect(PEERSET_OPTION_KEYS.filter((k) => !named.includes(k))).toEqual([])
+  })
+
+  it('reads only the change\'s own keys, never its prototype\'s, nested objects too', async () => {
+    const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
+    peers.push(p)
+    const before = p.configure({})
+    expect(p.configure(Object.create({ maxPeers: 3, closeTimeoutMs: 1 }) as never)).toEqual(before)
+    expect(p.configure({ __proto__: { maxPeers: 3 } } as never)).toEqual(before)
+    expect(p.configure({ sessionLimits: Object.create({ strikeThreshold: 9 }) as never })).toEqual(before)
+    expect(p.configure({ sessionTimeouts: { __proto__: { idleMs: 5 } } as never })).toEqual(before)
+  })
+
+  it('reads back the session defaults the engine uses', async () => {
+    const p = await createPeerset({ room: FIXTURE_ROOM, identity: createIdentity(), storage: memoryStorage(), transport: false })
+    peers.push(p)
+    expect(p.configure({}).sessionLimits).toEqual(DEFAULT_SESSION_LIMITS)
   })
 
   it('throws CLOSED after close()', async () => {

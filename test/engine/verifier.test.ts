@@ -12,6 +12,7 @@ import { createRecord, recordFromNostrEvent, toNostrEvent } from '../../src/reco
 import type { NostrEvent } from '../../src/record/types.js'
 import { memoryStorage, type StorageStrategy } from '../../src/storage/index.js'
 import { createMemoryNetwork } from '../../src/transport/index.js'
+import { verifyTimeoutMs } from '../../src/verify/batch.js'
 import { mainThreadVerifier, workerVerifier, type SignatureCheck, type VerifierStrategy } from '../../src/verify/index.js'
 import { FIXTURE_NOW, FIXTURE_ROOM, loadFixtures, openPeerset, uuidOf, waitFor as realWaitFor } from '../helpers.js'
 import { flipHex } from '../swarm/attacker.js'
@@ -96,6 +97,38 @@ describe('the verifier strategy in the ingest path', () => {
       expect(errors.every((e) => isPeersetError(e, 'VERIFIER_FAILED') && String(e).includes('no workers here')), String(errors[0])).toBe(true)
     } finally {
       await peerset.close()
+    }
+  })
+})
+
+describe('a verifier that never answers', () => {
+  it('costs verifyTimeoutMs of (virtual) time and an error event: the import resolves with the main thread\'s verdicts, and close() resolves', async () => {
+    virtualTime()
+    const asked: number[] = []
+    const silent: VerifierStrategy = {
+      name: 'silent',
+      verify: (checks) => {
+        asked.push(checks.length)
+        return new Promise<boolean[]>(() => {})
+      },
+      close: () => Promise.resolve(),
+    }
+    try {
+      const peerset = await drive(openPeerset({ verifier: silent, clock: virtualClock }))
+      const errors: unknown[] = []
+      peerset.on('error', (e) => errors.push(e))
+      const events = loadFixtures().records.slice(0, 3)
+      const forged = { ...events[1]!, sig: flipHex(events[1]!.sig, 100) }
+      const startedAt = Date.now()
+      const outcomes = await drive(Promise.all([events[0]!, forged, events[2]!].map((e) => peerset.importRecord(e))))
+      expect(outcomes.map((o) => (o.status === 'rejected' ? o.reason : o.status))).toEqual(['added', 'bad-signature', 'added'])
+      expect(asked.length).toBeGreaterThan(0) // the verifier was asked, and never answered
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(verifyTimeoutMs(1))
+      expect(errors.length).toBe(asked.length)
+      expect(errors.every((e) => isPeersetError(e, 'VERIFIER_FAILED') && /did not answer/.test(String(e))), String(errors[0])).toBe(true)
+      await drive(peerset.close(), 60_000, 'close()')
+    } finally {
+      realTime()
     }
   })
 })
