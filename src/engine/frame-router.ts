@@ -15,6 +15,7 @@ import type { DriverState, Guard } from './driver-state.js'
 import type { IngestOutcome } from './ingest.js'
 import type { Outbox } from './outbox.js'
 import type { PeerEntry, PeerTable } from './peer-table.js'
+import { RefusedForNow } from './refused-for-now.js'
 import { rejectClassOf } from './reject-class.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
@@ -66,6 +67,8 @@ export class FrameRouter {
   readonly #outbox: Outbox
   readonly #guard: Guard
   readonly #rejected = new Set<string>()
+  /** Records refused for now, asked for again when a record of their author is removed. */
+  readonly refusedForNow = new RefusedForNow()
   #recordsAdded = 0
   #recordsResolved = 0
   /** Per authenticated peer: evidence ids it is known to hold (sent to it or received from it), and how many events it sent. */
@@ -95,6 +98,14 @@ export class FrameRouter {
   /** Whether this peer refused record `id` for good. */
   isKnownRejected(id: string): boolean {
     return this.#rejected.has(id)
+  }
+
+  /** `count` records of `author` were removed: ask again now for its records refused for now (a place may be free). */
+  placesFreed(author: string, count: number): void {
+    const core = this.#state.core
+    if (!core || this.#state.stopped) return
+    const entries = this.refusedForNow.take(author, count)
+    if (entries.length > 0) this.#outbox.send(core.retry(entries, this.#o.clock()))
   }
 
   /** One frame from a peer. */
@@ -360,6 +371,7 @@ export class FrameRouter {
         return this.#outbox.send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason: 'other', permanent: false } }))
       case 'rejected': {
         if (outcome.permanent) addBounded(this.#rejected, id, MAX_REMEMBERED_REJECTIONS)
+        else if (announced) this.refusedForNow.remember(event.pubkey, id, announced.bucket, peerId)
         const reason = rejectClassOf(outcome.reason)
         this.#outbox.send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason, permanent: outcome.permanent } }))
         // A forged or broken record is the forwarding peer's fault (it must verify before forwarding);
