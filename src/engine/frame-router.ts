@@ -108,6 +108,15 @@ export class FrameRouter {
     if (entries.length > 0) this.#outbox.send(core.retry(entries, this.#o.clock()))
   }
 
+  /**
+   * Record `id` was refused for now: remembered until a record of its author is removed; asked for
+   * again at once if one was removed while it was judged (its refusal may predate that removal).
+   */
+  #refusedForNow(author: string, id: string, bucket: number, peerId: string, removalsBefore: number): void {
+    if (this.refusedForNow.removalsOf(author) === removalsBefore) return this.refusedForNow.remember(author, id, bucket, peerId)
+    this.#outbox.send(this.#state.core!.retry([{ id, bucket, peerIds: [peerId] }], this.#o.clock()))
+  }
+
   /** One frame from a peer. */
   frame(peerId: string, data: Uint8Array): void {
     const now = this.#o.clock()
@@ -335,8 +344,9 @@ export class FrameRouter {
     this.#strikeUnrequested(peerId, entry, result.unrequested)
     for (const event of result.records) {
       const announced = core.announcement(event.id)
+      const removals = this.refusedForNow.removalsOf(event.pubkey)
       void this.#o.ingestor.submitRemote(event, peerId).then(
-        (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome, event, announced)),
+        (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome, event, announced, removals)),
         (error) => this.#o.onError(error),
       )
     }
@@ -355,7 +365,7 @@ export class FrameRouter {
   }
 
   /** The ingest path decided about a record `peerId` sent: tell the sync core (and strike a forwarder of a broken record). */
-  #resolved(id: string, peerId: string, outcome: IngestOutcome, event: WireEvent, announced: Announcement | undefined): void {
+  #resolved(id: string, peerId: string, outcome: IngestOutcome, event: WireEvent, announced: Announcement | undefined, removals: number): void {
     const core = this.#state.core
     if (!core || this.#state.stopped) return
     const now = this.#o.clock()
@@ -371,9 +381,9 @@ export class FrameRouter {
         return this.#outbox.send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason: 'other', permanent: false } }))
       case 'rejected': {
         if (outcome.permanent) addBounded(this.#rejected, id, MAX_REMEMBERED_REJECTIONS)
-        else if (announced) this.refusedForNow.remember(event.pubkey, id, announced.bucket, peerId)
         const reason = rejectClassOf(outcome.reason)
         this.#outbox.send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason, permanent: outcome.permanent } }))
+        if (!outcome.permanent && announced) this.#refusedForNow(event.pubkey, id, announced.bucket, peerId, removals)
         // A forged or broken record is the forwarding peer's fault (it must verify before forwarding);
         // so is one refused before its signature that was already invalid when it was announced.
         const entry = this.#peers.get(peerId)

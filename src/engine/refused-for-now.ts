@@ -21,6 +21,13 @@ export const RETRY_PER_REMOVAL = 8
 /** Ids refused for now, by author, with the bucket they were announced in and the peers that sent them. */
 export class RefusedForNow {
   readonly #byAuthor = new Map<string, Map<string, { bucket: number; peerIds: Set<string> }>>()
+  /** Records removed so far, per author (the same bound on authors): a refusal judged while one went is retried at once. */
+  readonly #removals = new Map<string, number>()
+
+  /** How many records of `author` were removed so far (compare before and after judging a record). */
+  removalsOf(author: string): number {
+    return this.#removals.get(author) ?? 0
+  }
 
   /** `peerId` sent record `id` of `author` (announced in `bucket`) and it was refused for now. */
   remember(author: string, id: string, bucket: number, peerId: string): void {
@@ -37,6 +44,10 @@ export class RefusedForNow {
 
   /** `removed` records of `author` went: the ids to ask for again now (forgotten here; oldest refused first). */
   take(author: string, removed: number): RetryEntry[] {
+    const count = this.removalsOf(author) + removed
+    this.#removals.delete(author)
+    this.#removals.set(author, count)
+    if (this.#removals.size > MAX_AUTHORS_REFUSED_FOR_NOW) this.#removals.delete(this.#removals.keys().next().value!)
     const ids = this.#byAuthor.get(author)
     if (!ids) return []
     const out: RetryEntry[] = []

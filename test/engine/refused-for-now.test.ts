@@ -14,6 +14,9 @@ describe('RefusedForNow (ids refused for now, asked again when their author lose
     ])
     expect(m.take('alice', 1)).toEqual([])
     expect(m.size).toBe(1)
+    // Removals are counted per author: a refusal judged while one went is retried at once by the router.
+    expect(m.removalsOf('alice')).toBe(2)
+    expect(m.removalsOf('bob')).toBe(0)
   })
 
   it('stays bounded whatever an author floods it with: a few ids per removal, a few per author, a few authors', () => {
