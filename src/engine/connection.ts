@@ -90,6 +90,7 @@ class RoomLink implements Connection {
       this.#sync.announce(records, origins)
     }
     local.onEvidenceAdded = (records) => this.#sync.sendEvidence(records)
+    local.onRecordRemoved = (record) => this.#sync.recordsRemoved([record])
   }
 
   /**

@@ -15,6 +15,7 @@ import type { DriverState, Guard } from './driver-state.js'
 import type { IngestOutcome } from './ingest.js'
 import type { Outbox } from './outbox.js'
 import type { PeerEntry, PeerTable } from './peer-table.js'
+import { RefusedForNow } from './refused-for-now.js'
 import { rejectClassOf } from './reject-class.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
@@ -66,6 +67,8 @@ export class FrameRouter {
   readonly #outbox: Outbox
   readonly #guard: Guard
   readonly #rejected = new Set<string>()
+  /** Records refused for now, asked for again when a record of their author is removed. */
+  readonly refusedForNow = new RefusedForNow()
   #recordsAdded = 0
   #recordsResolved = 0
   /** Per authenticated peer: evidence ids it is known to hold (sent to it or received from it), and how many events it sent. */
@@ -95,6 +98,23 @@ export class FrameRouter {
   /** Whether this peer refused record `id` for good. */
   isKnownRejected(id: string): boolean {
     return this.#rejected.has(id)
+  }
+
+  /** `count` records of `author` were removed: ask again now for its records refused for now (a place may be free). */
+  placesFreed(author: string, count: number): void {
+    const core = this.#state.core
+    if (!core || this.#state.stopped) return
+    const entries = this.refusedForNow.take(author, count)
+    if (entries.length > 0) this.#outbox.send(core.retry(entries, this.#o.clock()))
+  }
+
+  /**
+   * Record `id` was refused for now: remembered until a record of its author is removed; asked for
+   * again at once if one was removed while it was judged (its refusal may predate that removal).
+   */
+  #refusedForNow(author: string, id: string, bucket: number, peerId: string, removalsBefore: number): void {
+    if (this.refusedForNow.removalsOf(author) === removalsBefore) return this.refusedForNow.remember(author, id, bucket, peerId)
+    this.#outbox.send(this.#state.core!.retry([{ id, bucket, peerIds: [peerId] }], this.#o.clock()))
   }
 
   /** One frame from a peer. */
@@ -324,8 +344,9 @@ export class FrameRouter {
     this.#strikeUnrequested(peerId, entry, result.unrequested)
     for (const event of result.records) {
       const announced = core.announcement(event.id)
+      const removals = this.refusedForNow.removalsOf(event.pubkey)
       void this.#o.ingestor.submitRemote(event, peerId).then(
-        (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome, event, announced)),
+        (outcome) => this.#guard(() => this.#resolved(event.id, peerId, outcome, event, announced, removals)),
         (error) => this.#o.onError(error),
       )
     }
@@ -344,7 +365,7 @@ export class FrameRouter {
   }
 
   /** The ingest path decided about a record `peerId` sent: tell the sync core (and strike a forwarder of a broken record). */
-  #resolved(id: string, peerId: string, outcome: IngestOutcome, event: WireEvent, announced: Announcement | undefined): void {
+  #resolved(id: string, peerId: string, outcome: IngestOutcome, event: WireEvent, announced: Announcement | undefined, removals: number): void {
     const core = this.#state.core
     if (!core || this.#state.stopped) return
     const now = this.#o.clock()
@@ -362,6 +383,7 @@ export class FrameRouter {
         if (outcome.permanent) addBounded(this.#rejected, id, MAX_REMEMBERED_REJECTIONS)
         const reason = rejectClassOf(outcome.reason)
         this.#outbox.send(core.recordResolved(id, 'rejected', now, { fromPeerId: peerId, reject: { reason, permanent: outcome.permanent } }))
+        if (!outcome.permanent && announced) this.#refusedForNow(event.pubkey, id, announced.bucket, peerId, removals)
         // A forged or broken record is the forwarding peer's fault (it must verify before forwarding);
         // so is one refused before its signature that was already invalid when it was announced.
         const entry = this.#peers.get(peerId)

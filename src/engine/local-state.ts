@@ -45,6 +45,8 @@ export interface LocalState {
   requestPersistence(): Promise<boolean | undefined>
   /** Called after each committed batch that added records (the connection announces them). */
   onRecordsAdded?: (records: PeersetRecord[], origins: RecordOrigin[]) => void
+  /** Called for each record removed (any reason; tombstones too): the connection asks again for records refused for now. */
+  onRecordRemoved?: (record: PeersetRecord) => void
   /** Called after each committed batch that added moderation evidence (the connection sends it to peers). */
   onEvidenceAdded?: (records: PeersetRecord[]) => void
   /**
@@ -241,6 +243,7 @@ function listenerFor(reporter: Reporter, state: () => LocalState, health: Storag
     },
     removed: (record, reason, replacedBy) => {
       if (!record.withdrawn) events.emit('record:removed', record, replacedBy && !replacedBy.withdrawn ? { reason, replacedBy } : { reason })
+      state().onRecordRemoved?.(record)
     },
     rejected: (outcome, origin) => {
       events.emit('record:rejected', {

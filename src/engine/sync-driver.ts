@@ -150,6 +150,16 @@ export class SyncDriver {
     if (ids.length > 0) this.#guard(() => this.#outbox.send(core.localRecordsAdded(ids, this.#o.clock())))
   }
 
+  /** Records were removed (any reason): their authors' records refused for now are asked for again. */
+  recordsRemoved(records: readonly PeersetRecord[]): void {
+    if (!this.#state.core || this.#state.stopped) return
+    const byAuthor = new Map<string, number>()
+    for (const r of records) byAuthor.set(r.author, (byAuthor.get(r.author) ?? 0) + 1)
+    this.#guard(() => {
+      for (const [author, count] of byAuthor) this.#router.placesFreed(author, count)
+    })
+  }
+
   /** Send new moderation evidence (committed) to every authenticated peer that is not known to hold it. */
   sendEvidence(records: readonly PeersetRecord[]): void {
     if (!this.#state.core || this.#state.stopped) return

@@ -81,6 +81,13 @@ export interface ReceiveResult {
 }
 
 /** How the engine disposed of a record the core handed it. */
+/** An id to ask for again (see `SyncCore.retry`): the bucket it was announced in, and the peers that had it. */
+export interface RetryEntry {
+  readonly id: string
+  readonly bucket: number
+  readonly peerIds: readonly string[]
+}
+
 export type RecordOutcome = 'accepted' | 'rejected' | 'duplicate'
 
 /** Details of {@link SyncCore.recordResolved}. */
@@ -122,6 +129,11 @@ export interface SyncCore {
    * sends a `reject` notice to `fromPeerId`. Do not also call `localRecordsAdded` for it.
    */
   recordResolved(id: string, outcome: RecordOutcome, nowMs: number, detail?: ResolveDetail): Outbound[]
+  /**
+   * Ids the engine refused for now whose cause may be gone (a place of their author freed up):
+   * each is wanted again from those of `peerIds` still ready (unless held or refused for good).
+   */
+  retry(ids: readonly RetryEntry[], nowMs: number): Outbound[]
   /** Call periodically (e.g. every second): re-requests timed-out ids, rebroadcasts roots. */
   tick(nowMs: number): Outbound[]
   /** Whether an id is wanted (queued, requested or being checked). */

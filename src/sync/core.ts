@@ -21,9 +21,9 @@
 import { PeersetError } from '../errors.js'
 import { announce, createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
 import { receiveMessage } from './core-receive.js'
-import type { Outbound, RecordOutcome, ResolveDetail, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
+import type { Outbound, RecordOutcome, ResolveDetail, RetryEntry, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
 
-export type { Outbound, ReceiveResult, RecordOutcome, ResolveDetail, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
+export type { Outbound, ReceiveResult, RecordOutcome, ResolveDetail, RetryEntry, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
 
 /**
  * Create the sync core of one peer.
@@ -50,6 +50,7 @@ export function createSyncCore(options: SyncCoreOptions): SyncCore {
     receive: (peerId, message, nowMs) => receiveMessage(s, peerId, message, nowMs),
     localRecordsAdded: (ids, nowMs, fromPeerId) => localRecordsAdded(s, ids, nowMs, fromPeerId),
     recordResolved: (id, outcome, nowMs, detail = {}) => recordResolved(s, id, outcome, nowMs, detail),
+    retry: (ids, nowMs) => retry(s, ids, nowMs),
     tick: (nowMs) => tick(s, nowMs),
     isWanted: (id) => s.requests.isWanted(id),
     announcement: (id) => s.requests.announcement(id),
@@ -110,6 +111,16 @@ function recordResolved(s: CoreState, id: string, outcome: RecordOutcome, nowMs:
       if (peerId === from || resolved?.sources.has(peerId)) continue
       announce(s, peerId, peer, [id], list)
     }
+  }
+  pullRequests(s, nowMs, list)
+  return list
+}
+
+function retry(s: CoreState, entries: readonly RetryEntry[], nowMs: number): Outbound[] {
+  const list: Outbound[] = []
+  for (const { id, bucket, peerIds } of entries) {
+    if (s.index.has(id) || s.isKnownRejected(id)) continue
+    for (const peerId of peerIds) if (s.peers.has(peerId)) s.requests.offer(peerId, id, bucket, nowMs)
   }
   pullRequests(s, nowMs, list)
   return list

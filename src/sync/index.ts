@@ -9,6 +9,7 @@ export {
   type ReceiveResult,
   type RecordOutcome,
   type ResolveDetail,
+  type RetryEntry,
   type SyncCore,
   type SyncCoreOptions,
   type SyncStats,

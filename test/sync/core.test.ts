@@ -449,6 +449,36 @@ describe('ids announced and never delivered', () => {
     expect(reports.filter((p) => p !== 'a')).toEqual([])
   })
 
+  it('retry: an id refused for now is asked again at once from the ready peers given, and never when held or refused for good', () => {
+    const r = { id: hid('retry-r'), createdAt: timeIn(1) }
+    const held = { id: hid('retry-held'), createdAt: timeIn(1) }
+    const a = new TestPeer('a', [r, held])
+    const c = new TestPeer('c', [held])
+    c.refusesForNow.add(r.id)
+    const pump = new Pump([a, c])
+    pump.connect(a, c)
+    pump.run()
+    const wantsOfR = () => pump.log.filter((m) => m.type === 'want' && m.from === 'c' && m.message.type === 'want' && m.message.ids.includes(r.id)).length
+    expect(wantsOfR()).toBe(1)
+    expect(c.index.has(r.id)).toBe(false)
+    pump.advance(5_000)
+    expect(wantsOfR()).toBe(1) // nothing asks again by itself before the next periodic round
+    c.refusesForNow.delete(r.id)
+    const bucket = c.index.bucketOfTime(r.createdAt)
+    pump.send('c', c.core.retry([{ id: r.id, bucket, peerIds: ['gone', 'a'] }, { id: held.id, bucket, peerIds: ['a'] }], pump.now))
+    pump.run()
+    expect(wantsOfR()).toBe(2)
+    expect(c.index.has(r.id)).toBe(true)
+    expect(pump.log.filter((m) => m.type === 'want' && m.message.type === 'want' && m.message.ids.includes(held.id))).toEqual([])
+    // Refused for good: never asked again.
+    const bad = { id: hid('retry-bad'), createdAt: timeIn(1) }
+    c.refused.add(bad.id)
+    a.addLocal(bad)
+    pump.send('c', c.core.retry([{ id: bad.id, bucket, peerIds: ['a'] }], pump.now))
+    pump.run()
+    expect(pump.log.filter((m) => m.type === 'want' && m.message.type === 'want' && m.message.ids.includes(bad.id))).toEqual([])
+  })
+
   it('a peer whose record went between its announcement and the want says so (reject), is asked no more for it and is never reported', () => {
     const { peer: c, reports } = watched('c')
     const a = new TestPeer('a')

@@ -43,6 +43,8 @@ export class TestPeer {
   readonly store = new Map<string, NostrEvent>()
   /** Ids this peer's rules refuse for good. */
   readonly refuses = new Set<string>()
+  /** Ids this peer's rules refuse for now (a transient refusal: not remembered, may be asked again). */
+  readonly refusesForNow = new Set<string>()
   /** Ids it has refused (the engine's memory behind `isKnownRejected`). */
   readonly refused = new Set<string>()
   readonly core: SyncCore
@@ -148,6 +150,8 @@ export class Pump {
     if (peer.refuses.has(event.id)) {
       peer.refused.add(event.id)
       this.send(peer.id, peer.core.recordResolved(event.id, 'rejected', this.now, { fromPeerId: from, reject: { reason: 'moderation', permanent: true } }))
+    } else if (peer.refusesForNow.has(event.id)) {
+      this.send(peer.id, peer.core.recordResolved(event.id, 'rejected', this.now, { fromPeerId: from, reject: { reason: 'moderation', permanent: false } }))
     } else if (peer.index.has(event.id)) {
       this.send(peer.id, peer.core.recordResolved(event.id, 'duplicate', this.now, { fromPeerId: from }))
     } else {
