@@ -15,18 +15,15 @@
  * through its transport (its `status` lines count them), over the records it stored. trystero's own
  * framing and the SCTP/DTLS/UDP headers below it are not included.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { startPeer, type PeerProcess } from '../examples/node-peer/spawn.js'
-import { createIdentity } from '../src/identity/index.js'
 import { levelStorage } from '../src/node/index.js'
-import { createRecord, roomHash } from '../src/record/index.js'
-import type { PeersetRecord } from '../src/record/types.js'
 import { startTracker } from '../src/testing/index.js'
-import { type Row, jsonMode, opsPerSecond, report, round } from './lib.js'
+import { type Row, cachedFixtures, jsonMode, opsPerSecond, report, round } from './lib.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name)
@@ -38,21 +35,7 @@ const say = (line: string): void => void (jsonMode || console.error(line))
 /** The room of the run (fixed: the cached records are signed for it). */
 const ROOM = 'bench-e2e'
 
-/** Signed records of ROOM from 100 authors, cached in .cache/bench-e2e (regenerated when older than 30 days). */
-async function fixtures(n: number): Promise<PeersetRecord[]> {
-  const dir = join(import.meta.dirname, '..', '.cache', 'bench-e2e')
-  const file = join(dir, `records-${n}-room-${roomHash(ROOM).slice(0, 16)}.json`)
-  if (existsSync(file) && Date.now() - statSync(file).mtimeMs < 30 * 86_400_000) return JSON.parse(readFileSync(file, 'utf8')) as PeersetRecord[]
-  say(`generating ${n} signed fixtures into ${file} (once)...`)
-  const authors = Array.from({ length: 100 }, () => createIdentity())
-  const records: PeersetRecord[] = []
-  for (let i = 0; i < n; i++) records.push(await createRecord({ text: `Bench record #${i}: a short sighting with some words in it` }, authors[i % 100]!.signer, { room: ROOM }))
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(file, JSON.stringify(records))
-  return records
-}
-
-const records = await fixtures(N)
+const records = await cachedFixtures('bench-e2e', N, ROOM, 'Bench record', say)
 const sample = records.slice(0, 200).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
 let k = 0
 const rawVerifyPerSec = await opsPerSecond(() => {

@@ -13,19 +13,16 @@
  * peer runs in the same process, so its encoding shares the core(s) with the receiver's work.
  * Fixtures are signed once (about a minute) into .cache/bench-ingest/ and reused for 30 days.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { schnorr } from '@noble/curves/secp256k1.js'
 import { hexToBytes } from '@noble/hashes/utils.js'
 import { acceptAll } from '../src/moderation/index.js'
 import { createPeerset, type Peerset } from '../src/peerset.js'
 import { createIdentity } from '../src/identity/index.js'
-import { createRecord, roomHash } from '../src/record/index.js'
 import type { PeersetRecord } from '../src/record/types.js'
 import { memoryStorage } from '../src/storage/index.js'
 import { createMemoryNetwork } from '../src/transport/index.js'
 import { mainThreadVerifier, workerVerifier, type VerifierStrategy } from '../src/verify/index.js'
-import { type Row, jsonMode, opsPerSecond, report, round } from './lib.js'
+import { type Row, cachedFixtures, jsonMode, opsPerSecond, report, round } from './lib.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name)
@@ -34,20 +31,6 @@ const arg = (name: string, fallback: number): number => {
 const N = arg('--records', 20_000)
 const ROOM = 'bench-ingest'
 const say = (line: string): void => void (jsonMode || console.error(line))
-
-/** Signed records of ROOM from 100 authors, cached in .cache/bench-ingest (regenerated when older than 30 days). */
-async function fixtures(n: number): Promise<PeersetRecord[]> {
-  const dir = join(import.meta.dirname, '..', '.cache', 'bench-ingest')
-  const file = join(dir, `records-${n}-room-${roomHash(ROOM).slice(0, 16)}.json`)
-  if (existsSync(file) && Date.now() - statSync(file).mtimeMs < 30 * 86_400_000) return JSON.parse(readFileSync(file, 'utf8')) as PeersetRecord[]
-  say(`generating ${n} signed fixtures into ${file} (once)...`)
-  const authors = Array.from({ length: 100 }, () => createIdentity())
-  const records: PeersetRecord[] = []
-  for (let i = 0; i < n; i++) records.push(await createRecord({ text: `Ingest record #${i}: a short sighting with some words in it` }, authors[i % 100]!.signer, { room: ROOM }))
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(file, JSON.stringify(records))
-  return records
-}
 
 /** Seconds for an empty peerset with `verifier` to take in every record from one that holds them. */
 async function catchUp(records: readonly PeersetRecord[], verifier: VerifierStrategy): Promise<number> {
@@ -80,7 +63,7 @@ async function catchUp(records: readonly PeersetRecord[], verifier: VerifierStra
   }
 }
 
-const records = await fixtures(N)
+const records = await cachedFixtures('bench-ingest', N, ROOM, 'Ingest record', say)
 const sample = records.slice(0, 200).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
 let k = 0
 const rawVerifyPerSec = await opsPerSecond(() => {

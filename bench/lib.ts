@@ -2,7 +2,12 @@
  * Tiny helpers shared by the `npm run bench:*` scripts: a readable table by default, and with
  * `--json` one JSON object per scenario per line (units in the key names).
  */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { join } from 'node:path'
+import { createIdentity } from '../src/identity/index.js'
+import { createRecord, roomHash } from '../src/record/index.js'
+import type { PeersetRecord } from '../src/record/types.js'
 
 export const jsonMode = process.argv.includes('--json')
 
@@ -44,4 +49,21 @@ export async function opsPerSecond(fn: () => unknown | Promise<unknown>, ms = 15
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits
   return Math.round(value * f) / f
+}
+
+/**
+ * `n` signed records of `room` from 100 authors, cached in .cache/<cache>/ (regenerated when older
+ * than 30 days; the file name carries the room hash, so another room never reuses them).
+ */
+export async function cachedFixtures(cache: string, n: number, room: string, text: string, say: (line: string) => void): Promise<PeersetRecord[]> {
+  const dir = join(import.meta.dirname, '..', '.cache', cache)
+  const file = join(dir, `records-${n}-room-${roomHash(room).slice(0, 16)}.json`)
+  if (existsSync(file) && Date.now() - statSync(file).mtimeMs < 30 * 86_400_000) return JSON.parse(readFileSync(file, 'utf8')) as PeersetRecord[]
+  say(`generating ${n} signed fixtures into ${file} (once)...`)
+  const authors = Array.from({ length: 100 }, () => createIdentity())
+  const records: PeersetRecord[] = []
+  for (let i = 0; i < n; i++) records.push(await createRecord({ text: `${text} #${i}: a short sighting with some words in it` }, authors[i % 100]!.signer, { room }))
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(file, JSON.stringify(records))
+  return records
 }
