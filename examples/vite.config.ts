@@ -9,6 +9,8 @@ import { defineConfig } from 'vite'
 const packageRoot = fileURLToPath(new URL('..', import.meta.url))
 
 export default defineConfig({
+  // Relative asset urls: the built page works from any folder (the browser tests serve it under /ui/).
+  base: './',
   resolve: { alias: [{ find: /^peerset$/, replacement: packageRoot }] },
   server: { fs: { allow: [packageRoot] } },
   build: { target: 'es2022', emptyOutDir: true },

@@ -72,10 +72,13 @@ describe('in Chromium', () => {
 
     // A third user joins late, with only Alice online: it gets Bob's record from her.
     const carol = await openPeer('carol', room)
-    await waitForTexts(carol, 'carol', both)
+    // Usually about a second. Once in four runs here carol met nobody for over 45 s (not understood:
+    // perhaps her first offers went to the reloaded page's dead peer id); the budget covers several
+    // of the tracker's 10 s announce rounds.
+    await waitForTexts(carol, 'carol', both, 120_000)
     expect(await texts(carol)).toEqual(both)
     expect(errors).toEqual([])
-  })
+  }, 240_000)
 
   it('a Node peer and a browser sync with each other, both ways', async () => {
     const room = `node-browser-${Date.now()}`
