@@ -18,12 +18,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { schnorr } from '@noble/curves/secp256k1.js'
-import { hexToBytes } from '@noble/hashes/utils.js'
 import { startPeer, type PeerProcess } from '../examples/node-peer/spawn.js'
 import { levelStorage } from '../src/node/index.js'
 import { startTracker } from '../src/testing/index.js'
-import { type Row, cachedFixtures, jsonMode, opsPerSecond, report, round } from './lib.js'
+import { type Row, cachedFixtures, jsonMode, rawVerifyRate, report, round } from './lib.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name)
@@ -36,12 +34,8 @@ const say = (line: string): void => void (jsonMode || console.error(line))
 const ROOM = 'bench-e2e'
 
 const records = await cachedFixtures('bench-e2e', N, ROOM, 'Bench record', say)
-const sample = records.slice(0, 200).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
-let k = 0
-const rawVerifyPerSec = await opsPerSecond(() => {
-  const s = sample[k++ % sample.length]!
-  schnorr.verify(s.sig, s.id, s.pub)
-}, 2_000)
+const raw = await rawVerifyRate(records)
+const rawVerifyPerSec = raw.perSec
 
 /** One catch-up: a fresh full peer and an empty peer (with `joinArgs`), in their own folders. */
 async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {

@@ -13,8 +13,6 @@
  * peer runs in the same process, so its encoding shares the core(s) with the receiver's work.
  * Fixtures are signed once (about a minute) into .cache/bench-ingest/ and reused for 30 days.
  */
-import { schnorr } from '@noble/curves/secp256k1.js'
-import { hexToBytes } from '@noble/hashes/utils.js'
 import { acceptAll } from '../src/moderation/index.js'
 import { createPeerset, type Peerset } from '../src/peerset.js'
 import { createIdentity } from '../src/identity/index.js'
@@ -22,7 +20,7 @@ import type { PeersetRecord } from '../src/record/types.js'
 import { memoryStorage } from '../src/storage/index.js'
 import { createMemoryNetwork } from '../src/transport/index.js'
 import { mainThreadVerifier, workerVerifier, type VerifierStrategy } from '../src/verify/index.js'
-import { type Row, cachedFixtures, jsonMode, opsPerSecond, report, round } from './lib.js'
+import { type Row, cachedFixtures, jsonMode, rawVerifyRate, report, round } from './lib.js'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name)
@@ -64,14 +62,10 @@ async function catchUp(records: readonly PeersetRecord[], verifier: VerifierStra
 }
 
 const records = await cachedFixtures('bench-ingest', N, ROOM, 'Ingest record', say)
-const sample = records.slice(0, 200).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
-let k = 0
-const rawVerifyPerSec = await opsPerSecond(() => {
-  const s = sample[k++ % sample.length]!
-  schnorr.verify(s.sig, s.id, s.pub)
-}, 2_000)
+const raw = await rawVerifyRate(records)
+const rawVerifyPerSec = raw.perSec
 
-const rows: Row[] = [{ scenario: 'raw-verify', records: sample.length, recordsPerSec: Math.round(rawVerifyPerSec), ratioToRawVerify: 1 }]
+const rows: Row[] = [{ scenario: 'raw-verify', records: raw.sample, recordsPerSec: Math.round(rawVerifyPerSec), ratioToRawVerify: 1 }]
 for (const [scenario, make] of [
   ['default', () => mainThreadVerifier()],
   ['pool', () => workerVerifier({ size: 2 })],

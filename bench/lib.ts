@@ -4,6 +4,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { schnorr } from '@noble/curves/secp256k1.js'
+import { hexToBytes } from '@noble/hashes/utils.js'
 import { join } from 'node:path'
 import { createIdentity } from '../src/identity/index.js'
 import { createRecord, roomHash } from '../src/record/index.js'
@@ -66,4 +68,15 @@ export async function cachedFixtures(cache: string, n: number, room: string, tex
   mkdirSync(dir, { recursive: true })
   writeFileSync(file, JSON.stringify(records))
   return records
+}
+
+/** The raw `schnorr.verify` rate on this thread, over (up to) the first 200 of `records`, for 2 s. */
+export async function rawVerifyRate(records: readonly PeersetRecord[]): Promise<{ perSec: number; sample: number }> {
+  const sample = records.slice(0, 200).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
+  let k = 0
+  const perSec = await opsPerSecond(() => {
+    const s = sample[k++ % sample.length]!
+    schnorr.verify(s.sig, s.id, s.pub)
+  }, 2_000)
+  return { perSec, sample: sample.length }
 }
