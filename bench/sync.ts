@@ -3,6 +3,7 @@
  *
  *   npx tsx bench/sync.ts          a table
  *   npx tsx bench/sync.ts --json   one JSON line per scenario
+ *   npx tsx bench/sync.ts --rateless  with the rateless IBLT reconciler instead of the default (ranges)
  *
  * Both cores run in one process; every message goes through the codec. Messages travel in
  * "flights": everything sent in one flight arrives in the next (one one-way latency), so
@@ -10,15 +11,19 @@
  * - bytes: every frame both sides send except `records` (roots, summary, ranges, have, want);
  * - roundTrips: from the first message until every missing id is known to the side lacking it;
  * - cpuMsPerSide: the busier side's time in the sync core and the codec (record frames excluded);
+ * - framingBytesPerRecord: bytes of the frames carrying records (`records`, `pushed`) beyond the
+ *   records' own encoded size (`wireEventSize`), per record;
+ * - an id in a bucket being fetched whole (empty on the lacking side) counts as known;
  * - naive*: the seed's scheme, simulated: both sides send 90 x 32-byte bucket hashes, then the
  *   16-byte uuids of every record of every differing bucket (requests not counted).
  */
 import { randomBytes } from 'node:crypto'
 import { dailyBuckets } from '../src/buckets/index.js'
-import { decodeMessage, encodeMessage } from '../src/protocol/index.js'
+import { decodeMessage, encodeMessage, wireEventSize } from '../src/protocol/index.js'
 import type { NostrEvent } from '../src/record/types.js'
 import { BucketIndex } from '../src/sync/bucket-index.js'
 import { createSyncCore, type Outbound, type SyncCore } from '../src/sync/core.js'
+import { createRatelessReconciler } from '../src/sync/riblt-reconciler.js'
 import { jsonMode, report, round, type Row } from './lib.js'
 
 const N = 100_000
@@ -61,7 +66,8 @@ function makeSide(name: string, items: readonly Item[]): Side {
     const it = store.get(id)
     return it && { id, pubkey: '00'.repeat(32), created_at: it.createdAt, kind: 37_515, tags: [], content: id, sig: '00'.repeat(64) }
   }
-  const core = createSyncCore({ selfId: name, index, lookup, computeId: (e) => e.content })
+  const reconciler = process.argv.includes('--rateless') ? createRatelessReconciler() : undefined
+  const core = createSyncCore({ selfId: name, index, lookup, computeId: (e) => e.content, ...(reconciler ? { reconciler } : {}) })
   return { name, index, store, core, cpuMs: 0 }
 }
 
@@ -78,6 +84,8 @@ interface Result {
   roundTrips: number
   cpuA: number
   cpuB: number
+  /** Bytes of record frames beyond the records' own encoded size, per record. */
+  framing: number
 }
 
 function simulate(aItems: Item[], bItems: Item[]): Result {
@@ -86,7 +94,9 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
   const sides = { a, b }
   const missingAtA = bItems.filter((it) => !a.store.has(it.id)).map((it) => it.id)
   const missingAtB = aItems.filter((it) => !b.store.has(it.id)).map((it) => it.id)
-  const knows = (s: Side, ids: string[]) => ids.every((id) => s.index.has(id) || s.core.isWanted(id))
+  const bucketOf = new Map([...aItems, ...bItems].map((it) => [it.id, granularity.bucketOf(it.createdAt * 1000)]))
+  // Known: held, wanted, or in a bucket being fetched whole (an empty part of the window).
+  const knows = (s: Side, ids: string[]) => ids.every((id) => s.index.has(id) || s.core.isWanted(id) || s.core.isFetching(bucketOf.get(id)!))
 
   let flight: Array<{ from: Side; out: Outbound }> = []
   const queue = (from: Side, outs: Outbound[]) => {
@@ -97,6 +107,9 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
 
   let bytes = 0
   let wantBytes = 0
+  let recordFrameBytes = 0
+  let recordOwnBytes = 0
+  let recordCount = 0
   let flights = 0
   let knownAt = -1
   while (flight.length > 0) {
@@ -105,12 +118,17 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
     flights++
     for (const { from, out } of current) {
       const to = sides[out.to as 'a' | 'b']
-      const isRecords = out.message.type === 'records'
+      const isRecords = out.message.type === 'records' || out.message.type === 'pushed'
       const frames = isRecords ? encodeMessage(out.message) : timed(from, () => encodeMessage(out.message))
       for (const frame of frames) {
         if (!isRecords) bytes += frame.length
         if (out.message.type === 'want') wantBytes += frame.length
         const message = isRecords ? decodeMessage(frame) : timed(to, () => decodeMessage(frame))
+        if (message.type === 'records' || message.type === 'pushed') {
+          recordFrameBytes += frame.length
+          recordCount += message.events.length
+          for (const e of message.events) recordOwnBytes += wireEventSize(e)
+        }
         const result = timed(to, () => to.core.receive(from.name, message, NOW))
         queue(to, result.send)
         for (const e of result.records) {
@@ -123,7 +141,8 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
     if (knownAt < 0 && knows(a, missingAtA) && knows(b, missingAtB)) knownAt = flights
   }
   if (a.store.size !== b.store.size) throw new Error(`did not converge: ${a.store.size} vs ${b.store.size}`)
-  return { bytes, wantBytes, roundTrips: knownAt / 2, cpuA: a.cpuMs, cpuB: b.cpuMs }
+  const framing = recordCount > 0 ? (recordFrameBytes - recordOwnBytes) / recordCount : 0
+  return { bytes, wantBytes, roundTrips: knownAt / 2, cpuA: a.cpuMs, cpuB: b.cpuMs, framing }
 }
 
 /** The seed's scheme: both sides send every bucket hash, then the uuids of every differing bucket. */
@@ -176,6 +195,7 @@ for (const [name, d] of [['d=0', 0], ['d=1', 1], ['d=100', 100], ['d=10000', 10_
     bytes: r.bytes,
     roundTrips: r.roundTrips,
     cpuMsPerSide: round(Math.max(r.cpuA, r.cpuB)),
+    framingBytesPerRecord: round(r.framing, 2),
     naiveBytes: nv.bytes,
     naiveRoundTrips: nv.roundTrips,
   }

@@ -338,6 +338,11 @@ export class FrameRouter {
       if (allowed < message.ids.length) message = { type: 'want' as const, ids: message.ids.slice(0, allowed) }
       if (allowed === 0) return
       entry.served.take(allowed, this.#o.clock())
+    } else if (message.type === 'fetch') {
+      // The same serving budget: a fetch is answered with at most what it allows (maybe nothing: the peer waits and asks again).
+      const allowed = Math.max(0, Math.min(message.max, Math.floor(entry.served.available(this.#o.clock()))))
+      message = { ...message, max: allowed }
+      if (allowed > 0) entry.served.take(allowed, this.#o.clock())
     }
     const result = core.receive(peerId, message, this.#o.clock())
     this.#outbox.send(result.send)

@@ -32,6 +32,7 @@ export class Outbox {
       if (!entry?.authenticated) continue
       // Records we ask for are flow-controlled, never counted as a flood.
       if (message.type === 'want') entry.session.expectRecords(message.ids.length)
+      else if (message.type === 'fetch') entry.session.expectRecords(message.max)
       if (message.type === 'have') {
         this.#queueHave(to, message.groups)
         continue

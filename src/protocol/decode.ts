@@ -8,10 +8,12 @@ import { isPeersetError } from '../errors.js'
 import { ByteReader, protocolError } from './bytes.js'
 import {
   CHILD_DIGEST_BYTES,
+  CURSOR_ID_BYTES,
   DIGEST_BYTES,
   EMPTY_CHILD_DIGEST,
   ID_BYTES,
   MAX_ABS_BUCKET,
+  MAX_FETCH_RECORDS,
   MAX_FINGERPRINT_COUNT,
   MAX_FRAME_BYTES,
   MAX_RANGE_DEPTH,
@@ -21,6 +23,11 @@ import {
   RANGE_BRANCHES,
   REJECT_CLASS_CODES,
   SHORT_ID_BYTES,
+  SUMMARY_DIGEST_BYTES,
+  SUMMARY_SALT_BYTES,
+  SYMBOL_SALT_BYTES,
+  MAX_SYMBOL_INDEX,
+  expectedCount,
   type BucketFingerprint,
   type BucketIds,
   type BucketWindow,
@@ -107,6 +114,46 @@ function decodeUnchecked(r: ByteReader): SyncMessage {
     case MESSAGE_TYPE_CODES.reject:
       message = { type: 'reject', items: readReject(r) }
       break
+    case MESSAGE_TYPE_CODES.fetch:
+      message = readFetch(r)
+      break
+    case MESSAGE_TYPE_CODES.pushed: {
+      const flags = r.u8('pushed flags')
+      if (flags > 3 || flags === 2) throw protocolError('out-of-range', 'unknown pushed flags')
+      const n = r.count('pushed count', MIN_WIRE_EVENT_BYTES, MAX_LIST)
+      const events: WireEvent[] = []
+      for (let i = 0; i < n; i++) events.push(readWireEvent(r))
+      message = { type: 'pushed', events, last: (flags & 1) === 1, exhausted: (flags & 2) === 2 }
+      break
+    }
+    case MESSAGE_TYPE_CODES.offer: {
+      const n = r.count('offer count', 1, MAX_LIST)
+      const buckets: number[] = []
+      for (let i = 0; i < n; i++) {
+        const bucket = i === 0 ? readBucket(r, 0, 'offer bucket') : buckets[i - 1]! + 1 + r.varint('offer gap', 2 * MAX_ABS_BUCKET)
+        if (bucket > MAX_ABS_BUCKET) throw protocolError('out-of-range', 'offer bucket out of range')
+        buckets.push(bucket)
+      }
+      message = { type: 'offer', buckets }
+      break
+    }
+    case MESSAGE_TYPE_CODES.symbols:
+      message = readSymbols(r)
+      break
+    case MESSAGE_TYPE_CODES.more: {
+      const salt = r.hex(SYMBOL_SALT_BYTES, 'more.salt')
+      const from = r.varint('more.from', MAX_SYMBOL_INDEX)
+      message = { type: 'more', salt, from, count: r.varint('more.count', MAX_SYMBOL_INDEX - from, 1) }
+      break
+    }
+    case MESSAGE_TYPE_CODES.lacking: {
+      const salt = r.hex(SYMBOL_SALT_BYTES, 'lacking.salt')
+      const n = r.count('lacking count', SHORT_ID_BYTES, MAX_LIST)
+      const shortIds: string[] = []
+      for (let i = 0; i < n; i++) shortIds.push(r.hex(SHORT_ID_BYTES, 'lacking short id'))
+      message = { type: 'lacking', salt, shortIds }
+      break
+    }
     case MESSAGE_TYPE_CODES.evidence: {
       const n = r.count('evidence count', MIN_WIRE_EVENT_BYTES, MAX_LIST)
       const events: WireEvent[] = []
@@ -119,6 +166,42 @@ function decodeUnchecked(r: ByteReader): SyncMessage {
   }
   r.end(message.type)
   return message
+}
+
+function readU32(r: ByteReader, what: string): number {
+  return ((r.u8(what) << 24) | (r.u8(what) << 16) | (r.u8(what) << 8) | r.u8(what)) >>> 0
+}
+
+function readSymbols(r: ByteReader): SyncMessage {
+  const salt = r.hex(SYMBOL_SALT_BYTES, 'symbols.salt')
+  const total = r.varint('symbols.total', MAX_FINGERPRINT_COUNT)
+  const from = r.varint('symbols.from', MAX_SYMBOL_INDEX)
+  const end = from + r.varint('symbols.end', MAX_SYMBOL_INDEX - from)
+  const nb = r.count('symbols bucket count', 1, MAX_LIST)
+  const buckets: number[] = []
+  for (let i = 0; i < nb; i++) {
+    const bucket = i === 0 ? readBucket(r, 0, 'symbols bucket') : buckets[i - 1]! + 1 + r.varint('symbols bucket gap', 2 * MAX_ABS_BUCKET)
+    if (bucket > MAX_ABS_BUCKET) throw protocolError('out-of-range', 'symbols bucket out of range')
+    buckets.push(bucket)
+  }
+  const n = r.count('symbol count', 13, end - from)
+  const symbols = []
+  for (let k = 0; k < n; k++) {
+    const count = expectedCount(total, from + k) + r.signed('symbol count', MAX_FINGERPRINT_COUNT)
+    if (count < 0 || count > total) throw protocolError('out-of-range', 'symbol count out of range')
+    symbols.push({ count, hi: readU32(r, 'symbol'), lo: readU32(r, 'symbol'), check: readU32(r, 'symbol') })
+  }
+  return { type: 'symbols', salt, buckets, total, from, end, symbols }
+}
+
+function readFetch(r: ByteReader): SyncMessage {
+  const from = readBucket(r, 0, 'fetch.from')
+  const to = from + r.varint('fetch span', MAX_WINDOW_BUCKETS - 1)
+  if (to > MAX_ABS_BUCKET) throw protocolError('out-of-range', 'fetch.to out of range')
+  const hasCursor = r.u8('fetch cursor flag')
+  if (hasCursor > 1) throw protocolError('out-of-range', 'unknown fetch cursor flag')
+  const after = hasCursor === 1 ? { bucket: from + r.varint('fetch cursor bucket', to - from), id: r.hex(CURSOR_ID_BYTES, 'fetch cursor id') } : undefined
+  return { type: 'fetch', from, to, after, max: r.varint('fetch.max', MAX_FETCH_RECORDS) }
 }
 
 function readBucket(r: ByteReader, base: number, what: string): number {
@@ -142,20 +225,21 @@ function readFingerprint(r: ByteReader, what: string): FingerprintValue {
 function readSummary(r: ByteReader): SyncMessage {
   const window = readWindow(r)
   const { count, digest } = readFingerprint(r, 'summary')
+  const salt = r.hex(SUMMARY_SALT_BYTES, 'summary.salt')
   const from = window.oldest + r.varint('summary.from', window.newest - window.oldest)
   const to = from + r.varint('summary.to', window.newest - from)
-  const n = r.count('summary bucket count', 2 + DIGEST_BYTES, to - from + 1)
+  const n = r.count('summary bucket count', 2 + SUMMARY_DIGEST_BYTES, to - from + 1)
   const buckets: BucketFingerprint[] = []
   let expected = from
   for (let i = 0; i < n; i++) {
     // A negative maximum refuses any value: there is no room left in from..to.
     const bucket = expected + r.varint('summary bucket gap', to - expected)
-    const fp = readFingerprint(r, 'summary bucket')
+    const fp = { count: r.varint('summary bucket.count', MAX_FINGERPRINT_COUNT), digest: r.hex(SUMMARY_DIGEST_BYTES, 'summary bucket.digest') }
     if (fp.count === 0) throw protocolError('out-of-range', 'summary lists an empty bucket')
     buckets.push({ bucket, count: fp.count, digest: fp.digest })
     expected = bucket + 1
   }
-  return { type: 'summary', window, count, digest, from, to, buckets }
+  return { type: 'summary', window, count, digest, from, to, salt, buckets }
 }
 
 const RANGE_KINDS = [undefined, 'split', 'ids', 'need'] as const

@@ -7,10 +7,12 @@ import { PeersetError } from '../errors.js'
 import { ByteWriter, encodeError, isLowerHex, varintSize, zigzag } from './bytes.js'
 import {
   CHILD_DIGEST_BYTES,
+  CURSOR_ID_BYTES,
   DIGEST_BYTES,
   EMPTY_CHILD_DIGEST,
   ID_BYTES,
   MAX_ABS_BUCKET,
+  MAX_FETCH_RECORDS,
   MAX_FINGERPRINT_COUNT,
   MAX_FRAME_BYTES,
   MAX_RANGE_DEPTH,
@@ -20,8 +22,19 @@ import {
   RANGE_BRANCHES,
   REJECT_CLASS_CODES,
   SHORT_ID_BYTES,
+  SUMMARY_DIGEST_BYTES,
+  SUMMARY_SALT_BYTES,
+  SYMBOL_SALT_BYTES,
+  MAX_SYMBOL_INDEX,
+  expectedCount,
+  type LackingMessage,
+  type MoreMessage,
+  type SymbolsMessage,
   type BucketWindow,
   type EvidenceMessage,
+  type FetchMessage,
+  type OfferMessage,
+  type PushedMessage,
   type FingerprintValue,
   type HaveMessage,
   type RangeEntry,
@@ -77,6 +90,18 @@ export function encodeMessage(message: SyncMessage): Uint8Array[] {
       return encodeReject(message)
     case 'evidence':
       return encodeRecords(message, 'evidence')
+    case 'fetch':
+      return [encodeFetch(message)]
+    case 'pushed':
+      return encodePushed(message)
+    case 'offer':
+      return encodeOffer(message)
+    case 'symbols':
+      return encodeSymbols(message)
+    case 'more':
+      return [encodeMore(message)]
+    case 'lacking':
+      return encodeLacking(message)
     default:
       throw encodeError(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`)
   }
@@ -154,10 +179,11 @@ function encodeSummary(m: SummaryMessage): Uint8Array[] {
   checkInt(m.from, m.window.oldest, m.window.newest, 'summary.from')
   checkInt(m.to, m.from, m.window.newest, 'summary.to')
   if (!Array.isArray(m.buckets)) throw encodeError('summary.buckets must be an array')
+  if (!isLowerHex(m.salt, SUMMARY_SALT_BYTES * 2)) throw encodeError(`summary.salt must be ${SUMMARY_SALT_BYTES * 2} lowercase hex digits`)
   let previous = m.from - 1
   for (const b of m.buckets) {
     checkInt(b.bucket, previous + 1, m.to, 'summary bucket (increasing, inside from..to)')
-    checkFingerprint(b, 'summary bucket')
+    checkFingerprint(b, 'summary bucket', SUMMARY_DIGEST_BYTES)
     if (b.count === 0) throw encodeError('summary lists non-empty buckets only')
     previous = b.bucket
   }
@@ -171,7 +197,7 @@ function encodeSummary(m: SummaryMessage): Uint8Array[] {
     let expected = from
     for (; end < m.buckets.length; end++) {
       const b = m.buckets[end]!
-      const size = varintSize(b.bucket - expected) + varintSize(b.count) + DIGEST_BYTES
+      const size = varintSize(b.bucket - expected) + varintSize(b.count) + SUMMARY_DIGEST_BYTES
       if (used + size > capacity) break
       used += size
       expected = b.bucket + 1
@@ -180,7 +206,7 @@ function encodeSummary(m: SummaryMessage): Uint8Array[] {
     const to = last ? m.to : m.buckets[end - 1]!.bucket
     const prefix = new ByteWriter(64)
     writeWindow(prefix, m.window)
-    prefix.varint(m.count).hex(m.digest).varint(from - m.window.oldest).varint(to - from)
+    prefix.varint(m.count).hex(m.digest).hex(m.salt).varint(from - m.window.oldest).varint(to - from)
     const body = new ByteWriter(used + 8)
     expected = from
     for (let i = start; i < end; i++) {
@@ -344,29 +370,157 @@ function encodeReject(m: RejectMessage): Uint8Array[] {
  */
 export const MAX_WIRE_EVENT_BYTES = BODY_BYTES
 
-function encodeRecords(m: RecordsMessage | EvidenceMessage, type: 'records' | 'evidence' = 'records'): Uint8Array[] {
+/** Byte of a `pushed` frame: bit 0 = last frame of the answer, bit 1 = the fetched span is exhausted. */
+const PUSHED_LAST = 1
+const PUSHED_EXHAUSTED = 2
+
+function encodeFetch(m: FetchMessage): Uint8Array {
+  checkBucket(m.from, 'fetch.from')
+  checkInt(m.to, m.from, m.from + MAX_WINDOW_BUCKETS - 1, 'fetch.to')
+  checkBucket(m.to, 'fetch.to')
+  checkInt(m.max, 0, MAX_FETCH_RECORDS, 'fetch.max')
+  const w = frameWriter('fetch').signed(m.from).varint(m.to - m.from)
+  if (m.after === undefined) w.u8(0)
+  else {
+    if (typeof m.after !== 'object' || m.after === null) throw encodeError('fetch.after must be a cursor or undefined')
+    checkInt(m.after.bucket, m.from, m.to, 'fetch.after.bucket')
+    if (!isLowerHex(m.after.id, CURSOR_ID_BYTES * 2)) throw encodeError(`fetch.after.id must be ${CURSOR_ID_BYTES * 2} lowercase hex digits`)
+    w.u8(1).varint(m.after.bucket - m.from).hex(m.after.id)
+  }
+  return w.varint(m.max).finish()
+}
+
+function encodePushed(m: PushedMessage): Uint8Array[] {
+  if (typeof m.last !== 'boolean' || typeof m.exhausted !== 'boolean') throw encodeError('pushed.last and pushed.exhausted must be booleans')
+  if (m.exhausted && !m.last) throw encodeError('pushed: only the last frame of an answer may say exhausted')
+  const frames = encodeRecords({ type: 'records', events: m.events }, 'pushed', 1)
+  const flags = (m.exhausted ? PUSHED_EXHAUSTED : 0) | (m.last ? PUSHED_LAST : 0)
+  return frames.map((f, i) => {
+    f[2] = i === frames.length - 1 ? flags : 0
+    return f
+  })
+}
+
+function encodeOffer(m: OfferMessage): Uint8Array[] {
+  if (!Array.isArray(m.buckets)) throw encodeError('offer.buckets must be an array')
+  let previous = -Infinity
+  for (const b of m.buckets) {
+    checkBucket(b, 'offer bucket')
+    if (b <= previous) throw encodeError('offer: buckets must be increasing')
+    previous = b
+  }
+  if (m.buckets.length > Math.floor(BODY_BYTES / 10)) throw encodeError('offer: too many buckets for one frame')
+  const body = new ByteWriter(64)
+  let base = 0
+  m.buckets.forEach((b, i) => {
+    if (i === 0) body.signed(b)
+    else body.varint(b - base - 1)
+    base = b
+  })
+  return [finishFrame('offer', undefined, m.buckets.length, body)]
+}
+
+function checkSalt(salt: unknown, what: string): void {
+  if (!isLowerHex(salt, SYMBOL_SALT_BYTES * 2)) throw encodeError(`${what}.salt must be ${SYMBOL_SALT_BYTES * 2} lowercase hex digits`)
+}
+
+/** Most bytes of one coded symbol: a 5-byte varint count and three 32-bit words. */
+const MAX_SYMBOL_BYTES = 5 + 12
+
+function u32(w: ByteWriter, v: number): void {
+  w.u8(v >>> 24).u8(v >>> 16).u8(v >>> 8).u8(v)
+}
+
+function encodeSymbols(m: SymbolsMessage): Uint8Array[] {
+  checkSalt(m.salt, 'symbols')
+  checkInt(m.total, 0, MAX_FINGERPRINT_COUNT, 'symbols.total')
+  checkInt(m.from, 0, MAX_SYMBOL_INDEX, 'symbols.from')
+  if (!Array.isArray(m.symbols) || !Array.isArray(m.buckets)) throw encodeError('symbols.symbols and symbols.buckets must be arrays')
+  checkInt(m.end, m.from + m.symbols.length, MAX_SYMBOL_INDEX, 'symbols.end')
+  let previous = -Infinity
+  for (const b of m.buckets) {
+    checkBucket(b, 'symbols bucket')
+    if (b <= previous) throw encodeError('symbols: buckets must be increasing')
+    previous = b
+  }
+  for (const x of m.symbols) {
+    if (typeof x !== 'object' || x === null) throw encodeError('symbols: every symbol must be an object')
+    checkInt(x.count, 0, m.total, 'symbol count')
+    for (const v of [x.hi, x.lo, x.check]) checkInt(v, 0, 0xffff_ffff, 'symbol word')
+  }
+  const prefixOf = (from: number) => {
+    const prefix = new ByteWriter(64).hex(m.salt).varint(m.total).varint(from).varint(m.end - from).varint(m.buckets.length)
+    m.buckets.forEach((b, i) => (i === 0 ? prefix.signed(b) : prefix.varint(b - m.buckets[i - 1]! - 1)))
+    return prefix
+  }
+  const perFrame = Math.floor((BODY_BYTES - prefixOf(m.from).length - 16) / MAX_SYMBOL_BYTES)
+  if (perFrame < 1) throw encodeError('symbols: too many buckets for one frame')
+  const frames: Uint8Array[] = []
+  let start = 0
+  do {
+    const end = Math.min(m.symbols.length, start + perFrame)
+    const body = new ByteWriter((end - start) * MAX_SYMBOL_BYTES)
+    for (let k = start; k < end; k++) {
+      const x = m.symbols[k]!
+      body.signed(x.count - expectedCount(m.total, m.from + k))
+      u32(body, x.hi)
+      u32(body, x.lo)
+      u32(body, x.check)
+    }
+    frames.push(finishFrame('symbols', prefixOf(m.from + start), end - start, body))
+    start = end
+  } while (start < m.symbols.length)
+  return frames
+}
+
+function encodeMore(m: MoreMessage): Uint8Array {
+  checkSalt(m.salt, 'more')
+  checkInt(m.from, 0, MAX_SYMBOL_INDEX, 'more.from')
+  checkInt(m.count, 1, MAX_SYMBOL_INDEX - m.from, 'more.count')
+  return frameWriter('more').hex(m.salt).varint(m.from).varint(m.count).finish()
+}
+
+function encodeLacking(m: LackingMessage): Uint8Array[] {
+  checkSalt(m.salt, 'lacking')
+  checkIds(m.shortIds, SHORT_ID_BYTES * 2, 'lacking.shortIds')
+  const perFrame = Math.floor((BODY_BYTES - SYMBOL_SALT_BYTES) / SHORT_ID_BYTES)
+  const frames: Uint8Array[] = []
+  let start = 0
+  do {
+    const end = Math.min(m.shortIds.length, start + perFrame)
+    const body = new ByteWriter((end - start) * SHORT_ID_BYTES)
+    for (let i = start; i < end; i++) body.hex(m.shortIds[i]!)
+    frames.push(finishFrame('lacking', new ByteWriter(16).hex(m.salt), end - start, body))
+    start = end
+  } while (start < m.shortIds.length)
+  return frames
+}
+
+function encodeRecords(m: RecordsMessage | EvidenceMessage, type: 'records' | 'evidence' | 'pushed' = 'records', reserved = 0): Uint8Array[] {
   if (!Array.isArray(m.events)) throw encodeError(`${type}.events must be an array`)
   const encoded = m.events.map((event) => {
     const size = wireEventSize(event)
-    if (size > MAX_WIRE_EVENT_BYTES) {
-      throw new PeersetError('INVALID_RECORD', `encodeMessage: an event of ${size} bytes does not fit one frame (at most ${MAX_WIRE_EVENT_BYTES})`, { reason: 'too-large' })
+    if (size > MAX_WIRE_EVENT_BYTES - reserved) {
+      throw new PeersetError('INVALID_RECORD', `encodeMessage: an event of ${size} bytes does not fit one frame (at most ${MAX_WIRE_EVENT_BYTES - reserved})`, { reason: 'too-large' })
     }
     const w = new ByteWriter(size)
     writeWireEvent(w, event)
     return w.finish()
   })
   const frames: Uint8Array[] = []
+  // `reserved` bytes after the header (a `pushed` frame's flags byte), zero here.
+  const prefix = reserved > 0 ? new ByteWriter(reserved).bytes(new Uint8Array(reserved)) : undefined
   let body = new ByteWriter(4096)
   let count = 0
   for (const bytes of encoded) {
-    if (body.length + bytes.length > BODY_BYTES && count > 0) {
-      frames.push(finishFrame(type, undefined, count, body))
+    if (body.length + bytes.length > BODY_BYTES - reserved && count > 0) {
+      frames.push(finishFrame(type, prefix, count, body))
       body = new ByteWriter(4096)
       count = 0
     }
     body.bytes(bytes)
     count++
   }
-  frames.push(finishFrame(type, undefined, count, body))
+  frames.push(finishFrame(type, prefix, count, body))
   return frames
 }

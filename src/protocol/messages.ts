@@ -5,7 +5,7 @@
  */
 
 /** The wire protocol version, byte 0 of every frame. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 /**
  * The largest frame, in bytes, of either codec (sync and session): one trystero chunk (16 KiB
@@ -23,6 +23,12 @@ export const MESSAGE_TYPE_CODES = {
   records: 6,
   reject: 7,
   evidence: 8,
+  fetch: 10,
+  pushed: 11,
+  offer: 12,
+  symbols: 13,
+  more: 14,
+  lacking: 15,
 } as const
 
 /** Bytes of a fingerprint digest (the first 16 bytes of a SHA-256). */
@@ -89,16 +95,28 @@ export interface RootMessage extends FingerprintValue {
 }
 
 /**
- * The leader's per-bucket fingerprints. One summary may be split over several frames: each part
- * covers the buckets `from..to` (inside `window`) and lists only the non-empty ones among them,
- * in increasing bucket order; a bucket of that span that is not listed is empty. `count`/`digest`
- * are the root over the whole window, the same in every part.
+ * Bytes of a bucket's digest in a summary: the first bytes of SHA-256(salt || the bucket's 16-byte
+ * digest), with the summary's fresh random salt. Compared together with the counts, so only buckets
+ * of equal counts and different contents can be missed (probability 2^-24 per such bucket and
+ * round; the next round has another salt, and the root still differs until then).
+ */
+export const SUMMARY_DIGEST_BYTES = 3
+/** Bytes of a summary's salt. */
+export const SUMMARY_SALT_BYTES = 8
+
+/**
+ * The leader's per-bucket counts and short salted digests (see {@link SUMMARY_DIGEST_BYTES}). One
+ * summary may be split over several frames: each part covers the buckets `from..to` (inside
+ * `window`) and lists only the non-empty ones among them, in increasing bucket order; a bucket of
+ * that span that is not listed is empty. `count`/`digest` are the root over the whole window and
+ * `salt` is the salt of the bucket digests, the same in every part.
  */
 export interface SummaryMessage extends FingerprintValue {
   type: 'summary'
   window: BucketWindow
   from: number
   to: number
+  salt: string
   buckets: BucketFingerprint[]
 }
 
@@ -224,6 +242,105 @@ export interface EvidenceMessage {
   events: WireEvent[]
 }
 
+/** Most records one `fetch` may ask for. */
+export const MAX_FETCH_RECORDS = 4_096
+/** Bytes of a fetch cursor's id prefix (the first bytes of the last id received). */
+export const CURSOR_ID_BYTES = 6
+
+/** Where a fetch continues: after the ids of `bucket` whose first {@link CURSOR_ID_BYTES} bytes are at most `id` (hex). */
+export interface FetchCursor {
+  bucket: number
+  id: string
+}
+
+/**
+ * "Send me the records you hold in buckets `from..to`, in (bucket, id) order, after `after`, at
+ * most `max` of them." Sent by a peer whose part of the window is empty where the receiver's is
+ * not: no ids are announced nor wanted one by one, and the receiver of the records paces the
+ * stream (one fetch outstanding at a time).
+ */
+export interface FetchMessage {
+  type: 'fetch'
+  from: number
+  to: number
+  after: FetchCursor | undefined
+  max: number
+}
+
+/**
+ * Records answering a `fetch`, in increasing (bucket, id) order. An answer may span several
+ * frames: `last` is set on its final frame only, and `exhausted` (on the final frame) says that no
+ * record of the fetched span is left after the last one sent.
+ */
+export interface PushedMessage {
+  type: 'pushed'
+  events: WireEvent[]
+  last: boolean
+  exhausted: boolean
+}
+
+/**
+ * "I hold records in these buckets, where your summary listed none: fetch them from me." The
+ * follower's answer, for those buckets, to the leader's summary (increasing bucket numbers).
+ */
+export interface OfferMessage {
+  type: 'offer'
+  buckets: number[]
+}
+
+/** Bytes of the salt of a stream of coded symbols. */
+export const SYMBOL_SALT_BYTES = 8
+/** Highest coded symbol index on the wire. */
+export const MAX_SYMBOL_INDEX = 2 ** 31 - 1
+
+/**
+ * One coded symbol of a rateless IBLT (see the sync reconciler): how many short ids map to it, the
+ * XOR of them (two 32-bit halves) and the XOR of their salted 32-bit checksums.
+ */
+export interface WireSymbol {
+  count: number
+  hi: number
+  lo: number
+  check: number
+}
+
+/**
+ * The expected number of elements of a set of `total` mapped to coded symbol `index` (each maps to
+ * it with probability 2 / (index + 2)); counts travel as their difference from it.
+ */
+export function expectedCount(total: number, index: number): number {
+  return Math.round((total * 2) / (index + 2))
+}
+
+/**
+ * Coded symbols `from..` of the sender's short ids in `buckets` (`total` of them), salted with
+ * `salt`; this batch ends at symbol `end` (a batch may span several frames).
+ */
+export interface SymbolsMessage {
+  type: 'symbols'
+  salt: string
+  buckets: number[]
+  total: number
+  from: number
+  end: number
+  symbols: WireSymbol[]
+}
+
+/** "Send me coded symbols `from..from+count-1` of the stream salted with `salt`." */
+export interface MoreMessage {
+  type: 'more'
+  salt: string
+  from: number
+  count: number
+}
+
+/** "Decoded: I lack these short ids of yours (stream `salt`); tell me of them." */
+export interface LackingMessage {
+  type: 'lacking'
+  salt: string
+  shortIds: string[]
+}
+
 /** Every sync message. */
 export type SyncMessage =
   | RootMessage
@@ -234,5 +351,11 @@ export type SyncMessage =
   | RecordsMessage
   | RejectMessage
   | EvidenceMessage
+  | FetchMessage
+  | PushedMessage
+  | OfferMessage
+  | SymbolsMessage
+  | MoreMessage
+  | LackingMessage
 
 export type SyncMessageType = SyncMessage['type']

@@ -22,7 +22,7 @@ function sessionProtocolError(reason: string, message: string): PeersetError {
  * Byte 0 of every session frame this peer sends. Version 2 added the hello's session epoch (version 1
  * had none); version 3 the hello's rules (the settings that change the kept set, after the epoch); version 4 has
  * the same layout and marks records bound to a room (their `h` tag), so builds without the room tag
- * cannot open a session with this one; sync frames keep their own version (`PROTOCOL_VERSION`, 1). A hello of another version
+ * cannot open a session with this one; sync frames keep their own version (`PROTOCOL_VERSION`, 2). A hello of another version
  * ends the session with `protocol-version`, without a strike.
  * @example
  * ```ts

@@ -30,19 +30,19 @@ export const MAX_PEER_ID_BYTES = 128
  * ```
  */
 export function defaultClassify(bytes: Uint8Array): 'records' | 'other' {
-  return bytes[1] === MESSAGE_TYPE_CODES.records ? 'records' : 'other'
+  return bytes[1] === MESSAGE_TYPE_CODES.records || bytes[1] === MESSAGE_TYPE_CODES.pushed ? 'records' : 'other'
 }
 
 /**
  * The default record count of a `records` frame: the varint after the header (the sync codec's
- * layout), else 1.
+ * layout; after the flags byte in a `pushed` frame), else 1.
  * @example
  * ```ts
- * defaultCountRecords(new Uint8Array([1, 6, 20])) // 20
+ * defaultCountRecords(new Uint8Array([2, 6, 20])) // 20
  * ```
  */
 export function defaultCountRecords(bytes: Uint8Array): number {
-  return peekVarint(bytes, 2) ?? 1
+  return peekVarint(bytes, bytes[1] === MESSAGE_TYPE_CODES.pushed ? 3 : 2) ?? 1
 }
 
 /** Validates `options` and fills in defaults. Throws `PeersetError` `INVALID_ARGUMENT`. */

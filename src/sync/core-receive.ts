@@ -6,7 +6,9 @@ import { MAX_WIRE_EVENT_BYTES } from '../protocol/encode.js'
 import type { RootMessage, SummaryMessage, SyncMessage, WireEvent } from '../protocol/messages.js'
 import { wireEventSize } from '../protocol/wire-event.js'
 import type { Outbound, ReceiveResult } from './core-types.js'
-import { announce, applyReconcile, mayStartRound, out, pullRequests, rememberRejected, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import { applyReconcile, mayStartRound, out, pullRequests, rememberRejected, sendRoot, wantingFrom, type CoreState, type PeerState } from './core-state.js'
+import { compactSummary, saltedDigest } from './summary.js'
+import { onFetch, onOffer, onPushed, startFetch } from './core-fetch.js'
 import type { BucketDiff } from './reconciler.js'
 
 /** A decoded message from `peerId`: what to send, the requested records that arrived, and what was ignored. */
@@ -29,6 +31,9 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
       result.ignored += onSummary(s, peerId, peer, message, nowMs, list)
       break
     case 'ranges':
+    case 'symbols':
+    case 'more':
+    case 'lacking':
       result.ignored += applyReconcile(s, peerId, peer, s.reconciler.receive({ peerId, index: s.index, nowMs }, message), list)
       break
     case 'have':
@@ -43,6 +48,17 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
     case 'reject':
       onReject(s, peerId, peer, message.items, nowMs, list)
       break
+    case 'fetch':
+      onFetch(s, peerId, peer, message, nowMs, list)
+      break
+    case 'pushed':
+      onPushed(s, peerId, peer, message, nowMs, result)
+      pullRequests(s, nowMs, list)
+      break
+    case 'offer':
+      result.ignored += onOffer(s, peerId, peer, message.buckets, nowMs)
+      pullRequests(s, nowMs, list)
+      break
   }
   s.ignoredTotal += result.ignored
   return result
@@ -53,14 +69,18 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   const ours = s.index.root(m.window)
   if (ours.count === m.count && ours.digest === m.digest) return
   const key = `${ours.digest}/${m.digest}`
-  if (m.count === 0) return pushAll(s, peerId, peer, m, ours.digest, nowMs, list)
+  // An empty side fetches what the other holds (no ids announced): the full side only answers.
+  if (m.count === 0 || ours.count === 0) {
+    // Not while records fetched from any peer are still coming or being checked (they are not in the index yet).
+    if (ours.count === 0) fetchWindow(s, peerId, peer, m, nowMs, list)
+    else if (peer.rootsReceived === 1) sendRoot(s, peerId, peer, nowMs, list)
+    return
+  }
   // Neither side is pulling from the other (ids a third peer announced, and may never deliver, do not count).
-  const started = peer.leads && ours.count > 0 && m.wanting === 0 && s.requests.wantingFrom(peerId) === 0 && mayStartRound(s, peer, key, nowMs)
+  const started = peer.leads && m.wanting === 0 && wantingFrom(s, peerId) === 0 && mayStartRound(s, peer, key, nowMs)
   if (started) {
     const window = s.granularity.windowAt(nowMs)
-    const summary = s.index.summary(window)
-    const message: SummaryMessage = { type: 'summary', ...summary, from: window.oldest, to: window.newest }
-    out(s, peerId, message, list)
+    out(s, peerId, compactSummary(s.index, window), list)
     s.reconciler.opened(peerId, window, nowMs)
   } else if (peer.rootsReceived === 1) {
     // The peer may not have been ready for our first root: answer its first one once.
@@ -69,22 +89,16 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
 }
 
 /**
- * The peer has nothing in its window: announce everything of ours inside both windows. The round
- * key ignores the peer's digest (meaningless for an empty set), so a peer cannot make us announce
- * everything again and again by varying it: only a change on our side, or `roundRetryMs`, allows
- * the next full announcement.
+ * Our window is empty and the peer's is not: fetch the buckets of both windows from it whole (the
+ * peer announces nothing, so an empty root it receives costs it nothing, whatever it claims).
  */
-function pushAll(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, ourDigest: string, nowMs: number, list: Outbound[]): void {
-  if (peer.lastPushDigest === ourDigest && nowMs - peer.lastPushAt < s.roundRetryMs) return
-  if (!mayStartRound(s, peer, `${ourDigest}/empty`, nowMs)) return
-  peer.lastPushAt = nowMs
-  peer.lastPushDigest = ourDigest
+function fetchWindow(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, nowMs: number, list: Outbound[]): void {
   const window = s.granularity.windowAt(nowMs)
-  const lo = Math.max(window.oldest, m.window.oldest)
-  const hi = Math.min(window.newest, m.window.newest)
-  const ids: string[] = []
-  for (const b of s.index.buckets()) if (b >= lo && b <= hi) for (const id of s.index.bucketIds(b)) ids.push(id)
-  announce(s, peerId, peer, ids, list)
+  const from = Math.max(window.oldest, m.window.oldest)
+  const to = Math.min(window.newest, m.window.newest)
+  if (from > to || peer.fetch) return
+  startFetch(s, peerId, peer, [{ from, to }], nowMs)
+  pullRequests(s, nowMs, list)
 }
 
 /** The follower compares the leader's buckets with its own and starts reconciling those that differ. */
@@ -102,7 +116,17 @@ function onSummary(s: CoreState, peerId: string, peer: PeerState, m: SummaryMess
   const lo = Math.max(m.from, window.oldest)
   const hi = Math.min(m.to, window.newest)
   if (lo > hi) return 0
-  const diffs = differingBuckets(s, m, lo, hi, round.answered)
+  const all = differingBuckets(s, m, lo, hi, round.answered)
+  // Buckets empty on one side are fetched whole by that side: we fetch ours, and offer the leader its.
+  const empty = all.filter((d) => d.remote.count > 0 && s.index.bucketIds(d.bucket).size === 0)
+  const offered = all.filter((d) => d.remote.count === 0).map((d) => d.bucket)
+  let diffs = all.filter((d) => d.remote.count > 0 && s.index.bucketIds(d.bucket).size > 0)
+  if (offered.length > 0) out(s, peerId, { type: 'offer', buckets: offered }, list)
+  if (empty.length > 0) {
+    // Fetched whole if we can now; otherwise reconciled like the others.
+    if (startFetch(s, peerId, peer, empty.map((d) => ({ from: d.bucket, to: d.bucket })), nowMs)) pullRequests(s, nowMs, list)
+    else diffs = all.filter((d) => d.remote.count > 0)
+  }
   if (diffs.length === 0) return 0
   return applyReconcile(s, peerId, peer, s.reconciler.begin({ peerId, index: s.index, nowMs }, diffs), list)
 }
@@ -119,7 +143,7 @@ function differingBuckets(s: CoreState, m: SummaryMessage, lo: number, hi: numbe
     answered.add(bucket)
     const theirs = remote.get(bucket) ?? { count: 0, digest: '' }
     const ours = s.index.bucketFingerprint(bucket)
-    if (ours.count === theirs.count && (ours.count === 0 || ours.digest === theirs.digest)) continue
+    if (ours.count === theirs.count && (ours.count === 0 || saltedDigest(m.salt, ours.digest) === theirs.digest)) continue
     diffs.push({ bucket, remote: theirs })
   }
   return diffs

@@ -11,6 +11,7 @@ import type { Outbound, SyncCoreOptions } from './core-types.js'
 import { createRangeReconciler } from './range-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
 import { RequestScheduler } from './requests.js'
+import { pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
 
 /** What the core knows of one ready peer. */
 export interface PeerState {
@@ -20,9 +21,10 @@ export interface PeerState {
   lastRootSentAt: number
   lastRoundAt: number
   lastRoundKey: string
-  /** The last time we announced everything to this peer (it said it had nothing), and our digest then. */
-  lastPushAt: number
-  lastPushDigest: string
+  /** What we are fetching whole from this peer (parts of the window empty here), if anything. */
+  fetch: FetchStream | undefined
+  /** No fetch stream with this peer before then (a fetch of ours went unanswered). */
+  fetchBarredUntilMs: number
   followerRound: { key: string; atMs: number; answered: Set<number> } | undefined
 }
 
@@ -59,7 +61,7 @@ export interface CoreState {
  */
 export const MAX_REJECTED_PER_PEER = 10_000
 
-const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject']
+const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject', 'fetch', 'pushed', 'offer', 'symbols', 'more', 'lacking']
 
 /** Checks the options of `createSyncCore` and applies their defaults. Throws `INVALID_ARGUMENT`. */
 export function createCoreState(options: SyncCoreOptions): CoreState {
@@ -123,7 +125,12 @@ export function out(s: CoreState, to: string, message: SyncMessage, list: Outbou
 function rootMessage(s: CoreState, peerId: string, nowMs: number): RootMessage {
   const window = s.granularity.windowAt(nowMs)
   const { count, digest } = s.index.root(window)
-  return { type: 'root', window, count, digest, wanting: s.requests.wantingFrom(peerId) }
+  return { type: 'root', window, count, digest, wanting: wantingFrom(s, peerId) }
+}
+
+/** How much we are still fetching from a peer: ids it announced that we want, plus one while a fetch stream with it runs. */
+export function wantingFrom(s: CoreState, peerId: string): number {
+  return s.requests.wantingFrom(peerId) + (s.peers.get(peerId)?.fetch ? 1 : 0)
 }
 
 /** Send our `root` to a peer. */
@@ -158,7 +165,8 @@ export function announce(s: CoreState, peerId: string, peer: PeerState, ids: Ite
 
 /** `want` messages for the ids due to be requested (still inside the window, still lacking). */
 export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): void {
-  if (!s.mayPull()) return
+  if (!s.mayPull()) return slowFetches(s)
+  pullFetches(s, nowMs, list)
   const oldest = s.granularity.windowAt(nowMs).oldest
   const stillWanted = (id: string, bucket: number) => bucket >= oldest && !s.index.has(id) && !s.isKnownRejected(id)
   let pulled = 0

@@ -16,7 +16,7 @@ export interface SyncCoreOptions {
   isKnownRejected?(id: string): boolean
   /** The id of a received event. Default `computeEventId` (NIP-01). */
   computeId?(event: WireEvent): string
-  /** How differing buckets are reconciled. Default `createRangeReconciler()`. */
+  /** How differing buckets are reconciled. Default `createRangeReconciler()`; `createRatelessReconciler()` streams coded symbols instead (fewer bytes; not yet the default: see its notes). */
   reconciler?: Reconciler
   /** Requests in flight per peer. Default 64. */
   maxInFlight?: number
@@ -101,6 +101,7 @@ export interface ResolveDetail {
 /** Counters for status pages and tests. */
 export interface SyncStats {
   peers: number
+  /** Ids wanted (queued, requested or being checked), plus one per peer we are fetching buckets from. */
   wanted: number
   inFlight: number
   ignored: number
@@ -138,6 +139,8 @@ export interface SyncCore {
   tick(nowMs: number): Outbound[]
   /** Whether an id is wanted (queued, requested or being checked). */
   isWanted(id: string): boolean
+  /** Whether a bucket is being fetched whole from some peer (it was empty here and not at that peer). */
+  isFetching(bucket: number): boolean
   /**
    * For a wanted id (e.g. a record `receive` just returned, before `recordResolved`): the bucket it
    * was announced in and when it was first announced. `undefined` if it is not wanted.

@@ -21,6 +21,7 @@
 import { PeersetError } from '../errors.js'
 import { announce, createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
 import { receiveMessage } from './core-receive.js'
+import { expireFetches, isFetching } from './core-fetch.js'
 import type { Outbound, RecordOutcome, ResolveDetail, RetryEntry, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
 
 export type { Outbound, ReceiveResult, RecordOutcome, ResolveDetail, RetryEntry, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
@@ -53,6 +54,7 @@ export function createSyncCore(options: SyncCoreOptions): SyncCore {
     retry: (ids, nowMs) => retry(s, ids, nowMs),
     tick: (nowMs) => tick(s, nowMs),
     isWanted: (id) => s.requests.isWanted(id),
+    isFetching: (bucket) => isFetching(s, bucket),
     announcement: (id) => s.requests.announcement(id),
     peerRejected: (peerId, id) => s.peers.get(peerId)?.rejected.has(id) ?? false,
     stats: () => stats(s),
@@ -71,8 +73,8 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     lastRootSentAt: nowMs,
     lastRoundAt: -Infinity,
     lastRoundKey: '',
-    lastPushAt: Number.NEGATIVE_INFINITY,
-    lastPushDigest: '',
+    fetch: undefined,
+    fetchBarredUntilMs: Number.NEGATIVE_INFINITY,
     followerRound: undefined,
   }
   s.peers.set(peerId, peer)
@@ -129,7 +131,11 @@ function retry(s: CoreState, entries: readonly RetryEntry[], nowMs: number): Out
 function tick(s: CoreState, nowMs: number): Outbound[] {
   const list: Outbound[] = []
   const undelivered = s.requests.timeouts(nowMs, s.requestTimeoutMs)
-  s.reconciler.expire(nowMs)
+  for (const peerId of s.reconciler.expire(nowMs) ?? []) {
+    const peer = s.peers.get(peerId)
+    if (peer) peer.lastRoundKey = ''
+  }
+  expireFetches(s, nowMs)
   for (const [peerId, peer] of s.peers) if (nowMs - peer.lastRootSentAt >= s.rebroadcastMs) sendRoot(s, peerId, peer, nowMs, list)
   pullRequests(s, nowMs, list)
   for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs)
@@ -139,7 +145,8 @@ function tick(s: CoreState, nowMs: number): Outbound[] {
 function stats(s: CoreState): SyncStats {
   return {
     peers: s.peers.size,
-    wanted: s.requests.wanting,
+    // Plus one per running fetch stream: a catch-up is not over between two fetches.
+    wanted: s.requests.wanting + [...s.peers.values()].filter((p) => p.fetch).length,
     inFlight: s.requests.inFlight,
     ignored: s.ignoredTotal,
     peerRejected: [...s.peers.values()].reduce((sum, p) => sum + p.rejected.size, 0),

@@ -16,4 +16,5 @@ export {
 } from './core.js'
 export { Fingerprint } from './fingerprint.js'
 export { createRangeReconciler, shortIdOf, type RangeReconcilerOptions } from './range-reconciler.js'
-export type { BucketDiff, ReconcileContext, Reconciler, ReconcileResult } from './reconciler.js'
+export type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
+export { createRatelessReconciler, MAX_SYMBOLS_PER_ELEMENT } from './riblt-reconciler.js'

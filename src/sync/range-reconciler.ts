@@ -18,12 +18,11 @@ import {
   type BucketWindow,
   type FingerprintValue,
   type RangeEntry,
-  type RangesMessage,
 } from '../protocol/messages.js'
 import { PeersetError } from '../errors.js'
 import type { BucketIndex } from './bucket-index.js'
 import { Fingerprint } from './fingerprint.js'
-import type { BucketDiff, ReconcileContext, Reconciler, ReconcileResult } from './reconciler.js'
+import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
 
 /** Options of {@link createRangeReconciler}. */
 export interface RangeReconcilerOptions {
@@ -170,9 +169,10 @@ class RangeReconciler implements Reconciler {
     return out
   }
 
-  receive(ctx: ReconcileContext, message: RangesMessage): ReconcileResult {
+  receive(ctx: ReconcileContext, message: ReconcileMessage): ReconcileResult {
     const state = this.#peer(ctx.peerId)
     const out: ReconcileResult = { send: [], theyLack: [], ignored: 0 }
+    if (message.type !== 'ranges') return { ...out, ignored: 1 }
     const entries: RangeEntry[] = []
     for (const entry of message.entries) {
       if (!this.#accept(state, entry, ctx.nowMs)) {

@@ -9,7 +9,7 @@
  * {@link Reconciler.receive}. Ids a side finds the other lacks are announced by the core with `have`;
  * the other side pulls them. A reconciler is pure: time is passed in, it keeps per-peer state only.
  */
-import type { BucketWindow, FingerprintValue, RangesMessage, SyncMessage } from '../protocol/messages.js'
+import type { BucketWindow, FingerprintValue, LackingMessage, MoreMessage, RangesMessage, SymbolsMessage, SyncMessage } from '../protocol/messages.js'
 import type { BucketIndex } from './bucket-index.js'
 
 /** One bucket whose fingerprint differs: the remote side's fingerprint of it (count 0 if it is empty there). */
@@ -17,6 +17,9 @@ export interface BucketDiff {
   bucket: number
   remote: FingerprintValue
 }
+
+/** The messages a reconciler exchanges (the core passes each one it receives to {@link Reconciler.receive}). */
+export type ReconcileMessage = RangesMessage | SymbolsMessage | MoreMessage | LackingMessage
 
 /** What a reconciler is given on each call. */
 export interface ReconcileContext {
@@ -48,9 +51,12 @@ export interface Reconciler {
   /** Follower: answer the differing buckets of the leader's summary. */
   begin(ctx: ReconcileContext, diffs: readonly BucketDiff[]): ReconcileResult
   /** Either side: a reconciliation message from the peer. */
-  receive(ctx: ReconcileContext, message: RangesMessage): ReconcileResult
-  /** Forget expectations older than their time to live. */
-  expire(nowMs: number): void
+  receive(ctx: ReconcileContext, message: ReconcileMessage): ReconcileResult
+  /**
+   * Forget expectations older than their time to live. May return the peers whose round stalled
+   * (e.g. a frame of it was lost): the core then lets a new round with them start at once.
+   */
+  expire(nowMs: number): readonly string[] | void
   /** Forget a peer. */
   peerGone(peerId: string): void
 }

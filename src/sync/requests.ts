@@ -21,10 +21,14 @@ interface Want {
   arrived: boolean
   /** Peers that did not deliver it in time. */
   failed: Set<string> | undefined
+  /** It came unannounced, in answer to a fetch of its bucket (its slot is the holder's `pushed`, not `inFlight`). */
+  pushed?: boolean
 }
 
 interface PeerRequests {
   readonly inFlight: Set<string>
+  /** Records this peer pushed (answering a fetch) that the engine is still checking. */
+  readonly pushed: Set<string>
   /** FIFO of ids to request from this peer; stale entries are skipped when popped. */
   queue: string[]
   head: number
@@ -158,6 +162,7 @@ export class RequestScheduler {
     if (this.#peers.has(peerId)) return
     this.#peers.set(peerId, {
       inFlight: new Set(),
+      pushed: new Set(),
       queue: [],
       head: 0,
       offered: 0,
@@ -193,6 +198,25 @@ export class RequestScheduler {
     p.offered++
     p.queue.push(id)
     return true
+  }
+
+  /**
+   * A record `peerId` pushed in answer to our fetch of `bucket` arrived: it is wanted and being
+   * checked from now until `resolve` (as a pulled record that arrived). Returns false if it was
+   * wanted already or the limits are reached (the record is then dropped; a later round finds it).
+   */
+  pushed(peerId: string, id: string, bucket: number, nowMs: number): boolean {
+    const p = this.#peers.get(peerId)
+    if (!p || this.#wanted.has(id) || this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
+    this.#wanted.set(id, { id, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: peerId, sentAtMs: nowMs, arrived: true, failed: undefined, pushed: true })
+    p.offered++
+    p.pushed.add(id)
+    return true
+  }
+
+  /** Records `peerId` pushed that are still being checked. */
+  pushedPending(peerId: string): number {
+    return this.#peers.get(peerId)?.pushed.size ?? 0
   }
 
   /**
@@ -303,6 +327,10 @@ export class RequestScheduler {
     this.#forgetAskedBefore(nowMs - ASKED_MEMORY_TIMEOUTS * timeoutMs)
     const silent: Undelivered[] = []
     for (const [peerId, p] of this.#peers) {
+      for (const id of [...p.pushed]) {
+        const w = this.#wanted.get(id)!
+        if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(id, w)
+      }
       for (const id of [...p.inFlight]) {
         const w = this.#wanted.get(id)!
         if (w.arrived) {
@@ -346,6 +374,11 @@ export class RequestScheduler {
 
   #release(w: Want): void {
     if (w.holder === undefined) return
+    if (w.pushed) {
+      this.#peers.get(w.holder)?.pushed.delete(w.id)
+      w.holder = undefined
+      return
+    }
     if (this.#peers.get(w.holder)?.inFlight.delete(w.id)) this.#inFlight--
     w.holder = undefined
   }

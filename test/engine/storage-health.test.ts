@@ -54,6 +54,8 @@ function counting(network: MemoryNetwork): TransportStrategy & { wants: Array<[a
             try {
               const m = decodeMessage(frame)
               if (m.type === 'want') wants.push([Date.now(), m.ids.length])
+              // A peer with nothing fetches records whole: each fetch asks for up to `max` of them.
+              if (m.type === 'fetch') wants.push([Date.now(), m.max])
             } catch {
               // not a whole sync message
             }

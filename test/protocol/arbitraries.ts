@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { decodeMessage } from '../../src/protocol/decode.js'
 import {
   EMPTY_CHILD_DIGEST,
+  MAX_FETCH_RECORDS,
   MAX_FINGERPRINT_COUNT,
   type BucketWindow,
   type RangeEntry,
@@ -42,10 +43,11 @@ export const summaryArb = windowArb.chain((window) =>
         digest: digestArb,
         from: fc.constant(from),
         to: fc.constant(to),
+        salt: hexBytes(8),
         buckets: fc
           .uniqueArray(fc.integer({ min: from, max: to }), { maxLength: 60 })
           .chain((bs) =>
-            fc.tuple(...bs.sort((x, y) => x - y).map((bucket) => fc.record({ bucket: fc.constant(bucket), count: fc.integer({ min: 1, max: MAX_FINGERPRINT_COUNT }), digest: digestArb }))),
+            fc.tuple(...bs.sort((x, y) => x - y).map((bucket) => fc.record({ bucket: fc.constant(bucket), count: fc.integer({ min: 1, max: MAX_FINGERPRINT_COUNT }), digest: hexBytes(3) }))),
           ),
       }),
     ),
@@ -103,7 +105,59 @@ export const rejectArb = fc.record({
 
 export const evidenceArb = fc.record({ type: fc.constant('evidence' as const), events: fc.array(wireEventArb, { maxLength: 5 }) })
 
-export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(rootArb, summaryArb, rangesArb, haveArb, wantArb, recordsArb, rejectArb, evidenceArb)
+export const fetchArb = fc
+  .tuple(bucketArb, fc.integer({ min: 0, max: 2_000 }))
+  .chain(([from, span]) =>
+    fc.record({
+      type: fc.constant('fetch' as const),
+      from: fc.constant(from),
+      to: fc.constant(from + span),
+      after: fc.option(fc.record({ bucket: fc.integer({ min: from, max: from + span }), id: hexBytes(6) }), { nil: undefined }),
+      max: fc.integer({ min: 0, max: MAX_FETCH_RECORDS }),
+    }),
+  )
+
+export const pushedArb = fc
+  .record({ events: fc.array(wireEventArb, { maxLength: 5 }), exhausted: fc.boolean() })
+  .map(({ events, exhausted }) => ({ type: 'pushed' as const, events, last: true, exhausted }))
+
+export const offerArb = fc
+  .uniqueArray(bucketArb, { maxLength: 90 })
+  .map((bs) => ({ type: 'offer' as const, buckets: bs.sort((x, y) => x - y) }))
+
+const u32Arb = fc.integer({ min: 0, max: 0xffff_ffff })
+export const symbolsArb = fc
+  .record({ total: fc.integer({ min: 0, max: 100_000 }), from: fc.integer({ min: 0, max: 50_000 }), extra: fc.integer({ min: 0, max: 10 }), n: fc.integer({ min: 0, max: 40 }) })
+  .chain(({ total, from, extra, n }) =>
+    fc.record({
+      type: fc.constant('symbols' as const),
+      salt: hexBytes(8),
+      buckets: fc.uniqueArray(bucketArb, { minLength: 1, maxLength: 90 }).map((bs) => bs.sort((x, y) => x - y)),
+      total: fc.constant(total),
+      from: fc.constant(from),
+      end: fc.constant(from + n + extra),
+      symbols: fc.array(fc.record({ count: fc.integer({ min: 0, max: total }), hi: u32Arb, lo: u32Arb, check: u32Arb }), { minLength: n, maxLength: n }),
+    }),
+  )
+export const moreArb = fc.record({ type: fc.constant('more' as const), salt: hexBytes(8), from: fc.integer({ min: 0, max: 1_000_000 }), count: fc.integer({ min: 1, max: 100_000 }) })
+export const lackingArb = fc.record({ type: fc.constant('lacking' as const), salt: hexBytes(8), shortIds: fc.array(shortIdArb, { maxLength: 40 }) })
+
+export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(
+  rootArb,
+  summaryArb,
+  rangesArb,
+  haveArb,
+  wantArb,
+  recordsArb,
+  rejectArb,
+  evidenceArb,
+  fetchArb,
+  pushedArb,
+  offerArb,
+  symbolsArb,
+  moreArb,
+  lackingArb,
+)
 
 /** Decode frames and merge the parts of one split message back into one message. */
 export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
@@ -128,6 +182,21 @@ export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
       return { type: 'reject', items: (parts as (typeof first)[]).flatMap((p) => p.items) }
     case 'evidence':
       return { type: 'evidence', events: (parts as (typeof first)[]).flatMap((p) => p.events) }
+    case 'fetch':
+    case 'offer':
+    case 'more':
+      return first
+    case 'symbols': {
+      const ps = parts as (typeof first)[]
+      return { ...first, symbols: ps.flatMap((p) => p.symbols) }
+    }
+    case 'lacking':
+      return { ...first, shortIds: (parts as (typeof first)[]).flatMap((p) => p.shortIds) }
+    case 'pushed': {
+      const ps = parts as (typeof first)[]
+      const last = ps[ps.length - 1]!
+      return { type: 'pushed', events: ps.flatMap((p) => p.events), last: last.last, exhausted: last.exhausted }
+    }
   }
 }
 

@@ -14,6 +14,12 @@ import {
   rootArb,
   summaryArb,
   wantArb,
+  fetchArb,
+  pushedArb,
+  offerArb,
+  symbolsArb,
+  moreArb,
+  lackingArb,
 } from './arbitraries.js'
 
 const hex = (byte: number, n: number) => byte.toString(16).padStart(2, '0').repeat(n)
@@ -41,21 +47,27 @@ function event(content: string, tags: string[][] = []): WireEvent {
 }
 
 describe('frame layout', () => {
-  it('starts every frame with the protocol version (1) and the message type', () => {
-    const types = { root: 1, summary: 2, ranges: 3, have: 4, want: 5, records: 6, reject: 7, evidence: 8 }
+  it('starts every frame with the protocol version (2) and the message type', () => {
+    const types = { root: 1, summary: 2, ranges: 3, have: 4, want: 5, records: 6, reject: 7, evidence: 8, fetch: 10, pushed: 11, offer: 12, symbols: 13, more: 14, lacking: 15 }
     const samples: SyncMessage[] = [
       { type: 'root', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), wanting: 0 },
-      { type: 'summary', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), from: 0, to: 89, buckets: [] },
+      { type: 'summary', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), from: 0, to: 89, salt: hex(2, 8), buckets: [] },
       { type: 'ranges', entries: [] },
       { type: 'have', groups: [] },
       { type: 'want', ids: [] },
       { type: 'records', events: [] },
       { type: 'reject', items: [] },
       { type: 'evidence', events: [] },
+      { type: 'fetch', from: 0, to: 89, after: undefined, max: 10 },
+      { type: 'pushed', events: [], last: true, exhausted: false },
+      { type: 'offer', buckets: [3] },
+      { type: 'symbols', salt: hex(1, 8), buckets: [4], total: 3, from: 0, end: 1, symbols: [{ count: 3, hi: 1, lo: 2, check: 3 }] },
+      { type: 'more', salt: hex(1, 8), from: 1, count: 9 },
+      { type: 'lacking', salt: hex(1, 8), shortIds: [hex(2, 8)] },
     ]
     for (const m of samples) {
       const [frame] = encodeMessage(m)
-      expect([frame![0], frame![1]]).toEqual([1, types[m.type]])
+      expect([frame![0], frame![1]]).toEqual([2, types[m.type]])
     }
   })
 
@@ -66,7 +78,7 @@ describe('frame layout', () => {
 })
 
 describe('round trip', () => {
-  const cases = { root: rootArb, summary: summaryArb, ranges: rangesArb, want: wantArb, records: recordsArb, reject: rejectArb }
+  const cases = { root: rootArb, summary: summaryArb, ranges: rangesArb, want: wantArb, records: recordsArb, reject: rejectArb, fetch: fetchArb, pushed: pushedArb, offer: offerArb, symbols: symbolsArb, more: moreArb, lacking: lackingArb }
   for (const [name, arb] of Object.entries(cases)) {
     it(`decodes what it encodes: ${name}`, () => {
       fc.assert(
@@ -123,8 +135,8 @@ describe('frame size', () => {
   })
 
   it('splits a summary of 100,000 buckets into parts covering consecutive spans', () => {
-    const buckets = Array.from({ length: 100_000 }, (_, i) => ({ bucket: 5 + i * 2, count: 1 + (i % 300), digest: hex(i % 256, 16) }))
-    const m: SyncMessage = { type: 'summary', window: { oldest: 0, newest: 250_000 }, count: 7, digest: hex(1, 16), from: 0, to: 250_000, buckets }
+    const buckets = Array.from({ length: 100_000 }, (_, i) => ({ bucket: 5 + i * 2, count: 1 + (i % 300), digest: hex(i % 256, 3) }))
+    const m: SyncMessage = { type: 'summary', window: { oldest: 0, newest: 250_000 }, count: 7, digest: hex(1, 16), from: 0, to: 250_000, salt: hex(3, 8), buckets }
     const frames = encodeMessage(m)
     const parts = frames.map((f) => decodeMessage(f) as Extract<SyncMessage, { type: 'summary' }>)
     for (const f of frames) expect(f.length).toBeLessThanOrEqual(MAX_FRAME_BYTES)
@@ -174,8 +186,8 @@ describe('decoding untrusted frames', () => {
   const valid = encodeMessage({ type: 'records', events: [event('héllo', [['t', 'a', 'b']])] })[0]!
 
   it('refuses an unknown version, an unknown type and an empty frame', () => {
-    expectProtocolError(Uint8Array.of(2, 5, 0), 'unknown-version')
-    expectProtocolError(Uint8Array.of(1, 99), 'unknown-type')
+    expectProtocolError(Uint8Array.of(9, 5, 0), 'unknown-version')
+    expectProtocolError(Uint8Array.of(2, 99), 'unknown-type')
     expectProtocolError(new Uint8Array(0), 'truncated')
   })
 
@@ -188,13 +200,13 @@ describe('decoding untrusted frames', () => {
   })
 
   it('refuses over-long and non-minimal varints', () => {
-    expectProtocolError(Uint8Array.of(1, 5, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 'bad-varint')
-    expectProtocolError(Uint8Array.of(1, 5, 0x80, 0x00), 'bad-varint')
+    expectProtocolError(Uint8Array.of(2, 5, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 'bad-varint')
+    expectProtocolError(Uint8Array.of(2, 5, 0x80, 0x00), 'bad-varint')
   })
 
   it('refuses counts larger than the remaining bytes could hold, before allocating', () => {
-    expectProtocolError(Uint8Array.of(1, 5, 0xe8, 0x07, ...new Uint8Array(64)), 'truncated')
-    expectProtocolError(Uint8Array.of(1, 5, 0xff, 0xff, 0x03), 'out-of-range')
+    expectProtocolError(Uint8Array.of(2, 5, 0xe8, 0x07, ...new Uint8Array(64)), 'truncated')
+    expectProtocolError(Uint8Array.of(2, 5, 0xff, 0xff, 0x03), 'out-of-range')
   })
 
   it('refuses invalid UTF-8', () => {
@@ -214,13 +226,13 @@ describe('decoding untrusted frames', () => {
   })
 
   it('refuses out-of-range values: unsorted summary, empty have group, unknown reject reason, bad prefix padding', () => {
-    const summary = encodeMessage({ type: 'summary', window: { oldest: 0, newest: 9 }, count: 1, digest: hex(0, 16), from: 0, to: 9, buckets: [{ bucket: 3, count: 1, digest: hex(1, 16) }] })[0]!
+    const summary = encodeMessage({ type: 'summary', window: { oldest: 0, newest: 9 }, count: 1, digest: hex(0, 16), from: 0, to: 9, salt: hex(2, 8), buckets: [{ bucket: 3, count: 1, digest: hex(1, 3) }] })[0]!
     const badGap = Uint8Array.from(summary)
-    badGap[2 + 1 + 1 + 1 + 16 + 1 + 1 + 1] = 20 // the first bucket's gap: bucket 20 is outside 0..9
+    badGap[2 + 1 + 1 + 1 + 16 + 8 + 1 + 1 + 1] = 20 // the first bucket's gap: bucket 20 is outside 0..9
     expectProtocolError(badGap, 'out-of-range')
-    expectProtocolError(Uint8Array.of(1, 4, 1, 0, 0, ...new Uint8Array(32)), 'out-of-range')
-    expectProtocolError(Uint8Array.of(1, 7, 1, ...new Uint8Array(32), 42, 0), 'out-of-range')
-    expectProtocolError(Uint8Array.of(1, 3, 1, 0, 1, 0xab, 2, 0), 'out-of-range')
+    expectProtocolError(Uint8Array.of(2, 4, 1, 0, 0, ...new Uint8Array(32)), 'out-of-range')
+    expectProtocolError(Uint8Array.of(2, 7, 1, ...new Uint8Array(32), 42, 0), 'out-of-range')
+    expectProtocolError(Uint8Array.of(2, 3, 1, 0, 1, 0xab, 2, 0), 'out-of-range')
   })
 
   it('fuzz: 10,000 random and mutated frames never throw anything but PeersetError PROTOCOL', () => {

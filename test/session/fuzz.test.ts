@@ -133,7 +133,7 @@ async function bringTo(state: SessionState, strikeThreshold: number, now: number
     encodeSessionMessage({ type: 'pong' }),
     encodeSessionMessage({ type: 'bye', reason: 're-auth', detail: 'x' }),
     SYNC_FRAME,
-    new Uint8Array([1, MESSAGE_TYPE_CODES.records, 3, 0, 0]),
+    new Uint8Array([2, MESSAGE_TYPE_CODES.records, 3, 0, 0]),
   ]
   return subject
 }

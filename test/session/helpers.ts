@@ -22,7 +22,7 @@ export const ROOM = 'peerset-test-room'
 export const T0 = 1_800_000_000_000
 export const SETTINGS: SessionSettings = { granularity: { intervalMs: 86_400_000, retentionBuckets: 90 }, moderationDigest: 'default/1' }
 /** A frame of the sync codec (type 0x01, `root`): the session only routes it. */
-export const SYNC_FRAME = new Uint8Array([1, 0x01, 0, 0, 0])
+export const SYNC_FRAME = new Uint8Array([2, 0x01, 0, 0, 0])
 
 /** A session of `identity` (default: a fresh one) as 'self' talking to 'peer'. */
 export function newSession(options: Partial<PeerSessionOptions> & { identity?: Identity } = {}): { session: PeerSession; identity: Identity } {

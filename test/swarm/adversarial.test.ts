@@ -243,11 +243,17 @@ async function newcomerArrives(w: World): Promise<void> {
 /** Sync messages of a type that honest peers sent the attacker (only authenticated peers are synced with). */
 const answered = (w: World, type: string): number => w.attacker.receivedByType.get(type) ?? 0
 
+/** Coded symbols of random words (they never decode), with plausible counts. */
+function garbageSymbols(a: Attacker, from: number, n: number, total: number): Array<{ count: number; hi: number; lo: number; check: number }> {
+  const word = () => Math.floor(a.random() * 0x1_0000_0000)
+  return Array.from({ length: n }, (_, k) => ({ count: Math.min(total, Math.round((total * 2) / (from + k + 2))), hi: word(), lo: word(), check: word() }))
+}
+
 /** Random bytes, and frames that are broken in ways a decoder must survive. */
 function garbage(a: Attacker): Uint8Array[] {
   const [want] = encodeMessage({ type: 'want', ids: Array.from({ length: 4 }, () => a.hex(32)) })
   return [
-    new Uint8Array([1, 1 + Math.floor(a.random() * 7), ...a.bytes(Math.floor(a.random() * 120))]), // sync types, garbage body
+    new Uint8Array([2, 1 + Math.floor(a.random() * 7), ...a.bytes(Math.floor(a.random() * 120))]), // sync types, garbage body
     want!.subarray(0, want!.length - 5), // truncated
     new Uint8Array([...want!, 0]), // trailing byte
   ]
@@ -329,7 +335,8 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
             digest: a.hex(16),
             from: window.oldest,
             to: window.newest,
-            buckets: claimed.map((bucket) => ({ bucket, count: 1 + Math.floor(a.random() * 50), digest: a.hex(16) })),
+            salt: a.hex(8),
+            buckets: claimed.map((bucket) => ({ bucket, count: 1 + Math.floor(a.random() * 50), digest: a.hex(3) })),
           })
         },
       }
@@ -366,6 +373,17 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
             children: Array.from({ length: 16 }, () => ({ count: 1 + Math.floor(a.random() * 9), digest: a.hex(8) })),
           }))
           if (entries.length > 0) a.send(peer, { type: 'ranges', entries })
+          // And coded symbols that never decode (random words), over the buckets of the summary.
+          const buckets = m.buckets.slice(0, 30).map((b) => b.bucket)
+          if (buckets.length > 0) a.send(peer, { type: 'symbols', salt: a.hex(8), buckets, total: 1_000, from: 0, end: 64, symbols: garbageSymbols(a, 0, 64, 1_000) })
+        } else if (m.type === 'more') {
+          // Asked for more: more garbage, as much as asked (up to a frame's worth).
+          const n = Math.min(m.count, 500)
+          a.send(peer, { type: 'symbols', salt: m.salt, buckets: [a.window().newest], total: 1_000, from: m.from, end: m.from + n, symbols: garbageSymbols(a, m.from, n, 1_000) })
+        } else if (m.type === 'symbols') {
+          // An honest follower's symbols: claim to lack made-up ids, and ask for a flood of symbols.
+          a.send(peer, { type: 'lacking', salt: m.salt, shortIds: Array.from({ length: 20 }, () => a.hex(8)) })
+          a.send(peer, { type: 'more', salt: m.salt, from: 0, count: 1_000_000 })
         } else if (m.type === 'ranges') {
           const entries = m.entries.slice(0, 50).map((e) =>
             e.kind === 'split'
@@ -386,7 +404,8 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
           digest: a.hex(16),
           from: window.oldest,
           to: window.newest,
-          buckets: buckets.map((bucket) => ({ bucket, count: 1 + Math.floor(a.random() * 100), digest: a.hex(16) })),
+          salt: a.hex(8),
+          buckets: buckets.map((bucket) => ({ bucket, count: 1 + Math.floor(a.random() * 100), digest: a.hex(3) })),
         })
         a.send(peer, { type: 'reject', items: [{ id: a.hex(32), reason: 'invalid', permanent: true }] })
       },
@@ -571,7 +590,10 @@ describe('a malicious Peerset (a rigged store)', () => {
       console.log(`tampered store: Mallory served ${events.length} edited records; Bob struck ${strikes.length} times (${tally(strikes, (x) => x.reason)}), banned ${bans.length}, added ${added.length}`)
       expect(added).toEqual([])
       expect(b.status().records).toBe(0)
-      expect(strikes.filter((x) => x.peerId === mallory.peerId && x.reason === 'unrequested-record').length).toBeGreaterThanOrEqual(3)
+      // Bob has nothing, so he fetches Mallory's buckets whole (no ids announced): each edited copy is
+      // then a record whose signature does not cover it (when ids were announced first, it hashed
+      // to an id nobody asked for: unrequested-record). Either way, a strike each.
+      expect(strikes.filter((x) => x.peerId === mallory.peerId && (x.reason === 'unrequested-record' || x.reason === 'bad-signature')).length).toBeGreaterThanOrEqual(3)
       expect(bans.map((x) => x.peerId)).toEqual([mallory.peerId])
       expect(errors).toEqual([])
     } finally {

@@ -93,6 +93,12 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
   records: 0,
   reject: 0,
   evidence: 0,
+  fetch: 0,
+  pushed: 0,
+  offer: 0,
+  symbols: 0,
+  more: 0,
+  lacking: 0,
   session: 0,
 })
 
@@ -151,7 +157,7 @@ export class TrafficCounter {
       return
     }
     link.frames[message.type]++
-    if (message.type === 'records') {
+    if (message.type === 'records' || message.type === 'pushed') {
       for (const event of message.events) {
         let id: string
         try {

@@ -3,26 +3,24 @@ import { describe, expect, it } from 'vitest'
 import { EMPTY_DIGEST } from '../../src/protocol/index.js'
 import { NOW, TestPeer, granularity, hid, timeIn } from './harness.js'
 
-describe('announcing everything to an empty peer', () => {
-  it('happens once per change of our set, whatever digests an "empty" root claims', () => {
+describe('an empty peer', () => {
+  it('costs the full side nothing but a root, whatever digests an "empty" root claims: the empty side fetches', () => {
     const records = Array.from({ length: 50 }, (_, i) => ({ id: hid(i), createdAt: timeIn(i % 30, i) }))
     const full = new TestPeer('a-full', records)
     full.core.peerReady('z-liar', NOW)
     const window = granularity.windowAt(NOW)
-    const haves = (t: number, digest: string): number =>
-      full.core
-        .receive('z-liar', { type: 'root', window, count: 0, digest, wanting: 0 }, t)
-        .send.filter((o) => o.message.type === 'have').length
-    expect(haves(NOW, EMPTY_DIGEST)).toBeGreaterThan(0)
-    // Every 3 s a new claimed digest, alternating with non-empty roots that start other rounds: no
-    // second full announcement while our set is unchanged.
+    const answer = (t: number, digest: string) => full.core.receive('z-liar', { type: 'root', window, count: 0, digest, wanting: 0 }, t).send
+    // The first empty root is answered once with our root (the peer may have missed ours); nothing is announced.
+    expect(answer(NOW, EMPTY_DIGEST).map((o) => o.message.type)).toEqual(['root'])
     for (let i = 1; i <= 20; i++) {
-      const t = NOW + i * 6_000
-      full.core.receive('z-liar', { type: 'root', window, count: 7, digest: hid(`other-${i}`).slice(0, EMPTY_DIGEST.length), wanting: 0 }, t)
-      expect(haves(t + 3_000, hid(`lie-${i}`).slice(0, EMPTY_DIGEST.length))).toBe(0)
+      const t = NOW + i * 3_000
+      expect(answer(t, hid(`lie-${i}`).slice(0, EMPTY_DIGEST.length))).toEqual([])
     }
-    // Our set changes: the next empty root gets a full announcement again.
-    full.addLocal({ id: hid('new'), createdAt: timeIn(0, 7) })
-    expect(haves(NOW + 130_000, EMPTY_DIGEST)).toBeGreaterThan(0)
+    // A fetch is served with at most what it asks for.
+    const served = full.core.receive('z-liar', { type: 'fetch', from: window.oldest, to: window.newest, after: undefined, max: 7 }, NOW).send
+    expect(served).toHaveLength(1)
+    const m = served[0]!.message
+    expect(m.type === 'pushed' && m.events.length).toBe(7)
+    expect(m.type === 'pushed' && m.exhausted).toBe(false)
   })
 })

@@ -3,8 +3,10 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { SyncMessage } from '../../src/protocol/messages.js'
 import { computeEventId } from '../../src/record/serialize.js'
-import { createSyncCore, type SyncCoreOptions } from '../../src/sync/core.js'
+import { createSyncCore, type Outbound, type SyncCoreOptions } from '../../src/sync/core.js'
 import { BucketIndex } from '../../src/sync/bucket-index.js'
+import { createRangeReconciler } from '../../src/sync/range-reconciler.js'
+import { createRatelessReconciler } from '../../src/sync/riblt-reconciler.js'
 import { fixedIntervalBuckets } from '../../src/buckets/index.js'
 import { DAY_MS, granularity, hid, NOW, Pump, TestPeer, timeIn, type FakeRecord } from './harness.js'
 
@@ -48,9 +50,9 @@ const scenarios = {
   }),
 }
 
-function setUp({ records, sides }: Scenario, ids: [string, string] = ['peer-a', 'peer-b']) {
-  const a = new TestPeer(ids[0], records.filter((_, i) => sides[i] !== 'b'))
-  const b = new TestPeer(ids[1], records.filter((_, i) => sides[i] !== 'a'))
+function setUp({ records, sides }: Scenario, ids: [string, string] = ['peer-a', 'peer-b'], options: Partial<SyncCoreOptions> = {}) {
+  const a = new TestPeer(ids[0], records.filter((_, i) => sides[i] !== 'b'), options)
+  const b = new TestPeer(ids[1], records.filter((_, i) => sides[i] !== 'a'), options)
   const pump = new Pump([a, b])
   const union = [...new Set(records.map((r) => r.id))].sort()
   return { a, b, pump, union }
@@ -99,21 +101,84 @@ describe('two peers converge to the union (every message through the codec)', ()
     const pump = new Pump([a, b])
     pump.connect(a, b)
     pump.run()
-    expect(pump.count('summary')).toBeGreaterThan(3)
+    expect(pump.count('summary')).toBeGreaterThan(1)
     expect(a.ids()).toEqual(records.map((r) => r.id).sort())
     expect(b.ids()).toEqual(a.ids())
   })
 
-  it('pushes everything to an empty peer with `have` right after the roots (no summary round)', () => {
+  it('an empty peer fetches everything right after the roots: no summary, no id announced nor wanted', () => {
     const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(i), createdAt: timeIn(i % 90, i) }))
     const { a, b, pump, union } = setUp({ records, sides: records.map(() => 'a' as const) })
     pump.connect(a, b)
     pump.run()
     expect(b.ids()).toEqual(union)
-    expect(pump.count('summary')).toBe(0)
-    expect(pump.count('ranges')).toBe(0)
-    // Roots both ways (plus, at most, the follower's one-time echo), then `have`.
-    expect(pump.log.findIndex((m) => m.type === 'have')).toBeLessThanOrEqual(3)
+    for (const n of b.arrivals.values()) expect(n).toBe(1)
+    for (const type of ['summary', 'ranges', 'have', 'want'] as const) expect(pump.count(type)).toBe(0)
+    // Roots both ways, then b's fetch (the first message b sends after a's root).
+    expect(pump.log.findIndex((m) => m.type === 'fetch')).toBeLessThanOrEqual(3)
+    expect(pump.count('pushed', a.id)).toBeGreaterThan(0)
+  })
+
+  it('an empty peer fetches in batches it paces: one fetch at a time, for what it has room to check', () => {
+    const records = Array.from({ length: 3_000 }, (_, i) => ({ id: hid(`p${i}`), createdAt: timeIn(i % 5, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b')
+    const only = (outs: readonly Outbound[], type: SyncMessage['type']) => outs.filter((o) => o.message.type === type).map((o) => o.message)
+    const aRoot = a.core.peerReady('b', NOW)
+    b.core.peerReady('a', NOW)
+    // Records are delivered but not checked yet: fetches grow (64, then 4-fold) until 1,024 are being checked.
+    let fetches = only(b.core.receive('a', aRoot[0]!.message, NOW).send, 'fetch')
+    const got: Array<{ id: string; created_at: number }> = []
+    const sizes: number[] = []
+    while (fetches.length > 0) {
+      expect(fetches).toHaveLength(1)
+      const fetch = fetches[0]!
+      if (fetch.type !== 'fetch') throw new Error('expected a fetch')
+      sizes.push(fetch.max)
+      const [pushed] = only(a.core.receive('b', fetch, NOW).send, 'pushed')
+      const r = b.core.receive('a', pushed!, NOW)
+      expect(r.unrequested).toEqual([])
+      got.push(...r.records)
+      fetches = only(r.send, 'fetch')
+    }
+    expect(sizes).toEqual([64, 192, 768])
+    expect(got).toHaveLength(1_024)
+    // Nothing more is asked while the records are being checked...
+    expect(only(b.core.tick(NOW + 1_000), 'fetch')).toEqual([])
+    // ...and once most are done, a fetch for as many as there is room for, after the last one received.
+    let resolved = 0
+    for (const e of got) {
+      b.addLocal({ id: e.id, createdAt: e.created_at })
+      resolved++
+      fetches = only(b.core.recordResolved(e.id, 'accepted', NOW + 1_000, { fromPeerId: 'a' }), 'fetch')
+      if (fetches.length > 0) break
+    }
+    // Half the batch checked: the next fetch asks for that much.
+    expect(resolved).toBe(512)
+    expect(fetches).toHaveLength(1)
+    if (fetches[0]?.type !== 'fetch') throw new Error('expected a fetch')
+    expect(fetches[0].max).toBe(512)
+    const last = got[got.length - 1]!
+    expect(fetches[0].after).toEqual({ bucket: b.index.bucketOfTime(last.created_at), id: last.id.slice(0, 12) })
+  })
+
+  it('a pushed record outside what was fetched is unrequested; an unasked pushed frame is only ignored', () => {
+    const records = Array.from({ length: 10 }, (_, i) => ({ id: hid(`q${i}`), createdAt: timeIn(3, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b')
+    const event = { pubkey: '00'.repeat(32), created_at: timeIn(3, 1), kind: 37_515, tags: [], content: hid('q1'), sig: '00'.repeat(64) }
+    b.core.peerReady('a', NOW)
+    expect(b.core.receive('a', { type: 'pushed', events: [event], last: true, exhausted: true }, NOW)).toMatchObject({ records: [], unrequested: [], ignored: 1 })
+    // b fetches a's window; a "pushes" one record of another day (outside the window) and one right.
+    b.core.receive('a', a.core.peerReady('b', NOW)[0]!.message, NOW)
+    const stray = { ...event, created_at: timeIn(200), content: hid('stray') }
+    const r = b.core.receive('a', { type: 'pushed', events: [stray, event], last: false, exhausted: false }, NOW)
+    expect(r.unrequested).toEqual([hid('stray')])
+    expect(r.records.map((e) => e.id)).toEqual([hid('q1')])
+    // A repeated frame (not after the cursor): only ignored, never the sender's fault (networks duplicate frames).
+    const again = b.core.receive('a', { type: 'pushed', events: [{ ...event, content: hid('q1') }], last: true, exhausted: true }, NOW)
+    expect(again).toMatchObject({ records: [], unrequested: [], ignored: 1 })
+    expect(a.index.size).toBe(10)
   })
 
   it('works with real event ids (computeEventId) too', () => {
@@ -274,7 +339,8 @@ describe('requests', () => {
   it('cancels outstanding requests when the record arrives by other means', () => {
     const r = { id: '78'.repeat(32), createdAt: timeIn(2) }
     const a = new TestPeer('a', [r])
-    const b = new TestPeer('b')
+    // b holds another record of that bucket: not empty there, so the id is announced and pulled.
+    const b = new TestPeer('b', [{ id: '79'.repeat(32), createdAt: timeIn(2, 5) }])
     const pump = new Pump([a, b])
     pump.drop = (_from, _to, m) => m.type === 'records'
     pump.connect(a, b)
@@ -306,7 +372,8 @@ describe('forged ids', () => {
   it('sharing the deepest prefix (8 hex digits) still reconcile: the deepest ranges are sent as id lists', () => {
     const forged = (i: number) => `deadbeef${hid(i).slice(8)}`
     const records = Array.from({ length: 300 }, (_, i) => ({ id: forged(i), createdAt: timeIn(2, i) }))
-    const { a, b, pump, union } = setUp({ records, sides: records.map((_, i) => (i % 50 === 0 ? 'a' : i % 50 === 1 ? 'b' : 'both')) })
+    const sides = records.map((_, i) => (i % 50 === 0 ? 'a' : i % 50 === 1 ? 'b' : 'both') as Side)
+    const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRangeReconciler() })
     pump.connect(a, b)
     pump.run()
     expect(a.ids()).toEqual(union)
@@ -320,7 +387,7 @@ describe('hostile or confused peers cost bounded work', () => {
   const mine = Array.from({ length: 400 }, (_, i) => ({ id: hid(`mine${i}`), createdAt: timeIn(i % 10, i) }))
 
   it('a lying summary (buckets it does not have) gets one bounded answer, and repeating it gets nothing', () => {
-    const me = new TestPeer('z', mine) // the liar ('a') leads
+    const me = new TestPeer('z', mine, { reconciler: createRangeReconciler() }) // the liar ('a') leads
     me.core.peerReady('a', NOW)
     const window = granularity.windowAt(NOW)
     const lie: SyncMessage = {
@@ -330,7 +397,8 @@ describe('hostile or confused peers cost bounded work', () => {
       digest: 'ab'.repeat(16),
       from: window.oldest,
       to: window.newest,
-      buckets: Array.from({ length: 90 }, (_, i) => ({ bucket: window.oldest + i, count: 100, digest: (i + 16).toString(16).repeat(16).slice(0, 32) })),
+      salt: '5a'.repeat(8),
+      buckets: Array.from({ length: 90 }, (_, i) => ({ bucket: window.oldest + i, count: 100, digest: (i + 16).toString(16).repeat(3) })),
     }
     const first = me.core.receive('a', lie, NOW)
     // One entry per bucket at most (a split, or an id list, or "I have nothing there").
@@ -374,7 +442,10 @@ describe('hostile or confused peers cost bounded work', () => {
     const r = { id: hid('late'), createdAt: timeIn(1) }
     const a = new TestPeer('a', [r])
     const b = new TestPeer('b', [r])
-    const c = new TestPeer('c')
+    const own = { id: hid('late-own'), createdAt: timeIn(1, 9) }
+    const c = new TestPeer('c', [own])
+    a.addLocal(own)
+    b.addLocal(own)
     const pump = new Pump([a, b, c])
     // a answers, but its answer is held back until after the request timed out and b delivered.
     const held: SyncMessage[] = []
@@ -383,7 +454,7 @@ describe('hostile or confused peers cost bounded work', () => {
     pump.run()
     pump.connect(c, b)
     pump.advance(30_000)
-    expect(c.ids()).toEqual([r.id])
+    expect(c.ids()).toEqual([r.id, own.id].sort())
     const late = held.find((m) => m.type === 'records')
     expect(late).toBeDefined()
     // The late answer from a: asked of a, so only ignored.
@@ -424,7 +495,9 @@ describe('ids announced and never delivered', () => {
     const a = new TestPeer('a', records, { rebroadcastMs: 1_000 })
     const b = new TestPeer('b', records)
     const d = new TestPeer('d', records)
-    const { peer: c, reports } = watched('c', [], { maxInFlight: 16 })
+    // c holds one record of its own in each of those buckets: not empty there, so ids are announced and pulled.
+    const own = Array.from({ length: 4 }, (_, i) => ({ id: hid(`nd-own${i}`), createdAt: timeIn(i, 7) }))
+    const { peer: c, reports } = watched('c', own, { maxInFlight: 16 })
     const pump = new Pump([a, b, c, d])
     const window = granularity.windowAt(NOW)
     pump.drop = (from, _to, m) => (from === 'a' || from === 'd') && m.type === 'records'
@@ -441,7 +514,7 @@ describe('ids announced and never delivered', () => {
       pump.advance(1_000)
     }
     // Every record came, from b only; the wants a and d got went unanswered.
-    expect(c.ids()).toEqual(records.map((r) => r.id).sort())
+    expect(c.ids()).toEqual([...records, ...own].map((r) => r.id).sort())
     expect(pump.log.filter((m) => m.type === 'want' && m.to === 'a').length).toBeGreaterThan(0)
     expect(pump.log.filter((m) => m.type === 'want' && m.to === 'd').length).toBeGreaterThan(0)
     // a is reported (more than once: it keeps doing it); d (nothing came from it) and b never are.
@@ -542,5 +615,81 @@ describe('ids announced and never delivered', () => {
     pump.run()
     expect(pump.count('summary')).toBeGreaterThan(0)
     expect(a.index.has(onlyB.id)).toBe(true)
+  })
+})
+
+describe('coded symbols (the rateless reconciler)', () => {
+  for (const [name, arb] of Object.entries(scenarios)) {
+    it(`two peers converge to the union in one run: ${name}`, () => {
+      fc.assert(
+        fc.property(arb, fc.boolean(), (scenario, swap) => {
+          const { a, b, pump, union } = setUp(scenario, swap ? ['peer-b', 'peer-a'] : ['peer-a', 'peer-b'], { reconciler: createRatelessReconciler() })
+          pump.connect(a, b)
+          pump.run()
+          expect(a.ids()).toEqual(union)
+          expect(b.ids()).toEqual(union)
+          for (const p of [a, b]) for (const n of p.arrivals.values()) expect(n).toBe(1)
+        }),
+        { numRuns: 25 },
+      )
+    })
+  }
+
+  it('decode across a lost frame: the gap is asked for again at once, and the peers converge in one run', () => {
+    const records = Array.from({ length: 6_000 }, (_, i) => ({ id: hid(`loss${i}`), createdAt: timeIn(i % 5, i) }))
+    const sides = records.map((_, i) => (i % 4 === 0 ? 'a' : i % 4 === 1 ? 'b' : 'both') as Side)
+    const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
+    let lost: { from: number; end: number } | undefined
+    pump.drop = (_from, _to, m) => {
+      if (lost || m.type !== 'symbols' || m.from === 0 || m.from + m.symbols.length >= m.end) return false
+      lost = { from: m.from, end: m.end }
+      return true
+    }
+    pump.connect(a, b)
+    pump.run()
+    expect(lost).toBeDefined()
+    // The leader asked again from the start of the lost frame.
+    const again = pump.log.filter((m) => m.type === 'more').map((m) => m.message)
+    expect(again.some((m) => m.type === 'more' && m.from === lost!.from)).toBe(true)
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+  })
+
+  it('symbols that never decode cost the leader bounded work: a few requests for more, then the stream is dropped', () => {
+    const mine = Array.from({ length: 400 }, (_, i) => ({ id: hid(`nd-mine${i}`), createdAt: timeIn(i % 10, i) }))
+    const me = new TestPeer('a', mine, { reconciler: createRatelessReconciler() }) // 'a' leads 'z'
+    const window = granularity.windowAt(NOW)
+    me.core.peerReady('z', NOW)
+    const opened = me.core.receive('z', { type: 'root', window, count: 999, digest: hid('z-root').slice(0, 32), wanting: 0 }, NOW)
+    expect(opened.send.map((o) => o.message.type)).toContain('summary')
+    let state = 7
+    const word = () => (state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0)
+    const garbage = (from: number, n: number) => Array.from({ length: n }, (_, k) => ({ count: Math.round(1_000 / (1 + (from + k) / 2)), hi: word(), lo: word(), check: word() }))
+    const bucket = window.newest - 1
+    let next: { from: number; count: number } | undefined = { from: 0, count: 64 }
+    let requests = 0
+    let taken = 0
+    let ignored = 0
+    for (let round = 0; round < 100 && next; round++) {
+      const symbols = garbage(next.from, Math.min(next.count, 4_000))
+      const r = me.core.receive('z', { type: 'symbols', salt: '11'.repeat(8), buckets: [bucket], total: 1_000, from: next.from, end: next.from + symbols.length, symbols }, NOW + round)
+      taken += symbols.length
+      ignored += r.ignored
+      const more = r.send.map((o) => o.message).find((m) => m.type === 'more')
+      next = more?.type === 'more' ? { from: more.from, count: more.count } : undefined
+      if (more) requests++
+    }
+    // The garbage reached the reconciler; it asked for more a few times, then gave up (one ignored stream).
+    expect(me.core.stats().received.symbols).toBeGreaterThan(1)
+    expect(requests).toBeGreaterThan(0)
+    expect(requests).toBeLessThanOrEqual(12)
+    expect(next).toBeUndefined()
+    expect(ignored).toBe(1)
+    // Bounded by the cap: three symbols per element of both sides, plus a few.
+    expect(taken).toBeLessThanOrEqual(3 * (40 + 1_000) + 64)
+    // Further symbols of that stream are ignored.
+    const after = me.core.receive('z', { type: 'symbols', salt: '11'.repeat(8), buckets: [bucket], total: 1_000, from: 0, end: 8, symbols: garbage(0, 8) }, NOW + 200)
+    expect(after.ignored).toBe(1)
+    expect(after.send).toEqual([])
   })
 })

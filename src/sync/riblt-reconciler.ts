@@ -1,0 +1,221 @@
+/**
+ * Reconciliation of differing buckets with a rateless IBLT over 64-bit short ids (see riblt.ts).
+ * The follower (who compared the leader's summary) streams coded symbols of its ids in the
+ * differing buckets, salted afresh for the round; the leader subtracts its own and peels:
+ * - decoded: the leader's ids the follower lacks are announced (`theyLack`), and the short ids it
+ *   lacks go back in one `lacking` message, for the follower to announce;
+ * - not yet: it asks for `more` symbols at once, as many as its estimate of the differences left
+ *   calls for (so one extra round trip is the rule), or the missing part of a batch a lost frame
+ *   cut short.
+ * Work is bounded: the leader takes symbols only for a round it opened, over buckets of its window,
+ * and at most {@link MAX_SYMBOLS_PER_ELEMENT} per element of both sides (plus a few): a stream that
+ * never decodes is then dropped and its frames counted as ignored.
+ */
+import { hexToBytes, randomBytes } from '@noble/hashes/utils.js'
+import { toHex } from '../protocol/bytes.js'
+import { MAX_WINDOW_BUCKETS, SYMBOL_SALT_BYTES, type BucketWindow, type SymbolsMessage } from '../protocol/messages.js'
+import type { BucketIndex } from './bucket-index.js'
+import { shortIdOf } from './range-reconciler.js'
+import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
+import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex } from './riblt.js'
+
+/** Symbols are never requested past this many per element of both sides (plus {@link SYMBOL_SLACK}). */
+export const MAX_SYMBOLS_PER_ELEMENT = 3
+const SYMBOL_SLACK = 64
+/** Symbols per difference aimed at when asking for more (the paper measures 1.35-1.5). */
+const OVERHEAD = 1.6
+/** Streams older than this are forgotten. */
+const STREAM_TTL_MS = 60_000
+/** A round of ours with no symbols for this long (a frame was lost) is given up, and may start again. */
+const STALL_MS = 10_000
+
+interface Ids {
+  source: SymbolSource
+  byShort: Map<string, string>
+}
+
+interface Sending extends Ids {
+  salt: string
+  buckets: number[]
+  /** Symbols this stream may still send in all (first batch, `more`s and re-sent gaps together). */
+  cap: number
+  atMs: number
+}
+
+interface Receiving extends Ids {
+  salt: string
+  decoder: SymbolDecoder
+  cap: number
+  /** The batch end asked for last (a gap below it is asked again once). */
+  askedTo: number
+  atMs: number
+}
+
+interface PeerStreams {
+  /** The round we lead: its window, when it last progressed, buckets taken by a stream, and whether a stream is still undecoded. */
+  round: { window: BucketWindow; atMs: number; progressMs: number; taken: Set<number>; pending: boolean } | undefined
+  /** Streams by salt (one per summary part answered). */
+  sending: Map<string, Sending>
+  receiving: Map<string, Receiving>
+}
+
+/** Most streams open with one peer at once, each way (a summary spans at most a few frames). */
+const MAX_STREAMS = 64
+
+function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
+  const byShort = new Map<string, string>()
+  for (const b of buckets) for (const id of index.sortedBucketIds(b)) byShort.set(shortIdOf(id), id)
+  return { byShort, source: new SymbolSource(hexToBytes(salt), [...byShort.keys()].map(shortIdHalves)) }
+}
+
+/**
+ * The rateless reconciler: coded symbols for differing buckets, salted per round.
+ *
+ * @example
+ * ```ts
+ * const core = createSyncCore({ selfId, index, lookup, reconciler: createRatelessReconciler() })
+ * ```
+ */
+export function createRatelessReconciler(): Reconciler {
+  return new RatelessReconciler()
+}
+
+class RatelessReconciler implements Reconciler {
+  readonly name = 'rateless'
+  readonly #peers = new Map<string, PeerStreams>()
+
+  #peer(peerId: string): PeerStreams {
+    let p = this.#peers.get(peerId)
+    if (!p) this.#peers.set(peerId, (p = { round: undefined, sending: new Map(), receiving: new Map() }))
+    return p
+  }
+
+  opened(peerId: string, window: BucketWindow, nowMs: number): void {
+    const p = this.#peer(peerId)
+    p.round = { window: { oldest: window.oldest, newest: window.newest }, atMs: nowMs, progressMs: nowMs, taken: new Set(), pending: true }
+    p.receiving.clear()
+  }
+
+  begin(ctx: ReconcileContext, diffs: readonly BucketDiff[]): ReconcileResult {
+    const p = this.#peer(ctx.peerId)
+    const buckets = diffs.map((d) => d.bucket).sort((a, b) => a - b)
+    const salt = toHex(randomBytes(SYMBOL_SALT_BYTES))
+    const ids = idsOf(ctx.index, buckets, salt)
+    let remote = 0
+    let countGap = 0
+    for (const d of diffs) {
+      remote += d.remote.count
+      countGap += Math.abs(d.remote.count - ctx.index.bucketIds(d.bucket).size)
+    }
+    const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.byShort.size + remote) + SYMBOL_SLACK
+    const sending: Sending = { ...ids, salt, buckets, cap, atMs: ctx.nowMs }
+    if (p.sending.size >= MAX_STREAMS) p.sending.delete(p.sending.keys().next().value!)
+    p.sending.set(salt, sending)
+    // The count differences are a lower bound of the differences: start with enough for them.
+    const first = Math.min(cap, Math.ceil(OVERHEAD * countGap) + 4)
+    return { send: [this.#symbols(sending, 0, first)], theyLack: [], ignored: 0 }
+  }
+
+  receive(ctx: ReconcileContext, m: ReconcileMessage): ReconcileResult {
+    const p = this.#peer(ctx.peerId)
+    const out: ReconcileResult = { send: [], theyLack: [], ignored: 0 }
+    if (m.type === 'symbols') this.#onSymbols(ctx, p, m, out)
+    else if (m.type === 'more') {
+      const s = p.sending.get(m.salt)
+      if (!s || s.cap <= 0 || ctx.nowMs - s.atMs > STREAM_TTL_MS) out.ignored++
+      else out.send.push(this.#symbols(s, m.from, m.from + Math.min(s.cap, m.count)))
+    } else if (m.type === 'lacking') {
+      const s = p.sending.get(m.salt)
+      if (!s) out.ignored++
+      else {
+        for (const short of m.shortIds) {
+          const id = s.byShort.get(short)
+          if (id === undefined) out.ignored++
+          else out.theyLack.push(id)
+        }
+        // Kept until it expires: a long answer spans several frames.
+      }
+    } else out.ignored++
+    return out
+  }
+
+  expire(nowMs: number): string[] {
+    const stalled: string[] = []
+    for (const [peerId, p] of this.#peers) {
+      if (p.round?.pending && nowMs - p.round.progressMs > STALL_MS) {
+        stalled.push(peerId)
+        p.round = undefined
+        p.receiving.clear()
+      }
+      if (p.round && nowMs - p.round.atMs > STREAM_TTL_MS) p.round = undefined
+      for (const [salt, x] of p.sending) if (nowMs - x.atMs > STREAM_TTL_MS) p.sending.delete(salt)
+      for (const [salt, x] of p.receiving) if (nowMs - x.atMs > STREAM_TTL_MS) p.receiving.delete(salt)
+    }
+    return stalled
+  }
+
+  peerGone(peerId: string): void {
+    this.#peers.delete(peerId)
+  }
+
+  #symbols(s: Sending, from: number, to: number): SymbolsMessage {
+    s.cap -= to - from
+    const symbols = from < to ? s.source.symbols(from, to) : []
+    return { type: 'symbols', salt: s.salt, buckets: s.buckets, total: s.source.size, from, end: Math.max(from, to), symbols }
+  }
+
+  /** The leader: take the symbols of a stream for the round it opened, decode, answer. */
+  #onSymbols(ctx: ReconcileContext, p: PeerStreams, m: SymbolsMessage, out: ReconcileResult): void {
+    const round = p.round
+    if (!round || ctx.nowMs - round.atMs > STREAM_TTL_MS) return void out.ignored++
+    let r = p.receiving.get(m.salt)
+    if (!r) {
+      const inside = m.buckets.length <= MAX_WINDOW_BUCKETS && m.buckets.every((b) => b >= round.window.oldest && b <= round.window.newest && !round.taken.has(b))
+      if (m.from !== 0 || !inside || p.receiving.size >= MAX_STREAMS) return void out.ignored++
+      // Each bucket of the round is reconciled by one stream only.
+      for (const b of m.buckets) round.taken.add(b)
+      const ids = idsOf(ctx.index, m.buckets, m.salt)
+      const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.byShort.size + m.total) + SYMBOL_SLACK
+      r = { ...ids, salt: m.salt, decoder: new SymbolDecoder(ids.source), cap, askedTo: m.end, atMs: ctx.nowMs }
+      p.receiving.set(m.salt, r)
+    }
+    round.progressMs = ctx.nowMs
+    const received = r.decoder.received
+    if (m.from !== received) {
+      // A frame before this one was lost: ask for the rest of the batch from the gap, once.
+      if (m.from > received && r.askedTo <= m.end) {
+        r.askedTo = m.end + 1
+        out.send.push({ type: 'more', salt: r.salt, from: received, count: m.end - received })
+      }
+      return void out.ignored++
+    }
+    r.decoder.add(m.symbols)
+    if (r.decoder.done) return this.#decoded(p, r, out)
+    if (r.decoder.received < m.end) return
+    if (r.decoder.received >= r.cap) {
+      // Never decodes: an honest stream always does well before this. Drop it (counted as ignored).
+      p.receiving.delete(r.salt)
+      out.ignored++
+      return
+    }
+    const estimate = r.decoder.recovered.length + r.decoder.estimateRemaining()
+    const want = Math.max(Math.ceil(OVERHEAD * estimate) + 4 - r.decoder.received, Math.ceil(r.decoder.received / 2), 4)
+    const count = Math.min(want, r.cap - r.decoder.received)
+    r.askedTo = r.decoder.received + count
+    out.send.push({ type: 'more', salt: r.salt, from: r.decoder.received, count })
+  }
+
+  #decoded(p: PeerStreams, r: Receiving, out: ReconcileResult): void {
+    const lacking: string[] = []
+    for (const x of r.decoder.recovered) {
+      const short = shortIdHex(x)
+      if (x.sign === -1) {
+        const id = r.byShort.get(short)
+        if (id !== undefined) out.theyLack.push(id)
+      } else lacking.push(short)
+    }
+    if (lacking.length > 0) out.send.push({ type: 'lacking', salt: r.salt, shortIds: lacking })
+    p.receiving.delete(r.salt)
+    if (p.round && p.receiving.size === 0) p.round.pending = false
+  }
+}

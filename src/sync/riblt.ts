@@ -1,0 +1,237 @@
+/**
+ * A rateless invertible Bloom lookup table over 64-bit short ids, after Yang, Gilad and Alizadeh,
+ * "Practical Rateless Set Reconciliation" (SIGCOMM 2024). An element maps to coded symbol 0 and
+ * then to each symbol i with probability 1/(1 + i/2), so the first symbols hold many elements and
+ * later ones few; a receiver subtracts its own symbols from the sender's and peels pure symbols
+ * (one element left) until symbol 0 is empty. About 1.35-1.5 symbols per difference suffice for
+ * large differences, whatever the size of the sets.
+ *
+ * Which symbols an element maps to, and its checksum, come from SHA-256(salt || short id): with a
+ * salt fresh for each session a peer cannot choose ids that collide in the mapping or checksum.
+ * Each symbol holds the number of elements mapped to it, the XOR of their short ids (as two 32-bit
+ * halves) and the XOR of their 32-bit checksums.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+
+/** One coded symbol (or a difference of two). */
+export interface CodedSymbol {
+  count: number
+  hi: number
+  lo: number
+  check: number
+}
+
+/** A 64-bit short id as two unsigned 32-bit halves. */
+export interface ShortId {
+  hi: number
+  lo: number
+}
+
+/** The short id (16 hex digits) as two halves. */
+export function shortIdHalves(short: string): ShortId {
+  return { hi: Number.parseInt(short.slice(0, 8), 16) >>> 0, lo: Number.parseInt(short.slice(8, 16), 16) >>> 0 }
+}
+
+/** The 16 hex digits of a short id. */
+export function shortIdHex(x: ShortId): string {
+  return x.hi.toString(16).padStart(8, '0') + x.lo.toString(16).padStart(8, '0')
+}
+
+/** The probability that an element maps to symbol `i` (the expected count is the set size times it). */
+export function mappingProbability(i: number): number {
+  return 2 / (i + 2)
+}
+
+/** A 32-bit generator (mulberry32) for the mapping indices; its seed comes from the keyed hash. */
+function nextRandom(state: Uint32Array, e: number): number {
+  const s = (state[e]! + 0x6d2b79f5) >>> 0
+  state[e] = s
+  let t = Math.imul(s ^ (s >>> 15), s | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return (t ^ (t >>> 14)) >>> 0
+}
+
+/** The next symbol an element maps to after `i`: P(next > j) = (i+1)(i+2) / ((j+1)(j+2)). */
+function nextIndex(i: number, u32: number): number {
+  const r = (u32 + 1) / 4_294_967_296
+  const t = ((i + 1) * (i + 2)) / r
+  let j = Math.max(i + 1, Math.ceil(Math.sqrt(t + 0.25) - 1.5))
+  while ((j + 1) * (j + 2) <= t) j++
+  while (j > i + 1 && j * (j + 1) > t) j--
+  return j
+}
+
+/** Elements with their salted checksums and mapping seeds. */
+export class SymbolSource {
+  readonly size: number
+  readonly #hi: Uint32Array
+  readonly #lo: Uint32Array
+  readonly #check: Uint32Array
+  readonly #seed: Uint32Array
+  readonly #salt: Uint8Array
+
+  readonly #index = new Map<string, number>()
+
+  constructor(salt: Uint8Array, elements: readonly ShortId[]) {
+    this.#salt = salt
+    this.size = elements.length
+    this.#hi = new Uint32Array(elements.length)
+    this.#lo = new Uint32Array(elements.length)
+    this.#check = new Uint32Array(elements.length)
+    this.#seed = new Uint32Array(elements.length)
+    const buf = keyBuffer(salt)
+    elements.forEach((x, e) => {
+      const h = keyed(buf, x)
+      this.#index.set(shortIdHex(x), e)
+      this.#hi[e] = x.hi
+      this.#lo[e] = x.lo
+      this.#check[e] = h.check
+      this.#seed[e] = h.seed
+    })
+  }
+
+  /** The checksum and mapping seed of any element under this source's salt (stored ones are not hashed again). */
+  keyed(x: ShortId): { check: number; seed: number } {
+    const e = this.#index.get(shortIdHex(x))
+    if (e !== undefined) return { check: this.#check[e]!, seed: this.#seed[e]! }
+    return keyed(keyBuffer(this.#salt), x)
+  }
+
+  /** The coded symbols `from..to-1` of this set. */
+  symbols(from: number, to: number): CodedSymbol[] {
+    const out: CodedSymbol[] = Array.from({ length: to - from }, () => ({ count: 0, hi: 0, lo: 0, check: 0 }))
+    const state = this.#seed.slice()
+    for (let e = 0; e < this.size; e++) {
+      for (let i = 0; i < to; i = nextIndex(i, nextRandom(state, e))) {
+        if (i < from) continue
+        const s = out[i - from]!
+        s.count++
+        s.hi = (s.hi ^ this.#hi[e]!) >>> 0
+        s.lo = (s.lo ^ this.#lo[e]!) >>> 0
+        s.check = (s.check ^ this.#check[e]!) >>> 0
+      }
+    }
+    return out
+  }
+}
+
+/** A buffer holding the salt, with room for one short id after it. */
+function keyBuffer(salt: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(salt.length + 8)
+  buf.set(salt)
+  return buf
+}
+
+/** SHA-256(salt || short id): the checksum is its first 4 bytes, the mapping seed the next 4. */
+function keyed(buf: Uint8Array, x: ShortId): { check: number; seed: number } {
+  const o = buf.length - 8
+  buf[o] = x.hi >>> 24
+  buf[o + 1] = x.hi >>> 16
+  buf[o + 2] = x.hi >>> 8
+  buf[o + 3] = x.hi
+  buf[o + 4] = x.lo >>> 24
+  buf[o + 5] = x.lo >>> 16
+  buf[o + 6] = x.lo >>> 8
+  buf[o + 7] = x.lo
+  const h = sha256(buf)
+  return { check: ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0, seed: ((h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!) >>> 0 }
+}
+
+/** An element recovered by peeling: +1 only the sender has it, -1 only we have it. */
+export interface Recovered extends ShortId {
+  sign: 1 | -1
+}
+
+/**
+ * The receiving side: the sender's symbols minus ours, peeled as they come. Work is bounded by the
+ * symbols received times the number of elements recovered (each recovered element is removed from
+ * the symbols it maps to, about 2 ln(symbols) of them).
+ */
+export class SymbolDecoder {
+  readonly #local: SymbolSource
+  readonly #diff: CodedSymbol[] = []
+  readonly #recovered: Array<Recovered & { seed: number }> = []
+  readonly #seen = new Set<string>()
+
+  constructor(local: SymbolSource) {
+    this.#local = local
+  }
+
+  /** Symbols received so far. */
+  get received(): number {
+    return this.#diff.length
+  }
+
+  /** Elements recovered so far. */
+  get recovered(): readonly Recovered[] {
+    return this.#recovered
+  }
+
+  /** Whether every difference is recovered (symbol 0 is empty once peeled). */
+  get done(): boolean {
+    const s = this.#diff[0]
+    return s !== undefined && s.count === 0 && s.hi === 0 && s.lo === 0 && s.check === 0
+  }
+
+  /** Add the sender's symbols `received..` (in order) and peel. */
+  add(remote: readonly CodedSymbol[]): void {
+    const from = this.#diff.length
+    const to = from + remote.length
+    const local = this.#local.symbols(from, to)
+    remote.forEach((r, k) => {
+      const l = local[k]!
+      this.#diff.push({ count: r.count - l.count, hi: (r.hi ^ l.hi) >>> 0, lo: (r.lo ^ l.lo) >>> 0, check: (r.check ^ l.check) >>> 0 })
+    })
+    // Elements recovered earlier are removed from the new symbols too.
+    for (const x of this.#recovered) this.#remove(x, from, to, undefined)
+    const queue: number[] = []
+    for (let i = 0; i < to; i++) if (this.#diff[i]!.count === 1 || this.#diff[i]!.count === -1) queue.push(i)
+    this.#peel(queue)
+  }
+
+  /**
+   * An estimate of the differences not recovered yet, from the counts left in the symbols past 0:
+   * each holds about d x p_i of them, so the mean of count^2 / p_i estimates d.
+   */
+  estimateRemaining(): number {
+    let squares = 0
+    let mass = 0
+    for (let i = 1; i < this.#diff.length; i++) {
+      squares += this.#diff[i]!.count ** 2
+      mass += mappingProbability(i)
+    }
+    return mass === 0 ? 0 : squares / mass
+  }
+
+  #peel(queue: number[]): void {
+    while (queue.length > 0) {
+      const i = queue.pop()!
+      const s = this.#diff[i]!
+      if (s.count !== 1 && s.count !== -1) continue
+      const x = { hi: s.hi, lo: s.lo }
+      const k = this.#local.keyed(x)
+      if (k.check !== s.check) continue
+      const key = shortIdHex(x)
+      if (this.#seen.has(key)) continue
+      this.#seen.add(key)
+      const rec = { ...x, sign: s.count as 1 | -1, seed: k.seed }
+      this.#recovered.push(rec)
+      this.#remove(rec, 0, this.#diff.length, queue)
+    }
+  }
+
+  /** Take a recovered element out of the symbols `from..to-1` it maps to. */
+  #remove(x: Recovered & { seed: number }, from: number, to: number, queue: number[] | undefined): void {
+    const state = Uint32Array.of(x.seed)
+    const check = this.#local.keyed(x).check
+    for (let i = 0; i < to; i = nextIndex(i, nextRandom(state, 0))) {
+      if (i < from) continue
+      const s = this.#diff[i]!
+      s.count -= x.sign
+      s.hi = (s.hi ^ x.hi) >>> 0
+      s.lo = (s.lo ^ x.lo) >>> 0
+      s.check = (s.check ^ check) >>> 0
+      if (s.count === 1 || s.count === -1) queue?.push(i)
+    }
+  }
+}
