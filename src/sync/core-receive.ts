@@ -8,6 +8,7 @@ import { wireEventSize } from '../protocol/wire-event.js'
 import type { Outbound, ReceiveResult } from './core-types.js'
 import { announce, applyReconcile, mayStartRound, out, pullRequests, rememberRejected, sendRoot, type CoreState, type PeerState } from './core-state.js'
 import type { BucketDiff } from './reconciler.js'
+import { onGossip } from './core-gossip.js'
 
 /** A decoded message from `peerId`: what to send, the requested records that arrived, and what was ignored. */
 export function receiveMessage(s: CoreState, peerId: string, message: SyncMessage, nowMs: number): ReceiveResult {
@@ -42,6 +43,9 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
       break
     case 'reject':
       onReject(s, peerId, peer, message.items, nowMs, list)
+      break
+    case 'gossip':
+      result.ignored += onGossip(s, peerId, message, nowMs, list, (ids) => onWant(s, peerId, peer, ids, list))
       break
   }
   s.ignoredTotal += result.ignored
@@ -199,7 +203,8 @@ function onRecords(s: CoreState, peerId: string, events: readonly WireEvent[], r
       result.unrequested.push('')
       continue
     }
-    if (s.requests.arrived(peerId, id)) result.records.push({ id, ...event })
+    // alsoMatches: a holder asked by gossip id sends every record matching it (see core-gossip.ts).
+    if (s.requests.arrived(peerId, id) || s.requests.alsoMatches(peerId, id)) result.records.push({ id, ...event })
     else {
       result.ignored++
       if (!s.requests.wasAsked(peerId, id)) result.unrequested.push(id)

@@ -16,10 +16,13 @@
  *    keeps talking and never answers); the engine checks the records and reports with
  *    `recordResolved`; refusals go back as `reject`, and an id refused for good is never offered
  *    to that peer again.
- * New records are announced with `have` to every peer; idle peers rebroadcast `root` on `tick`.
+ * New records are gossiped by 8-byte gossip id (`gossip` messages, see `core-gossip.ts`): by the
+ * peer where they appeared to every peer, relayed by others to a few peers only, so the cost of a
+ * record per peer does not grow with the room; idle peers rebroadcast `root` on `tick`.
  */
 import { PeersetError } from '../errors.js'
-import { announce, createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import { createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import { announceNew, relay, rememberRefused } from './core-gossip.js'
 import { receiveMessage } from './core-receive.js'
 import type { Outbound, RecordOutcome, ResolveDetail, RetryEntry, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
 
@@ -94,7 +97,7 @@ function peerGone(s: CoreState, peerId: string, nowMs: number): Outbound[] {
 function localRecordsAdded(s: CoreState, ids: readonly string[], nowMs: number, fromPeerId: string | undefined): Outbound[] {
   const list: Outbound[] = []
   for (const id of ids) s.requests.resolve(id)
-  for (const [peerId, peer] of s.peers) if (peerId !== fromPeerId) announce(s, peerId, peer, ids, list)
+  announceNew(s, ids, fromPeerId, list)
   pullRequests(s, nowMs, list)
   return list
 }
@@ -106,11 +109,9 @@ function recordResolved(s: CoreState, id: string, outcome: RecordOutcome, nowMs:
   if (outcome === 'rejected' && from !== undefined && s.peers.has(from)) {
     const reject = detail.reject ?? { reason: 'other', permanent: false }
     out(s, from, { type: 'reject', items: [{ id, reason: reject.reason, permanent: reject.permanent }] }, list)
+    if (reject.permanent) rememberRefused(s, id)
   } else if (outcome === 'accepted') {
-    for (const [peerId, peer] of s.peers) {
-      if (peerId === from || resolved?.sources.has(peerId)) continue
-      announce(s, peerId, peer, [id], list)
-    }
+    relay(s, id, from, resolved?.sources, list)
   }
   pullRequests(s, nowMs, list)
   return list

@@ -5,10 +5,20 @@
  * times out moves to another peer that has the id; when no peer is left the id is forgotten (the
  * next reconciliation finds it again). A peer whose requests time out unanswered has fewer of them
  * in flight (its allowance), and one that keeps talking without answering any is reported.
+ *
+ * Wanted records are keyed by gossip id (the first 8 bytes of the event id, see `GOSSIP_ID_BYTES`):
+ * a record announced by its full id (reconciliation) and the same record announced by gossip id
+ * (new records) are one wanted record, requested from one peer at a time. The full id is known
+ * when a peer announced it so (it is then requested with `want`), or once the record arrived;
+ * otherwise it is requested by gossip id, and any record matching that gossip id is taken.
  */
+import { GOSSIP_ID_CHARS, gossipIdOf } from './gossip-ids.js'
 
 interface Want {
+  /** The gossip id: the key of the wanted record. */
   readonly id: string
+  /** The full event id, once known (announced by it, or the record arrived). */
+  full: string | undefined
   readonly bucket: number
   /** When it was first announced to us (by any source). */
   readonly offeredAtMs: number
@@ -21,6 +31,8 @@ interface Want {
   arrived: boolean
   /** Peers that did not deliver it in time. */
   failed: Set<string> | undefined
+  /** Whether the pending request was made by gossip id (then any record matching it is taken). */
+  byGossipId: boolean
 }
 
 interface PeerRequests {
@@ -103,7 +115,13 @@ export class RequestScheduler {
    * its fault (e.g. a forged copy: the bytes no longer hash to the id it announced).
    */
   wasAsked(peerId: string, id: string): boolean {
-    return this.#asked.get(peerId)?.has(id) ?? false
+    return this.#asked.get(peerId)?.has(gossipIdOf(id)) ?? false
+  }
+
+  /** The wanted record `id` (a full id) may be: one with its gossip id and the same or no known full id. */
+  #match(id: string): Want | undefined {
+    const w = this.#wanted.get(gossipIdOf(id))
+    return w && (w.full === undefined || w.full === id || id.length === GOSSIP_ID_CHARS) ? w : undefined
   }
 
   #remember(peerId: string, id: string, nowMs: number): void {
@@ -150,8 +168,9 @@ export class RequestScheduler {
     return this.#inFlight
   }
 
+  /** Whether a record is wanted, by full id or by gossip id. */
   isWanted(id: string): boolean {
-    return this.#wanted.has(id)
+    return this.#match(id) !== undefined
   }
 
   addPeer(peerId: string): void {
@@ -171,27 +190,35 @@ export class RequestScheduler {
 
   /** The bucket `id` was announced in, and when it was first announced; while it is wanted. */
   announcement(id: string): { bucket: number; atMs: number } | undefined {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     return w && { bucket: w.bucket, atMs: w.offeredAtMs }
   }
 
-  /** `peerId` has `id`, which we lack (announced at `nowMs`). Returns false if it was ignored (limits). */
+  /**
+   * `peerId` has `id` (a full id, or a gossip id), which we lack (announced at `nowMs`). Returns
+   * false if it was ignored (limits).
+   */
   offer(peerId: string, id: string, bucket: number, nowMs = 0): boolean {
     const p = this.#peers.get(peerId)
     if (!p) return false
-    const w = this.#wanted.get(id)
+    const key = gossipIdOf(id)
+    const full = id.length === GOSSIP_ID_CHARS ? undefined : id
+    const w = this.#wanted.get(key)
     if (w) {
+      // Another record with the same gossip id (only ever an attacker's own pair): the next reconciliation finds it.
+      if (full !== undefined && w.full !== undefined && w.full !== full) return true
+      if (full !== undefined && w.full === undefined && w.holder === undefined && !w.arrived) w.full = full
       if (w.sources.has(peerId)) return true
       if (p.offered >= this.#limits.maxWantedPerPeer) return false
       w.sources.add(peerId)
       p.offered++
-      if (w.holder === undefined && !w.arrived && !w.failed?.has(peerId)) p.queue.push(id)
+      if (w.holder === undefined && !w.arrived && !w.failed?.has(peerId)) p.queue.push(key)
       return true
     }
     if (this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
-    this.#wanted.set(id, { id, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined })
+    this.#wanted.set(key, { id: key, full, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined, byGossipId: false })
     p.offered++
-    p.queue.push(id)
+    p.queue.push(key)
     return true
   }
 
@@ -200,27 +227,28 @@ export class RequestScheduler {
    * shrinks with every request of it that timed out). A peer with requests in flight is refilled
    * only once a quarter of its slots are free, so requests go out in batches rather than one small
    * `want` per record. `stillWanted` drops ids that became unwanted meanwhile (we got
-   * them, or they left the window).
+   * them, or they left the window). Each request is the full id when known, else the gossip id.
    */
-  pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: string[]]> {
-    const out: Array<[string, string[]]> = []
+  pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: Array<{ id: string; bucket: number }>]> {
+    const out: Array<[string, Array<{ id: string; bucket: number }>]> = []
     for (const [peerId, p] of this.#peers) {
-      const ids: string[] = []
+      const ids: Array<{ id: string; bucket: number }> = []
       if (p.inFlight.size > 0 && p.allowance - p.inFlight.size < Math.ceil(p.allowance / 4)) continue
       while (p.inFlight.size < p.allowance && this.#inFlight < this.#limits.maxInFlightTotal && p.head < p.queue.length) {
         const id = p.queue[p.head++]!
         const w = this.#wanted.get(id)
         if (!w || w.holder !== undefined || w.arrived || !w.sources.has(peerId) || w.failed?.has(peerId)) continue
-        if (!stillWanted(id, w.bucket)) {
+        if (!stillWanted(w.full ?? id, w.bucket)) {
           this.#forget(id, w)
           continue
         }
         w.holder = peerId
+        w.byGossipId = w.full === undefined
         w.sentAtMs = nowMs
         p.inFlight.add(id)
         this.#inFlight++
         this.#remember(peerId, id, nowMs)
-        ids.push(id)
+        ids.push({ id: w.full ?? id, bucket: w.bucket })
       }
       if (p.head > 1024 && p.head * 2 > p.queue.length) {
         p.queue = p.queue.slice(p.head)
@@ -236,9 +264,10 @@ export class RequestScheduler {
    * peer now, or earlier (a late answer after a time-out), and not arrived yet.
    */
   arrived(peerId: string, id: string): boolean {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     if (!w || w.arrived) return false
     if (w.holder === peerId) {
+      w.full = id
       w.arrived = true
       this.#answered(peerId, true)
       return true
@@ -246,9 +275,21 @@ export class RequestScheduler {
     if (!w.failed?.has(peerId)) return false
     // A late answer: take it, and cancel the request now with another peer.
     this.#release(w)
+    w.full = id
     w.arrived = true
     this.#answered(peerId, true)
     return true
+  }
+
+  /**
+   * Whether `id` (a record from `peerId` that {@link arrived} did not take) matches the gossip id of
+   * a request made of that peer by gossip id, whose first matching record already came: the holder
+   * sends every record it holds with that gossip id, and each of them is taken (none is lost to a
+   * collision of gossip ids).
+   */
+  alsoMatches(peerId: string, id: string): boolean {
+    const w = this.#wanted.get(gossipIdOf(id))
+    return w !== undefined && w.byGossipId && w.arrived && w.holder === peerId && w.full !== id
   }
 
   /**
@@ -258,7 +299,7 @@ export class RequestScheduler {
    * the id was asked of that peer (and not delivered yet).
    */
   notServed(peerId: string, id: string): boolean {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     if (!w || w.arrived || w.holder !== peerId) return false
     this.#answered(peerId, false)
     this.#release(w)
@@ -279,9 +320,9 @@ export class RequestScheduler {
 
   /** The engine is done with `id` (stored, refused or duplicate): forget it and free its slot. */
   resolve(id: string): { sources: ReadonlySet<string> } | undefined {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     if (!w) return undefined
-    this.#forget(id, w)
+    this.#forget(w.id, w)
     return { sources: w.sources }
   }
 

@@ -93,6 +93,7 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
   records: 0,
   reject: 0,
   evidence: 0,
+  gossip: 0,
   session: 0,
 })
 
