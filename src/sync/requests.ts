@@ -239,7 +239,7 @@ export class RequestScheduler {
         const w = this.#wanted.get(id)
         if (!w || w.holder !== undefined || w.arrived || !w.sources.has(peerId) || w.failed?.has(peerId)) continue
         if (!stillWanted(w.full ?? id, w.bucket)) {
-          this.#forget(id, w)
+          this.#forget(w)
           continue
         }
         w.holder = peerId
@@ -304,7 +304,7 @@ export class RequestScheduler {
     this.#answered(peerId, false)
     this.#release(w)
     ;(w.failed ??= new Set()).add(peerId)
-    this.#requeue(id, w)
+    this.#requeue(w)
     return true
   }
 
@@ -322,7 +322,7 @@ export class RequestScheduler {
   resolve(id: string): { sources: ReadonlySet<string> } | undefined {
     const w = this.#match(id)
     if (!w) return undefined
-    this.#forget(w.id, w)
+    this.#forget(w)
     return { sources: w.sources }
   }
 
@@ -347,7 +347,7 @@ export class RequestScheduler {
       for (const id of [...p.inFlight]) {
         const w = this.#wanted.get(id)!
         if (w.arrived) {
-          if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(id, w)
+          if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(w)
           continue
         }
         if (nowMs - w.sentAtMs < timeoutMs) continue
@@ -358,7 +358,7 @@ export class RequestScheduler {
         p.allowance = Math.max(this.minAllowance, p.allowance - 1)
         this.#release(w)
         ;(w.failed ??= new Set()).add(peerId)
-        this.#requeue(id, w)
+        this.#requeue(w)
       }
       if (p.silentSinceMs === undefined || p.silentIds < (p.reported ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
       const silentMs = nowMs - p.silentSinceMs
@@ -377,11 +377,11 @@ export class RequestScheduler {
     if (!p) return
     this.#inFlight -= p.inFlight.size
     this.#peers.delete(peerId)
-    for (const [id, w] of this.#wanted) {
+    for (const w of this.#wanted.values()) {
       const wasHolder = w.holder === peerId
       if (wasHolder) w.holder = undefined
       if (!w.sources.delete(peerId) || w.arrived) continue
-      if (wasHolder || w.sources.size === 0) this.#requeue(id, w)
+      if (wasHolder || w.sources.size === 0) this.#requeue(w)
     }
   }
 
@@ -391,22 +391,22 @@ export class RequestScheduler {
     w.holder = undefined
   }
 
-  #requeue(id: string, w: Want): void {
+  #requeue(w: Want): void {
     let queued = false
     for (const s of w.sources) {
       if (w.failed?.has(s)) continue
-      this.#peers.get(s)?.queue.push(id)
+      this.#peers.get(s)?.queue.push(w.id)
       queued = true
     }
-    if (!queued) this.#forget(id, w)
+    if (!queued) this.#forget(w)
   }
 
-  #forget(id: string, w: Want): void {
+  #forget(w: Want): void {
     this.#release(w)
     for (const s of w.sources) {
       const p = this.#peers.get(s)
       if (p) p.offered--
     }
-    this.#wanted.delete(id)
+    this.#wanted.delete(w.id)
   }
 }
