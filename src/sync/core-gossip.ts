@@ -4,7 +4,8 @@
  *
  * - A record that appeared here is announced (`gossip` `have`) to every ready peer but the one it
  *   came from; a record pulled from a peer and accepted is relayed to at most `RELAY_FANOUT` peers
- *   not known to have it (neither the peer it came from nor any that announced it to us).
+ *   (its successors on the record's ring, see `gossip-ids.ts`) not known to have it (neither the
+ *   peer it came from nor any that announced it to us).
  * - A receiver pulls the gossip ids it neither holds (a binary search in the bucket's sorted ids)
  *   nor refused, through the same one-peer-at-a-time scheduler as every other request: a record
  *   announced by several peers is asked of one; if that one does not deliver (time-out, or `gone`),
@@ -38,9 +39,8 @@ export function announceNew(s: CoreState, ids: readonly string[], fromPeerId: st
 
 /** A record pulled from `from` and accepted: relayed to a few peers not known to have it. */
 export function relay(s: CoreState, id: string, from: string | undefined, sources: ReadonlySet<string> | undefined, list: Outbound[]): void {
-  const candidates: string[] = []
-  for (const peerId of s.peers.keys()) if (peerId !== from && !sources?.has(peerId)) candidates.push(peerId)
-  for (const peerId of relayTargets(id, candidates)) announceTo(s, peerId, s.peers.get(peerId)!, [id], list)
+  const known = (peerId: string) => peerId === from || (sources?.has(peerId) ?? false)
+  for (const peerId of relayTargets(s.selfId, id, [...s.peers.keys()], known)) announceTo(s, peerId, s.peers.get(peerId)!, [id], list)
 }
 
 /** A record was refused here for good: a gossip announcement of it is not pulled again. */

@@ -3,14 +3,16 @@
  *
  * Cost per record must not grow with the room. A new record is announced:
  * - by the peer where it appeared (published or imported) to every peer: it is the only one that has it;
- * - by a peer that received it from another, to at most {@link RELAY_FANOUT} peers not known to
- *   have it (not the peer it came from, nor any peer that announced it to us), chosen by rendezvous
- *   hashing of the gossip id and the peer id, so the relays of one record spread over the room and
- *   every peer runs the same rule without coordination. In a full mesh every peer already heard
- *   of it from its author; relays reach peers that lost that announcement or that the author cannot
- *   reach, and periodic reconciliation catches whatever gossip misses.
- * Each peer thus receives about 1 + {@link RELAY_FANOUT} announcements of 8 bytes per record,
- * whatever the size of the room, and pulls each record once, from one announcer at a time.
+ * - by a peer that received it from another, to its next {@link RELAY_FANOUT} peers on a ring of
+ *   the room ordered by a hash of the record's gossip id and each peer id (a different ring for
+ *   every record, the same on every peer), skipping those known to have it (the peer it came
+ *   from, and any peer that announced it to us). Each peer is then relayed a record by at most its
+ *   {@link RELAY_FANOUT} predecessors on that ring, whatever the size of the room. In a full mesh
+ *   every peer already heard of it from its author; relays reach peers that lost that announcement
+ *   or that the author cannot reach, and periodic reconciliation catches whatever gossip misses.
+ * Each peer thus receives at most 1 + {@link RELAY_FANOUT} announcements of 8 bytes per record
+ * (when the peers agree on who is in the room), and pulls each record once, from one announcer at
+ * a time.
  *
  * Gossip ids are the first 8 bytes of the event id: a receiver finds whether it holds one by a
  * binary search in the bucket's sorted ids (see `GOSSIP_ID_BYTES` for why 8 bytes are safe).
@@ -40,17 +42,22 @@ export function heldWithGossipId(index: BucketIndex, bucket: number, gossipId: s
 }
 
 /**
- * The peers (of `candidates`) that relay `id` goes to: the {@link RELAY_FANOUT} with the lowest
- * rendezvous score (FNV-1a of the gossip id and the peer id). Deterministic.
+ * The peers a relay of `id` goes to: of the {@link RELAY_FANOUT} peers that follow `selfId` on the
+ * record's ring of `selfId` and `peers` (ordered by FNV-1a of the gossip id and the peer id), those
+ * not known to have it. Deterministic.
  */
-export function relayTargets(id: string, candidates: readonly string[]): string[] {
-  if (candidates.length <= RELAY_FANOUT) return [...candidates]
+export function relayTargets(selfId: string, id: string, peers: readonly string[], known: (peerId: string) => boolean): string[] {
   const key = gossipIdOf(id)
-  return candidates
+  const ring = [selfId, ...peers]
     .map((peerId) => ({ peerId, score: fnv1a(`${key}/${peerId}`) }))
     .sort((a, b) => a.score - b.score || (a.peerId < b.peerId ? -1 : 1))
-    .slice(0, RELAY_FANOUT)
-    .map((c) => c.peerId)
+  const at = ring.findIndex((r) => r.peerId === selfId)
+  const targets: string[] = []
+  for (let step = 1; step <= RELAY_FANOUT && step < ring.length; step++) {
+    const peerId = ring[(at + step) % ring.length]!.peerId
+    if (!known(peerId)) targets.push(peerId)
+  }
+  return targets
 }
 
 function fnv1a(text: string): number {
