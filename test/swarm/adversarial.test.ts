@@ -427,6 +427,26 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     await judge(w, 'withheld announcements', 120_000)
   }, 120_000)
 
+  // The same with gossip ids (8 bytes, as new records are announced): the ids are asked of it by
+  // gossip id, it never answers (neither records nor `gone`), and the honest peers still sync.
+  it('announcing gossip ids it never delivers does not keep a newcomer from syncing', async () => {
+    const w = await setup(38, () => ({
+      tick(a, peer) {
+        const window = a.window()
+        const buckets = Array.from({ length: window.newest - window.oldest + 1 }, (_, i) => window.oldest + i)
+        const groups = Array.from({ length: 4 }, () => ({ bucket: buckets[Math.floor(a.random() * buckets.length)]!, ids: Array.from({ length: 5 }, () => a.hex(8)) }))
+        a.send(peer, { type: 'gossip', op: 'have', groups: [...new Map(groups.map((g) => [g.bucket, g])).values()].sort((x, y) => x.bucket - y.bucket) })
+      },
+    }))
+    const a = w.attacker
+    await waitFor(() => w.honestIds.every((id) => (a.syncSentAuthenticated.get(id) ?? 0) >= 10), 10_000, 'ten announcements to each honest peer')
+    expectPastHandshake(w, 10)
+    // The honest peers asked for the gossip ids (a `gossip` want each, at least).
+    expect(answered(w, 'gossip-want')).toBeGreaterThanOrEqual(w.honest.length)
+    await newcomerArrives(w)
+    await judge(w, 'withheld gossip announcements', 120_000)
+  }, 120_000)
+
   it('serving bad-signature copies of genuine records does not keep the genuine ones from honest peers', async () => {
     // The attacker knows the ids the honest peers are about to exchange (here: all of them; in a
     // real room it hears them announced) and races to offer them first, with corrupted signatures.

@@ -242,6 +242,8 @@ export class Attacker {
       return
     }
     this.receivedByType.set(message.type, (this.receivedByType.get(message.type) ?? 0) + 1)
+    // `gossip` frames are also counted by op (`gossip-have`, `gossip-want`, `gossip-gone`).
+    if (message.type === 'gossip') this.receivedByType.set(`gossip-${message.op}`, (this.receivedByType.get(`gossip-${message.op}`) ?? 0) + 1)
     this.#behaviour.message?.(this, peerId, message)
   }
 

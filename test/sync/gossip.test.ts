@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { GossipMessage } from '../../src/protocol/messages.js'
-import { Pump, TestPeer, hid, timeIn } from './harness.js'
+import { BucketIndex } from '../../src/sync/bucket-index.js'
+import { heldWithGossipId } from '../../src/sync/gossip-ids.js'
+import { Pump, TestPeer, granularity, hid, timeIn } from './harness.js'
 
 const gossipOf = (m: { message: unknown }, op: GossipMessage['op']): boolean => {
   const message = m.message as { type: string; op?: string }
@@ -17,6 +19,23 @@ function collidingIds(label: string): [string, string] {
   const key = hid(`${label}-key`).slice(0, 16)
   return [key + hid(`${label}-x`).slice(16), key + hid(`${label}-y`).slice(16)]
 }
+
+describe('looking up gossip ids', () => {
+  it('finds every held id with a gossip id, while ids come and go after the bucket was first sorted', () => {
+    const index = new BucketIndex(granularity)
+    const bucket = index.bucketOfTime(timeIn(0))
+    const ids = Array.from({ length: 200 }, (_, i) => hid(`lookup${i}`))
+    const [x, y] = collidingIds('lookup')
+    for (const id of ids.slice(0, 100)) index.add(id, timeIn(0, 1))
+    expect(heldWithGossipId(index, bucket, ids[150]!.slice(0, 16))).toEqual([]) // sorts the bucket once
+    for (const id of [...ids.slice(100), x, y]) index.add(id, timeIn(0, 2))
+    for (const id of ids.slice(0, 50)) index.remove(id)
+    for (const id of ids.slice(50)) expect(heldWithGossipId(index, bucket, id.slice(0, 16))).toEqual([id])
+    for (const id of ids.slice(0, 50)) expect(heldWithGossipId(index, bucket, id.slice(0, 16))).toEqual([])
+    expect(heldWithGossipId(index, bucket, x.slice(0, 16))).toEqual([x, y].sort())
+    expect(index.sortedBucketIds(bucket)).toEqual([...index.bucketIds(bucket)].sort())
+  })
+})
 
 describe('gossip ids that collide', () => {
   it('a holder asked for a gossip id sends every record matching it, and the asker keeps them all', () => {
