@@ -44,7 +44,7 @@ export interface CoreState {
   readonly maxRejectedPerPeer: number
   readonly mayPull: () => boolean
   readonly onPull: (ids: number) => void
-  readonly onUndelivered: (peerId: string, ids: number, silentMs: number) => void
+  readonly onUndelivered: (peerId: string, ids: number, silentMs: number, reports: number) => void
   readonly requests: RequestScheduler
   readonly peers: Map<string, PeerState>
   /** Gossip ids of records refused here for good, recently (so a gossiped one is not pulled again; see `core-gossip.ts`). */

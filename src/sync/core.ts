@@ -133,7 +133,7 @@ function tick(s: CoreState, nowMs: number): Outbound[] {
   s.reconciler.expire(nowMs)
   for (const [peerId, peer] of s.peers) if (nowMs - peer.lastRootSentAt >= s.rebroadcastMs) sendRoot(s, peerId, peer, nowMs, list)
   pullRequests(s, nowMs, list)
-  for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs)
+  for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs, u.reports)
   return list
 }
 

@@ -54,8 +54,8 @@ interface PeerRequests {
   /** Requests that timed out while the peer kept talking, since it last answered one; and when the first of them timed out. */
   silentIds: number
   silentSinceMs: number | undefined
-  /** Whether it was reported as not delivering since it last answered (then a few more time-outs report it again). */
-  reported: boolean
+  /** Times it was reported as not delivering since it last answered (after the first, a few more time-outs report it again). */
+  reports: number
 }
 
 /** A peer that kept announcing ids and not delivering them (see {@link RequestScheduler.timeouts}). */
@@ -63,8 +63,10 @@ export interface Undelivered {
   peerId: string
   /** Requests that timed out unanswered while it kept talking, since it last answered one. */
   ids: number
-  /** How long it has not answered a single request while talking (ms). */
+  /** How long it has not answered a single request while talking (ms), since its last report. */
   silentMs: number
+  /** How many times in a row it was reported (this one included) without answering a request in between. */
+  reports: number
 }
 
 /**
@@ -184,7 +186,7 @@ export class RequestScheduler {
       lastHeardMs: Number.NEGATIVE_INFINITY,
       silentIds: 0,
       silentSinceMs: undefined,
-      reported: false,
+      reports: 0,
     })
   }
 
@@ -314,7 +316,7 @@ export class RequestScheduler {
     if (!p) return
     p.silentIds = 0
     p.silentSinceMs = undefined
-    p.reported = false
+    p.reports = 0
     if (delivered && p.allowance < this.#limits.maxInFlightPerPeer) p.allowance++
   }
 
@@ -360,13 +362,13 @@ export class RequestScheduler {
         ;(w.failed ??= new Set()).add(peerId)
         this.#requeue(w)
       }
-      if (p.silentSinceMs === undefined || p.silentIds < (p.reported ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
+      if (p.silentSinceMs === undefined || p.silentIds < (p.reports > 0 ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
       const silentMs = nowMs - p.silentSinceMs
       if (silentMs < UNDELIVERED_MIN_TIMEOUTS * timeoutMs) continue
-      silent.push({ peerId, ids: p.silentIds, silentMs })
+      p.reports++
+      silent.push({ peerId, ids: p.silentIds, silentMs, reports: p.reports })
       p.silentIds = 0
       p.silentSinceMs = undefined
-      p.reported = true
     }
     return silent
   }
