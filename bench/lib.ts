@@ -85,8 +85,12 @@ export async function rawVerifyRate(records: readonly PeersetRecord[], rounds = 
   const warmUntil = performance.now() + 500
   while (performance.now() < warmUntil) one()
   const perRound: number[] = []
+  const cpu0 = process.cpuUsage()
+  const k0 = k
   for (let r = 0; r < rounds; r++) perRound.push(await opsPerSecond(one, msPerRound, 0))
-  return { perSec: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), rounds: perRound, sample: sample.length }
+  const cpu = process.cpuUsage(cpu0)
+  const cpuMsPerVerify = (cpu.user + cpu.system) / 1000 / (k - k0)
+  return { perSec: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), rounds: perRound, sample: sample.length, cpuMsPerVerify }
 }
 
 /** A raw verify rate: the median of its rounds, with the spread. */
@@ -96,12 +100,14 @@ export interface RawVerify {
   max: number
   rounds: number[]
   sample: number
+  /** CPU ms of the process per verify over the rounds: on a loaded machine it moves far less than the rate. */
+  cpuMsPerVerify: number
 }
 
 /** Two raw verify measurements (before and after the scenarios) as one: the median of all rounds. */
 export function combineRaw(a: RawVerify, b: RawVerify): RawVerify {
   const rounds = [...a.rounds, ...b.rounds]
-  return { perSec: median(rounds), min: Math.min(a.min, b.min), max: Math.max(a.max, b.max), rounds, sample: a.sample }
+  return { perSec: median(rounds), min: Math.min(a.min, b.min), max: Math.max(a.max, b.max), rounds, sample: a.sample, cpuMsPerVerify: (a.cpuMsPerVerify + b.cpuMsPerVerify) / 2 }
 }
 
 export function median(values: readonly number[]): number {
