@@ -138,8 +138,8 @@ export class Ingestor {
     try {
       foreseeSignatures(items.filter((item) => queued.has(item)), this.#o, this.#ahead!)
     } catch (cause) {
-      // Only an early start is lost: the judge asks for every signature it needs.
-      this.#o.listener.writeFailed(new PeersetError('STORAGE_FAILED', `checking signatures early failed unexpectedly: ${String(cause)}`, { cause }))
+      // A bug, reported; only an early start is lost: the judge asks for every signature it needs.
+      this.#o.verifierFailed?.(new PeersetError('VERIFIER_FAILED', `checking signatures early failed unexpectedly: ${String(cause)}`, { cause }))
     }
   }
 
