@@ -34,6 +34,7 @@ export class Outbox {
       // Records we ask for are flow-controlled, never counted as a flood.
       if (message.type === 'want') entry.session.expectRecords(message.ids.length)
       if (message.type === 'gossip' && message.op === 'want') entry.session.expectRecords(message.groups.reduce((n, g) => n + g.ids.length, 0))
+      if (message.type === 'records') entry.recordsSent += message.events.length
       if (message.type === 'have' || message.type === 'gossip') {
         this.#queueHave(to, message.type === 'have' ? 'have' : `gossip:${message.op}`, message.groups)
         continue

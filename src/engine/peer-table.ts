@@ -22,6 +22,8 @@ export interface PeerEntry {
   authenticatedAt: number
   /** Records received from this peer and added. */
   useful: number
+  /** Records sent to it in this session (for `PeerInfo.recordsSent`). */
+  recordsSent: number
   /** Records we serve this peer (answers to its `want`s): bounded, so a small request cannot make us send without limit. */
   served: TokenBucket
 }
@@ -137,7 +139,7 @@ export class PeerTable {
       ...(this.#o.sessionTimeouts ? { timeouts: this.#o.sessionTimeouts } : {}),
       ...(this.#o.proofOfWork ? { proofOfWork: { requireDifficulty: this.#o.proofOfWork } } : {}),
     })
-    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
+    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, recordsSent: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
     this.#sessions.set(peerId, entry)
     return entry
   }

@@ -207,6 +207,11 @@ export class SyncDriver {
     return this.#peers.get(peerId)?.session.rttMs
   }
 
+  /** Records sent to a peer in its current session (0 without one). */
+  recordsSentTo(peerId: string): number {
+    return this.#peers.get(peerId)?.recordsSent ?? 0
+  }
+
   /** Drive timeouts: call about once a second. */
   tick(): void {
     if (this.#state.stopped || !this.#state.core) return
