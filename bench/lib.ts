@@ -33,8 +33,8 @@ export function machineLine(): string {
 }
 
 /** Run `fn` repeatedly for about `ms` milliseconds (after a warm-up) and return operations per second. */
-export async function opsPerSecond(fn: () => unknown | Promise<unknown>, ms = 1500): Promise<number> {
-  const warmUntil = performance.now() + Math.min(300, ms / 4)
+export async function opsPerSecond(fn: () => unknown | Promise<unknown>, ms = 1500, warmMs = Math.min(300, ms / 4)): Promise<number> {
+  const warmUntil = performance.now() + warmMs
   while (performance.now() < warmUntil) await fn()
   let n = 0
   const start = performance.now()
@@ -70,13 +70,60 @@ export async function cachedFixtures(cache: string, n: number, room: string, tex
   return records
 }
 
-/** The raw `schnorr.verify` rate on this thread, over (up to) the first 200 of `records`, for 2 s. */
-export async function rawVerifyRate(records: readonly PeersetRecord[]): Promise<{ perSec: number; sample: number }> {
-  const sample = records.slice(0, 200).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
+/**
+ * The raw `schnorr.verify` rate of this thread: `rounds` rounds of `msPerRound` each, over (up to)
+ * the first 2,000 of `records` (distinct signatures, so no round repeats a few cached inputs), after
+ * a 500 ms warm-up. The median round is the rate; min and max show how steady the machine was.
+ */
+export async function rawVerifyRate(records: readonly PeersetRecord[], rounds = 5, msPerRound = 1_000): Promise<RawVerify> {
+  const sample = records.slice(0, 2_000).map((r) => ({ sig: hexToBytes(r.sig), id: hexToBytes(r.id), pub: hexToBytes(r.author) }))
   let k = 0
-  const perSec = await opsPerSecond(() => {
+  const one = (): void => {
     const s = sample[k++ % sample.length]!
     schnorr.verify(s.sig, s.id, s.pub)
-  }, 2_000)
-  return { perSec, sample: sample.length }
+  }
+  const warmUntil = performance.now() + 500
+  while (performance.now() < warmUntil) one()
+  const perRound: number[] = []
+  const cpu0 = process.cpuUsage()
+  const k0 = k
+  for (let r = 0; r < rounds; r++) perRound.push(await opsPerSecond(one, msPerRound, 0))
+  const cpu = process.cpuUsage(cpu0)
+  const cpuMsPerVerify = (cpu.user + cpu.system) / 1000 / (k - k0)
+  return { perSec: median(perRound), min: Math.min(...perRound), max: Math.max(...perRound), rounds: perRound, sample: sample.length, cpuMsPerVerify }
+}
+
+/** A raw verify rate: the median of its rounds, with the spread. */
+export interface RawVerify {
+  perSec: number
+  min: number
+  max: number
+  rounds: number[]
+  sample: number
+  /** CPU ms of the process per verify over the rounds: on a loaded machine it moves far less than the rate. */
+  cpuMsPerVerify: number
+}
+
+/** Two raw verify measurements (before and after the scenarios) as one: the median of all rounds. */
+export function combineRaw(a: RawVerify, b: RawVerify): RawVerify {
+  const rounds = [...a.rounds, ...b.rounds]
+  return { perSec: median(rounds), min: Math.min(a.min, b.min), max: Math.max(a.max, b.max), rounds, sample: a.sample, cpuMsPerVerify: (a.cpuMsPerVerify + b.cpuMsPerVerify) / 2 }
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * CPU time this process spent (all its threads: main and workers, user + system) while `run` ran,
+ * in ms, with the wall time. On a loaded machine the wall time swells; the CPU time much less.
+ */
+export async function cpuAccounted<T>(run: () => Promise<T>): Promise<{ value: T; cpuMs: number; wallMs: number }> {
+  const cpu0 = process.cpuUsage()
+  const wall0 = performance.now()
+  const value = await run()
+  const cpu = process.cpuUsage(cpu0)
+  return { value, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wall0 }
 }

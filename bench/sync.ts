@@ -24,6 +24,7 @@ import type { NostrEvent } from '../src/record/types.js'
 import { BucketIndex } from '../src/sync/bucket-index.js'
 import { createSyncCore, type Outbound, type SyncCore } from '../src/sync/core.js'
 import { createRatelessReconciler } from '../src/sync/riblt-reconciler.js'
+import { acceptAll, createIdentity, createMemoryNetwork, createPeerset, memoryStorage, type Peerset, type TransportHandlers, type TransportRoom, type TransportStrategy } from '../src/index.js'
 import { jsonMode, report, round, type Row } from './lib.js'
 
 const N = 100_000
@@ -203,3 +204,75 @@ for (const [name, d] of [['d=0', 0], ['d=1', 1], ['d=100', 100], ['d=10000', 10_
   tableRows.push({ ...row, wantBytes: r.wantBytes, cpuMsA: round(r.cpuA), cpuMsB: round(r.cpuB), vsNaive: `${round(nv.bytes / Math.max(1, r.bytes), 1)}x` })
 }
 report(`sync: ${N} ids over ${BUCKETS} daily buckets, two peers (bytes exclude records; want bytes included)`, jsonMode ? jsonRows : tableRows)
+
+// ---------------------------------------------------------------------------------------------
+// gossip: N peers on the memory network through the public API; 300 records published at one
+// peer; every byte on the network (every frame of every type, from the first publish until every
+// peer holds every record), per record per receiving peer.
+// ---------------------------------------------------------------------------------------------
+
+const GOSSIP_RECORDS = 300
+
+/** A transport strategy that adds the length of every frame its peer sends to `bytes.total`. */
+function countingTransport(inner: TransportStrategy, bytes: { total: number; lastAt: number }): TransportStrategy {
+  return {
+    name: inner.name,
+    isSupported: () => inner.isSupported(),
+    async join(room: string, handlers: TransportHandlers): Promise<TransportRoom> {
+      const joined = await inner.join(room, handlers)
+      return {
+        selfId: joined.selfId,
+        send: (peerId, data) => {
+          bytes.total += data.length
+          bytes.lastAt = performance.now()
+          joined.send(peerId, data)
+        },
+        leave: () => joined.leave(),
+      }
+    },
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`gossip bench: timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+async function gossip(peersCount: number): Promise<Row> {
+  const network = createMemoryNetwork({ latencyMs: 5, seed: peersCount })
+  const bytes = { total: 0, lastAt: performance.now() }
+  const joined = new Map<Peerset, number>()
+  const peers = await Promise.all(
+    Array.from({ length: peersCount }, (_, i) =>
+      createPeerset({
+        room: 'bench-gossip',
+        identity: createIdentity(),
+        storage: memoryStorage(),
+        transport: countingTransport(network.transport({ peerId: `peer-${String(i).padStart(2, '0')}` }), bytes),
+        moderation: acceptAll(),
+        tickIntervalMs: 200,
+      }),
+    ),
+  )
+  for (const p of peers) p.on('peer:joined', () => joined.set(p, (joined.get(p) ?? 0) + 1))
+  try {
+    // Every pair authenticated (handshakes done), then the network quiet: only gossip is measured.
+    await until(() => peers.every((p) => joined.get(p) === peersCount - 1), 60_000, 'every peer to authenticate every other')
+    await until(() => performance.now() - bytes.lastAt > 1_000, 60_000, 'the network to be quiet')
+    bytes.total = 0
+    const publisher = peers[0]!
+    for (let i = 0; i < GOSSIP_RECORDS; i++) await publisher.publish({ text: `gossip record ${i}` })
+    await until(() => peers.every((p) => p.status().records === GOSSIP_RECORDS), 120_000, 'every peer to hold every record')
+    return { scenario: `gossip-n${peersCount}`, peers: peersCount, records: GOSSIP_RECORDS, bytesPerRecordPerPeer: round(bytes.total / (GOSSIP_RECORDS * (peersCount - 1))) }
+  } finally {
+    await Promise.all(peers.map((p) => p.close()))
+    network.close()
+  }
+}
+
+const gossipRows: Row[] = []
+for (const n of [4, 8, 16]) gossipRows.push(await gossip(n))
+report(`gossip: ${GOSSIP_RECORDS} records published at one of N peers (memory network, public API; every byte on the network until every peer holds them)`, gossipRows)

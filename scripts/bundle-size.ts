@@ -7,9 +7,14 @@
  *
  * Run: `npm run size` (table), `npm run size -- --json` (one JSON object per line).
  *
- * Rows: `initial` is what the page loads before `createPeerset` runs; `+ torrent` adds the chunks
- * loaded when the default transport starts (trystero's torrent strategy) and, when moderation is on,
- * the lazily loaded word list; `+ nostr` is the same for `trysteroTransport({ strategy: 'nostr' })`.
+ * Rows: `first load` is what the page loads before `createPeerset` runs; `running (torrent)` is
+ * everything a running peerset loads with the defaults: the first load, the chunks loaded when the
+ * default transport starts (trystero's torrent strategy) and the word list the default moderation
+ * always loads. Lazy chunks that always load are counted: this row is the one `--max-kb` checks and
+ * issue 12's 70 KB target is about. `running (nostr)` is the same for `trysteroTransport({ strategy: 'nostr' })`.
+ *
+ * `npm run size -- --src` bundles `src/index.ts` instead of `dist/` (same rows, give or take
+ * tsup's output) and adds the minified bytes of our own code per folder of src/, to see what is big.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -28,10 +33,11 @@ peerset.on('record:added', (record) => console.log(record.text))
 `
 
 /** Resolves `peerset` to this checkout's `dist/` (its own node_modules has no `peerset`). */
+const fromSource = process.argv.includes('--src')
 const peersetFromDist: Plugin = {
   name: 'peerset-from-dist',
   setup(b) {
-    b.onResolve({ filter: /^peerset$/ }, () => ({ path: join(root, 'dist/index.js') }))
+    b.onResolve({ filter: /^peerset$/ }, () => ({ path: join(root, fromSource ? 'src/index.ts' : 'dist/index.js') }))
   },
 }
 
@@ -100,8 +106,21 @@ function byPackage(meta: Metafile): Map<string, number> {
   for (const out of Object.values(meta.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
-      const name = match ? match[1]! : input.includes('dist/') ? 'peerset' : 'host app'
+      const name = match ? match[1]! : input.includes('dist/') || input.startsWith('src/') ? 'peerset' : 'host app'
       sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput)
+    }
+  }
+  return sizes
+}
+
+/** Minified bytes of our own code per folder of src/ (only with `--src`). */
+function bySourceFolder(meta: Metafile): Map<string, number> {
+  const sizes = new Map<string, number>()
+  for (const out of Object.values(meta.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
+      if (!input.startsWith('src/')) continue
+      const folder = input.split('/').length > 2 ? input.split('/').slice(0, 2).join('/') : 'src/*.ts'
+      sizes.set(folder, (sizes.get(folder) ?? 0) + bytesInOutput)
     }
   }
   return sizes
@@ -133,25 +152,31 @@ async function main(): Promise<void> {
       return files
     }
     const sets: [string, Set<string>][] = [
-      ['initial (before the transport starts)', initial],
-      ['+ torrent (default transport, default moderation)', withStrategy('@trystero-p2p/torrent')],
-      ['+ nostr (trysteroTransport({ strategy: "nostr" }))', withStrategy('trystero')],
+      ['first load (before the transport starts)', initial],
+      ['running (torrent: default transport + word list)', withStrategy('@trystero-p2p/torrent')],
+      ['running (nostr: trysteroTransport({ strategy: "nostr" }))', withStrategy('trystero')],
     ]
     const rows: Row[] = sets.map(([scenario, files]) => {
       const t = total(files)
       return { scenario, files: files.size, minKB: kb(t.minBytes), minGzipKB: kb(t.gzipBytes) }
     })
     const packages = [...byPackage(meta)].sort((a, b) => b[1] - a[1])
+    const folders = [...bySourceFolder(meta)].sort((a, b) => b[1] - a[1])
     const forbidden = nodeImports(meta)
     if (jsonMode) {
       for (const row of rows) console.log(JSON.stringify(row))
       console.log(JSON.stringify({ scenario: 'minified bytes by package', ...Object.fromEntries(packages.map(([name, bytes]) => [`${name} minKB`, kb(bytes)])) }))
+      if (fromSource) console.log(JSON.stringify({ scenario: 'minified bytes by src folder', ...Object.fromEntries(folders.map(([name, bytes]) => [`${name} minKB`, kb(bytes)])) }))
     } else {
-      console.log(`\nbundle size: a browser app with createPeerset + trysteroTransport (esbuild, minified, gzip -9)`)
+      console.log(`\nbundle size: a browser app with createPeerset + trysteroTransport (esbuild, minified, gzip -9, from ${fromSource ? 'src/' : 'dist/'})`)
       console.log(machineLine())
       console.table(rows)
       console.log('minified KB by package (all chunks):')
       console.table(Object.fromEntries(packages.map(([name, bytes]) => [name, kb(bytes)])))
+      if (fromSource) {
+        console.log('minified KB of our own code by src folder:')
+        console.table(Object.fromEntries(folders.map(([name, bytes]) => [name, kb(bytes)])))
+      }
       console.log(`outputs in ${relative(root, outdir) || outdir}: ${Object.keys(meta.outputs).filter((f) => f.endsWith('.js')).length} files`)
     }
     let failed = false

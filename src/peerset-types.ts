@@ -152,6 +152,8 @@ export interface PeerInfo {
   connectedAt: number
   /** Records received from it and added. */
   recordsReceived: number
+  /** Records sent to it (in answer to its requests) during its current session. */
+  recordsSent: number
   /**
    * About one round trip to the peer, ms: from our hello to its signed answer (the handshake; its
    * signing included), then from each keepalive ping to its pong. `undefined` until it answered.

@@ -108,7 +108,7 @@ class RoomLink implements Connection {
   }
 
   peers(): PeerInfo[] {
-    return [...this.#peerInfo.values()].map((p) => ({ ...p, rttMs: this.#sync.rttOf(p.peerId) }))
+    return [...this.#peerInfo.values()].map((p) => ({ ...p, rttMs: this.#sync.rttOf(p.peerId), recordsSent: this.#sync.recordsSentTo(p.peerId) }))
   }
 
   configure(tuning: LiveTuning): void {
@@ -233,7 +233,7 @@ function createDriver(config: ResolvedOptions, tuning: LiveTuning, local: LocalS
   const { clock } = config
   const infoOf = (peerId: string): PeerInfo => {
     let info = peerInfo.get(peerId)
-    if (!info) peerInfo.set(peerId, (info = { peerId, state: 'connecting', pubkey: undefined, npub: undefined, strikes: 0, connectedAt: clock(), recordsReceived: 0, rttMs: undefined }))
+    if (!info) peerInfo.set(peerId, (info = { peerId, state: 'connecting', pubkey: undefined, npub: undefined, strikes: 0, connectedAt: clock(), recordsReceived: 0, recordsSent: 0, rttMs: undefined }))
     return info
   }
   return new SyncDriver({

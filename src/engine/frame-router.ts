@@ -5,7 +5,7 @@
  * Records the core receives go to the ingest path; their outcome goes back to the core.
  */
 import { PeersetError } from '../errors.js'
-import { decodeMessage, wireEventSize, type SyncMessage, type WireEvent } from '../protocol/index.js'
+import { decodeMessage, wireEventSize, type GossipMessage, type SyncMessage, type WireEvent } from '../protocol/index.js'
 import { computeEventId, toNostrEvent } from '../record/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { decodeSessionMessage, isHelloFrame, type SessionAction } from '../session/index.js'
@@ -344,6 +344,12 @@ export class FrameRouter {
       message = { ...message, max: allowed }
       if (allowed > 0) entry.served.take(allowed, this.#o.clock())
     }
+    if (message.type === 'gossip' && message.op === 'want') {
+      const capped = capGossipWant(message, Math.min(MAX_WANT_IDS, Math.floor(entry.served.available(this.#o.clock()))))
+      if (capped === undefined) return
+      entry.served.take(capped.count, this.#o.clock())
+      message = capped.message
+    }
     const result = core.receive(peerId, message, this.#o.clock())
     this.#outbox.send(result.send)
     this.#strikeUnrequested(peerId, entry, result.unrequested)
@@ -400,4 +406,17 @@ export class FrameRouter {
       }
     }
   }
+}
+
+/** A `gossip` `want` cut to at most `allowed` ids (the serving budget, as for `want`), or `undefined` if none is allowed. */
+function capGossipWant(message: GossipMessage, allowed: number): { message: GossipMessage; count: number } | undefined {
+  const groups: GossipMessage['groups'] = []
+  let count = 0
+  for (const g of message.groups) {
+    if (count >= allowed) break
+    const ids = g.ids.slice(0, allowed - count)
+    groups.push({ bucket: g.bucket, ids })
+    count += ids.length
+  }
+  return count === 0 ? undefined : { message: { ...message, groups }, count }
 }

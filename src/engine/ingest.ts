@@ -9,7 +9,9 @@ import { PeersetError } from '../errors.js'
 import type { PeersetRecord } from '../record/types.js'
 import type { RecordStore } from '../storage/types.js'
 import type { IngestListener, IngestOutcome, RecordOrigin, RemoveReason } from './ingest-types.js'
-import { claimedId, judgeBatch, type JudgeContext, type Submission } from './judge.js'
+import { claimedId, foreseeSignatures, judgeBatch, signatureRead, type JudgeContext, type Lookahead, type RecordSubmission, type Submission } from './judge.js'
+import { SignatureBook } from '../verify/batch.js'
+import type { SignatureCheck } from '../verify/types.js'
 import { toNostrEvent } from '../record/index.js'
 import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX } from './evidence.js'
 import { LEDGER_META_KEY, VERSIONS_META_KEY } from './meta-keys.js'
@@ -32,10 +34,21 @@ export class Ingestor {
   #running: Promise<void> = Promise.resolve()
   #draining = false
   #closed = false
+  /**
+   * With a verifier that runs off this thread (`concurrent`): signatures of records queued while a
+   * batch is judged and written are checked meanwhile, so the verifier never waits for the judge,
+   * the store and the network in turn. Without one, each batch's signatures are checked when it
+   * is judged (on this thread, checking early would only delay the batch before it).
+   */
+  readonly #ahead: Lookahead | undefined
+  /** Queued remote submissions whose signatures are not asked for yet. */
+  #unforeseen: RecordSubmission[] = []
 
   constructor(options: IngestorOptions) {
     this.#o = options
     this.#maxBatch = options.maxBatch ?? 100
+    const signatures = new SignatureBook(options.verifier, (error) => options.verifierFailed?.(error))
+    this.#ahead = options.verifier.concurrent === true ? { signatures, reads: new Map() } : undefined
   }
 
   /** Submit an untrusted event from a peer (or, without `peerId`, imported by the host app). */
@@ -86,6 +99,10 @@ export class Ingestor {
       return
     }
     this.#queue.push(submission)
+    if (this.#ahead && this.#draining && submission.type === 'remote') {
+      // Records of one frame arrive together: ask for their signatures in one call, after this turn.
+      if (this.#unforeseen.push(submission) === 1) queueMicrotask(() => this.#foresee())
+    }
     if (!this.#draining) {
       this.#draining = true
       // Started after the current synchronous turn, so submissions made together share a batch.
@@ -113,9 +130,28 @@ export class Ingestor {
     }
   }
 
+  /** Ask for the signatures of the queued records not asked for yet (with a concurrent verifier). */
+  #foresee(): void {
+    const items = this.#unforeseen
+    this.#unforeseen = []
+    const queued = new Set<Submission>(this.#queue)
+    try {
+      foreseeSignatures(items.filter((item) => queued.has(item)), this.#o, this.#ahead!)
+    } catch (cause) {
+      // A bug, reported; only an early start is lost: the judge asks for every signature it needs.
+      this.#o.verifierFailed?.(new PeersetError('VERIFIER_FAILED', `checking signatures early failed unexpectedly: ${String(cause)}`, { cause }))
+    }
+  }
+
   /** Judge, commit, report. */
   async #process(batch: Submission[]): Promise<void> {
-    const { stage, decisions } = await judgeBatch(batch, this.#o)
+    let judged
+    try {
+      judged = await judgeBatch(batch, this.#o, this.#ahead)
+    } finally {
+      this.#forget(batch)
+    }
+    const { stage, decisions } = judged
     const net = stage.netWrite()
     try {
       if (await this.#commit(stage, net)) this.#o.listener.writeSucceeded?.()
@@ -125,6 +161,20 @@ export class Ingestor {
       return
     }
     reportCommitted(stage, net, decisions, this.#o)
+  }
+
+  /** Forget what was kept ahead for a judged batch: its reads and its signatures' answers. */
+  #forget(batch: readonly Submission[]): void {
+    const ahead = this.#ahead
+    if (!ahead) return
+    const checks: SignatureCheck[] = []
+    for (const item of batch) {
+      if (item.type !== 'remote' && item.type !== 'local') continue
+      const check = signatureRead(ahead.reads.get(item))
+      if (check) checks.push(check)
+      ahead.reads.delete(item)
+    }
+    ahead.signatures.forget(checks)
   }
 
   /** Write the stage's net effect, with the ledger and the version memory it changed, in one transaction. Resolves whether anything was written. */

@@ -73,18 +73,35 @@ export interface JudgeContext {
 export const REVIEW_TIMEOUT_MS = 10_000
 
 /**
+ * What the ingestor keeps between batches so that a verifier off the calling thread can check the
+ * signatures of queued batches early (see {@link foreseeSignatures}): the answers, and each queued
+ * submission's read (so it is read once). The ingestor forgets a batch's entries once it is judged.
+ */
+export interface Lookahead {
+  signatures: SignatureBook
+  reads: Map<RecordSubmission, CachedRead>
+}
+
+/** A submission read, with the limits it was read under (read again if they changed meanwhile). */
+export interface CachedRead {
+  limits: RecordLimits
+  read: Read
+}
+
+/**
  * Judge a batch: the decisions, in submission order, and the staged changes. The records are read
  * first, and the signatures of those that pass the cheap checks over the state at the start of the
  * batch go to the verifier in one call; then every record is judged in order exactly as if alone
  * (a signature the first pass did not foresee, e.g. of a record whose copy an earlier record of the
- * batch replaced, is verified when it is reached).
+ * batch replaced, is verified when it is reached). With `ahead`, reads and answers asked for while
+ * the batch was queued are used (and the rest are asked through the same book).
  */
-export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext): Promise<{ stage: Stage; decisions: Decision[] }> {
+export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext, ahead?: Lookahead): Promise<{ stage: Stage; decisions: Decision[] }> {
   const stage = new Stage(ctx.index, ctx.ledger, ctx.versions, ctx.evidence)
   const decisions: Decision[] = []
   const read = new Map<RecordSubmission, Read>()
-  for (const item of batch) if (item.type === 'remote' || item.type === 'local') read.set(item, readSubmission(item, ctx))
-  const signatures = new SignatureBook(ctx.verifier, (error) => ctx.verifierFailed?.(error))
+  for (const item of batch) if (item.type === 'remote' || item.type === 'local') read.set(item, readOnce(item, ctx, ahead?.reads))
+  const signatures = ahead?.signatures ?? new SignatureBook(ctx.verifier, (error) => ctx.verifierFailed?.(error))
   await signatures.prefetch(signaturesToCheck(read, stage, ctx))
   let lastYield = performance.now()
   for (const item of batch) {
@@ -107,8 +124,33 @@ export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext
   return { stage, decisions }
 }
 
+/**
+ * Start checking the signatures of queued submissions that pass the cheap checks over the
+ * committed state now (the judge checks again over the state its batch starts from): only what a
+ * peer sent us when asked reaches here, as for the judge's own first pass. Their reads are kept in
+ * `ahead.reads` for the judge.
+ */
+export function foreseeSignatures(items: readonly RecordSubmission[], ctx: JudgeContext, ahead: Lookahead): void {
+  const read = new Map<RecordSubmission, Read>()
+  for (const item of items) if (item.type === 'remote') read.set(item, readOnce(item, ctx, ahead.reads))
+  ahead.signatures.ask(signaturesToCheck(read, new Stage(ctx.index, ctx.ledger, ctx.versions, ctx.evidence), ctx))
+}
+
+/** The signature a submission's record carries, if it was read (for forgetting it). */
+export function signatureRead(cached: CachedRead | undefined): SignatureCheck | undefined {
+  return cached && 'record' in cached.read ? signatureOf(cached.read.record) : undefined
+}
+
+function readOnce(item: RecordSubmission, ctx: JudgeContext, reads: Map<RecordSubmission, CachedRead> | undefined): Read {
+  const cached = reads?.get(item)
+  if (cached && cached.limits === ctx.limits) return cached.read
+  const read = readSubmission(item, ctx)
+  reads?.set(item, { limits: ctx.limits, read })
+  return read
+}
+
 /** A submission read: its record, or the refusal of an unreadable event. */
-type Read = { record: PeersetRecord } | { refusal: Decision }
+export type Read = { record: PeersetRecord } | { refusal: Decision }
 
 /** What the cheap checks leave to decide about a record, after its signature. */
 interface Screened {

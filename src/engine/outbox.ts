@@ -1,9 +1,9 @@
 /**
  * The outbox of the sync driver: encodes what the sync core sends and hands the frames to the
- * transport, to authenticated peers only. The `have` announcements of one event-loop turn are
- * merged per peer into as few frames as fit.
+ * transport, to authenticated peers only. The `have` announcements (and `gossip` messages) of one
+ * event-loop turn are merged per peer into as few frames as fit.
  */
-import { encodeMessage } from '../protocol/index.js'
+import { encodeMessage, type GossipMessage } from '../protocol/index.js'
 import type { Outbound } from '../sync/index.js'
 import type { DriverState, Guard } from './driver-state.js'
 import type { PeerTable } from './peer-table.js'
@@ -13,7 +13,8 @@ export class Outbox {
   readonly #state: DriverState
   readonly #peers: PeerTable
   readonly #guard: Guard
-  readonly #pendingHave = new Map<string, Map<number, string[]>>()
+  /** Per peer, per kind (`have`, or `gossip:<op>`), ids by bucket. */
+  readonly #pendingHave = new Map<string, Map<string, Map<number, string[]>>>()
   #haveFlushQueued = false
 
   constructor(state: DriverState, peers: PeerTable, guard: Guard) {
@@ -33,8 +34,10 @@ export class Outbox {
       // Records we ask for are flow-controlled, never counted as a flood.
       if (message.type === 'want') entry.session.expectRecords(message.ids.length)
       else if (message.type === 'fetch') entry.session.expectRecords(message.max)
-      if (message.type === 'have') {
-        this.#queueHave(to, message.groups)
+      else if (message.type === 'gossip' && message.op === 'want') entry.session.expectRecords(message.groups.reduce((n, g) => n + g.ids.length, 0))
+      if (message.type === 'records' || message.type === 'pushed') entry.recordsSent += message.events.length
+      if (message.type === 'have' || message.type === 'gossip') {
+        this.#queueHave(to, message.type === 'have' ? 'have' : `gossip:${message.op}`, message.groups)
         continue
       }
       for (const frame of encodeMessage(message)) room.send(to, frame)
@@ -50,9 +53,11 @@ export class Outbox {
    * Announcements made in one turn of the event loop (a committed batch resolves many records at
    * once, each announced on its own) are merged into as few `have` frames as fit, per peer.
    */
-  #queueHave(to: string, groups: readonly { bucket: number; ids: string[] }[]): void {
-    let buckets = this.#pendingHave.get(to)
-    if (!buckets) this.#pendingHave.set(to, (buckets = new Map()))
+  #queueHave(to: string, kind: string, groups: readonly { bucket: number; ids: string[] }[]): void {
+    let kinds = this.#pendingHave.get(to)
+    if (!kinds) this.#pendingHave.set(to, (kinds = new Map()))
+    let buckets = kinds.get(kind)
+    if (!buckets) kinds.set(kind, (buckets = new Map()))
     for (const { bucket, ids } of groups) {
       const list = buckets.get(bucket)
       if (list) list.push(...ids)
@@ -69,10 +74,13 @@ export class Outbox {
     this.#pendingHave.clear()
     const room = this.#state.room
     if (!room || this.#state.stopped) return
-    for (const [to, buckets] of pending) {
+    for (const [to, kinds] of pending) {
       if (!this.#peers.get(to)?.authenticated) continue
-      const groups = [...buckets].map(([bucket, ids]) => ({ bucket, ids: [...new Set(ids)] }))
-      for (const frame of encodeMessage({ type: 'have', groups })) room.send(to, frame)
+      for (const [kind, buckets] of kinds) {
+        const groups = [...buckets].map(([bucket, ids]) => ({ bucket, ids: [...new Set(ids)] }))
+        const message = kind === 'have' ? { type: 'have' as const, groups } : { type: 'gossip' as const, op: kind.slice('gossip:'.length) as GossipMessage['op'], groups }
+        for (const frame of encodeMessage(message)) room.send(to, frame)
+      }
     }
   }
 }

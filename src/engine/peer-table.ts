@@ -22,6 +22,8 @@ export interface PeerEntry {
   authenticatedAt: number
   /** Records received from this peer and added. */
   useful: number
+  /** Records sent to it in this session (for `PeerInfo.recordsSent`). */
+  recordsSent: number
   /** Records we serve this peer (answers to its `want`s): bounded, so a small request cannot make us send without limit. */
   served: TokenBucket
 }
@@ -32,9 +34,21 @@ const ROTATE_MS = 60_000
 const PRUNE_MS = 60_000
 /** Pubkeys of peers that gave us records, remembered to keep room for them when the room is full. */
 const MAX_USEFUL_PEERS = 1_000
-/** Records served to one peer per second, and the burst. */
-const SERVE_RATE = 500
-const SERVE_BURST = 2_000
+/**
+ * Records served to one peer per second (answers to its `want`s), and the burst. This bounds what
+ * one peer can make us serve (a `want` of 32-byte ids costs it little; each answer costs us a
+ * lookup, an encoding and ~400 bytes of upload: about 35 us of CPU here, by --cpu-prof), while it must never pace
+ * an honest catch-up: a newcomer asks for records only as fast as it verifies them (about 770/s per
+ * core with noble, ~1,500/s with a 2-worker pool, ~3,500/s with libsecp256k1), so the rate sits
+ * above every verifier we ship or document. It was 500/s (burst 2,000): past the burst, no
+ * verifier could take in more than 500 records/s from one peer, and the ids cut from each `want`
+ * came back only after the requester's 10 s request timeout (which also shrinks its allowance of
+ * requests to us), so a faster verifier made the catch-up slower (issue 14, bench:ingest).
+ * The trade: one peer may cost us up to ~14% of a core and ~1.6 MB/s of upload while it keeps
+ * asking; what it asks beyond this is dropped, as before (an honest peer asks again after its timeout).
+ */
+export const SERVE_RATE = 4_000
+export const SERVE_BURST = 16_000
 /** Records a peer may owe us at once: answers to our wants are never counted as a flood, up to this. */
 export const MAX_EXPECTED_RECORDS = DEFAULT_SESSION_LIMITS.maxExpectedRecords
 /** Peers whose latest hello epoch is remembered (to drop hellos of their dead sessions). */
@@ -125,7 +139,7 @@ export class PeerTable {
       ...(this.#o.sessionTimeouts ? { timeouts: this.#o.sessionTimeouts } : {}),
       ...(this.#o.proofOfWork ? { proofOfWork: { requireDifficulty: this.#o.proofOfWork } } : {}),
     })
-    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
+    const entry: PeerEntry = { session, pubkey: undefined, authenticated: false, authenticatedAt: 0, useful: 0, recordsSent: 0, served: new TokenBucket(SERVE_RATE, SERVE_BURST, now) }
     this.#sessions.set(peerId, entry)
     return entry
   }

@@ -161,8 +161,14 @@ export class StagedLedger {
     return this.log.length > 0
   }
 
-  /** A ledger whose `strike` and `expire` change the batch's copy and are logged. */
+  /** A ledger whose `strike` and `expire` change the batch's copy and are logged (one object per batch: the judge asks for it per record). */
   writable(): StrikeLedger {
+    return (this.#writable ??= this.#makeWritable())
+  }
+
+  #writable: StrikeLedger | undefined
+
+  #makeWritable(): StrikeLedger {
     const staged = this
     const own = (): StrikeLedger => (this.#copy ??= copyOf(this.#base))
     return Object.freeze<StrikeLedger>({

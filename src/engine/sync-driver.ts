@@ -19,6 +19,14 @@ import { PeerTable } from './peer-table.js'
 import type { RecordIndex } from './record-index.js'
 import { SyncProgress, type SyncCounters, type SyncProgressInfo } from './sync-progress.js'
 
+/**
+ * Reports in a row (see `onUndelivered` in the sync core) after which a peer that announces ids
+ * and never delivers them is struck: the first comes after 16 requests and 2 request time-outs
+ * without an answer, each further one after 2 more time-outs, so at least 8 time-outs (80 s with
+ * the default 10 s) of silence while it keeps sending other frames.
+ */
+export const UNDELIVERED_STRIKE_REPORTS = 4
+
 /** What the driver reports about peers. */
 export interface PeerListener {
   /** A session changed state. */
@@ -121,12 +129,25 @@ export class SyncDriver {
       },
       isKnownRejected: (id) => this.#router.isKnownRejected(id),
       clockSkewMs: Math.max(1, Math.round(clockSkewMs)),
-      // A peer whose requests go unanswered is charged in the core (fewer requests in flight, its ids
-      // asked of others) but not struck: on a lossy link (15% of frames lost) honest peers looked the
-      // same and struck each other (test/engine/lossy-link.test.ts).
+      onUndelivered: (peerId, ids, silentMs, reports) => this.#guard(() => this.#undelivered(peerId, ids, silentMs, reports)),
       ...pullGateOptions(this.#o.pullGate),
     })
     for (const run of this.#early.splice(0)) this.#guard(run)
+  }
+
+  /**
+   * A peer keeps talking and answers none of our requests. The core has already charged it (fewer
+   * requests in flight, its ids asked of others); it is struck only once it has been reported
+   * {@link UNDELIVERED_STRIKE_REPORTS} times in a row without a single answer in between, at least
+   * 8 request time-outs of silence. On a lossy link honest peers do get a first report (a lost
+   * `want` or a lost `records` frame looks the same: test/engine/lossy-link.test.ts), never that many.
+   */
+  #undelivered(peerId: string, ids: number, silentMs: number, reports: number): void {
+    if (reports < UNDELIVERED_STRIKE_REPORTS) return
+    const entry = this.#peers.get(peerId)
+    if (!entry?.authenticated) return
+    const detail = `${ids} requested records not delivered in ${Math.round(silentMs / 1000)} s while it kept talking (${reports} reports in a row)`
+    this.#router.apply(peerId, entry.session.strike('undelivered', this.#o.clock(), detail))
   }
 
   /** Close every session and forget the room (before leaving it, or before a rejoin). */
@@ -184,6 +205,11 @@ export class SyncDriver {
   /** The round-trip time measured by the session with `peerId` (see `PeerSession.rttMs`). */
   rttOf(peerId: string): number | undefined {
     return this.#peers.get(peerId)?.session.rttMs
+  }
+
+  /** Records sent to a peer in its current session (0 without one). */
+  recordsSentTo(peerId: string): number {
+    return this.#peers.get(peerId)?.recordsSent ?? 0
   }
 
   /** Drive timeouts: call about once a second. */

@@ -11,6 +11,8 @@ import {
   CURSOR_ID_BYTES,
   DIGEST_BYTES,
   EMPTY_CHILD_DIGEST,
+  GOSSIP_ID_BYTES,
+  GOSSIP_OP_CODES,
   ID_BYTES,
   MAX_ABS_BUCKET,
   MAX_FETCH_RECORDS,
@@ -32,6 +34,7 @@ import {
   type BucketIds,
   type BucketWindow,
   type FingerprintValue,
+  type GossipMessage,
   type RangeEntry,
   type RejectClass,
   type RejectItem,
@@ -161,6 +164,9 @@ function decodeUnchecked(r: ByteReader): SyncMessage {
       message = { type: 'evidence', events }
       break
     }
+    case MESSAGE_TYPE_CODES.gossip:
+      message = readGossip(r)
+      break
     default:
       throw protocolError('unknown-type', `unknown message type ${type}`)
   }
@@ -278,20 +284,28 @@ function readRanges(r: ByteReader): RangeEntry[] {
   return entries
 }
 
-function readHave(r: ByteReader): BucketIds[] {
-  const n = r.count('have group count', 2 + ID_BYTES, MAX_LIST)
+function readHave(r: ByteReader, what = 'have', idBytes = ID_BYTES): BucketIds[] {
+  const n = r.count(`${what} group count`, 2 + idBytes, MAX_LIST)
   const groups: BucketIds[] = []
   let previous = 0
   for (let i = 0; i < n; i++) {
-    const bucket = readBucket(r, previous, 'have bucket')
+    const bucket = readBucket(r, previous, `${what} bucket`)
     previous = bucket
-    const m = r.count('have id count', ID_BYTES, MAX_LIST)
-    if (m === 0) throw protocolError('out-of-range', 'have group without ids')
+    const m = r.count(`${what} id count`, idBytes, MAX_LIST)
+    if (m === 0) throw protocolError('out-of-range', `${what} group without ids`)
     const ids: string[] = []
-    for (let j = 0; j < m; j++) ids.push(r.hex(ID_BYTES, 'have id'))
+    for (let j = 0; j < m; j++) ids.push(r.hex(idBytes, `${what} id`))
     groups.push({ bucket, ids })
   }
   return groups
+}
+
+const GOSSIP_OPS = new Map<number, GossipMessage['op']>(Object.entries(GOSSIP_OP_CODES).map(([op, code]) => [code, op as GossipMessage['op']]))
+
+function readGossip(r: ByteReader): GossipMessage {
+  const op = GOSSIP_OPS.get(r.u8('gossip op'))
+  if (op === undefined) throw protocolError('out-of-range', 'unknown gossip op')
+  return { type: 'gossip', op, groups: readHave(r, 'gossip', GOSSIP_ID_BYTES) }
 }
 
 function readReject(r: ByteReader): RejectItem[] {

@@ -23,6 +23,7 @@ export const MESSAGE_TYPE_CODES = {
   records: 6,
   reject: 7,
   evidence: 8,
+  gossip: 9,
   fetch: 10,
   pushed: 11,
   offer: 12,
@@ -185,6 +186,46 @@ export interface WireEvent {
   content: string
   sig: string
 }
+
+/**
+ * Bytes of a gossip id: the first 8 bytes of the event id (see {@link GossipMessage}). Why 8 bytes
+ * and why that is safe:
+ * - Nobody can make an honest record's gossip id collide with a record of their own: the honest id
+ *   does not exist yet when the attacker grinds (a second preimage on 64 bits, about 2^64 hashes,
+ *   each a signature too).
+ * - An attacker can make two of its own records share one (a birthday search, about 2^32): it only
+ *   hides one of its own records from gossip; the next reconciliation (full fingerprints) finds it.
+ * - Two honest ids of one bucket share one with probability about n^2 / 2^65: never in practice.
+ * - Whatever happens, nothing is lost: a receiver that holds a record with the announced gossip id
+ *   does not pull it (if it was another record, reconciliation finds the difference); a holder asked
+ *   for a gossip id sends every record it holds that matches it, and the receiver takes any record
+ *   matching what it asked for.
+ */
+export const GOSSIP_ID_BYTES = 8
+
+/** Gossip ids of one bucket (each the first {@link GOSSIP_ID_BYTES} bytes of an event id, as hex). */
+export interface BucketGossipIds {
+  bucket: number
+  ids: string[]
+}
+
+/**
+ * Gossip of new records by gossip id (see {@link GOSSIP_ID_BYTES}), so that announcing a record to a
+ * room costs 8 bytes per peer, not 32:
+ * - `have`: "I have these new records" (the receiver pulls those it lacks, with `want`);
+ * - `want`: "send me the records with these gossip ids" (each answered with every matching record
+ *   held, in `records`, or with `gone`);
+ * - `gone`: "I no longer hold anything with these gossip ids you asked for" (the asker turns to
+ *   another peer that announced them, as after a `reject` notice).
+ */
+export interface GossipMessage {
+  type: 'gossip'
+  op: 'have' | 'want' | 'gone'
+  groups: BucketGossipIds[]
+}
+
+/** Wire codes of {@link GossipMessage} `op` (the byte after the type). */
+export const GOSSIP_OP_CODES: Readonly<Record<GossipMessage['op'], number>> = { have: 1, want: 2, gone: 3 }
 
 /** Full records, answering a `want`. */
 export interface RecordsMessage {
@@ -351,6 +392,7 @@ export type SyncMessage =
   | RecordsMessage
   | RejectMessage
   | EvidenceMessage
+  | GossipMessage
   | FetchMessage
   | PushedMessage
   | OfferMessage

@@ -115,7 +115,7 @@ export class BucketIndex {
     }
     bucket.fp.add(id)
     bucket.ids.add(id)
-    bucket.sorted = undefined
+    if (bucket.sorted) bucket.sorted.splice(sortedIndex(bucket.sorted, id), 0, id) // kept sorted: gossip looks ids up in it
     this.#total.add(id)
     this.#entries?.set(id, createdAtSeconds)
     this.#size++
@@ -132,7 +132,7 @@ export class BucketIndex {
     if (!bucket?.ids.has(id)) return false
     bucket.fp.remove(id)
     bucket.ids.delete(id)
-    bucket.sorted = undefined
+    if (bucket.sorted) bucket.sorted.splice(sortedIndex(bucket.sorted, id), 1)
     if (bucket.ids.size === 0) {
       this.#buckets.delete(bucketNumber)
       this.#sortedBuckets = undefined
@@ -167,7 +167,7 @@ export class BucketIndex {
     return this.#buckets.get(bucket)?.ids ?? EMPTY_SET
   }
 
-  /** The ids of a bucket in increasing hex order (cached until the bucket changes). */
+  /** The ids of a bucket in increasing hex order (sorted once, then kept sorted as ids come and go). */
   sortedBucketIds(bucket: number): readonly string[] {
     const b = this.#buckets.get(bucket)
     if (!b) return []
@@ -249,4 +249,16 @@ export class BucketIndex {
     }
     return removed
   }
+}
+
+/** The first index of `sorted` whose id is not below `id` (binary search). */
+export function sortedIndex(sorted: readonly string[], id: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]! < id) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

@@ -10,6 +10,7 @@ import { applyReconcile, mayStartRound, out, pullRequests, rememberRejected, sen
 import { compactSummary, saltedDigest } from './summary.js'
 import { onFetch, onOffer, onPushed, startFetch } from './core-fetch.js'
 import type { BucketDiff } from './reconciler.js'
+import { onGossip } from './core-gossip.js'
 
 /** A decoded message from `peerId`: what to send, the requested records that arrived, and what was ignored. */
 export function receiveMessage(s: CoreState, peerId: string, message: SyncMessage, nowMs: number): ReceiveResult {
@@ -58,6 +59,9 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
     case 'offer':
       result.ignored += onOffer(s, peerId, peer, message.buckets, nowMs)
       pullRequests(s, nowMs, list)
+      break
+    case 'gossip':
+      result.ignored += onGossip(s, peerId, message, nowMs, list, (ids) => onWant(s, peerId, peer, ids, list))
       break
   }
   s.ignoredTotal += result.ignored
@@ -223,7 +227,8 @@ function onRecords(s: CoreState, peerId: string, events: readonly WireEvent[], r
       result.unrequested.push('')
       continue
     }
-    if (s.requests.arrived(peerId, id)) result.records.push({ id, ...event })
+    // alsoMatches: a holder asked by gossip id sends every record matching it (see core-gossip.ts).
+    if (s.requests.arrived(peerId, id) || s.requests.alsoMatches(peerId, id)) result.records.push({ id, ...event })
     else {
       result.ignored++
       if (!s.requests.wasAsked(peerId, id)) result.unrequested.push(id)

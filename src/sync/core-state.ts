@@ -10,6 +10,7 @@ import type { BucketIndex } from './bucket-index.js'
 import type { Outbound, SyncCoreOptions } from './core-types.js'
 import { createRangeReconciler } from './range-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
+import { GOSSIP_ID_CHARS, heldWithGossipId } from './gossip-ids.js'
 import { RequestScheduler } from './requests.js'
 import { pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
 
@@ -45,9 +46,11 @@ export interface CoreState {
   readonly maxRejectedPerPeer: number
   readonly mayPull: () => boolean
   readonly onPull: (ids: number) => void
-  readonly onUndelivered: (peerId: string, ids: number, silentMs: number) => void
+  readonly onUndelivered: (peerId: string, ids: number, silentMs: number, reports: number) => void
   readonly requests: RequestScheduler
   readonly peers: Map<string, PeerState>
+  /** Gossip ids of records refused here for good, recently (so a gossiped one is not pulled again; see `core-gossip.ts`). */
+  readonly refusedGossipIds: Set<string>
   /** Messages sent and received, by type. */
   readonly sent: Record<SyncMessageType, number>
   readonly received: Record<SyncMessageType, number>
@@ -61,7 +64,7 @@ export interface CoreState {
  */
 export const MAX_REJECTED_PER_PEER = 10_000
 
-const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject', 'fetch', 'pushed', 'offer', 'symbols', 'more', 'lacking']
+const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject', 'gossip', 'fetch', 'pushed', 'offer', 'symbols', 'more', 'lacking']
 
 /** Checks the options of `createSyncCore` and applies their defaults. Throws `INVALID_ARGUMENT`. */
 export function createCoreState(options: SyncCoreOptions): CoreState {
@@ -97,6 +100,7 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
       maxWantedPerPeer: positive(options.maxWantedPerPeer, 200_000, 'maxWantedPerPeer'),
     }),
     peers: new Map(),
+    refusedGossipIds: new Set(),
     sent,
     received: { ...sent },
     ignoredTotal: 0,
@@ -163,18 +167,40 @@ export function announce(s: CoreState, peerId: string, peer: PeerState, ids: Ite
   out(s, peerId, { type: 'have', groups: [...groups].map(([bucket, ids]) => ({ bucket, ids })) }, list)
 }
 
-/** `want` messages for the ids due to be requested (still inside the window, still lacking). */
+/**
+ * `want` messages for the ids due to be requested (still inside the window, still lacking): by
+ * full id when known, else by gossip id (a `gossip` `want`, see `core-gossip.ts`).
+ */
 export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): void {
   if (!s.mayPull()) return slowFetches(s)
   pullFetches(s, nowMs, list)
   const oldest = s.granularity.windowAt(nowMs).oldest
-  const stillWanted = (id: string, bucket: number) => bucket >= oldest && !s.index.has(id) && !s.isKnownRejected(id)
+  const stillWanted = (id: string, bucket: number) => bucket >= oldest && !holds(s, id, bucket)
   let pulled = 0
-  for (const [peerId, ids] of s.requests.pull(nowMs, stillWanted)) {
-    out(s, peerId, { type: 'want', ids }, list)
-    pulled += ids.length
+  for (const [peerId, requests] of s.requests.pull(nowMs, stillWanted)) {
+    const ids = requests.filter((r) => r.id.length !== GOSSIP_ID_CHARS).map((r) => r.id)
+    if (ids.length > 0) out(s, peerId, { type: 'want', ids }, list)
+    if (ids.length < requests.length) out(s, peerId, { type: 'gossip', op: 'want', groups: byBucket(requests.filter((r) => r.id.length === GOSSIP_ID_CHARS)) }, list)
+    pulled += requests.length
   }
   if (pulled > 0) s.onPull(pulled)
+}
+
+/** Whether we hold or refused for good `id` (a full id, or a gossip id announced in `bucket`). */
+export function holds(s: CoreState, id: string, bucket: number): boolean {
+  if (id.length !== GOSSIP_ID_CHARS) return s.index.has(id) || s.isKnownRejected(id)
+  return s.refusedGossipIds.has(id) || heldWithGossipId(s.index, bucket, id).length > 0
+}
+
+/** Ids grouped by bucket, as `have` and `gossip` carry them. */
+export function byBucket(items: Iterable<{ id: string; bucket: number }>): Array<{ bucket: number; ids: string[] }> {
+  const groups = new Map<number, string[]>()
+  for (const { id, bucket } of items) {
+    const g = groups.get(bucket)
+    if (g) g.push(id)
+    else groups.set(bucket, [id])
+  }
+  return [...groups].map(([bucket, ids]) => ({ bucket, ids }))
 }
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */

@@ -47,11 +47,13 @@ export interface SyncCoreOptions {
   /**
    * Called from `tick` for a peer that keeps announcing ids and not delivering them: while it kept
    * sending us sync messages, `ids` of our requests to it timed out over `silentMs` without it
-   * answering a single one (neither a record nor a `reject` notice that it no longer has it). The
-   * engine strikes it (`undelivered`). A dead or partitioned link never counts (nothing comes from
-   * the peer), and an honest peer answers every `want`. Called again only after as many more.
+   * answering a single one (neither a record nor a `reject` notice that it no longer has it).
+   * `reports` counts the calls in a row for this peer without an answer in between (1 the first
+   * time; then again after a few more time-outs). A dead or partitioned link never counts (nothing
+   * comes from the peer), and an honest peer answers every `want`; the engine strikes a peer only
+   * after several reports in a row (see `UNDELIVERED_STRIKE_REPORTS` in the engine).
    */
-  onUndelivered?(peerId: string, ids: number, silentMs: number): void
+  onUndelivered?(peerId: string, ids: number, silentMs: number, reports: number): void
 }
 
 /** A message for one peer. The engine encodes it with `encodeMessage` and sends every frame. */

@@ -16,10 +16,13 @@
  *    keeps talking and never answers); the engine checks the records and reports with
  *    `recordResolved`; refusals go back as `reject`, and an id refused for good is never offered
  *    to that peer again.
- * New records are announced with `have` to every peer; idle peers rebroadcast `root` on `tick`.
+ * New records are gossiped by 8-byte gossip id (`gossip` messages, see `core-gossip.ts`): by the
+ * peer where they appeared to every peer, relayed by others to a few peers only, so the cost of a
+ * record per peer does not grow with the room; idle peers rebroadcast `root` on `tick`.
  */
 import { PeersetError } from '../errors.js'
-import { announce, createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import { createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import { announceNew, relay, rememberRefused } from './core-gossip.js'
 import { receiveMessage } from './core-receive.js'
 import { expireFetches, isFetching } from './core-fetch.js'
 import type { Outbound, RecordOutcome, ResolveDetail, RetryEntry, SyncCore, SyncCoreOptions, SyncStats } from './core-types.js'
@@ -96,7 +99,7 @@ function peerGone(s: CoreState, peerId: string, nowMs: number): Outbound[] {
 function localRecordsAdded(s: CoreState, ids: readonly string[], nowMs: number, fromPeerId: string | undefined): Outbound[] {
   const list: Outbound[] = []
   for (const id of ids) s.requests.resolve(id)
-  for (const [peerId, peer] of s.peers) if (peerId !== fromPeerId) announce(s, peerId, peer, ids, list)
+  announceNew(s, ids, fromPeerId, list)
   pullRequests(s, nowMs, list)
   return list
 }
@@ -108,11 +111,11 @@ function recordResolved(s: CoreState, id: string, outcome: RecordOutcome, nowMs:
   if (outcome === 'rejected' && from !== undefined && s.peers.has(from)) {
     const reject = detail.reject ?? { reason: 'other', permanent: false }
     out(s, from, { type: 'reject', items: [{ id, reason: reject.reason, permanent: reject.permanent }] }, list)
-  } else if (outcome === 'accepted') {
-    for (const [peerId, peer] of s.peers) {
-      if (peerId === from || resolved?.sources.has(peerId)) continue
-      announce(s, peerId, peer, [id], list)
-    }
+    if (reject.permanent) rememberRefused(s, id)
+  } else if (outcome === 'accepted' && resolved?.gossiped === true) {
+    // Only records announced by gossip id (new ones, spreading) are relayed: those found by a
+    // reconciliation or a fetch (a catch-up) are found by the other peers' own rounds.
+    relay(s, id, from, resolved.sources, list)
   }
   pullRequests(s, nowMs, list)
   return list
@@ -138,7 +141,7 @@ function tick(s: CoreState, nowMs: number): Outbound[] {
   expireFetches(s, nowMs)
   for (const [peerId, peer] of s.peers) if (nowMs - peer.lastRootSentAt >= s.rebroadcastMs) sendRoot(s, peerId, peer, nowMs, list)
   pullRequests(s, nowMs, list)
-  for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs)
+  for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs, u.reports)
   return list
 }
 

@@ -5,10 +5,20 @@
  * times out moves to another peer that has the id; when no peer is left the id is forgotten (the
  * next reconciliation finds it again). A peer whose requests time out unanswered has fewer of them
  * in flight (its allowance), and one that keeps talking without answering any is reported.
+ *
+ * Wanted records are keyed by gossip id (the first 8 bytes of the event id, see `GOSSIP_ID_BYTES`):
+ * a record announced by its full id (reconciliation) and the same record announced by gossip id
+ * (new records) are one wanted record, requested from one peer at a time. The full id is known
+ * when a peer announced it so (it is then requested with `want`), or once the record arrived;
+ * otherwise it is requested by gossip id, and any record matching that gossip id is taken.
  */
+import { GOSSIP_ID_CHARS, gossipIdOf } from './gossip-ids.js'
 
 interface Want {
+  /** The gossip id: the key of the wanted record. */
   readonly id: string
+  /** The full event id, once known (announced by it, or the record arrived). */
+  full: string | undefined
   readonly bucket: number
   /** When it was first announced to us (by any source). */
   readonly offeredAtMs: number
@@ -21,6 +31,10 @@ interface Want {
   arrived: boolean
   /** Peers that did not deliver it in time. */
   failed: Set<string> | undefined
+  /** Whether the pending request was made by gossip id (then any record matching it is taken). */
+  byGossipId: boolean
+  /** Whether some peer announced it by gossip id (a new record spreading; relayed once accepted). */
+  gossiped?: boolean
   /** It came unannounced, in answer to a fetch of its bucket (its slot is the holder's `pushed`, not `inFlight`). */
   pushed?: boolean
 }
@@ -46,8 +60,8 @@ interface PeerRequests {
   /** Requests that timed out while the peer kept talking, since it last answered one; and when the first of them timed out. */
   silentIds: number
   silentSinceMs: number | undefined
-  /** Whether it was reported as not delivering since it last answered (then a few more time-outs report it again). */
-  reported: boolean
+  /** Times it was reported as not delivering since it last answered (after the first, a few more time-outs report it again). */
+  reports: number
 }
 
 /** A peer that kept announcing ids and not delivering them (see {@link RequestScheduler.timeouts}). */
@@ -55,8 +69,10 @@ export interface Undelivered {
   peerId: string
   /** Requests that timed out unanswered while it kept talking, since it last answered one. */
   ids: number
-  /** How long it has not answered a single request while talking (ms). */
+  /** How long it has not answered a single request while talking (ms), since its last report. */
   silentMs: number
+  /** How many times in a row it was reported (this one included) without answering a request in between. */
+  reports: number
 }
 
 /**
@@ -107,7 +123,13 @@ export class RequestScheduler {
    * its fault (e.g. a forged copy: the bytes no longer hash to the id it announced).
    */
   wasAsked(peerId: string, id: string): boolean {
-    return this.#asked.get(peerId)?.has(id) ?? false
+    return this.#asked.get(peerId)?.has(gossipIdOf(id)) ?? false
+  }
+
+  /** The wanted record `id` (a full id) may be: one with its gossip id and the same or no known full id. */
+  #match(id: string): Want | undefined {
+    const w = this.#wanted.get(gossipIdOf(id))
+    return w && (w.full === undefined || w.full === id || id.length === GOSSIP_ID_CHARS) ? w : undefined
   }
 
   #remember(peerId: string, id: string, nowMs: number): void {
@@ -154,8 +176,9 @@ export class RequestScheduler {
     return this.#inFlight
   }
 
+  /** Whether a record is wanted, by full id or by gossip id. */
   isWanted(id: string): boolean {
-    return this.#wanted.has(id)
+    return this.#match(id) !== undefined
   }
 
   addPeer(peerId: string): void {
@@ -170,33 +193,42 @@ export class RequestScheduler {
       lastHeardMs: Number.NEGATIVE_INFINITY,
       silentIds: 0,
       silentSinceMs: undefined,
-      reported: false,
+      reports: 0,
     })
   }
 
   /** The bucket `id` was announced in, and when it was first announced; while it is wanted. */
   announcement(id: string): { bucket: number; atMs: number } | undefined {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     return w && { bucket: w.bucket, atMs: w.offeredAtMs }
   }
 
-  /** `peerId` has `id`, which we lack (announced at `nowMs`). Returns false if it was ignored (limits). */
+  /**
+   * `peerId` has `id` (a full id, or a gossip id), which we lack (announced at `nowMs`). Returns
+   * false if it was ignored (limits).
+   */
   offer(peerId: string, id: string, bucket: number, nowMs = 0): boolean {
     const p = this.#peers.get(peerId)
     if (!p) return false
-    const w = this.#wanted.get(id)
+    const key = gossipIdOf(id)
+    const full = id.length === GOSSIP_ID_CHARS ? undefined : id
+    const w = this.#wanted.get(key)
     if (w) {
+      // Another record with the same gossip id (only ever an attacker's own pair): the next reconciliation finds it.
+      if (full !== undefined && w.full !== undefined && w.full !== full) return true
+      if (full !== undefined && w.full === undefined && w.holder === undefined && !w.arrived) w.full = full
+      if (full === undefined) w.gossiped = true
       if (w.sources.has(peerId)) return true
       if (p.offered >= this.#limits.maxWantedPerPeer) return false
       w.sources.add(peerId)
       p.offered++
-      if (w.holder === undefined && !w.arrived && !w.failed?.has(peerId)) p.queue.push(id)
+      if (w.holder === undefined && !w.arrived && !w.failed?.has(peerId)) p.queue.push(key)
       return true
     }
     if (this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
-    this.#wanted.set(id, { id, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined })
+    this.#wanted.set(key, { id: key, full, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined, byGossipId: false, gossiped: full === undefined })
     p.offered++
-    p.queue.push(id)
+    p.queue.push(key)
     return true
   }
 
@@ -207,10 +239,11 @@ export class RequestScheduler {
    */
   pushed(peerId: string, id: string, bucket: number, nowMs: number): boolean {
     const p = this.#peers.get(peerId)
-    if (!p || this.#wanted.has(id) || this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
-    this.#wanted.set(id, { id, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: peerId, sentAtMs: nowMs, arrived: true, failed: undefined, pushed: true })
+    const key = gossipIdOf(id)
+    if (!p || this.#wanted.has(key) || this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
+    this.#wanted.set(key, { id: key, full: id, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: peerId, sentAtMs: nowMs, arrived: true, failed: undefined, byGossipId: false, pushed: true })
     p.offered++
-    p.pushed.add(id)
+    p.pushed.add(key)
     return true
   }
 
@@ -224,27 +257,28 @@ export class RequestScheduler {
    * shrinks with every request of it that timed out). A peer with requests in flight is refilled
    * only once a quarter of its slots are free, so requests go out in batches rather than one small
    * `want` per record. `stillWanted` drops ids that became unwanted meanwhile (we got
-   * them, or they left the window).
+   * them, or they left the window). Each request is the full id when known, else the gossip id.
    */
-  pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: string[]]> {
-    const out: Array<[string, string[]]> = []
+  pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: Array<{ id: string; bucket: number }>]> {
+    const out: Array<[string, Array<{ id: string; bucket: number }>]> = []
     for (const [peerId, p] of this.#peers) {
-      const ids: string[] = []
+      const ids: Array<{ id: string; bucket: number }> = []
       if (p.inFlight.size > 0 && p.allowance - p.inFlight.size < Math.ceil(p.allowance / 4)) continue
       while (p.inFlight.size < p.allowance && this.#inFlight < this.#limits.maxInFlightTotal && p.head < p.queue.length) {
         const id = p.queue[p.head++]!
         const w = this.#wanted.get(id)
         if (!w || w.holder !== undefined || w.arrived || !w.sources.has(peerId) || w.failed?.has(peerId)) continue
-        if (!stillWanted(id, w.bucket)) {
-          this.#forget(id, w)
+        if (!stillWanted(w.full ?? id, w.bucket)) {
+          this.#forget(w)
           continue
         }
         w.holder = peerId
+        w.byGossipId = w.full === undefined
         w.sentAtMs = nowMs
         p.inFlight.add(id)
         this.#inFlight++
         this.#remember(peerId, id, nowMs)
-        ids.push(id)
+        ids.push({ id: w.full ?? id, bucket: w.bucket })
       }
       if (p.head > 1024 && p.head * 2 > p.queue.length) {
         p.queue = p.queue.slice(p.head)
@@ -260,9 +294,10 @@ export class RequestScheduler {
    * peer now, or earlier (a late answer after a time-out), and not arrived yet.
    */
   arrived(peerId: string, id: string): boolean {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     if (!w || w.arrived) return false
     if (w.holder === peerId) {
+      w.full = id
       w.arrived = true
       this.#answered(peerId, true)
       return true
@@ -270,9 +305,21 @@ export class RequestScheduler {
     if (!w.failed?.has(peerId)) return false
     // A late answer: take it, and cancel the request now with another peer.
     this.#release(w)
+    w.full = id
     w.arrived = true
     this.#answered(peerId, true)
     return true
+  }
+
+  /**
+   * Whether `id` (a record from `peerId` that {@link arrived} did not take) matches the gossip id of
+   * a request made of that peer by gossip id, whose first matching record already came: the holder
+   * sends every record it holds with that gossip id, and each of them is taken (none is lost to a
+   * collision of gossip ids).
+   */
+  alsoMatches(peerId: string, id: string): boolean {
+    const w = this.#wanted.get(gossipIdOf(id))
+    return w !== undefined && w.byGossipId && w.arrived && w.holder === peerId && w.full !== id
   }
 
   /**
@@ -282,12 +329,12 @@ export class RequestScheduler {
    * the id was asked of that peer (and not delivered yet).
    */
   notServed(peerId: string, id: string): boolean {
-    const w = this.#wanted.get(id)
+    const w = this.#match(id)
     if (!w || w.arrived || w.holder !== peerId) return false
     this.#answered(peerId, false)
     this.#release(w)
     ;(w.failed ??= new Set()).add(peerId)
-    this.#requeue(id, w)
+    this.#requeue(w)
     return true
   }
 
@@ -297,16 +344,16 @@ export class RequestScheduler {
     if (!p) return
     p.silentIds = 0
     p.silentSinceMs = undefined
-    p.reported = false
+    p.reports = 0
     if (delivered && p.allowance < this.#limits.maxInFlightPerPeer) p.allowance++
   }
 
   /** The engine is done with `id` (stored, refused or duplicate): forget it and free its slot. */
-  resolve(id: string): { sources: ReadonlySet<string> } | undefined {
-    const w = this.#wanted.get(id)
+  resolve(id: string): { sources: ReadonlySet<string>; gossiped: boolean } | undefined {
+    const w = this.#match(id)
     if (!w) return undefined
-    this.#forget(id, w)
-    return { sources: w.sources }
+    this.#forget(w)
+    return { sources: w.sources, gossiped: w.gossiped === true }
   }
 
   /**
@@ -327,14 +374,14 @@ export class RequestScheduler {
     this.#forgetAskedBefore(nowMs - ASKED_MEMORY_TIMEOUTS * timeoutMs)
     const silent: Undelivered[] = []
     for (const [peerId, p] of this.#peers) {
-      for (const id of [...p.pushed]) {
-        const w = this.#wanted.get(id)!
-        if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(id, w)
+      for (const key of [...p.pushed]) {
+        const w = this.#wanted.get(key)!
+        if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(w)
       }
       for (const id of [...p.inFlight]) {
         const w = this.#wanted.get(id)!
         if (w.arrived) {
-          if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(id, w)
+          if (nowMs - w.sentAtMs >= 6 * timeoutMs) this.#forget(w)
           continue
         }
         if (nowMs - w.sentAtMs < timeoutMs) continue
@@ -345,15 +392,15 @@ export class RequestScheduler {
         p.allowance = Math.max(this.minAllowance, p.allowance - 1)
         this.#release(w)
         ;(w.failed ??= new Set()).add(peerId)
-        this.#requeue(id, w)
+        this.#requeue(w)
       }
-      if (p.silentSinceMs === undefined || p.silentIds < (p.reported ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
+      if (p.silentSinceMs === undefined || p.silentIds < (p.reports > 0 ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
       const silentMs = nowMs - p.silentSinceMs
       if (silentMs < UNDELIVERED_MIN_TIMEOUTS * timeoutMs) continue
-      silent.push({ peerId, ids: p.silentIds, silentMs })
+      p.reports++
+      silent.push({ peerId, ids: p.silentIds, silentMs, reports: p.reports })
       p.silentIds = 0
       p.silentSinceMs = undefined
-      p.reported = true
     }
     return silent
   }
@@ -364,11 +411,11 @@ export class RequestScheduler {
     if (!p) return
     this.#inFlight -= p.inFlight.size
     this.#peers.delete(peerId)
-    for (const [id, w] of this.#wanted) {
+    for (const w of this.#wanted.values()) {
       const wasHolder = w.holder === peerId
       if (wasHolder) w.holder = undefined
       if (!w.sources.delete(peerId) || w.arrived) continue
-      if (wasHolder || w.sources.size === 0) this.#requeue(id, w)
+      if (wasHolder || w.sources.size === 0) this.#requeue(w)
     }
   }
 
@@ -383,22 +430,22 @@ export class RequestScheduler {
     w.holder = undefined
   }
 
-  #requeue(id: string, w: Want): void {
+  #requeue(w: Want): void {
     let queued = false
     for (const s of w.sources) {
       if (w.failed?.has(s)) continue
-      this.#peers.get(s)?.queue.push(id)
+      this.#peers.get(s)?.queue.push(w.id)
       queued = true
     }
-    if (!queued) this.#forget(id, w)
+    if (!queued) this.#forget(w)
   }
 
-  #forget(id: string, w: Want): void {
+  #forget(w: Want): void {
     this.#release(w)
     for (const s of w.sources) {
       const p = this.#peers.get(s)
       if (p) p.offered--
     }
-    this.#wanted.delete(id)
+    this.#wanted.delete(w.id)
   }
 }

@@ -7,30 +7,57 @@ import { PeersetError } from '../errors.js'
 import { verifyHere } from './main-thread.js'
 import type { SignatureCheck, VerifierStrategy } from './types.js'
 
-/** The signatures checked for one ingest batch, by id and signature; missing ones are verified on demand. */
+/**
+ * Signatures being checked or checked, by id and signature: for one ingest batch, or (held by the
+ * ingestor) for the batches queued behind it too, so a verifier that runs off the calling thread
+ * checks the next batches' signatures while the current one is judged and written. Every answer
+ * is a promise that never rejects (a failing verifier is replaced by the main thread, see
+ * {@link verifyBatch}); missing ones are verified on demand.
+ */
 export class SignatureBook {
   readonly #verifier: VerifierStrategy
   readonly #onError: (error: PeersetError) => void
-  readonly #known = new Map<string, boolean>()
+  readonly #known = new Map<string, Promise<boolean>>()
 
   constructor(verifier: VerifierStrategy, onError: (error: PeersetError) => void) {
     this.#verifier = verifier
     this.#onError = onError
   }
 
-  /** Verify these checks in one call (those already known are skipped). */
+  /** Start checking these in one verifier call (those already asked are skipped); resolves when all of them are answered. */
   async prefetch(checks: readonly SignatureCheck[]): Promise<void> {
-    const unknown = checks.filter((check) => !this.#known.has(keyOf(check)))
-    if (unknown.length === 0) return
-    const answers = await verifyBatch(this.#verifier, unknown, this.#onError)
-    unknown.forEach((check, i) => this.#known.set(keyOf(check), answers[i]!))
+    this.ask(checks)
+    await Promise.all(checks.map((check) => this.#known.get(keyOf(check))))
   }
 
-  /** Whether this signature verifies (from the prefetched answers, or verified now). */
-  async valid(check: SignatureCheck): Promise<boolean> {
-    const key = keyOf(check)
-    if (!this.#known.has(key)) await this.prefetch([check])
-    return this.#known.get(key)!
+  /** Start checking these in one verifier call (those already asked are skipped), without waiting. */
+  ask(checks: readonly SignatureCheck[]): void {
+    const keys = new Set<string>()
+    const unknown = checks.filter((check) => {
+      const key = keyOf(check)
+      if (this.#known.has(key) || keys.has(key)) return false
+      keys.add(key)
+      return true
+    })
+    if (unknown.length === 0) return
+    const answers = verifyBatch(this.#verifier, unknown, this.#onError)
+    unknown.forEach((check, i) => this.#known.set(keyOf(check), answers.then((a) => a[i]!)))
+  }
+
+  /** Whether this signature verifies (from the answers asked for, or verified now). */
+  valid(check: SignatureCheck): Promise<boolean> {
+    if (!this.#known.has(keyOf(check))) this.ask([check])
+    return this.#known.get(keyOf(check))!
+  }
+
+  /** Forget these answers (their batch is judged). */
+  forget(checks: Iterable<SignatureCheck>): void {
+    for (const check of checks) this.#known.delete(keyOf(check))
+  }
+
+  /** Answers held (for tests: bounded by the records queued for ingest). */
+  get size(): number {
+    return this.#known.size
   }
 }
 

@@ -30,6 +30,12 @@ export interface VerifierStrategy {
   /** A short name for status and logs, e.g. `main-thread` or `workers`. */
   readonly name: string
   /**
+   * `true` when `verify` runs off the calling thread (workers): the engine then checks the
+   * signatures of the records queued behind the batch it is judging meanwhile, so the verifier is
+   * kept busy. Leave it out for a verifier that works on the calling thread.
+   */
+  readonly concurrent?: boolean
+  /**
    * One answer per check, in the same order: `true` when the signature verifies. Malformed input
    * answers `false`, never throws. Must reject (never hang) if it cannot answer, e.g. after `close()`
    * (`PeersetError` `CLOSED`) or when a worker fails (`VERIFIER_FAILED`); the engine then verifies

@@ -57,6 +57,7 @@ export function workerVerifier(options: WorkerVerifierOptions = {}): VerifierStr
 
 class WorkerPool implements VerifierStrategy {
   readonly name = 'workers'
+  readonly concurrent = true
   readonly #slots: (Slot | undefined)[]
   readonly #minChunk: number
   readonly #url: URL | string | undefined

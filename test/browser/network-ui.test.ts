@@ -4,7 +4,8 @@
  * keeps the identity the user chose to remember (and only that one) and, with no other peer online,
  * every record (IndexedDB); a third user joining late receives everything from the one peer left. Screenshots of each panel go to .cache/screenshots/.
  *
- * The page's contract (followed by the UI): `?room=...&tracker=ws://...`; sections headed "Client",
+ * The page's contract (followed by the UI): `?room=...&tracker=ws://...` (and `&relays=ws://...`: a
+ * `<ul aria-label="Relays">` under Connection); sections headed "Client",
  * "Swarm", "Records", "Settings"; buttons "Create a new key", "Log in", "Log out", "Publish"; an input
  * labelled "nsec"; a checkbox "Remember me on this device"; fields "Text" and "Link";
  * `<ul aria-label="Recent records">` with one `<li>` per record; `<ul aria-label="Peers">`;
@@ -15,7 +16,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createIdentity } from '../../src/index.js'
-import type { Tracker } from '../../src/testing/index.js'
+import { startNostrRelay, type Tracker } from '../../src/testing/index.js'
 import { captureErrors, launchBrowser, newUser, screenshot, startStatic, startTestTracker, UI_DIR } from './harness.js'
 
 const PANELS = ['Client', 'Swarm', 'Records', 'Settings'] as const
@@ -47,12 +48,12 @@ const panel = (page: Page, name: (typeof PANELS)[number]) =>
   page.locator('section').filter({ has: page.getByRole('heading', { name, exact: true }) }).first()
 const recent = (page: Page) => page.locator('ul[aria-label="Recent records"] > li')
 
-async function openUi(label: string, room: string): Promise<Page> {
+async function openUi(label: string, room: string, extraParams = ''): Promise<Page> {
   const context = await newUser(browser)
   contexts.push(context)
   const page = await context.newPage()
   captureErrors(page, label, errors)
-  await page.goto(`${site.url}/ui/index.html?room=${room}&tracker=${encodeURIComponent(tracker.url)}`)
+  await page.goto(`${site.url}/ui/index.html?room=${room}&tracker=${encodeURIComponent(tracker.url)}${extraParams}`)
   for (const name of PANELS) await page.getByRole('heading', { name, exact: true }).first().waitFor({ timeout: 20_000 })
   return page
 }
@@ -125,5 +126,20 @@ describe('the Network UI in Chromium', () => {
     expect(await recent(carol).count()).toBe(records.length)
     await screenshot(carol, 'network-ui-late-joiner')
     expect(errors).toEqual([])
+  })
+
+  it('with ?relays= the Connection panel shows each relay state and what it confirmed', async () => {
+    const relay = await startNostrRelay()
+    try {
+      const page = await openUi('relay-user', `ui-relay-${Date.now()}`, `&relays=${encodeURIComponent(relay.url)}`)
+      await logIn(page, { remember: false })
+      await publishThroughForm(page, 'Dana: kept on the relay too')
+      const relays = page.locator('ul[aria-label="Relays"] > li')
+      await relays.filter({ hasText: relay.url }).filter({ hasText: 'live' }).filter({ hasText: '1 published' }).waitFor({ timeout: 30_000 })
+      expect(relay.received.length).toBeGreaterThan(0)
+      expect(errors).toEqual([])
+    } finally {
+      await relay.close()
+    }
   })
 })

@@ -14,7 +14,7 @@ import { memoryStorage, type StorageStrategy } from '../../src/storage/index.js'
 import { createMemoryNetwork } from '../../src/transport/index.js'
 import { verifyTimeoutMs } from '../../src/verify/batch.js'
 import { mainThreadVerifier, workerVerifier, type SignatureCheck, type VerifierStrategy } from '../../src/verify/index.js'
-import { FIXTURE_NOW, FIXTURE_ROOM, loadFixtures, openPeerset, uuidOf, waitFor as realWaitFor } from '../helpers.js'
+import { FIXTURE_NOW, FIXTURE_ROOM, loadFixtures, openPeerset, uuidOf, waitFor as realWaitFor, wrappedMemoryStorage } from '../helpers.js'
 import { flipHex } from '../swarm/attacker.js'
 import { drive, openPeer, realTime, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
 
@@ -186,4 +186,45 @@ describe('a peer serving forged records among genuine ones', () => {
       if (virtual) realTime()
     }
   }, 60_000)
+})
+
+describe('a verifier off the calling thread (`concurrent`)', () => {
+  it('is asked for the signatures of records queued behind a batch while that batch is still being written, once each', async () => {
+    const { records: fixtures } = loadFixtures()
+    const first = fixtures.slice(0, 10)
+    const second = fixtures.slice(10, 30)
+    const verifier = Object.assign(counting(mainThreadVerifier()), { concurrent: true })
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let writesStarted = 0
+    const storage = wrappedMemoryStorage('held', async (batch, inner) => {
+      writesStarted++
+      await held
+      await inner.write(batch)
+    })
+    const peerset = await openPeerset({ verifier, storage })
+    try {
+      const outcomes = first.map((event) => peerset.importRecord(event))
+      await realWaitFor(() => writesStarted === 1, 10_000, 'the first batch to be written (and held)')
+      expect(verifier.calls.map((c) => c.length)).toEqual([first.length])
+      outcomes.push(...second.map((event) => peerset.importRecord(event)))
+      // The first batch's write is still held, and the second batch's signatures are already asked for.
+      await realWaitFor(() => verifier.calls.length === 2, 10_000, 'the queued records\' signatures to be asked for')
+      expect(writesStarted).toBe(1)
+      expect(verifier.calls[1]!.map((c) => c.id).sort()).toEqual(second.map((e) => e.id).sort())
+      release()
+      const outcomesEarly = await Promise.all(outcomes)
+      // The same verdicts as a peerset that checks each batch's signatures when it judges it.
+      const reference = await openPeerset()
+      const expected = [...(await Promise.all(first.map((e) => reference.importRecord(e)))), ...(await Promise.all(second.map((e) => reference.importRecord(e))))]
+      await reference.close()
+      expect(outcomesEarly).toEqual(expected)
+      expect(outcomesEarly.filter((o) => o.status === 'added').length).toBeGreaterThan(25)
+      // Each signature was checked once: the judge used the answers asked for early.
+      expect(verifier.calls.flat()).toHaveLength(first.length + second.length)
+    } finally {
+      release()
+      await peerset.close()
+    }
+  })
 })

@@ -77,6 +77,12 @@ export const haveArb = fc.record({
   groups: fc.array(fc.record({ bucket: bucketArb, ids: fc.array(idArb, { minLength: 1, maxLength: 10 }) }), { maxLength: 10 }),
 })
 
+export const gossipArb = fc.record({
+  type: fc.constant('gossip' as const),
+  op: fc.constantFrom('have' as const, 'want' as const, 'gone' as const),
+  groups: fc.array(fc.record({ bucket: bucketArb, ids: fc.array(shortIdArb, { minLength: 1, maxLength: 10 }) }), { maxLength: 10 }),
+})
+
 export const wantArb = fc.record({ type: fc.constant('want' as const), ids: fc.array(idArb, { maxLength: 30 }) })
 
 const textArb = fc.string({ unit: 'binary', maxLength: 40 })
@@ -157,6 +163,7 @@ export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(
   symbolsArb,
   moreArb,
   lackingArb,
+  gossipArb,
 )
 
 /** Decode frames and merge the parts of one split message back into one message. */
@@ -182,6 +189,8 @@ export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
       return { type: 'reject', items: (parts as (typeof first)[]).flatMap((p) => p.items) }
     case 'evidence':
       return { type: 'evidence', events: (parts as (typeof first)[]).flatMap((p) => p.events) }
+    case 'gossip':
+      return { type: 'gossip', op: first.op, groups: (parts as (typeof first)[]).flatMap((p) => p.groups) }
     case 'fetch':
     case 'offer':
     case 'more':
@@ -202,6 +211,6 @@ export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
 
 /** A `have` message as (bucket, id) pairs, so split groups compare equal to the original. */
 export function havePairs(m: SyncMessage): string[] {
-  if (m.type !== 'have') return []
+  if (m.type !== 'have' && m.type !== 'gossip') return []
   return m.groups.flatMap((g) => g.ids.map((id) => `${g.bucket}:${id}`))
 }

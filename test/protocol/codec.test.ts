@@ -48,7 +48,7 @@ function event(content: string, tags: string[][] = []): WireEvent {
 
 describe('frame layout', () => {
   it('starts every frame with the protocol version (2) and the message type', () => {
-    const types = { root: 1, summary: 2, ranges: 3, have: 4, want: 5, records: 6, reject: 7, evidence: 8, fetch: 10, pushed: 11, offer: 12, symbols: 13, more: 14, lacking: 15 }
+    const types = { root: 1, summary: 2, ranges: 3, have: 4, want: 5, records: 6, reject: 7, evidence: 8, gossip: 9, fetch: 10, pushed: 11, offer: 12, symbols: 13, more: 14, lacking: 15 }
     const samples: SyncMessage[] = [
       { type: 'root', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), wanting: 0 },
       { type: 'summary', window: { oldest: 0, newest: 89 }, count: 0, digest: hex(0, 16), from: 0, to: 89, salt: hex(2, 8), buckets: [] },
@@ -58,6 +58,7 @@ describe('frame layout', () => {
       { type: 'records', events: [] },
       { type: 'reject', items: [] },
       { type: 'evidence', events: [] },
+      { type: 'gossip', op: 'have', groups: [] },
       { type: 'fetch', from: 0, to: 89, after: undefined, max: 10 },
       { type: 'pushed', events: [], last: true, exhausted: false },
       { type: 'offer', buckets: [3] },
@@ -69,6 +70,13 @@ describe('frame layout', () => {
       const [frame] = encodeMessage(m)
       expect([frame![0], frame![1]]).toEqual([2, types[m.type]])
     }
+  })
+
+  it('carries a gossip announcement of one record in 13 bytes: header, op, group count, bucket, id count, 8 raw bytes', () => {
+    const [frame] = encodeMessage({ type: 'gossip', op: 'have', groups: [{ bucket: 20_000, ids: [id(1).slice(0, 16)] }] })
+    expect(frame!.length).toBe(2 + 1 + 1 + 3 + 1 + 8)
+    expect(decodeMessage(frame!)).toEqual({ type: 'gossip', op: 'have', groups: [{ bucket: 20_000, ids: [id(1).slice(0, 16)] }] })
+    expect(() => decodeMessage(new Uint8Array([...frame!.slice(0, 2), 7, ...frame!.slice(3)]))).toThrow(/gossip op/)
   })
 
   it('carries a want of one id in 35 bytes: header, count, 32 raw bytes', () => {

@@ -446,6 +446,52 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
     await judge(w, 'withheld announcements', 120_000)
   }, 120_000)
 
+  // The same with gossip ids (8 bytes, as new records are announced): the ids are asked of it by
+  // gossip id, it never answers (neither records nor `gone`), and the honest peers still sync.
+  it('announcing gossip ids it never delivers does not keep a newcomer from syncing', async () => {
+    const w = await setup(38, () => ({
+      tick(a, peer) {
+        const window = a.window()
+        const buckets = Array.from({ length: window.newest - window.oldest + 1 }, (_, i) => window.oldest + i)
+        const groups = Array.from({ length: 4 }, () => ({ bucket: buckets[Math.floor(a.random() * buckets.length)]!, ids: Array.from({ length: 5 }, () => a.hex(8)) }))
+        a.send(peer, { type: 'gossip', op: 'have', groups: [...new Map(groups.map((g) => [g.bucket, g])).values()].sort((x, y) => x.bucket - y.bucket) })
+      },
+    }))
+    const a = w.attacker
+    await waitFor(() => w.honestIds.every((id) => (a.syncSentAuthenticated.get(id) ?? 0) >= 10), 10_000, 'ten announcements to each honest peer')
+    expectPastHandshake(w, 10)
+    // The honest peers asked for the gossip ids (a `gossip` want each, at least).
+    expect(answered(w, 'gossip-want')).toBeGreaterThanOrEqual(w.honest.length)
+    await newcomerArrives(w)
+    await judge(w, 'withheld gossip announcements', 120_000)
+  }, 120_000)
+
+  // The issue's last step: a peer that keeps announcing ids and never delivers them is struck
+  // (`undelivered`), though only after several reports in a row (at least 8 request time-outs of
+  // silence while it keeps talking): honest peers on a lossy link get a first report, never that many.
+  it('a peer that keeps announcing ids and never delivers them is struck (undelivered) by every honest peer, and honest peers strike nobody', async () => {
+    const w = await setup(40, () => ({
+      tick(a, peer) {
+        const window = a.window()
+        const bucket = window.oldest + Math.floor(a.random() * (window.newest - window.oldest + 1))
+        a.send(peer, { type: 'have', groups: haveGroups(Array.from({ length: 4 }, () => ({ id: a.hex(32), bucket }))) })
+      },
+    }))
+    const a = w.attacker
+    await waitFor(() => w.honestIds.every((id) => (a.syncSentAuthenticated.get(id) ?? 0) >= 10), 10_000, 'ten announcements to each honest peer')
+    expectPastHandshake(w, 10)
+    const started = virtualClock()
+    const undelivered = () => w.strikes.filter((x) => a.isMe(x.peerId) && x.reason === 'undelivered')
+    await waitFor(() => w.honestIds.every((id) => undelivered().some((x) => x.by === id)), 600_000, 'every honest peer to strike the attacker as undelivered')
+    const elapsed = virtualClock() - started
+    console.log(`undelivered: first strikes after ${(elapsed / 1000).toFixed(0)} s (virtual); ${answered(w, 'want')} wants reached the attacker; ${undelivered()[0]!.detail}`)
+    // The wants reached it (past the handshake), and the strike waited for many request time-outs.
+    expect(answered(w, 'want')).toBeGreaterThanOrEqual(w.honest.length * 4)
+    expect(elapsed).toBeGreaterThanOrEqual(80_000)
+    expect(w.strikes.filter((x) => !a.isMe(x.peerId))).toEqual([])
+    await judge(w, 'announced and never delivered')
+  }, 180_000)
+
   it('serving bad-signature copies of genuine records does not keep the genuine ones from honest peers', async () => {
     // The attacker knows the ids the honest peers are about to exchange (here: all of them; in a
     // real room it hears them announced) and races to offer them first, with corrupted signatures.

@@ -44,6 +44,8 @@ export interface AttackerOptions {
   rejoinDelayMs?: number
   /** The moderation digest it claims in its hello (to be admitted by peers with another policy). Default `acceptAll().digest`. */
   moderationDigest?: string
+  /** Its sessions expect the records its `want`s ask for (as an honest requester's do), without limit, so no answer is a flood to it. Default false. */
+  expectAnswers?: boolean
 }
 
 /** One session with one honest peer, in one incarnation. */
@@ -88,6 +90,7 @@ export class Attacker {
   readonly authenticate: boolean
   readonly #rejoinDelayMs: number
   readonly #moderationDigest: string | undefined
+  readonly #expectAnswers: boolean
   readonly random: () => number
   readonly clock: () => number
 
@@ -99,6 +102,7 @@ export class Attacker {
     this.authenticate = options.authenticate ?? true
     this.#rejoinDelayMs = options.rejoinDelayMs ?? 1_000
     this.#moderationDigest = options.moderationDigest
+    this.#expectAnswers = options.expectAnswers ?? false
     this.random = options.random
     this.clock = options.clock
   }
@@ -176,6 +180,8 @@ export class Attacker {
       selfPubkey: identity.publicKey,
       // The rules a default peerset sends (session version 3): the attacker agrees on every setting.
       settings: { granularity: buckets.descriptor, moderationDigest: this.#moderationDigest ?? acceptAll().digest, rules: keptSetRulesOf({}) },
+      // A greedy requester takes whatever it is served: no cap on the answers it expects.
+      ...(this.#expectAnswers ? { limits: { maxExpectedRecords: Number.MAX_SAFE_INTEGER, bytesPerSecond: 1e12, byteBurst: 1e12, messagesPerSecond: 1e9, messageBurst: 1e9 } } : {}),
     })
     link = { session, authenticated: false, ended: undefined }
     this.#links.set(peerId, link)
@@ -242,6 +248,8 @@ export class Attacker {
       return
     }
     this.receivedByType.set(message.type, (this.receivedByType.get(message.type) ?? 0) + 1)
+    // `gossip` frames are also counted by op (`gossip-have`, `gossip-want`, `gossip-gone`).
+    if (message.type === 'gossip') this.receivedByType.set(`gossip-${message.op}`, (this.receivedByType.get(`gossip-${message.op}`) ?? 0) + 1)
     this.#behaviour.message?.(this, peerId, message)
   }
 
@@ -278,6 +286,8 @@ export class Attacker {
    * over an authenticated session (and counts it as past the handshake); otherwise it is withheld.
    */
   send(to: string, message: SyncMessage): void {
+    const link = this.#links.get(to)
+    if (this.#expectAnswers && message.type === 'want' && link?.authenticated && !link.ended) link.session.expectRecords(message.ids.length)
     for (const frame of encodeMessage(message)) this.sendSync(to, frame)
   }
 

@@ -20,7 +20,7 @@ import {
   type TransportRoom,
   type TransportStrategy,
 } from '../../src/index.js'
-import { decodeMessage, type SyncMessageType } from '../../src/protocol/index.js'
+import { decodeMessage, type GossipMessage, type SyncMessageType } from '../../src/protocol/index.js'
 import { FIXTURE_NOW, FIXTURE_ROOM } from '../helpers.js'
 
 export { FIXTURE_NOW }
@@ -78,8 +78,11 @@ export function idsOf(peerset: Peerset): string[] {
 
 /** Frames and record copies seen on one directed link. */
 export interface LinkTraffic {
-  /** Frames by type (`session` for frames the sync codec does not decode, e.g. handshake frames). */
-  frames: Record<SyncMessageType | 'session', number>
+  /**
+   * Frames by type (`session` for frames the sync codec does not decode, e.g. handshake frames);
+   * `gossip` frames are also counted by op (`gossip-have`, `gossip-want`, `gossip-gone`).
+   */
+  frames: Record<SyncMessageType | 'session' | `gossip-${GossipMessage['op']}`, number>
   /** How many copies of each record id travelled this link in `records` frames. */
   records: Map<string, number>
 }
@@ -93,6 +96,10 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
   records: 0,
   reject: 0,
   evidence: 0,
+  gossip: 0,
+  'gossip-have': 0,
+  'gossip-want': 0,
+  'gossip-gone': 0,
   fetch: 0,
   pushed: 0,
   offer: 0,
@@ -157,6 +164,7 @@ export class TrafficCounter {
       return
     }
     link.frames[message.type]++
+    if (message.type === 'gossip') link.frames[`gossip-${message.op}`]++
     if (message.type === 'records' || message.type === 'pushed') {
       for (const event of message.events) {
         let id: string
@@ -176,7 +184,7 @@ export class TrafficCounter {
     for (const [key, link] of table) {
       if (!filter(key)) continue
       if (type) n += link.frames[type]
-      else for (const v of Object.values(link.frames)) n += v
+      else for (const [k, v] of Object.entries(link.frames)) if (!k.startsWith('gossip-')) n += v // by-op counts are in `gossip` too
     }
     return n
   }

@@ -9,6 +9,7 @@ import {
   dailyBuckets,
   hourlyBuckets,
   indexedDbStorage,
+  nostrRelays,
   quarterDayBuckets,
   trysteroTransport,
   type AuthorBanInfo,
@@ -52,6 +53,8 @@ const MAX_LOG = 50
 export class App {
   readonly room: string
   readonly trackers: string[] | undefined
+  /** Nostr relay urls (`?relays=`), or undefined for none. */
+  readonly relays: string[] | undefined
   roomSettings: RoomSettings
   login: Login | undefined
   peerset: Peerset | undefined
@@ -70,12 +73,8 @@ export class App {
 
   constructor(params: URLSearchParams) {
     this.room = params.get('room')?.trim() || 'peerset-network-ui'
-    const trackers = params
-      .get('tracker')
-      ?.split(',')
-      .map((url) => url.trim())
-      .filter(Boolean)
-    this.trackers = trackers && trackers.length > 0 ? trackers : undefined
+    this.trackers = urlList(params.get('tracker'))
+    this.relays = urlList(params.get('relays'))
     this.roomSettings = readRoomSettings(params)
   }
 
@@ -118,6 +117,7 @@ export class App {
         identity,
         storage: storageFor(publicKey),
         transport: trysteroTransport(this.trackers ? { relayUrls: this.trackers } : {}),
+        ...(this.relays ? { relays: nostrRelays({ urls: this.relays }) } : {}),
         granularity: granularityOf(this.roomSettings),
         moderation: this.roomSettings.moderation === 'accept-all' ? acceptAll() : createModeration(),
       })
@@ -182,7 +182,7 @@ export class App {
       this.sync = { state: 'idle', wanted: 0, added: recordsAdded }
       status()
     })
-    for (const name of ['peer:joined', 'peer:left', 'peer:state', 'peer:strike', 'transport:state', 'warning'] as const) peerset.on(name, status)
+    for (const name of ['peer:joined', 'peer:left', 'peer:state', 'peer:strike', 'transport:state', 'relay:state', 'warning'] as const) peerset.on(name, status)
     peerset.on('error', (error) => console.warn('peerset:', error))
   }
 }
@@ -209,6 +209,15 @@ export function granularityOf(settings: RoomSettings) {
 }
 
 /** IndexedDB, one database per room and identity; where there is none, the default (memory, with a warning). */
+/** A comma-separated list of urls from the address, or undefined when empty. */
+function urlList(param: string | null): string[] | undefined {
+  const urls = param
+    ?.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean)
+  return urls && urls.length > 0 ? urls : undefined
+}
+
 function storageFor(publicKey: string) {
   const idb = indexedDbStorage({ databaseName: (room) => `peerset:${room}:${publicKey}` })
   return idb.isSupported() ? idb : undefined

@@ -85,7 +85,25 @@ function connectionFacts(status: PeersetStatus, app: App): HTMLElement {
           : 'public trackers'
         : h('ul', { 'aria-label': 'Signalling servers' }, ...servers.map((s) => h('li', {}, h('code', {}, s.url), ` ${s.state} since ${when(s.since)}`, s.lastError ? ` (${s.lastError})` : ''))),
     ],
+    ...(status.relays.length === 0 ? [] : [['Relays', relayList(status)] as [string, HTMLElement]]),
   ])
+}
+
+/** `status().relays`: each relay's state and counts (only when the peerset has `relays`). */
+function relayList(status: PeersetStatus): HTMLElement {
+  return h(
+    'ul',
+    { 'aria-label': 'Relays' },
+    ...status.relays.map((r) =>
+      h(
+        'li',
+        {},
+        h('code', {}, r.url),
+        ` ${r.state}${r.negentropy ? ' (NIP-77)' : ''}: ${r.received} received, ${r.accepted} kept, ${r.published} published, ${r.refused} refused`,
+        r.lastError ? ` (${r.lastError})` : '',
+      ),
+    ),
+  )
 }
 
 function loggedIn(app: App): Node[] {

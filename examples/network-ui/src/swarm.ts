@@ -1,4 +1,4 @@
-/** The Swarm section: peers with their session state, key, strikes, records received; bans. */
+/** The Swarm section: peers with their session state, key, strikes, records received and sent; bans. */
 import type { App } from './app.js'
 import { fill, h, short, when } from './dom.js'
 
@@ -25,7 +25,7 @@ export function swarmView(app: App, section: HTMLElement): { refresh(): void } {
           h(
             'div',
             { class: 'record-meta' },
-            `peer ${short(p.peerId, 6)} · strikes ${p.strikes} · records received ${p.recordsReceived} · round trip ${p.rttMs === undefined ? '—' : `${Math.round(p.rttMs)} ms`} · connected ${when(p.connectedAt)}`,
+            `peer ${short(p.peerId, 6)} · strikes ${p.strikes} · records received ${p.recordsReceived}, sent ${p.recordsSent} · round trip ${p.rttMs === undefined ? '—' : `${Math.round(p.rttMs)} ms`} · connected ${when(p.connectedAt)}`,
           ),
         ),
       ),
