@@ -7,7 +7,7 @@
 import { PeersetError } from '../errors.js'
 import type { PeersetSettings, PeersetSettingsChange } from '../peerset-types.js'
 import { DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, resolveSessionTuning, type SessionLimits, type SessionTimeouts } from '../session/index.js'
-import { MAX_TIMER_MS, type ResolvedOptions } from './options.js'
+import { MAX_TIMER_MS, assertFullFrames, type ResolvedOptions } from './options.js'
 import { MAX_EXPECTED_RECORDS } from './peer-table.js'
 
 /** The options `configure()` changes on a running peerset. */
@@ -73,6 +73,7 @@ export function applyChange(current: LiveTuning, change: unknown): LiveTuning {
   }
   // The sessions' own checks (ranges, unknown keys), with the names `configure` takes.
   resolveSessionTuning({ limits: next.sessionLimits, timeouts: next.sessionTimeouts }, 'configure', { limits: 'sessionLimits', timeouts: 'sessionTimeouts', proofOfWork: 'proofOfWork' })
+  assertFullFrames(next.sessionLimits.maxFrameBytes, 'configure')
   return next
 }
 

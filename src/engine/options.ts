@@ -2,6 +2,7 @@
 import { dailyBuckets } from '../buckets/index.js'
 import type { Granularity } from '../buckets/types.js'
 import { PeersetError } from '../errors.js'
+import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 import { resolveSigner } from '../identity/index.js'
 import type { Signer } from '../identity/types.js'
 import type { StrikeLedgerOptions } from '../moderation/index.js'
@@ -165,6 +166,7 @@ function checkDeferred(options: PeersetOptions): number {
     timeouts: 'sessionTimeouts',
     proofOfWork: 'proofOfWork',
   })
+  assertFullFrames(options.sessionLimits?.maxFrameBytes, 'createPeerset')
   if (options.strikes !== undefined) {
     try {
       createStrikeLedger(options.strikes)
@@ -264,4 +266,17 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/**
+ * A peerset accepts frames up to the wire's largest (`MAX_FRAME_BYTES`): peers pack records and
+ * announcements into frames up to that size whatever limit the receiver set, so a lower
+ * `sessionLimits.maxFrameBytes` would strike honest peers (`frame-too-large`) and end in bans.
+ */
+export function assertFullFrames(maxFrameBytes: unknown, fn: string): void {
+  if (maxFrameBytes === undefined || maxFrameBytes === MAX_FRAME_BYTES) return
+  throw new PeersetError(
+    'INVALID_ARGUMENT',
+    `${fn}: sessionLimits.maxFrameBytes must be ${MAX_FRAME_BYTES} (the wire's largest frame), got ${String(maxFrameBytes)}: peers pack frames up to that size, so a lower limit would strike honest peers`,
+  )
 }

@@ -21,11 +21,14 @@ import { SyncProgress, type SyncCounters, type SyncProgressInfo } from './sync-p
 
 /**
  * Reports in a row (see `onUndelivered` in the sync core) after which a peer that announces ids
- * and never delivers them is struck: the first comes after 16 requests and 2 request time-outs
- * without an answer, each further one after 2 more time-outs, so at least 8 time-outs (80 s with
- * the default 10 s) of silence while it keeps sending other frames.
+ * and never delivers them is struck, and struck again after as many more: the first report comes
+ * after 16 requests and 2 request time-outs without an answer, each further one after 2 more
+ * time-outs, so a strike takes at least 12 time-outs (2 minutes with the default 10 s) of silence
+ * while it keeps sending other frames, and a ban (3 strikes) at least 6 minutes. Honest peers on
+ * a lossy link get a first report, and a very slow device may get a few (QA: 4 reports in a row
+ * banned an honest peer on a device 50 times slower than the timers).
  */
-export const UNDELIVERED_STRIKE_REPORTS = 4
+export const UNDELIVERED_STRIKE_REPORTS = 6
 
 /** What the driver reports about peers. */
 export interface PeerListener {
@@ -138,12 +141,13 @@ export class SyncDriver {
   /**
    * A peer keeps talking and answers none of our requests. The core has already charged it (fewer
    * requests in flight, its ids asked of others); it is struck only once it has been reported
-   * {@link UNDELIVERED_STRIKE_REPORTS} times in a row without a single answer in between, at least
-   * 8 request time-outs of silence. On a lossy link honest peers do get a first report (a lost
-   * `want` or a lost `records` frame looks the same: test/engine/lossy-link.test.ts), never that many.
+   * {@link UNDELIVERED_STRIKE_REPORTS} times in a row without a single answer in between (at least
+   * 12 request time-outs of silence), and again after as many more. On a lossy link honest peers do
+   * get a first report (a lost `want` or a lost `records` frame looks the same:
+   * test/engine/lossy-link.test.ts), never that many.
    */
   #undelivered(peerId: string, ids: number, silentMs: number, reports: number): void {
-    if (reports < UNDELIVERED_STRIKE_REPORTS) return
+    if (reports % UNDELIVERED_STRIKE_REPORTS !== 0) return
     const entry = this.#peers.get(peerId)
     if (!entry?.authenticated) return
     const detail = `${ids} requested records not delivered in ${Math.round(silentMs / 1000)} s while it kept talking (${reports} reports in a row)`

@@ -155,7 +155,10 @@ export interface SessionTimeouts {
  * size and `MAX_FRAME_BYTES` (16 348, the largest frame on the wire).
  */
 export interface SessionLimits {
-  /** Largest frame accepted, bytes; a larger one is a strike and is not decoded. */
+  /**
+   * Largest frame accepted, bytes; a larger one is a strike and is not decoded. A peerset takes
+   * only `MAX_FRAME_BYTES` here: peers pack frames up to it whatever the receiver set.
+   */
   maxFrameBytes: number
   /** Frames per second (sustained) and burst. */
   messagesPerSecond: number

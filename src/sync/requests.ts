@@ -60,6 +60,8 @@ interface PeerRequests {
   /** Requests that timed out while the peer kept talking, since it last answered one; and when the first of them timed out. */
   silentIds: number
   silentSinceMs: number | undefined
+  /** When the first request of this run of reports (no answer since) timed out. */
+  quietSinceMs: number | undefined
   /** Times it was reported as not delivering since it last answered (after the first, a few more time-outs report it again). */
   reports: number
 }
@@ -69,7 +71,7 @@ export interface Undelivered {
   peerId: string
   /** Requests that timed out unanswered while it kept talking, since it last answered one. */
   ids: number
-  /** How long it has not answered a single request while talking (ms), since its last report. */
+  /** How long it has not answered a single request while talking (ms): since the first of its requests timed out unanswered, over all the reports in a row. */
   silentMs: number
   /** How many times in a row it was reported (this one included) without answering a request in between. */
   reports: number
@@ -93,9 +95,11 @@ export interface RequestLimits {
 
 /**
  * Ids asked of one peer are remembered this many request time-outs after they were asked, so a late
- * or repeated answer from an honest peer is told apart from a record it was never asked for.
+ * or repeated answer from an honest peer is told apart from a record it was never asked for (30:
+ * five minutes with the default 10 s; a very slow device answered after more than a minute, and a
+ * frame of such late answers looked like forgeries, one strike per record).
  */
-export const ASKED_MEMORY_TIMEOUTS = 6
+export const ASKED_MEMORY_TIMEOUTS = 30
 /** Most ids remembered as asked of one peer (the oldest are forgotten first): at least this many... */
 const MIN_ASKED_PER_PEER = 4_096
 /** ...or this many times the requests in flight per peer. */
@@ -193,6 +197,7 @@ export class RequestScheduler {
       lastHeardMs: Number.NEGATIVE_INFINITY,
       silentIds: 0,
       silentSinceMs: undefined,
+      quietSinceMs: undefined,
       reports: 0,
     })
   }
@@ -344,6 +349,7 @@ export class RequestScheduler {
     if (!p) return
     p.silentIds = 0
     p.silentSinceMs = undefined
+    p.quietSinceMs = undefined
     p.reports = 0
     if (delivered && p.allowance < this.#limits.maxInFlightPerPeer) p.allowance++
   }
@@ -398,7 +404,8 @@ export class RequestScheduler {
       const silentMs = nowMs - p.silentSinceMs
       if (silentMs < UNDELIVERED_MIN_TIMEOUTS * timeoutMs) continue
       p.reports++
-      silent.push({ peerId, ids: p.silentIds, silentMs, reports: p.reports })
+      p.quietSinceMs ??= p.silentSinceMs
+      silent.push({ peerId, ids: p.silentIds, silentMs: nowMs - p.quietSinceMs, reports: p.reports })
       p.silentIds = 0
       p.silentSinceMs = undefined
     }

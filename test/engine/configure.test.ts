@@ -114,6 +114,7 @@ describe('configure', () => {
     ['a ban over a timer', { sessionLimits: { banMs: 2 ** 31 } }, /sessionLimits\.banMs must be at most 2147483647/, undefined],
     ['a fractional count', { sessionLimits: { maxExpectedRecords: 1.5 } }, /sessionLimits\.maxExpectedRecords must be an integer/, undefined],
     ['a frame limit over the wire\'s', { sessionLimits: { maxFrameBytes: 1e12 } }, /sessionLimits\.maxFrameBytes must be at most 16348/, undefined],
+    ['a frame limit below the frames peers send', { sessionLimits: { maxFrameBytes: 4096 } }, /configure: sessionLimits\.maxFrameBytes must be 16348/, undefined],
     ['granularity (room-wide)', { granularity: {} }, /granularity must match across the room/, 'room-wide-setting'],
     ['moderation and limits (room-wide)', { moderation: {}, limits: {} }, /moderation, limits must match across the room/, 'room-wide-setting'],
     ['clockSkewMs (room-wide)', { clockSkewMs: 1 }, /clockSkewMs must match across the room/, 'room-wide-setting'],

@@ -36,6 +36,8 @@ const BAD: Array<[string, Record<string, unknown>, RegExp]> = [
   ['sessionLimits.banMs', { sessionLimits: { banMs: 0 } }, /sessionLimits\.banMs/],
   ['sessionLimits.maxFrameBytes', { sessionLimits: { maxFrameBytes: 10 } }, /sessionLimits\.maxFrameBytes/],
   ['sessionLimits.maxFrameBytes (over the wire\'s largest frame)', { sessionLimits: { maxFrameBytes: 1e12 } }, /sessionLimits\.maxFrameBytes must be at most 16348/],
+  // Peers pack frames up to 16,348 bytes whatever the receiver set: a lower limit banned honest peers (QA).
+  ['sessionLimits.maxFrameBytes (below the wire\'s frames)', { sessionLimits: { maxFrameBytes: 8000 } }, /sessionLimits\.maxFrameBytes must be 16348 .*strike honest peers/],
   ['sessionLimits.maxExpectedRecords (not an integer)', { sessionLimits: { maxExpectedRecords: 1.5 } }, /sessionLimits\.maxExpectedRecords must be an integer/],
   ['sessionLimits.messageBurst (not an integer)', { sessionLimits: { messageBurst: 10.5 } }, /sessionLimits\.messageBurst must be an integer/],
   ['sessionLimits.banMs (over a timer)', { sessionLimits: { banMs: 1e300 } }, /sessionLimits\.banMs must be at most 2147483647/],
