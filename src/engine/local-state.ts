@@ -10,7 +10,8 @@ import { strikeLedgerFromJSON } from '../moderation/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { PeerRegistry } from '../session/index.js'
 import { indexedDbStorage, memoryStorage } from '../storage/index.js'
-import type { RecordStore } from '../storage/types.js'
+import type { RecordStore, StorageStrategy } from '../storage/types.js'
+import { storageFailed } from '../storage/checks.js'
 import { BucketIndex } from '../sync/index.js'
 import { Ingestor } from './ingest.js'
 import type { IngestListener, RecordOrigin } from './ingest-types.js'
@@ -129,7 +130,7 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   // An explicit strategy must work; the default falls back to memory, with a warning.
   if (chosen) {
     if (!chosen.isSupported()) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: storage "${chosen.name}" is not supported here`)
-    return { store: await chosen.open(config.room), name: chosen.name }
+    return { store: await openChosen(chosen, config.room), name: chosen.name }
   }
   const idb = indexedDbStorage()
   if (idb.isSupported()) {
@@ -145,6 +146,23 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   return { store: await memory.open(config.room), name: memory.name }
 }
 
+/** The methods every store must have (checked at open: a missing one is the host's mistake, named at once). */
+const STORE_METHODS = ['loadRecords', 'write', 'getMeta', 'setMeta', 'requestPersistence', 'close'] as const
+
+/** Open a storage strategy the host passed: a failure is a `STORAGE_FAILED` (with its cause), a store missing methods an `INVALID_ARGUMENT`. */
+async function openChosen(chosen: StorageStrategy, room: string): Promise<RecordStore> {
+  let store: unknown
+  try {
+    store = await chosen.open(room)
+  } catch (error) {
+    throw storageFailed(`storage "${chosen.name}" open()`, error)
+  }
+  if (typeof store !== 'object' || store === null) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: storage "${chosen.name}" open() returned ${store === null ? 'null' : typeof store}, not a store`)
+  const missing = STORE_METHODS.filter((method) => typeof (store as Record<string, unknown>)[method] !== 'function')
+  if (missing.length > 0) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: the store opened by storage "${chosen.name}" has no ${missing.map((m) => `${m}()`).join(', ')} method`)
+  return store as RecordStore
+}
+
 /**
  * Rebuild the index from the trusted store (no signature checks). Records that left the window,
  * records whose NIP-40 expiration passed, records not of this room (no `h` tag or another room's:
@@ -155,7 +173,10 @@ async function loadRecords(store: RecordStore, index: RecordIndex, config: Resol
   const nowMs = config.clock()
   const { oldest } = config.granularity.windowAt(nowMs)
   const stale: string[] = []
-  for (const record of await store.loadRecords()) {
+  const rows = await store.loadRecords()
+  const records = Array.isArray(rows) ? rows.filter(isStoredRecord) : []
+  if (!Array.isArray(rows) || records.length < rows.length) warnCorrupt(rows, reporter)
+  for (const record of records) {
     if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs) || record.roomHash !== config.roomHash) {
       stale.push(record.id)
       continue
@@ -174,6 +195,35 @@ async function loadRecords(store: RecordStore, index: RecordIndex, config: Resol
   if (stale.length === 0) return
   // Never indexed, so nobody has seen them: deleted quietly. A failure leaves them for the next open.
   await store.write({ delete: stale }).catch((error) => reporter.error(error))
+}
+
+/** One warning for the rows of the store that are not records (skipped: neither loaded nor served), naming the first. */
+function warnCorrupt(rows: unknown, reporter: Reporter): void {
+  if (!Array.isArray(rows)) {
+    reporter.warn({ code: 'storage-corrupt', message: `the store's loadRecords() returned ${rows === null ? 'null' : typeof rows}, not an array: no records were loaded` })
+    return
+  }
+  const bad = rows.map((row, i) => [row, i] as const).filter(([row]) => !isStoredRecord(row))
+  const [row, i] = bad[0]!
+  const id = (row as { id?: unknown } | null)?.id
+  const first = typeof id === 'string' ? `id ${JSON.stringify(id.slice(0, 64))}` : `row ${i} (no id)`
+  reporter.warn({ code: 'storage-corrupt', message: `${bad.length} of ${rows.length} rows in storage are not well-formed records and were skipped (first: ${first})` })
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+const HEX128 = /^[0-9a-f]{128}$/
+
+/** Whether a row read from storage has the shape of a record (no hash or signature check: the store is trusted). */
+function isStoredRecord(row: unknown): row is PeersetRecord {
+  if (typeof row !== 'object' || row === null) return false
+  const r = row as Record<string, unknown>
+  const optional = (key: string, type: string): boolean => r[key] === undefined || typeof r[key] === type
+  return (
+    typeof r.id === 'string' && HEX64.test(r.id) && typeof r.author === 'string' && HEX64.test(r.author) && typeof r.sig === 'string' && HEX128.test(r.sig) &&
+    typeof r.uuid === 'string' && typeof r.text === 'string' && Number.isSafeInteger(r.createdAt) && (r.createdAt as number) >= 0 &&
+    Array.isArray(r.tags) && r.tags.every((tag) => Array.isArray(tag) && tag.every((v) => typeof v === 'string')) &&
+    optional('roomHash', 'string') && optional('link', 'string') && (r.expiresAt === undefined || Number.isFinite(r.expiresAt))
+  )
 }
 
 /**
