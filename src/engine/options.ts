@@ -88,8 +88,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
   if (!isWellFormed(room)) {
     throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: room must be well-formed UTF-16 (no lone surrogates: different names would share a room)')
   }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
+  const clock = checkClock(options.clock ?? Date.now)
   const granularity = checkStrategies(options)
   const recordProofOfWork = checkDeferred(options)
   const signer = resolveSigner(options.identity)
@@ -264,4 +263,17 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** A clock must be a function that answers a finite number of ms: asked once here, so one that throws is a typed error at once. */
+function checkClock(clock: unknown): () => number {
+  if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
+  let now: unknown
+  try {
+    now = clock()
+  } catch (cause) {
+    throw new PeersetError('INVALID_ARGUMENT', `createPeerset: clock() threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: clock() must return a finite number of ms, got ${String(now)}`)
+  return clock as () => number
 }
