@@ -12,6 +12,7 @@ import { PeerRegistry } from '../session/index.js'
 import { indexedDbStorage, memoryStorage } from '../storage/index.js'
 import type { RecordStore, StorageStrategy } from '../storage/types.js'
 import { storageFailed } from '../storage/checks.js'
+import { OPEN_STEP_TIMEOUT_MS, withinDeadline } from './deadline.js'
 import { BucketIndex } from '../sync/index.js'
 import { Ingestor } from './ingest.js'
 import type { IngestListener, RecordOrigin } from './ingest-types.js'
@@ -70,7 +71,10 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
   // The record index holds each record's creation time: the bucket index asks it instead of keeping its own map.
   const buckets: BucketIndex = new BucketIndex(config.granularity, { createdAtOf: (id: string): number | undefined => index.createdAtOf(id) })
   const index: RecordIndex = new RecordIndex(buckets)
-  await loadRecords(store, index, config, reporter)
+  await loadRecords(store, index, config, reporter).catch(async (error: unknown) => {
+    await store.close().catch(() => undefined)
+    throw error
+  })
 
   const { ledger, problem } = strikeLedgerFromJSON(await store.getMeta(LEDGER_META_KEY), config.given.strikes)
   if (problem) reporter.warn({ code: 'storage-fallback', message: `the stored strike ledger was unreadable and was reset: ${problem}` })
@@ -135,7 +139,7 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   const idb = indexedDbStorage()
   if (idb.isSupported()) {
     try {
-      return { store: await idb.open(config.room), name: idb.name }
+      return { store: await withinDeadline(idb.open(config.room), () => openTimedOut(idb.name, 'open()'), (late) => void late.close().catch(() => undefined)), name: idb.name }
     } catch (error) {
       reporter.warn({ code: 'storage-fallback', message: `IndexedDB failed to open (${String(error)}); records are kept in memory only` })
     }
@@ -146,6 +150,13 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   return { store: await memory.open(config.room), name: memory.name }
 }
 
+/** The error for a store step that did not settle within {@link OPEN_STEP_TIMEOUT_MS}. */
+function openTimedOut(name: string, step: string): PeersetError {
+  const store = name === 'the' ? 'the store' : `storage "${name}"`
+  const idb = name === 'indexeddb' ? ' (IndexedDB open() waits while another tab keeps an older version of the database open: close the other tabs of this app)' : ''
+  return new PeersetError('STORAGE_FAILED', `createPeerset: ${store} ${step} did not settle within ${OPEN_STEP_TIMEOUT_MS / 1000} s${idb}`, { reason: 'timeout' })
+}
+
 /** The methods every store must have (checked at open: a missing one is the host's mistake, named at once). */
 const STORE_METHODS = ['loadRecords', 'write', 'getMeta', 'setMeta', 'requestPersistence', 'close'] as const
 
@@ -153,7 +164,7 @@ const STORE_METHODS = ['loadRecords', 'write', 'getMeta', 'setMeta', 'requestPer
 async function openChosen(chosen: StorageStrategy, room: string): Promise<RecordStore> {
   let store: unknown
   try {
-    store = await chosen.open(room)
+    store = await withinDeadline(Promise.resolve().then(() => chosen.open(room)), () => openTimedOut(chosen.name, 'open()'), (late) => void (late as Partial<RecordStore> | undefined)?.close?.().catch(() => undefined))
   } catch (error) {
     throw storageFailed(`storage "${chosen.name}" open()`, error)
   }
@@ -173,7 +184,7 @@ async function loadRecords(store: RecordStore, index: RecordIndex, config: Resol
   const nowMs = config.clock()
   const { oldest } = config.granularity.windowAt(nowMs)
   const stale: string[] = []
-  const rows = await store.loadRecords()
+  const rows = await withinDeadline(Promise.resolve().then(() => store.loadRecords()), () => openTimedOut('the', 'loadRecords()'))
   const records = Array.isArray(rows) ? rows.filter(isStoredRecord) : []
   if (!Array.isArray(rows) || records.length < rows.length) warnCorrupt(rows, reporter)
   for (const record of records) {

@@ -1,8 +1,9 @@
 /** `createPeerset`'s options, checked and with their defaults filled in. */
 import { dailyBuckets } from '../buckets/index.js'
 import type { Granularity } from '../buckets/types.js'
-import { PeersetError } from '../errors.js'
+import { isPeersetError, PeersetError } from '../errors.js'
 import { resolveSigner } from '../identity/index.js'
+import { OPEN_STEP_TIMEOUT_MS, withinDeadline } from './deadline.js'
 import type { Signer } from '../identity/types.js'
 import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
@@ -179,8 +180,9 @@ function checkDeferred(options: PeersetOptions): number {
 async function signerPublicKey(signer: Signer): Promise<string> {
   let key: unknown
   try {
-    key = await signer.getPublicKey()
+    key = await withinDeadline(Promise.resolve().then(() => signer.getPublicKey()), () => new PeersetError('SIGNER_FAILED', `createPeerset: signer.getPublicKey() did not answer within ${OPEN_STEP_TIMEOUT_MS / 1000} s`, { reason: 'timeout' }))
   } catch (cause) {
+    if (isPeersetError(cause, 'SIGNER_FAILED')) throw cause
     throw new PeersetError('SIGNER_FAILED', `createPeerset: signer.getPublicKey() failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
   if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) {

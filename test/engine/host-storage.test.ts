@@ -3,11 +3,12 @@
  * with its cause, a store missing a method an INVALID_ARGUMENT naming it, and rows that are not
  * records are skipped with one `storage-corrupt` warning while the valid records open normally.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { isPeersetError } from '../../src/errors.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import type { RecordStore, StorageStrategy } from '../../src/storage/types.js'
 import { loadFixtures, openPeerset } from '../helpers.js'
+import { realTime, sleep, virtualClock, virtualTime } from '../virtual-time.js'
 
 const { records: events } = loadFixtures()
 
@@ -56,5 +57,41 @@ describe('a host storage that misbehaves', () => {
     } finally {
       await peerset.close()
     }
+  })
+})
+
+describe('host code that never answers: createPeerset gives up after 30 s with a typed error naming the step', () => {
+  afterEach(realTime)
+  const never = (): Promise<never> => new Promise(() => undefined)
+
+  async function outcome(p: Promise<unknown>): Promise<unknown> {
+    let settled: unknown = 'pending'
+    void rejection(p).then((e) => (settled = e))
+    await sleep(29_000)
+    expect(settled).toBe('pending') // still waiting just before the deadline
+    await sleep(1_500)
+    return settled
+  }
+
+  it('a storage open() that never settles: STORAGE_FAILED naming open()', async () => {
+    virtualTime()
+    const e = await outcome(openPeerset({ clock: virtualClock, storage: { name: 'x', isSupported: () => true, open: never } }))
+    expect(isPeersetError(e, 'STORAGE_FAILED') && (e as Error).message).toContain('open() did not settle within 30 s')
+  })
+
+  it('a loadRecords() that never settles: STORAGE_FAILED naming loadRecords(), and the store is closed', async () => {
+    virtualTime()
+    let closed = 0
+    const storage = patched(memoryStorage(), (store) => ({ loadRecords: never, close: () => { closed++; return store.close() } }))
+    const e = await outcome(openPeerset({ clock: virtualClock, storage }))
+    expect(isPeersetError(e, 'STORAGE_FAILED') && (e as Error).message).toContain('loadRecords() did not settle')
+    expect(closed).toBe(1)
+  })
+
+  it('a signer whose getPublicKey() never settles: SIGNER_FAILED', async () => {
+    virtualTime()
+    const signer = { getPublicKey: never, signEvent: never }
+    const e = await outcome(openPeerset({ clock: virtualClock, identity: signer as never }))
+    expect(isPeersetError(e, 'SIGNER_FAILED') && (e as Error).message).toContain('getPublicKey() did not answer within 30 s')
   })
 })
