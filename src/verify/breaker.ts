@@ -4,7 +4,7 @@
  * 10 min, back to 30 s once the verifier answers again) and reports one error per trip, not one per
  * batch, so a broken verifier costs speed and a few events, never a stream of errors or time-outs.
  */
-import type { PeersetError } from '../errors.js'
+import { PeersetError } from '../errors.js'
 import type { VerifierStrategy } from './types.js'
 
 /** First back-off after a verifier fails: 30 s of main-thread verification before it is tried again. */
@@ -37,8 +37,8 @@ export class VerifierBreaker {
     const ms = this.#backoffMs
     this.#openUntil = Date.now() + ms
     this.#backoffMs = Math.min(ms * 2, VERIFIER_BACKOFF_MAX_MS)
-    error.message += ` (verifying on the main thread for ${ms / 1000} s before trying the verifier again)`
-    onError(error)
+    const message = `${error.message.replace(/^peerset: /, '')} (verifying on the main thread for ${ms / 1000} s before trying the verifier again)`
+    onError(new PeersetError(error.code, message, { reason: error.reason, cause: error.cause ?? error }))
     for (const stop of [...this.#onTrip]) stop()
   }
 
