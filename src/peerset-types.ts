@@ -112,6 +112,8 @@ export interface PeersetWarning {
     | 'storage-quota'
     | 'storage-failed'
     | 'storage-closed'
+    /** Rows read from storage that are not well-formed records: skipped (not loaded, not served). */
+    | 'storage-corrupt'
     /** No signalling server (tracker or relay) reachable for a while: new peers cannot be found; retried with backoff. */
     | 'no-signalling'
   message: string

@@ -8,6 +8,7 @@ import { PeersetError } from './errors.js'
 import { peersetControls, peersetStatus, type FacadeParts } from './peerset-controls.js'
 import { npubDecode, npubEncode } from './identity/index.js'
 import { createRecord, createWithdrawal, toNostrEvent } from './record/index.js'
+import { copyDraft } from './record/create.js'
 import type { PeersetRecord } from './record/types.js'
 import type {
   PeerInfo,
@@ -63,8 +64,9 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     once: events.once,
     off: events.off,
 
-    async publish(draft) {
+    async publish(given) {
       assertOpen('publish')
+      const draft = copyDraft(given) // read once: a throwing getter is INVALID_ARGUMENT, not a stray error
       const record = await createRecord(draft, signer, {
         now: editTime(index, publicKey, draft, Math.floor(clock() / 1000)),
         retentionSeconds: config.retentionSeconds,

@@ -10,7 +10,9 @@ import { strikeLedgerFromJSON } from '../moderation/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { PeerRegistry } from '../session/index.js'
 import { indexedDbStorage, memoryStorage } from '../storage/index.js'
-import type { RecordStore } from '../storage/types.js'
+import type { RecordStore, StorageStrategy } from '../storage/types.js'
+import { storageFailed } from '../storage/checks.js'
+import { OPEN_STEP_TIMEOUT_MS, withinDeadline } from './deadline.js'
 import { BucketIndex } from '../sync/index.js'
 import { Ingestor } from './ingest.js'
 import type { IngestListener, RecordOrigin } from './ingest-types.js'
@@ -69,7 +71,10 @@ export async function openLocalState(config: ResolvedOptions, reporter: Reporter
   // The record index holds each record's creation time: the bucket index asks it instead of keeping its own map.
   const buckets: BucketIndex = new BucketIndex(config.granularity, { createdAtOf: (id: string): number | undefined => index.createdAtOf(id) })
   const index: RecordIndex = new RecordIndex(buckets)
-  await loadRecords(store, index, config, reporter)
+  await loadRecords(store, index, config, reporter).catch(async (error: unknown) => {
+    await store.close().catch(() => undefined)
+    throw error
+  })
 
   const { ledger, problem } = strikeLedgerFromJSON(await store.getMeta(LEDGER_META_KEY), config.given.strikes)
   if (problem) reporter.warn({ code: 'storage-fallback', message: `the stored strike ledger was unreadable and was reset: ${problem}` })
@@ -129,12 +134,12 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   // An explicit strategy must work; the default falls back to memory, with a warning.
   if (chosen) {
     if (!chosen.isSupported()) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: storage "${chosen.name}" is not supported here`)
-    return { store: await chosen.open(config.room), name: chosen.name }
+    return { store: await openChosen(chosen, config.room), name: chosen.name }
   }
   const idb = indexedDbStorage()
   if (idb.isSupported()) {
     try {
-      return { store: await idb.open(config.room), name: idb.name }
+      return { store: await withinDeadline(idb.open(config.room), () => openTimedOut(idb.name, 'open()'), (late) => void late.close().catch(() => undefined)), name: idb.name }
     } catch (error) {
       reporter.warn({ code: 'storage-fallback', message: `IndexedDB failed to open (${String(error)}); records are kept in memory only` })
     }
@@ -143,6 +148,30 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   }
   const memory = memoryStorage()
   return { store: await memory.open(config.room), name: memory.name }
+}
+
+/** The error for a store step that did not settle within {@link OPEN_STEP_TIMEOUT_MS}. */
+function openTimedOut(name: string, step: string): PeersetError {
+  const store = name === 'the' ? 'the store' : `storage "${name}"`
+  const idb = name === 'indexeddb' ? ' (IndexedDB open() waits while another tab keeps an older version of the database open: close the other tabs of this app)' : ''
+  return new PeersetError('STORAGE_FAILED', `createPeerset: ${store} ${step} did not settle within ${OPEN_STEP_TIMEOUT_MS / 1000} s${idb}`, { reason: 'timeout' })
+}
+
+/** The methods every store must have (checked at open: a missing one is the host's mistake, named at once). */
+const STORE_METHODS = ['loadRecords', 'write', 'getMeta', 'setMeta', 'requestPersistence', 'close'] as const
+
+/** Open a storage strategy the host passed: a failure is a `STORAGE_FAILED` (with its cause), a store missing methods an `INVALID_ARGUMENT`. */
+async function openChosen(chosen: StorageStrategy, room: string): Promise<RecordStore> {
+  let store: unknown
+  try {
+    store = await withinDeadline(Promise.resolve().then(() => chosen.open(room)), () => openTimedOut(chosen.name, 'open()'), (late) => void (late as Partial<RecordStore> | undefined)?.close?.().catch(() => undefined))
+  } catch (error) {
+    throw storageFailed(`storage "${chosen.name}" open()`, error)
+  }
+  if (typeof store !== 'object' || store === null) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: storage "${chosen.name}" open() returned ${store === null ? 'null' : typeof store}, not a store`)
+  const missing = STORE_METHODS.filter((method) => typeof (store as Record<string, unknown>)[method] !== 'function')
+  if (missing.length > 0) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: the store opened by storage "${chosen.name}" has no ${missing.map((m) => `${m}()`).join(', ')} method`)
+  return store as RecordStore
 }
 
 /**
@@ -155,7 +184,10 @@ async function loadRecords(store: RecordStore, index: RecordIndex, config: Resol
   const nowMs = config.clock()
   const { oldest } = config.granularity.windowAt(nowMs)
   const stale: string[] = []
-  for (const record of await store.loadRecords()) {
+  const rows = await withinDeadline(Promise.resolve().then(() => store.loadRecords()), () => openTimedOut('the', 'loadRecords()'))
+  const records = Array.isArray(rows) ? rows.filter(isStoredRecord) : []
+  if (!Array.isArray(rows) || records.length < rows.length) warnCorrupt(rows, reporter)
+  for (const record of records) {
     if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs) || record.roomHash !== config.roomHash) {
       stale.push(record.id)
       continue
@@ -174,6 +206,35 @@ async function loadRecords(store: RecordStore, index: RecordIndex, config: Resol
   if (stale.length === 0) return
   // Never indexed, so nobody has seen them: deleted quietly. A failure leaves them for the next open.
   await store.write({ delete: stale }).catch((error) => reporter.error(error))
+}
+
+/** One warning for the rows of the store that are not records (skipped: neither loaded nor served), naming the first. */
+function warnCorrupt(rows: unknown, reporter: Reporter): void {
+  if (!Array.isArray(rows)) {
+    reporter.warn({ code: 'storage-corrupt', message: `the store's loadRecords() returned ${rows === null ? 'null' : typeof rows}, not an array: no records were loaded` })
+    return
+  }
+  const bad = rows.map((row, i) => [row, i] as const).filter(([row]) => !isStoredRecord(row))
+  const [row, i] = bad[0]!
+  const id = (row as { id?: unknown } | null)?.id
+  const first = typeof id === 'string' ? `id ${JSON.stringify(id.slice(0, 64))}` : `row ${i} (no id)`
+  reporter.warn({ code: 'storage-corrupt', message: `${bad.length} of ${rows.length} rows in storage are not well-formed records and were skipped (first: ${first})` })
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+const HEX128 = /^[0-9a-f]{128}$/
+
+/** Whether a row read from storage has the shape of a record (no hash or signature check: the store is trusted). */
+function isStoredRecord(row: unknown): row is PeersetRecord {
+  if (typeof row !== 'object' || row === null) return false
+  const r = row as Record<string, unknown>
+  const optional = (key: string, type: string): boolean => r[key] === undefined || typeof r[key] === type
+  return (
+    typeof r.id === 'string' && HEX64.test(r.id) && typeof r.author === 'string' && HEX64.test(r.author) && typeof r.sig === 'string' && HEX128.test(r.sig) &&
+    typeof r.uuid === 'string' && typeof r.text === 'string' && Number.isSafeInteger(r.createdAt) && (r.createdAt as number) >= 0 &&
+    Array.isArray(r.tags) && r.tags.every((tag) => Array.isArray(tag) && tag.every((v) => typeof v === 'string')) &&
+    optional('roomHash', 'string') && optional('link', 'string') && (r.expiresAt === undefined || Number.isFinite(r.expiresAt))
+  )
 }
 
 /**

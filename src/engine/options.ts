@@ -1,9 +1,10 @@
 /** `createPeerset`'s options, checked and with their defaults filled in. */
 import { dailyBuckets } from '../buckets/index.js'
 import type { Granularity } from '../buckets/types.js'
-import { PeersetError } from '../errors.js'
+import { isPeersetError, PeersetError } from '../errors.js'
 import { MAX_FRAME_BYTES } from '../protocol/messages.js'
 import { resolveSigner } from '../identity/index.js'
+import { OPEN_STEP_TIMEOUT_MS, withinDeadline } from './deadline.js'
 import type { Signer } from '../identity/types.js'
 import type { StrikeLedgerOptions } from '../moderation/index.js'
 import type { ModerationStrategy } from '../moderation/types.js'
@@ -89,8 +90,7 @@ export async function resolveOptions(options: PeersetOptions): Promise<ResolvedO
   if (!isWellFormed(room)) {
     throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: room must be well-formed UTF-16 (no lone surrogates: different names would share a room)')
   }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
+  const clock = checkClock(options.clock ?? Date.now)
   const granularity = checkStrategies(options)
   const recordProofOfWork = checkDeferred(options)
   const signer = resolveSigner(options.identity)
@@ -182,8 +182,9 @@ function checkDeferred(options: PeersetOptions): number {
 async function signerPublicKey(signer: Signer): Promise<string> {
   let key: unknown
   try {
-    key = await signer.getPublicKey()
+    key = await withinDeadline(Promise.resolve().then(() => signer.getPublicKey()), () => new PeersetError('SIGNER_FAILED', `createPeerset: signer.getPublicKey() did not answer within ${OPEN_STEP_TIMEOUT_MS / 1000} s`, { reason: 'timeout' }))
   } catch (cause) {
+    if (isPeersetError(cause, 'SIGNER_FAILED')) throw cause
     throw new PeersetError('SIGNER_FAILED', `createPeerset: signer.getPublicKey() failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
   }
   if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key)) {
@@ -279,4 +280,17 @@ export function assertFullFrames(maxFrameBytes: unknown, fn: string): void {
     'INVALID_ARGUMENT',
     `${fn}: sessionLimits.maxFrameBytes must be ${MAX_FRAME_BYTES} (the wire's largest frame), got ${String(maxFrameBytes)}: peers pack frames up to that size, so a lower limit would strike honest peers`,
   )
+}
+
+/** A clock must be a function that answers a finite number of ms: asked once here, so one that throws is a typed error at once. */
+function checkClock(clock: unknown): () => number {
+  if (typeof clock !== 'function') throw new PeersetError('INVALID_ARGUMENT', 'createPeerset: clock must be a function')
+  let now: unknown
+  try {
+    now = clock()
+  } catch (cause) {
+    throw new PeersetError('INVALID_ARGUMENT', `createPeerset: clock() threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new PeersetError('INVALID_ARGUMENT', `createPeerset: clock() must return a finite number of ms, got ${String(now)}`)
+  return clock as () => number
 }

@@ -130,7 +130,24 @@ async function signRecord(event: Omit<NostrEvent, 'id' | 'sig'>, signer: Signer,
   return result.record
 }
 
-function checkDraft(draft: unknown): RecordDraft & { textBytes: number } {
+/**
+ * A plain copy of a draft (its fields and its `geo`'s, read once), so a getter that throws is an
+ * `INVALID_ARGUMENT` and a getter that changes its answer cannot make the checked and the signed
+ * draft differ. Anything not an object is returned as it is (checked later).
+ */
+export function copyDraft<T>(draft: T): T {
+  if (typeof draft !== 'object' || draft === null || Array.isArray(draft)) return draft
+  try {
+    const copy: Record<string, unknown> = { ...(draft as Record<string, unknown>) }
+    if (typeof copy.geo === 'object' && copy.geo !== null && !Array.isArray(copy.geo)) copy.geo = { ...copy.geo }
+    return copy as T
+  } catch (cause) {
+    throw new PeersetError('INVALID_ARGUMENT', `createRecord: reading the draft threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
+}
+
+function checkDraft(input: unknown): RecordDraft & { textBytes: number } {
+  const draft = copyDraft(input)
   if (typeof draft !== 'object' || draft === null || Array.isArray(draft)) {
     throw new PeersetError('INVALID_ARGUMENT', 'createRecord: draft must be an object { text, link?, geo?, uuid? }')
   }

@@ -4,6 +4,7 @@
  * strategy costs speed and an `error` event, never a wrong verdict or a stuck ingest queue.
  */
 import { PeersetError } from '../errors.js'
+import { breakerOf } from './breaker.js'
 import { verifyHere } from './main-thread.js'
 import type { SignatureCheck, VerifierStrategy } from './types.js'
 
@@ -74,24 +75,38 @@ export function verifyTimeoutMs(checks: number): number {
   return 10_000 + 10 * checks
 }
 
-/** The verifier's answers, or the main thread's when it fails or is too late (reported through `onError`). */
+/**
+ * The verifier's answers, or the main thread's when it fails or is too late, or while its breaker
+ * is open after an earlier failure (see VerifierBreaker in breaker.ts: one `onError` per trip, not per batch).
+ */
 export async function verifyBatch(verifier: VerifierStrategy, checks: readonly SignatureCheck[], onError: (error: PeersetError) => void): Promise<boolean[]> {
+  const breaker = breakerOf(verifier)
+  if (!breaker.closed) return verifyHere(checks)
+  const askedAt = Date.now()
   let timer: ReturnType<typeof setTimeout> | undefined
+  let cancel = (): void => undefined
   try {
     const ms = verifyTimeoutMs(checks.length)
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" did not answer ${checks.length} signatures within ${ms} ms; verified on the main thread instead`)), ms)
+      cancel = breaker.onTrip(() => reject(TRIPPED))
     })
     const asked = Promise.resolve().then(() => verifier.verify(checks))
     asked.catch(() => undefined) // a verifier that fails after its time is up is not an unhandled rejection
     const answers: unknown = await Promise.race([asked, late])
-    if (Array.isArray(answers) && answers.length === checks.length && answers.every((a) => typeof a === 'boolean')) return answers as boolean[]
-    onError(new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" answered ${Array.isArray(answers) ? `${answers.length} values` : typeof answers} for ${checks.length} signatures; verified on the main thread instead`))
+    if (Array.isArray(answers) && answers.length === checks.length && answers.every((a) => typeof a === 'boolean')) {
+      breaker.succeeded()
+      return answers as boolean[]
+    }
+    breaker.failed(askedAt, new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" answered ${Array.isArray(answers) ? `${answers.length} values` : typeof answers} for ${checks.length} signatures; verified on the main thread instead`), onError)
   } catch (cause) {
-    const error = cause instanceof PeersetError ? cause : new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" failed: ${String(cause)}`, { cause })
-    onError(error)
+    if (cause !== TRIPPED) breaker.failed(askedAt, cause instanceof PeersetError ? cause : new PeersetError('VERIFIER_FAILED', `verifier "${verifier.name}" failed: ${String(cause)}`, { cause }), onError)
   } finally {
     clearTimeout(timer)
+    cancel()
   }
   return verifyHere(checks)
 }
+
+/** Why a batch stopped waiting: another batch tripped the breaker (already reported). */
+const TRIPPED = Symbol('tripped')

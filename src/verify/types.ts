@@ -39,7 +39,8 @@ export interface VerifierStrategy {
    * One answer per check, in the same order: `true` when the signature verifies. Malformed input
    * answers `false`, never throws. Must reject (never hang) if it cannot answer, e.g. after `close()`
    * (`PeersetError` `CLOSED`) or when a worker fails (`VERIFIER_FAILED`); the engine then verifies
-   * that batch on the calling thread, so a failing verifier costs speed, never a wrong verdict.
+   * that batch on the calling thread, so a failing verifier costs speed, never a wrong verdict. After a
+   * failure or a time-out it is not asked again for 30 s (doubling to 10 min while it keeps failing).
    */
   verify(checks: readonly SignatureCheck[]): Promise<boolean[]>
   /** Release what it holds (workers). Later `verify` calls reject with `CLOSED`. `peerset.close()` calls it. */

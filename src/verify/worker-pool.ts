@@ -17,9 +17,21 @@ export interface WorkerVerifierOptions {
   /**
    * Where the worker script is. Default: `verify-worker.js` beside the package's own module, which
    * Node and Vite find by themselves; give it for a bundler that does not copy workers it finds in
-   * `new Worker(new URL(..., import.meta.url))`.
+   * `new Worker(new URL(..., import.meta.url))`. A URL object or an absolute URL string; a relative
+   * string only where there is a page to resolve it against (`location`, in a browser), else
+   * `workerVerifier` throws `INVALID_ARGUMENT`.
    */
   workerUrl?: URL | string
+}
+
+/** Whether `url` is absolute, or relative where a page location resolves it (as `new Worker` would). */
+function parsesAsUrl(url: string): boolean {
+  try {
+    new URL(url, (globalThis as { location?: { href?: string } }).location?.href)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Workers that fail before answering anything, in a row, after which the pool stops spawning and every `verify` rejects at once. */
@@ -52,6 +64,9 @@ export function workerVerifier(options: WorkerVerifierOptions = {}): VerifierStr
   if (!(Number.isSafeInteger(minChunk) && minChunk >= 1)) throw new PeersetError('INVALID_ARGUMENT', `workerVerifier: minChunk must be a positive integer, got ${String(minChunk)}`)
   const { workerUrl } = options
   if (workerUrl !== undefined && typeof workerUrl !== 'string' && !(workerUrl instanceof URL)) throw new PeersetError('INVALID_ARGUMENT', 'workerVerifier: workerUrl must be a URL or a string')
+  if (typeof workerUrl === 'string' && !parsesAsUrl(workerUrl)) {
+    throw new PeersetError('INVALID_ARGUMENT', `workerVerifier: workerUrl ${JSON.stringify(workerUrl.slice(0, 200))} is not an absolute URL (and there is no page location to resolve it against): pass new URL('./verify-worker.js', import.meta.url) or an absolute URL`)
+  }
   return new WorkerPool(size, minChunk, workerUrl)
 }
 

@@ -92,6 +92,6 @@ describe('strategy factories refuse unknown option keys', () => {
     expect(() => levelStorage({ path: '/tmp/x', sync: false })).not.toThrow()
     expect(() => dailyBuckets({ retentionMs: 86_400_000 })).not.toThrow()
     expect(() => mainThreadVerifier({ yieldEveryMs: 5 })).not.toThrow()
-    expect(() => workerVerifier({ size: 1, minChunk: 4, workerUrl: 'x.js' })).not.toThrow()
+    expect(() => workerVerifier({ size: 1, minChunk: 4, workerUrl: 'file:///x.js' })).not.toThrow()
   })
 })

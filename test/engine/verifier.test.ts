@@ -101,6 +101,30 @@ describe('the verifier strategy in the ingest path', () => {
   })
 })
 
+describe('a verifier that keeps failing (circuit breaker)', () => {
+  it('is asked once and reported once over several waves of imports: the rest are verified on the main thread, same verdicts', async () => {
+    let asked = 0
+    const broken: VerifierStrategy = { name: 'broken', verify: () => (asked++, Promise.reject(new Error('no workers here'))), close: () => Promise.resolve() }
+    const peerset = await openPeerset({ verifier: broken })
+    const errors: unknown[] = []
+    peerset.on('error', (e) => errors.push(e))
+    try {
+      const events = loadFixtures().records.slice(0, 50)
+      let added = 0
+      for (let wave = 0; wave < 5; wave++) {
+        const outcomes = await Promise.all(events.slice(wave * 10, wave * 10 + 10).map((e) => peerset.importRecord(e)))
+        added += outcomes.filter((o) => o.status === 'added').length
+      }
+      expect(added).toBeGreaterThanOrEqual(45) // the waves reached the verifier (fixture versions may replace a few)
+      expect(asked).toBe(1)
+      expect(errors).toHaveLength(1)
+      expect(isPeersetError(errors[0], 'VERIFIER_FAILED') && /main thread for 30 s/.test(String(errors[0])), String(errors[0])).toBe(true)
+    } finally {
+      await peerset.close()
+    }
+  })
+})
+
 describe('a verifier that never answers', () => {
   it('costs verifyTimeoutMs of (virtual) time and an error event: the import resolves with the main thread\'s verdicts, and close() resolves', async () => {
     virtualTime()

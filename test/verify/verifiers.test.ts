@@ -119,7 +119,7 @@ describe('workerVerifier failures', () => {
   })
 
   it('refuses bad options with INVALID_ARGUMENT', () => {
-    for (const options of [{ size: 0 }, { size: 1.5 }, { minChunk: 0 }, { workerUrl: 3 }]) {
+    for (const options of [{ size: 0 }, { size: 1.5 }, { minChunk: 0 }, { workerUrl: 3 }, { workerUrl: './verify-worker.js' }, { workerUrl: '/nope.js' }]) {
       expect(() => workerVerifier(options as never), JSON.stringify(options)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
     }
   })
