@@ -10,6 +10,7 @@ import { CURSOR_ID_BYTES, MAX_FETCH_RECORDS, type FetchCursor, type FetchMessage
 import { wireEventSize } from '../protocol/wire-event.js'
 import type { Outbound, ReceiveResult } from './core-types.js'
 import { out, type CoreState, type PeerState } from './core-state.js'
+import { lowerBound } from './range-reconciler.js'
 
 /** Records asked for in one `fetch` (minus those still being checked), at most... */
 export const FETCH_BATCH = 1_024
@@ -112,17 +113,6 @@ export function expireFetches(s: CoreState, nowMs: number): void {
   }
 }
 
-/** First index in sorted `ids` whose value is >= `key`. */
-function lowerBound(ids: readonly string[], key: string): number {
-  let lo = 0
-  let hi = ids.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (ids[mid]! < key) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
 
 /** Whether a stored record can travel in a `pushed` frame (one flags byte less than a `records` frame). */
 function pushable(e: WireEvent): boolean {

@@ -79,7 +79,7 @@ function rangeKey(bucket: number, prefix: string): string {
 }
 
 /** First index in sorted `ids` whose value is >= `key`. */
-function lowerBound(ids: readonly string[], key: string): number {
+export function lowerBound(ids: readonly string[], key: string): number {
   let lo = 0
   let hi = ids.length
   while (lo < hi) {
