@@ -10,7 +10,7 @@ import { CURSOR_ID_BYTES, MAX_FETCH_RECORDS, type FetchCursor, type FetchMessage
 import { wireEventSize } from '../protocol/wire-event.js'
 import type { Outbound, ReceiveResult } from './core-types.js'
 import { out, type CoreState, type PeerState } from './core-state.js'
-import { lowerBound } from './range-reconciler.js'
+import { sortedIndex } from './bucket-index.js'
 
 /** Records asked for in one `fetch` (minus those still being checked), at most... */
 export const FETCH_BATCH = 1_024
@@ -135,7 +135,7 @@ export function onFetch(s: CoreState, peerId: string, peer: PeerState, m: FetchM
     if (bucket < lo) continue
     if (bucket > hi) break
     const ids = s.index.sortedBucketIds(bucket)
-    const start = m.after && bucket === m.after.bucket ? lowerBound(ids, `${m.after.id}g`) : 0
+    const start = m.after && bucket === m.after.bucket ? sortedIndex(ids, `${m.after.id}g`) : 0
     for (let i = start; i < ids.length; i++) {
       if (events.length >= m.max || scanned >= FETCH_SCAN_LIMIT) {
         exhausted = false

@@ -20,7 +20,7 @@ import {
   type RangeEntry,
 } from '../protocol/messages.js'
 import { PeersetError } from '../errors.js'
-import type { BucketIndex } from './bucket-index.js'
+import { sortedIndex, type BucketIndex } from './bucket-index.js'
 import { Fingerprint } from './fingerprint.js'
 import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
 
@@ -78,23 +78,12 @@ function rangeKey(bucket: number, prefix: string): string {
   return `${bucket}:${prefix}`
 }
 
-/** First index in sorted `ids` whose value is >= `key`. */
-export function lowerBound(ids: readonly string[], key: string): number {
-  let lo = 0
-  let hi = ids.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (ids[mid]! < key) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
 
 function sliceOf(index: BucketIndex, bucket: number, prefix: string): Slice {
   const ids = index.sortedBucketIds(bucket)
   if (prefix === '') return { ids, lo: 0, hi: ids.length }
   // Every hex digit sorts before 'g', so prefix + 'g' bounds the ids that start with prefix.
-  return { ids, lo: lowerBound(ids, prefix), hi: lowerBound(ids, `${prefix}g`) }
+  return { ids, lo: sortedIndex(ids, prefix), hi: sortedIndex(ids, `${prefix}g`) }
 }
 
 function fingerprintOf(s: Slice): Fingerprint {
