@@ -15,7 +15,7 @@
  */
 import type { GossipMessage } from '../protocol/messages.js'
 import type { Outbound } from './core-types.js'
-import { byBucket, holds, out, pullRequests, type CoreState, type PeerState } from './core-state.js'
+import { byBucket, offerAnnounced, out, pullRequests, type CoreState, type PeerState } from './core-state.js'
 import { gossipIdOf, heldWithGossipId, relayTargets } from './gossip-ids.js'
 
 /** Most gossip ids of records refused for good remembered (oldest forgotten first). */
@@ -66,18 +66,7 @@ export function onGossip(s: CoreState, peerId: string, m: GossipMessage, nowMs: 
     if (moved > 0) pullRequests(s, nowMs, list)
     return 0
   }
-  const oldest = s.granularity.windowAt(nowMs).oldest
-  const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
-  let ignored = 0
-  for (const g of m.groups) {
-    if (g.bucket < oldest || g.bucket > newest) continue
-    for (const id of g.ids) {
-      if (holds(s, id, g.bucket)) continue
-      if (!s.requests.offer(peerId, id, g.bucket, nowMs)) ignored++
-    }
-  }
-  pullRequests(s, nowMs, list)
-  return ignored
+  return offerAnnounced(s, peerId, m.groups, nowMs, list)
 }
 
 /** Every record we hold matching each gossip id asked for; `gone` for those matching none. */

@@ -6,7 +6,7 @@ import { MAX_WIRE_EVENT_BYTES } from '../protocol/encode.js'
 import type { RootMessage, SummaryMessage, SyncMessage, WireEvent } from '../protocol/messages.js'
 import { wireEventSize } from '../protocol/wire-event.js'
 import type { Outbound, ReceiveResult } from './core-types.js'
-import { applyReconcile, mayStartRound, out, pullRequests, rememberRejected, sendRoot, wantingFrom, type CoreState, type PeerState } from './core-state.js'
+import { applyReconcile, mayStartRound, offerAnnounced, out, pullRequests, rememberRejected, sendRoot, wantingFrom, type CoreState, type PeerState } from './core-state.js'
 import { compactSummary, saltedDigest } from './summary.js'
 import { onFetch, onOffer, onPushed, startFetch } from './core-fetch.js'
 import type { BucketDiff } from './reconciler.js'
@@ -155,18 +155,7 @@ function differingBuckets(s: CoreState, m: SummaryMessage, lo: number, hi: numbe
 
 /** The peer has ids: want those inside the window (and clock skew) that we lack. */
 function onHave(s: CoreState, peerId: string, m: Extract<SyncMessage, { type: 'have' }>, nowMs: number, list: Outbound[]): number {
-  const oldest = s.granularity.windowAt(nowMs).oldest
-  const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
-  let ignored = 0
-  for (const g of m.groups) {
-    if (g.bucket < oldest || g.bucket > newest) continue
-    for (const id of g.ids) {
-      if (s.index.has(id) || s.isKnownRejected(id)) continue
-      if (!s.requests.offer(peerId, id, g.bucket, nowMs)) ignored++
-    }
-  }
-  pullRequests(s, nowMs, list)
-  return ignored
+  return offerAnnounced(s, peerId, m.groups, nowMs, list)
 }
 
 /**

@@ -186,6 +186,26 @@ export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): voi
   if (pulled > 0) s.onPull(pulled)
 }
 
+/**
+ * Ids a peer announced (`have`, or `gossip` `have`): those inside the window (and clock skew) that
+ * we neither hold nor refused for good are offered to the request scheduler, then requests go out.
+ * Returns how many the scheduler's limits turned away.
+ */
+export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[]): number {
+  const oldest = s.granularity.windowAt(nowMs).oldest
+  const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
+  let ignored = 0
+  for (const g of groups) {
+    if (g.bucket < oldest || g.bucket > newest) continue
+    for (const id of g.ids) {
+      if (holds(s, id, g.bucket)) continue
+      if (!s.requests.offer(peerId, id, g.bucket, nowMs)) ignored++
+    }
+  }
+  pullRequests(s, nowMs, list)
+  return ignored
+}
+
 /** Whether we hold or refused for good `id` (a full id, or a gossip id announced in `bucket`). */
 export function holds(s: CoreState, id: string, bucket: number): boolean {
   if (id.length !== GOSSIP_ID_CHARS) return s.index.has(id) || s.isKnownRejected(id)
