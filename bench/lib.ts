@@ -2,6 +2,7 @@
  * Tiny helpers shared by the `npm run bench:*` scripts: a readable table by default, and with
  * `--json` one JSON object per scenario per line (units in the key names).
  */
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { schnorr } from '@noble/curves/secp256k1.js'
@@ -126,4 +127,32 @@ export async function cpuAccounted<T>(run: () => Promise<T>): Promise<{ value: T
   const value = await run()
   const cpu = process.cpuUsage(cpu0)
   return { value, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wall0 }
+}
+
+/**
+ * Shape-correct fakes of what `createRecord` writes for the room whose hash is `hash` (bench:store, bench/open-time.ts): d, h (room), expiration, g and
+ * geo tags, about 450 B each, one author per record (the worst case for per-author structures).
+ */
+export function fakeRecords(n: number, hash: string): PeersetRecord[] {
+  const pool = randomBytes(n * 160).toString('hex')
+  const now = Math.floor(Date.now() / 1000)
+  return Array.from({ length: n }, (_, i) => {
+    const hex = pool.slice(i * 320, (i + 1) * 320)
+    const uuid = randomUUID()
+    // Spread evenly over the 90-day window (about 1,100 records a day).
+    const createdAt = now - Math.floor((i * 7_776_000) / n)
+    const expiresAt = createdAt + 7_776_000
+    return {
+      id: hex.slice(0, 64),
+      author: hex.slice(64, 128),
+      uuid,
+      roomHash: hash,
+      createdAt,
+      text: `Sighting #${i}: ${hex.slice(0, 120)}`,
+      geo: { lat: 48.85, lon: 2.35, geohash: 'u09tvw0f' },
+      expiresAt,
+      tags: [['d', uuid], ['h', hash], ['expiration', String(expiresAt)], ['g', 'u09tvw0f'], ['geo', '48.85', '2.35']],
+      sig: hex.slice(128, 256),
+    }
+  })
 }

@@ -12,7 +12,7 @@
  * medians. The old index (commit 382766c, before packed records) is the reference of issue 14.
  */
 import 'fake-indexeddb/auto'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { fakeRecords } from './lib.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,22 +33,10 @@ const { levelStorage } = await import(`${root}/src/node/index.ts`)
 const { createIdentity } = await import(`${root}/src/identity/index.ts`)
 const { roomHash } = await import(`${root}/src/record/room.ts`)
 const { acceptAll } = await import(`${root}/src/moderation/index.ts`)
-function fakeRecords(n: number, room: string) {
-  const pool = randomBytes(n * 160).toString('hex')
-  const now = Math.floor(Date.now() / 1000)
-  const hash = roomHash(room)
-  return Array.from({ length: n }, (_, i) => {
-    const hex = pool.slice(i * 320, (i + 1) * 320)
-    const uuid = randomUUID()
-    const createdAt = now - Math.floor((i * 7_776_000) / n)
-    const expiresAt = createdAt + 7_776_000
-    return { id: hex.slice(0, 64), author: hex.slice(64, 128), uuid, roomHash: hash, createdAt, text: `Sighting #${i}: ${hex.slice(0, 120)}`, geo: { lat: 48.85, lon: 2.35, geohash: 'u09tvw0f' }, expiresAt, tags: [['d', uuid], ['h', hash], ['expiration', String(expiresAt)], ['g', 'u09tvw0f'], ['geo', '48.85', '2.35']], sig: hex.slice(128, 256) }
-  })
-}
 const dir = mkdtempSync(join(tmpdir(), 'open-time-'))
 const storage = kind === 'level' ? levelStorage({ path: dir }) : indexedDbStorage({ indexedDB: new IDBFactory() })
 {
-  const records = fakeRecords(N, 'main')
+  const records = fakeRecords(N, roomHash('main'))
   const store = await storage.open('main')
   for (let i = 0; i < records.length; i += 1000) await store.write({ put: records.slice(i, i + 1000) })
   await store.close()

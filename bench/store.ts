@@ -9,7 +9,6 @@
  * nothing is verified here.
  */
 import 'fake-indexeddb/auto'
-import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,39 +20,10 @@ import { createIdentity } from '../src/identity/index.js'
 import { roomHash } from '../src/record/room.js'
 import { acceptAll } from '../src/moderation/index.js'
 import { createPeerset } from '../src/peerset.js'
-import { type Row, jsonMode, report, round } from './lib.js'
+import { type Row, fakeRecords, jsonMode, report, round } from './lib.js'
 
 const N = 100_000
 const gc = (globalThis as { gc?: () => void }).gc
-
-/**
- * Shape-correct fakes of what `createRecord` writes for room `room`: d, h (room), expiration, g and
- * geo tags, about 450 B each, one author per record (the worst case for per-author structures).
- */
-function fakeRecords(n: number, room: string): PeersetRecord[] {
-  const pool = randomBytes(n * 160).toString('hex')
-  const now = Math.floor(Date.now() / 1000)
-  const hash = roomHash(room)
-  return Array.from({ length: n }, (_, i) => {
-    const hex = pool.slice(i * 320, (i + 1) * 320)
-    const uuid = randomUUID()
-    // Spread evenly over the 90-day window (about 1,100 records a day).
-    const createdAt = now - Math.floor((i * 7_776_000) / n)
-    const expiresAt = createdAt + 7_776_000
-    return {
-      id: hex.slice(0, 64),
-      author: hex.slice(64, 128),
-      uuid,
-      roomHash: hash,
-      createdAt,
-      text: `Sighting #${i}: ${hex.slice(0, 120)}`,
-      geo: { lat: 48.85, lon: 2.35, geohash: 'u09tvw0f' },
-      expiresAt,
-      tags: [['d', uuid], ['h', hash], ['expiration', String(expiresAt)], ['g', 'u09tvw0f'], ['geo', '48.85', '2.35']],
-      sig: hex.slice(128, 256),
-    }
-  })
-}
 
 async function writeRate(storage: StorageStrategy, room: string, records: PeersetRecord[], batch: number): Promise<Row> {
   const store = await storage.open(room)
@@ -118,7 +88,7 @@ async function openPeersetRow(storage: StorageStrategy, room: string): Promise<R
   ]
 }
 
-const records = fakeRecords(N, 'main')
+const records = fakeRecords(N, roomHash('main'))
 const rows: Row[] = []
 const idb = indexedDbStorage({ indexedDB: new IDBFactory() })
 rows.push(await writeRate(idb, 'batch1', records.slice(0, 2_000), 1))
