@@ -46,7 +46,8 @@ async function openPeer(label: string, room: string, context?: BrowserContext): 
 
 const texts = (page: Page): Promise<string[]> => page.evaluate(() => window.peersetTest.texts())
 const publish = (page: Page, text: string): Promise<string> => page.evaluate((t) => window.peersetTest.publish(t), text)
-const waitForTexts = (page: Page, label: string, expected: string[], budgetMs = 45_000): Promise<void> =>
+// 120 s: in one CI run of several, two Chromium contexts first met only after more than 45 s (cause not found).
+const waitForTexts = (page: Page, label: string, expected: string[], budgetMs = 120_000): Promise<void> =>
   waitInPage(page, `${label} to hold ${JSON.stringify(expected)}`, (want) => want.every((t) => window.peersetTest.texts().includes(t)), expected, budgetMs)
 
 describe('in Chromium', () => {
@@ -78,7 +79,7 @@ describe('in Chromium', () => {
     await waitForTexts(carol, 'carol', both, 120_000)
     expect(await texts(carol)).toEqual(both)
     expect(errors).toEqual([])
-  }, 240_000)
+  }, 400_000)
 
   it('a Node peer and a browser sync with each other, both ways', async () => {
     const room = `node-browser-${Date.now()}`
