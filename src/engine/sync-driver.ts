@@ -270,10 +270,12 @@ export class SyncDriver {
 
   /** Report the start, the progress (throttled) and the end of a catch-up. */
   #checkBusy(): void {
-    const stats = this.#state.core?.stats()
-    const busy = stats !== undefined && stats.wanted + stats.inFlight > 0
+    // Detached (closing, or between rooms): a catch-up cut short is not "in sync"; report nothing.
+    if (!this.#state.core || this.#state.stopped) return
+    const stats = this.#state.core.stats()
+    const busy = stats.wanted + stats.inFlight > 0
     const now = this.#o.clock()
-    const counters: SyncCounters = { resolved: this.#router.recordsResolved, added: this.#router.recordsAdded, wanted: stats?.wanted ?? 0 }
+    const counters: SyncCounters = { resolved: this.#router.recordsResolved, added: this.#router.recordsAdded, wanted: stats.wanted }
     if (busy === this.#busy) {
       const progress = busy ? this.#progress.update(now, counters) : undefined
       if (progress) this.#o.peers.syncProgress(progress)
@@ -282,7 +284,7 @@ export class SyncDriver {
     this.#busy = busy
     if (busy) {
       this.#addedBeforeBusy = this.#router.recordsAdded
-      this.#o.peers.syncStarted(stats!.wanted)
+      this.#o.peers.syncStarted(stats.wanted)
       this.#o.peers.syncProgress(this.#progress.start(now, counters))
     } else {
       this.#o.peers.syncProgress(this.#progress.finish(now, counters))

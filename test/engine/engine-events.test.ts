@@ -27,6 +27,26 @@ describe('engine events', () => {
     await Promise.all([full.close(), fresh.close()])
   })
 
+  it('does not report sync:idle when the peerset closes in the middle of a catch-up', async () => {
+    const network = createMemoryNetwork({ latencyMs: 1 })
+    const common = { room: FIXTURE_ROOM, storage: memoryStorage(), moderation: acceptAll(), clock: () => FIXTURE_NOW * 1000, sessionTickMs: 50 }
+    const full = await createPeerset({ ...common, identity: createIdentity(), transport: network.transport() })
+    for (const e of events.slice(0, 100)) await full.importRecord(e)
+    const fresh = await createPeerset({ ...common, storage: memoryStorage(), identity: createIdentity(), transport: network.transport() })
+    const log = collect(fresh, 'sync:started', 'sync:progress', 'sync:idle')
+    let closing: Promise<void> | undefined
+    fresh.on('record:added', () => {
+      closing ??= fresh.close()
+    })
+    await waitFor(() => closing !== undefined, 10_000, 'a first record')
+    await closing
+    expect(log.filter(([name]) => name === 'sync:started')).toHaveLength(1)
+    expect(fresh.records().length).toBeLessThan(100)
+    expect(fresh.records().length).toBeGreaterThan(0)
+    expect(log.map(([name]) => name)).not.toContain('sync:idle')
+    await full.close()
+  })
+
   it('reports author strikes and bans, then removes and refuses the banned author’s records', async () => {
     const now = FIXTURE_NOW * 1000
     const peerset = await createPeerset({
