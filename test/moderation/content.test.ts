@@ -18,6 +18,14 @@ describe('content rule', () => {
     expect(reasonOf(check(rule, { text: ' \n\t ' }))).toBe('empty-text')
   })
 
+  it('refuses text of only invisible characters (zero-width spaces, joiners, soft hyphens, fillers) as empty-text', () => {
+    for (const text of ['\u200B\u200B', ' \u200C\u200D ', '\u2060\uFEFF', '\u00AD', '\u3164', '\uFE0F\u180E']) {
+      expect(reasonOf(check(rule, { text })), JSON.stringify(text)).toBe('empty-text')
+    }
+    expect(check(rule, { text: 'a\u200B' }).accept).toBe(true)
+    expect(check(rule, { text: '\u{1F468}\u200D\u{1F469}' }).accept).toBe(true)
+  })
+
   it('refuses control characters other than newline and tab, but reads CRLF as a newline', () => {
     expect(reasonOf(check(rule, { text: 'bell\u0007' }))).toBe('control-character')
     expect(reasonOf(check(rule, { text: 'esc \u001b[31m red' }))).toBe('control-character')

@@ -16,12 +16,16 @@ export interface ContentRuleOptions {
 /** Why the `content` rule refuses a record (the verdict's `reason`). */
 export type ContentReason = 'empty-text' | 'control-character' | 'text-too-short' | 'text-too-long' | 'geo-out-of-range'
 
+/** Text that shows nothing: whitespace and default-ignorable code points (zero-width spaces and joiners, soft hyphens, fillers, variation selectors, ...). */
+const INVISIBLE_ONLY = /^[\s\p{Default_Ignorable_Code_Point}]*$/u
+
 /** The control characters (Unicode Cc) other than `\t` and `\n`. */
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u
 
 /**
  * The `content` rule. The text is judged after {@link normalizeText} (NFC, CRLF as LF, trimmed):
- * `empty-text` when nothing is left (and `minLength` is at least 1), `control-character` for a
+ * `empty-text` when nothing visible is left (only whitespace and invisible code points such as
+ * U+200B zero-width space; when `minLength` is at least 1), `control-character` for a
  * control character other than `\n` and `\t`, `text-too-short` / `text-too-long` outside
  * [`minLength`, `maxLength`] code points; `geo-out-of-range` when a geolocation is not finite or
  * outside lat [-90, 90], lon [-180, 180] (the record module checks this too: defence in depth).
@@ -41,13 +45,14 @@ export function createContentRule(options?: ContentRuleOptions): ModerationRule 
 
   return Object.freeze<ModerationRule>({
     name: 'content',
-    version: '1',
+    // 2: text of only invisible characters is empty-text (version 1 accepted it).
+    version: '2',
     options: { minLength, maxLength, strike },
     check(record): RuleVerdict {
       const text = normalizeText(record.text)
       if (FORBIDDEN_CONTROL.test(text)) return refuse('control-character', 'the text contains a control character other than a newline or tab')
       const length = countCodePoints(text)
-      if (length === 0 && minLength > 0) return refuse('empty-text', 'the text is empty')
+      if (minLength > 0 && INVISIBLE_ONLY.test(text)) return refuse('empty-text', length === 0 ? 'the text is empty' : 'the text shows nothing (only invisible characters)')
       if (length < minLength) return refuse('text-too-short', `the text has ${length} characters, fewer than ${minLength}`)
       if (length > maxLength) return refuse('text-too-long', `the text has ${length} characters, more than ${maxLength}`)
       const geo = record.geo
