@@ -9,7 +9,7 @@ import type { StrikeLedger } from '../moderation/index.js'
 import { strikeLedgerFromJSON } from '../moderation/index.js'
 import type { PeersetRecord } from '../record/types.js'
 import { PeerRegistry } from '../session/index.js'
-import { indexedDbStorage } from '../storage/index.js'
+import { indexedDbStorage, memoryStorage } from '../storage/index.js'
 import type { RecordStore, StorageStrategy } from '../storage/types.js'
 import { storageFailed } from '../storage/checks.js'
 import { OPEN_STEP_TIMEOUT_MS, withinDeadline } from './deadline.js'
@@ -146,8 +146,6 @@ async function openStore(config: ResolvedOptions, reporter: Reporter): Promise<{
   } else {
     reporter.warn({ code: 'no-persistence', message: 'IndexedDB is not available here; records are kept in memory only and will not persist' })
   }
-  // The fallback only: a page with IndexedDB never loads the memory store.
-  const { memoryStorage } = await import('../storage/memory.js')
   const memory = memoryStorage()
   return { store: await memory.open(config.room), name: memory.name }
 }

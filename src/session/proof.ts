@@ -9,6 +9,7 @@ import type { Signer } from '../identity/types.js'
 import { verifyEventSignature } from '../record/verify.js'
 import type { NostrEvent, UnsignedEvent } from '../record/types.js'
 import { hasProofOfWork } from '../record/pow.js'
+import { mineInSlices } from './mine.js'
 
 /**
  * Kind of the proof event: 22515, a Peerset-specific kind in NIP-01's ephemeral range (relays do
@@ -85,11 +86,7 @@ export async function createSessionProof(signer: Signer, context: SessionProofCo
   const difficulty = options.powDifficulty ?? 0
   let template: UnsignedEvent = { created_at: options.createdAt, kind: SESSION_PROOF_KIND, tags: sessionProofTags(context), content: '' }
   const isWanted = options.isWanted ?? (() => true)
-  if (difficulty > 0) {
-    // Only when a peer asks for proof of work (off by default): the miner loads on first use.
-    const { mineInSlices } = await import('./mine.js')
-    template = await mineInSlices({ ...template, pubkey: options.pubkey }, difficulty, { isWanted })
-  }
+  if (difficulty > 0) template = await mineInSlices({ ...template, pubkey: options.pubkey }, difficulty, { isWanted })
   if (!isWanted()) throw new PeersetError('CLOSED', 'createSessionProof: no longer wanted')
   const { pubkey: _minedWith, ...unsigned } = template
   let signed: NostrEvent
