@@ -1,10 +1,10 @@
 /**
  * The `obscenity` matcher of the `bad-words` rule (internal). Loaded with a dynamic `import()` by
  * bad-words.ts, so a bundler puts obscenity and its word list in a chunk of their own that a page
- * fetches only when a peerset's moderation uses the rule.
+ * fetches only when a peerset's moderation uses the rule. It exports the matcher only (a dynamic
+ * import keeps every export): the checks of bad-words-data.ts against obscenity live in the tests.
  */
 import { DataSet, englishDataset, englishRecommendedTransformers, parseRawPattern, RegExpMatcher } from 'obscenity'
-import { canonicalJson, sha256Hex } from '../canonical.js'
 
 /** The word lists of one `bad-words` rule, already checked. */
 export interface BadWordsLists {
@@ -32,25 +32,4 @@ export function compileMatcher(lists: BadWordsLists): (text: string) => string |
     const match = matcher.getAllMatches(text, true)[0]
     return match === undefined ? undefined : (dataset.getPayloadWithPhraseMetadata(match).phraseMetadata?.originalWord ?? '?')
   }
-}
-
-/**
- * SHA-256 (hex) of obscenity's compiled English dataset in canonical JSON. It must equal
- * `ENGLISH_DATASET_SHA256` in bad-words.ts, which feeds the policy digest without loading this
- * module (test/moderation/bad-words.test.ts checks it, so an obscenity update with other data is noticed).
- */
-export function englishDatasetSha256(): string {
-  const built = englishDataset.build()
-  const compiled = { blacklistedTerms: built.blacklistedTerms, whitelistedTerms: built.whitelistedTerms ?? [] }
-  return sha256Hex(canonicalJson(compiled) ?? JSON.stringify(compiled))
-}
-
-/** The `originalWord` of every phrase of obscenity's English dataset, in dataset order. */
-export function englishWords(): string[] {
-  const words: string[] = []
-  new DataSet<{ originalWord: string }>().addAll(englishDataset as DataSet<{ originalWord: string }>).removePhrasesIf((phrase) => {
-    words.push(phrase.metadata?.originalWord ?? '')
-    return false
-  })
-  return words
 }
