@@ -1,5 +1,5 @@
 /**
- * What the `bad-words` rule needs before obscenity has loaded (internal): the names of the English
+ * What the `bad-words` rule needs before its matcher has loaded (internal): the names of the English
  * dataset's words (to check `excludeWords`), its fingerprint (for the policy digest) and a check of
  * obscenity's pattern syntax. test/moderation/bad-words-lazy.test.ts compares all three with obscenity.
  */
