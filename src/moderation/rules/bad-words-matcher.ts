@@ -6,14 +6,14 @@
  * It gives the verdicts of obscenity 0.4's `RegExpMatcher` with `englishRecommendedTransformers`
  * (test/moderation/bad-words-list.test.ts compares the two) on the rule's NFKC-normalized texts:
  * - before matching a pattern, each character is folded (look-alikes, leetspeak, ASCII lower case:
- *   `FOLDS`) and runs of one character are cut to one (two for b, e, o, l, s and g);
+ *   `FOLD_RUNS`) and runs of one character are cut to one (two for b, e, o, l, s and g);
  * - each pattern becomes a regular expression (`?` any one character, `[x]` optional, `|` an ASCII
  *   word boundary) run over the folded text;
  * - a match inside a whitelisted term is ignored, whitelisted terms being found in the text lower
  *   cased (ASCII) with runs of spaces cut to one;
  * - the first match (by start, then end, then pattern order) names the word.
  */
-import { ENGLISH_PHRASES, FOLDS } from './bad-words-list.js'
+import { ENGLISH_PHRASES, FOLD_RUNS } from './bad-words-list.js'
 
 /** The word lists of one `bad-words` rule, already checked. */
 export interface BadWordsLists {
@@ -44,12 +44,22 @@ const KEEP_IN_A_ROW: Readonly<Record<string, number>> = { b: 2, e: 2, o: 2, l: 2
 
 let folds: Map<number, number> | undefined
 
-/** `FOLDS` by code point, built on first use. */
+/** `FOLD_RUNS` as a map of code points, built on first use. */
 function foldMap(): Map<number, number> {
   if (folds) return folds
   folds = new Map()
-  for (const [to, from] of Object.entries(FOLDS)) for (const char of from) folds.set(char.codePointAt(0)!, to.codePointAt(0)!)
+  for (const run of FOLD_RUNS.split(',')) {
+    const [, source, count, step, target] = /^(\w+)(?:\.(\w+)(\+?))?:(\w+)$/.exec(run)!
+    const from = parseInt(source!, 36)
+    const to = parseInt(target!, 36)
+    for (let i = 0; i < (count ? parseInt(count, 36) : 1); i++) folds.set(from + i, step ? to + i : to)
+  }
   return folds
+}
+
+/** What character `c` (a code point) becomes before patterns are matched, case and repeats aside. */
+export function foldOf(c: number): number {
+  return foldMap().get(c) ?? c
 }
 
 /**
