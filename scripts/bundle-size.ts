@@ -14,7 +14,9 @@
  * issue 12's 70 KB target is about. `running (nostr)` is the same for `trysteroTransport({ strategy: 'nostr' })`.
  *
  * `npm run size -- --src` bundles `src/index.ts` instead of `dist/` (same rows, give or take
- * tsup's output) and adds the minified bytes of our own code per folder of src/, to see what is big.
+ * tsup's output) and adds the bytes of our own code per folder of src/, to see what is big. The gzip
+ * figures per package and per folder are estimates: gzip compresses a chunk as a whole, so each
+ * chunk's gzip size is shared out over its inputs in proportion to their minified bytes.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -79,10 +81,18 @@ function staticClosure(meta: Metafile, entry: string, into = new Set<string>()):
 
 /** The output chunks whose inputs include a file under `packagePath` (e.g. `@trystero-p2p/torrent`). */
 function chunksOf(meta: Metafile, packagePath: string): string[] {
+  return chunksWith(meta, (input) => input.includes(`node_modules/${packagePath}/`))
+}
+
+/** The output chunks with an input `matches` accepts. */
+function chunksWith(meta: Metafile, matches: (input: string) => boolean): string[] {
   return Object.entries(meta.outputs)
-    .filter(([file, out]) => file.endsWith('.js') && Object.keys(out.inputs).some((input) => input.includes(`node_modules/${packagePath}/`)))
+    .filter(([file, out]) => file.endsWith('.js') && Object.keys(out.inputs).some(matches))
     .map(([file]) => file)
 }
+
+/** The bad-words matcher and its word list: src/moderation/rules/bad-words-matcher.ts, or tsup's chunk of it in dist/. */
+const isWordList = (input: string): boolean => /(?:^|\/)bad-words-matcher[^/]*\.[jt]s$/.test(input)
 
 function sizeOf(file: string): OutputSize {
   const bytes = readFileSync(join(root, file))
@@ -100,30 +110,46 @@ function total(files: Set<string>): { minBytes: number; gzipBytes: number } {
   return { minBytes, gzipBytes }
 }
 
-/** Minified bytes of the bundle per package (`peerset` is this package's own code). */
-function byPackage(meta: Metafile): Map<string, number> {
-  const sizes = new Map<string, number>()
-  for (const out of Object.values(meta.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
-      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
-      const name = match ? match[1]! : input.includes('dist/') || input.startsWith('src/') ? 'peerset' : 'host app'
-      sizes.set(name, (sizes.get(name) ?? 0) + bytesInOutput)
+/** Minified bytes, and gzip bytes estimated by share: each output's gzip size split over its inputs in proportion to their minified bytes. */
+interface Share {
+  minBytes: number
+  gzipBytes: number
+}
+
+/** Adds every input of every output to the entry `keyOf(input)` gives (inputs it maps to undefined are left out). */
+function shares(meta: Metafile, keyOf: (input: string) => string | undefined): Map<string, Share> {
+  const sizes = new Map<string, Share>()
+  for (const [file, out] of Object.entries(meta.outputs)) {
+    if (!file.endsWith('.js')) continue
+    const inputs = Object.entries(out.inputs)
+    const outputMin = inputs.reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0)
+    const outputGzip = sizeOf(file).gzipBytes
+    for (const [input, { bytesInOutput }] of inputs) {
+      const key = keyOf(input)
+      if (key === undefined) continue
+      const share = sizes.get(key) ?? { minBytes: 0, gzipBytes: 0 }
+      share.minBytes += bytesInOutput
+      share.gzipBytes += outputMin === 0 ? 0 : (outputGzip * bytesInOutput) / outputMin
+      sizes.set(key, share)
     }
   }
   return sizes
 }
 
-/** Minified bytes of our own code per folder of src/ (only with `--src`). */
-function bySourceFolder(meta: Metafile): Map<string, number> {
-  const sizes = new Map<string, number>()
-  for (const out of Object.values(meta.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
-      if (!input.startsWith('src/')) continue
-      const folder = input.split('/').length > 2 ? input.split('/').slice(0, 2).join('/') : 'src/*.ts'
-      sizes.set(folder, (sizes.get(folder) ?? 0) + bytesInOutput)
-    }
-  }
-  return sizes
+/** Bytes of the bundle per package (`peerset` is this package's own code), all chunks. */
+function byPackage(meta: Metafile): Map<string, Share> {
+  return shares(meta, (input) => {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+    return match ? match[1]! : input.includes('dist/') || input.startsWith('src/') ? 'peerset' : 'host app'
+  })
+}
+
+/** Bytes of our own code per folder of src/ (only with `--src`). */
+function bySourceFolder(meta: Metafile): Map<string, Share> {
+  return shares(meta, (input) => {
+    if (!input.startsWith('src/')) return undefined
+    return input.split('/').length > 2 ? input.split('/').slice(0, 2).join('/') : 'src/*.ts'
+  })
 }
 
 /** Every `node:` module the bundle imports (must be none). */
@@ -145,7 +171,8 @@ async function main(): Promise<void> {
     const meta = await bundle(outdir)
     const entry = Object.keys(meta.outputs).find((file) => meta.outputs[file]!.entryPoint !== undefined)!
     const initial = staticClosure(meta, entry)
-    const lazy = chunksOf(meta, 'obscenity')
+    const lazy = chunksWith(meta, isWordList)
+    if (lazy.length === 0) throw new Error('bundle-size: no chunk holds the bad-words word list (bad-words-matcher): the running rows would leave it out')
     const withStrategy = (pkg: string): Set<string> => {
       const files = new Set(initial)
       for (const chunk of [...chunksOf(meta, pkg), ...lazy]) staticClosure(meta, chunk, files)
@@ -160,22 +187,26 @@ async function main(): Promise<void> {
       const t = total(files)
       return { scenario, files: files.size, minKB: kb(t.minBytes), minGzipKB: kb(t.gzipBytes) }
     })
-    const packages = [...byPackage(meta)].sort((a, b) => b[1] - a[1])
-    const folders = [...bySourceFolder(meta)].sort((a, b) => b[1] - a[1])
+    const packages = [...byPackage(meta)].sort((a, b) => b[1].minBytes - a[1].minBytes)
+    const folders = [...bySourceFolder(meta)].sort((a, b) => b[1].minBytes - a[1].minBytes)
+    const table = (entries: [string, Share][]): Record<string, { minKB: number; gzipKBEstimated: number }> =>
+      Object.fromEntries(entries.map(([name, share]) => [name, { minKB: kb(share.minBytes), gzipKBEstimated: kb(share.gzipBytes) }]))
     const forbidden = nodeImports(meta)
     if (jsonMode) {
       for (const row of rows) console.log(JSON.stringify(row))
-      console.log(JSON.stringify({ scenario: 'minified bytes by package', ...Object.fromEntries(packages.map(([name, bytes]) => [`${name} minKB`, kb(bytes)])) }))
-      if (fromSource) console.log(JSON.stringify({ scenario: 'minified bytes by src folder', ...Object.fromEntries(folders.map(([name, bytes]) => [`${name} minKB`, kb(bytes)])) }))
+      const flat = (entries: [string, Share][]): Record<string, number> =>
+        Object.fromEntries(entries.flatMap(([name, share]) => [[`${name} minKB`, kb(share.minBytes)], [`${name} gzipKBEstimated`, kb(share.gzipBytes)]]))
+      console.log(JSON.stringify({ scenario: 'bytes by package', ...flat(packages) }))
+      if (fromSource) console.log(JSON.stringify({ scenario: 'bytes by src folder', ...flat(folders) }))
     } else {
       console.log(`\nbundle size: a browser app with createPeerset + trysteroTransport (esbuild, minified, gzip -9, from ${fromSource ? 'src/' : 'dist/'})`)
       console.log(machineLine())
       console.table(rows)
-      console.log('minified KB by package (all chunks):')
-      console.table(Object.fromEntries(packages.map(([name, bytes]) => [name, kb(bytes)])))
+      console.log('KB by package, all chunks (gzip estimated: each chunk\'s gzip size shared out by minified bytes):')
+      console.table(table(packages))
       if (fromSource) {
-        console.log('minified KB of our own code by src folder:')
-        console.table(Object.fromEntries(folders.map(([name, bytes]) => [name, kb(bytes)])))
+        console.log('KB of our own code by src folder (gzip estimated likewise):')
+        console.table(table(folders))
       }
       console.log(`outputs in ${relative(root, outdir) || outdir}: ${Object.keys(meta.outputs).filter((f) => f.endsWith('.js')).length} files`)
     }

@@ -7,7 +7,7 @@
 import { PeersetError } from '../errors.js'
 import type { PeersetSettings, PeersetSettingsChange } from '../peerset-types.js'
 import { DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, resolveSessionTuning, type SessionLimits, type SessionTimeouts } from '../session/index.js'
-import { MAX_TIMER_MS, assertFullFrames, type ResolvedOptions } from './options.js'
+import { assertFullFrames, definedOnly, invalid as invalidOption, positiveInteger, timerMs, type ResolvedOptions } from './options.js'
 import { MAX_EXPECTED_RECORDS } from './peer-table.js'
 
 /** The options `configure()` changes on a running peerset. */
@@ -67,9 +67,9 @@ export function applyChange(current: LiveTuning, change: unknown): LiveTuning {
   const next: LiveTuning = {
     sessionTimeouts: { ...current.sessionTimeouts, ...definedOnly(checkObject(c.sessionTimeouts, 'sessionTimeouts')) },
     sessionLimits: { ...current.sessionLimits, ...definedOnly(checkObject(c.sessionLimits, 'sessionLimits')) },
-    maxPeers: c.maxPeers === undefined ? current.maxPeers : positiveInteger(c.maxPeers, 'maxPeers'),
-    maxClientSessionMs: c.maxClientSessionMs === undefined ? current.maxClientSessionMs : timerMs(c.maxClientSessionMs, 'maxClientSessionMs'),
-    closeTimeoutMs: c.closeTimeoutMs === undefined ? current.closeTimeoutMs : timerMs(c.closeTimeoutMs, 'closeTimeoutMs'),
+    maxPeers: c.maxPeers === undefined ? current.maxPeers : positiveInteger(c.maxPeers, 'maxPeers', 'configure'),
+    maxClientSessionMs: c.maxClientSessionMs === undefined ? current.maxClientSessionMs : timerMs(c.maxClientSessionMs, 'maxClientSessionMs', 'configure'),
+    closeTimeoutMs: c.closeTimeoutMs === undefined ? current.closeTimeoutMs : timerMs(c.closeTimeoutMs, 'closeTimeoutMs', 'configure'),
   }
   // The sessions' own checks (ranges, unknown keys), with the names `configure` takes.
   resolveSessionTuning({ limits: next.sessionLimits, timeouts: next.sessionTimeouts }, 'configure', { limits: 'sessionLimits', timeouts: 'sessionTimeouts', proofOfWork: 'proofOfWork' })
@@ -88,27 +88,9 @@ export function settingsOf(tuning: LiveTuning): PeersetSettings {
   }
 }
 
-function invalid(message: string): PeersetError {
-  return new PeersetError('INVALID_ARGUMENT', `configure: ${message}`)
-}
+const invalid = (message: string): PeersetError => invalidOption(message, 'configure')
 
 function checkObject<T extends object>(value: T | undefined, name: string): T | undefined {
   if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) throw invalid(`${name} must be an object`)
   return value
-}
-
-function positiveInteger(value: unknown, name: string): number {
-  if (!(typeof value === 'number' && Number.isSafeInteger(value) && value > 0)) throw invalid(`${name} must be a positive integer, got ${String(value)}`)
-  return value
-}
-
-function timerMs(value: unknown, name: string): number {
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS)) {
-    throw invalid(`${name} must be a positive number of ms, at most ${MAX_TIMER_MS}, got ${String(value)}`)
-  }
-  return value
-}
-
-function definedOnly<T extends object>(value: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -193,8 +193,9 @@ async function signerPublicKey(signer: Signer): Promise<string> {
   return key
 }
 
-function invalid(message: string): PeersetError {
-  return new PeersetError('INVALID_ARGUMENT', `createPeerset: ${message}`)
+/** `INVALID_ARGUMENT` about an option of `where` (`createPeerset`, or `configure` for live-settings.ts). */
+export function invalid(message: string, where = 'createPeerset'): PeersetError {
+  return new PeersetError('INVALID_ARGUMENT', `${where}: ${message}`)
 }
 
 /** Refuses keys of `object` that are not in `known`, listing the known ones. */
@@ -213,15 +214,16 @@ function isPositiveInteger(value: unknown): value is number {
 }
 
 /** A delay for a timer: positive, and at most {@link MAX_TIMER_MS}. */
-function timerMs(value: unknown, name: string): number {
+export function timerMs(value: unknown, name: string, where?: string): number {
   if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS)) {
-    throw invalid(`${name} must be a positive number of ms, at most ${MAX_TIMER_MS}, got ${String(value)}`)
+    throw invalid(`${name} must be a positive number of ms, at most ${MAX_TIMER_MS}, got ${String(value)}`, where)
   }
   return value
 }
 
-function positiveInteger(value: unknown, name: string): number {
-  if (!isPositiveInteger(value)) throw invalid(`${name} must be a positive integer, got ${String(value)}`)
+/** A positive safe integer, else `INVALID_ARGUMENT` naming `name`. */
+export function positiveInteger(value: unknown, name: string, where?: string): number {
+  if (!isPositiveInteger(value)) throw invalid(`${name} must be a positive integer, got ${String(value)}`, where)
   return value
 }
 
@@ -265,8 +267,9 @@ export function keptSetRulesOf(settings: { clockSkewMs?: number; recordProofOfWo
   return rules
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+/** The entries of `value` (none if undefined) whose value is not undefined. */
+export function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 /**

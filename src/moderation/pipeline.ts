@@ -18,7 +18,7 @@ export interface ModerationOptions {
   name?: string
   /** The `content` rule (text and geolocation). */
   content?: ContentRuleOptions | false
-  /** The `bad-words` rule (obscenity). */
+  /** The `bad-words` rule (obscenity's English dataset and verdicts). */
   badWords?: BadWordsRuleOptions | false
   /** The `link` rule (URL shape, scheme, hosts). */
   links?: LinkRuleOptions | false

@@ -4,11 +4,28 @@
  * English-dataset constants used before the load match obscenity.
  */
 import fc from 'fast-check'
-import { parseRawPattern } from 'obscenity'
+import { DataSet, englishDataset, parseRawPattern } from 'obscenity'
 import { describe, expect, it, vi } from 'vitest'
 import { ENGLISH_DATASET_SHA256, ENGLISH_WORDS, isValidPattern } from '../../src/moderation/rules/bad-words-data.js'
-import { englishDatasetSha256, englishWords } from '../../src/moderation/rules/bad-words-matcher.js'
+import { canonicalJson, sha256Hex } from '../../src/moderation/canonical.js'
 import { contextOf, fakeRecord } from './helpers.js'
+
+/** SHA-256 (hex) of obscenity's compiled English dataset in canonical JSON: what `ENGLISH_DATASET_SHA256` must be. */
+function englishDatasetSha256(): string {
+  const built = englishDataset.build()
+  const compiled = { blacklistedTerms: built.blacklistedTerms, whitelistedTerms: built.whitelistedTerms ?? [] }
+  return sha256Hex(canonicalJson(compiled) ?? JSON.stringify(compiled))
+}
+
+/** The `originalWord` of every phrase of obscenity's English dataset, in dataset order. */
+function englishWords(): string[] {
+  const words: string[] = []
+  new DataSet<{ originalWord: string }>().addAll(englishDataset as DataSet<{ originalWord: string }>).removePhrasesIf((phrase) => {
+    words.push(phrase.metadata?.originalWord ?? '')
+    return false
+  })
+  return words
+}
 
 type BadWordsModule = typeof import('../../src/moderation/rules/bad-words.js')
 

@@ -1,10 +1,10 @@
 /**
- * What the `bad-words` rule needs before obscenity has loaded (internal): the names of the English
+ * What the `bad-words` rule needs before its matcher has loaded (internal): the names of the English
  * dataset's words (to check `excludeWords`), its fingerprint (for the policy digest) and a check of
- * obscenity's pattern syntax. test/moderation/bad-words.test.ts compares all three with obscenity.
+ * obscenity's pattern syntax. test/moderation/bad-words-lazy.test.ts compares all three with obscenity.
  */
 
-/** SHA-256 of obscenity 0.4's compiled English dataset in canonical JSON (see `englishDatasetSha256`). */
+/** SHA-256 of obscenity 0.4's compiled English dataset in canonical JSON (test/moderation/bad-words-lazy.test.ts recomputes it). */
 export const ENGLISH_DATASET_SHA256 = 'cdf64539c82ee9966980b3731a7d414e44b3ff5de4dfccb5d4b23a4bfab6dbf4'
 
 /** The words of obscenity's English dataset, the values `excludeWords` accepts. */

@@ -1,8 +1,9 @@
 /**
- * The `bad-words` rule, on top of the `obscenity` matcher. obscenity and its word list load with a
- * dynamic `import()` (bad-words-matcher.ts) when the first rule is made, so a browser bundle keeps
- * them in a chunk of their own; until it has loaded, `check` answers with a promise (the engine
- * waits for it), so no record is judged without the list.
+ * The `bad-words` rule, on top of its own matcher (bad-words-matcher.ts), which gives the verdicts of
+ * obscenity 0.4's `RegExpMatcher` with obscenity's English dataset. The matcher and its word list load
+ * with a dynamic `import()` when the first rule is made, so a browser bundle keeps them in a chunk of
+ * their own; until it has loaded, `check` answers with a promise (the engine waits for it), so no
+ * record is judged without the list.
  */
 import type { EnglishProfaneWord } from 'obscenity'
 import { canonicalJson, sha256Hex } from '../canonical.js'
@@ -36,8 +37,8 @@ const SPACED_LETTERS = /(?<![\p{L}\p{N}])[\p{L}\p{N}$@!](?:[\s.\-_*·,]+[\p{L}\p
 const FORMAT_CHARACTERS = /\p{Cf}/gu
 
 /**
- * The `bad-words` rule (reason `bad-words`, strike by default). Matching is obscenity's
- * `RegExpMatcher` with the English dataset (or your list) and `englishRecommendedTransformers`,
+ * The `bad-words` rule (reason `bad-words`, strike by default). Matching gives the verdicts of
+ * obscenity's `RegExpMatcher` with its English dataset (or your list) and `englishRecommendedTransformers`,
  * which see through case, leetspeak (`sh1t`, `$h!t`), look-alike characters and repeated letters
  * (`shiiiit`), and whitelist false positives (`Scunthorpe`, `assessment`). Before matching, the
  * text is NFKC-normalized (full-width letters), format characters (zero-width spaces) are removed,
@@ -78,6 +79,7 @@ export function createBadWordsRule(options?: BadWordsRuleOptions): ModerationRul
     name: 'bad-words',
     version: '1',
     options: {
+      // Unchanged since the rule has its own matcher: the verdicts are the same (test/moderation/bad-words-list.test.ts).
       matcher: 'obscenity/RegExpMatcher+englishRecommendedTransformers',
       words: words ?? 'obscenity/englishDataset',
       extraWords: [...extraWords],
@@ -98,7 +100,7 @@ type Matcher = (text: string) => string | undefined
 let matcherModule: typeof import('./bad-words-matcher.js') | undefined
 let loading: Promise<typeof import('./bad-words-matcher.js')> | undefined
 
-/** Loads obscenity (once per page or process); a failed load is retried by the next call. */
+/** Loads the matcher and its word list (once per page or process); a failed load is retried by the next call. */
 export function loadBadWordsMatcher(): Promise<typeof import('./bad-words-matcher.js')> {
   loading ??= import('./bad-words-matcher.js').then(
     (module) => (matcherModule = module),
@@ -111,7 +113,7 @@ export function loadBadWordsMatcher(): Promise<typeof import('./bad-words-matche
 }
 
 /**
- * The rule's matcher: compiled now if obscenity is loaded, else a function that returns the
+ * The rule's matcher: compiled now if the matcher module is loaded, else a function that returns the
  * promise of it (starting the load at once, so it is usually there by the first record).
  */
 function lazyMatcher(lists: BadWordsLists): () => Matcher | Promise<Matcher> {
@@ -130,7 +132,7 @@ function lazyMatcher(lists: BadWordsLists): () => Matcher | Promise<Matcher> {
 }
 
 /**
- * A fingerprint of the rule's word lists for the policy digest, computed without loading obscenity:
+ * A fingerprint of the rule's word lists for the policy digest, computed without loading the list:
  * the English dataset's own fingerprint when the lists are the default ones, else the SHA-256 of
  * the lists together with it.
  */
