@@ -183,7 +183,9 @@ async function openChosen(chosen: StorageStrategy, room: string): Promise<Record
  * once (a young-generation collection) instead of all 100k being alive until the last is indexed.
  */
 async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
-  const loader = new RowLoader(index, config)
+  const loader = new RowLoader(index, config, (count) =>
+    reporter.warn({ code: 'storage-corrupt', message: `the store's loadRecords() handed over ${count} rows through onBatch after it had settled: they were not loaded (a store must call onBatch before it resolves)` }),
+  )
   const rows = await withinDeadline(
     Promise.resolve().then(() => store.loadRecords((batch) => loader.take(batch))),
     () => openTimedOut('the', 'loadRecords()'),
@@ -210,6 +212,8 @@ class RowLoader {
   constructor(
     readonly index: RecordIndex,
     readonly config: ResolvedOptions,
+    /** Rows handed over after `loadRecords()` settled (or timed out): not loaded, reported. */
+    readonly late: (count: number) => void,
   ) {
     this.#nowMs = config.clock()
     this.#oldest = config.granularity.windowAt(this.#nowMs).oldest
@@ -217,8 +221,11 @@ class RowLoader {
 
   /** Index a batch of rows (ignored once loading is over: a store still calling back after its deadline). */
   take(rows: unknown, returned = false): void {
-    if (this.#stopped && !returned) return
     if (!Array.isArray(rows)) return
+    if (this.#stopped && !returned) {
+      this.late(rows.length)
+      return
+    }
     for (let i = 0; i < rows.length; i++) {
       const row: unknown = rows[i]
       if (isStoredRecord(row)) this.#add(row)

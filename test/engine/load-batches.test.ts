@@ -105,4 +105,27 @@ describe('opening on a store that hands its rows over in batches', () => {
       await peerset.close()
     }
   })
+
+  it('rows handed over after loadRecords() resolved are not loaded, and say so in a storage-corrupt warning', async () => {
+    const { rows } = storedRows(30)
+    let late: Promise<void> | undefined
+    let lateIds: string[] = []
+    const storage = wrapped(await seeded(rows), (store) => async (onBatch) => {
+      const all = await store.loadRecords()
+      lateIds = all.slice(15).map((r) => r.id)
+      // Half now, half on a later task (breaking the contract: onBatch before resolving).
+      late = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => onBatch?.(all.slice(15)))
+      return all.slice(0, 15)
+    })
+    const peerset = await openPeerset({ storage })
+    try {
+      await late
+      expect(peerset.status().records).toBeGreaterThan(0)
+      for (const id of lateIds) expect(peerset.get(id)).toBeUndefined()
+      const warnings = peerset.status().warnings.filter((w) => w.code === 'storage-corrupt')
+      expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining(`handed over ${rows.length - 15} rows through onBatch after it had settled`)])
+    } finally {
+      await peerset.close()
+    }
+  })
 })
