@@ -178,47 +178,104 @@ async function openChosen(chosen: StorageStrategy, room: string): Promise<Record
  * Rebuild the index from the trusted store (no signature checks). Records that left the window,
  * records whose NIP-40 expiration passed, records not of this room (no `h` tag or another room's:
  * written by an older build, or by another program), and all but the newest version of an
- * (author, uuid) (likewise) are deleted from the store.
+ * (author, uuid) (likewise) are deleted from the store. A store that hands its rows over in
+ * batches (`loadRecords(onBatch)`) has each batch indexed as it comes, so its rows are garbage at
+ * once (a young-generation collection) instead of all 100k being alive until the last is indexed.
  */
 async function loadRecords(store: RecordStore, index: RecordIndex, config: ResolvedOptions, reporter: Reporter): Promise<void> {
-  const nowMs = config.clock()
-  const { oldest } = config.granularity.windowAt(nowMs)
-  const stale: string[] = []
-  const rows = await withinDeadline(Promise.resolve().then(() => store.loadRecords()), () => openTimedOut('the', 'loadRecords()'))
-  const records = Array.isArray(rows) ? rows.filter(isStoredRecord) : []
-  if (!Array.isArray(rows) || records.length < rows.length) warnCorrupt(rows, reporter)
-  for (const record of records) {
-    if (config.granularity.bucketOf(record.createdAt * 1000) < oldest || isExpired(record, nowMs) || record.roomHash !== config.roomHash) {
-      stale.push(record.id)
-      continue
+  const loader = new RowLoader(index, config, (count) =>
+    reporter.warn({ code: 'storage-corrupt', message: `the store's loadRecords() handed over ${count} rows through onBatch after it had settled: they were not loaded (a store must call onBatch before it resolves)` }),
+  )
+  const rows = await withinDeadline(
+    Promise.resolve().then(() => store.loadRecords((batch) => loader.take(batch))),
+    () => openTimedOut('the', 'loadRecords()'),
+  ).finally(() => loader.stop())
+  if (Array.isArray(rows)) loader.take(rows, true)
+  else loader.notAnArray(rows)
+  loader.warnCorrupt(reporter)
+  if (loader.stale.length === 0) return
+  // Never indexed, so nobody has seen them: deleted quietly. A failure leaves them for the next open.
+  await store.write({ delete: loader.stale }).catch((error) => reporter.error(error))
+}
+
+/** Indexes the rows of a store as they come (see `loadRecords`), counting those that are not records. */
+class RowLoader {
+  readonly stale: string[] = []
+  #rows = 0
+  #bad = 0
+  #first: string | undefined
+  #notArray: string | undefined
+  #stopped = false
+  readonly #oldest: number
+  readonly #nowMs: number
+
+  constructor(
+    readonly index: RecordIndex,
+    readonly config: ResolvedOptions,
+    /** Rows handed over after `loadRecords()` settled (or timed out): not loaded, reported. */
+    readonly late: (count: number) => void,
+  ) {
+    this.#nowMs = config.clock()
+    this.#oldest = config.granularity.windowAt(this.#nowMs).oldest
+  }
+
+  /** Index a batch of rows (ignored once loading is over: a store still calling back after its deadline). */
+  take(rows: unknown, returned = false): void {
+    if (!Array.isArray(rows)) return
+    if (this.#stopped && !returned) {
+      this.late(rows.length)
+      return
     }
-    const current = index.atAddress(record.author, record.uuid)
+    for (let i = 0; i < rows.length; i++) {
+      const row: unknown = rows[i]
+      if (isStoredRecord(row)) this.#add(row)
+      else {
+        this.#bad++
+        this.#first ??= firstBad(row, this.#rows + i)
+      }
+    }
+    this.#rows += rows.length
+  }
+
+  stop(): void {
+    this.#stopped = true
+  }
+
+  notAnArray(rows: unknown): void {
+    this.#notArray = rows === null ? 'null' : typeof rows
+  }
+
+  #add(record: PeersetRecord): void {
+    const { index, config } = this
+    if (config.granularity.bucketOf(record.createdAt * 1000) < this.#oldest || isExpired(record, this.#nowMs) || record.roomHash !== config.roomHash) {
+      this.stale.push(record.id)
+      return
+    }
+    const current = index.addressed(record.author, record.uuid)
     if (current && !supersedes(record, current)) {
-      stale.push(record.id)
-      continue
+      this.stale.push(record.id)
+      return
     }
     if (current) {
       index.remove(current.id)
-      stale.push(current.id)
+      this.stale.push(current.id)
     }
     index.add(record)
   }
-  if (stale.length === 0) return
-  // Never indexed, so nobody has seen them: deleted quietly. A failure leaves them for the next open.
-  await store.write({ delete: stale }).catch((error) => reporter.error(error))
+
+  /** One warning for the rows of the store that are not records (skipped: neither loaded nor served), naming the first. */
+  warnCorrupt(reporter: Reporter): void {
+    if (this.#notArray !== undefined) {
+      reporter.warn({ code: 'storage-corrupt', message: `the store's loadRecords() returned ${this.#notArray}, not an array: no records were loaded` })
+    } else if (this.#bad > 0) {
+      reporter.warn({ code: 'storage-corrupt', message: `${this.#bad} of ${this.#rows} rows in storage are not well-formed records and were skipped (first: ${this.#first})` })
+    }
+  }
 }
 
-/** One warning for the rows of the store that are not records (skipped: neither loaded nor served), naming the first. */
-function warnCorrupt(rows: unknown, reporter: Reporter): void {
-  if (!Array.isArray(rows)) {
-    reporter.warn({ code: 'storage-corrupt', message: `the store's loadRecords() returned ${rows === null ? 'null' : typeof rows}, not an array: no records were loaded` })
-    return
-  }
-  const bad = rows.map((row, i) => [row, i] as const).filter(([row]) => !isStoredRecord(row))
-  const [row, i] = bad[0]!
+function firstBad(row: unknown, i: number): string {
   const id = (row as { id?: unknown } | null)?.id
-  const first = typeof id === 'string' ? `id ${JSON.stringify(id.slice(0, 64))}` : `row ${i} (no id)`
-  reporter.warn({ code: 'storage-corrupt', message: `${bad.length} of ${rows.length} rows in storage are not well-formed records and were skipped (first: ${first})` })
+  return typeof id === 'string' ? `id ${JSON.stringify(id.slice(0, 64))}` : `row ${i} (no id)`
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -227,14 +284,25 @@ const HEX128 = /^[0-9a-f]{128}$/
 /** Whether a row read from storage has the shape of a record (no hash or signature check: the store is trusted). */
 function isStoredRecord(row: unknown): row is PeersetRecord {
   if (typeof row !== 'object' || row === null) return false
-  const r = row as Record<string, unknown>
-  const optional = (key: string, type: string): boolean => r[key] === undefined || typeof r[key] === type
+  // Plain property reads and loops, no closures: this runs for every row on open.
+  const r = row as Partial<Record<keyof PeersetRecord, unknown>>
+  const { roomHash, link, expiresAt, createdAt } = r
   return (
     typeof r.id === 'string' && HEX64.test(r.id) && typeof r.author === 'string' && HEX64.test(r.author) && typeof r.sig === 'string' && HEX128.test(r.sig) &&
-    typeof r.uuid === 'string' && typeof r.text === 'string' && Number.isSafeInteger(r.createdAt) && (r.createdAt as number) >= 0 &&
-    Array.isArray(r.tags) && r.tags.every((tag) => Array.isArray(tag) && tag.every((v) => typeof v === 'string')) &&
-    optional('roomHash', 'string') && optional('link', 'string') && (r.expiresAt === undefined || Number.isFinite(r.expiresAt))
+    typeof r.uuid === 'string' && typeof r.text === 'string' && Number.isSafeInteger(createdAt) && (createdAt as number) >= 0 &&
+    areTags(r.tags) && (roomHash === undefined || typeof roomHash === 'string') && (link === undefined || typeof link === 'string') &&
+    (expiresAt === undefined || Number.isFinite(expiresAt))
   )
+}
+
+/** Whether `tags` is an array of arrays of strings. */
+function areTags(tags: unknown): boolean {
+  if (!Array.isArray(tags)) return false
+  for (const tag of tags as unknown[]) {
+    if (!Array.isArray(tag)) return false
+    for (const value of tag as unknown[]) if (typeof value !== 'string') return false
+  }
+  return true
 }
 
 /**

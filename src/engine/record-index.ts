@@ -95,6 +95,11 @@ export class RecordIndex {
     return packed === undefined ? undefined : this.#unpack(packed)
   }
 
+  /** The id and creation time of the version at (author, uuid), if any, without unpacking it (what the rebuild on open compares). */
+  addressed(author: string, uuid: string): Pick<PeersetRecord, 'id' | 'createdAt'> | undefined {
+    return this.#packedAt(author, uuid)
+  }
+
   /** Ids of an author's live records. */
   idsOfAuthor(author: string): ReadonlySet<string> {
     return asSet(this.#byAuthor.get(author))

@@ -80,6 +80,9 @@ function encode(value: unknown): Uint8Array {
   }
 }
 
+/** How many records `loadRecords(onBatch)` decodes and hands over at a time. */
+const LOAD_BATCH = 1_000
+
 const decode = <T>(bytes: Uint8Array): T => deserialize(bytes) as T
 
 function openLevelStore(db: Db, location: string, sync: boolean): RecordStore {
@@ -90,11 +93,23 @@ function openLevelStore(db: Db, location: string, sync: boolean): RecordStore {
   }
   return {
     persistent: true,
-    async loadRecords(): Promise<PeersetRecord[]> {
+    async loadRecords(onBatch?: (records: PeersetRecord[]) => void): Promise<PeersetRecord[]> {
       assertOpen('loadRecords')
       try {
-        const values = await db.values({ gte: RECORD, lt: 'r"' }).all()
-        return values.map((v) => decode<PeersetRecord>(v))
+        if (onBatch === undefined) {
+          const values = await db.values({ gte: RECORD, lt: 'r"' }).all()
+          return values.map((v) => decode<PeersetRecord>(v))
+        }
+        // In batches, each decoded only when the engine takes it (see RecordStore.loadRecords).
+        const iterator = db.values({ gte: RECORD, lt: 'r"' })
+        try {
+          for (let values = await iterator.nextv(LOAD_BATCH); values.length > 0; values = await iterator.nextv(LOAD_BATCH)) {
+            onBatch(values.map((v) => decode<PeersetRecord>(v)))
+          }
+        } finally {
+          await iterator.close()
+        }
+        return []
       } catch (err) {
         throw storageFailed(`${label} loadRecords`, err)
       }

@@ -47,6 +47,9 @@ export function memoryStorage(options?: Record<string, never>): StorageStrategy 
   }
 }
 
+/** How many records `loadRecords(onBatch)` hands over at a time. */
+const LOAD_BATCH = 1_000
+
 function openMemoryStore(data: RoomData): RecordStore {
   let closed = false
   const assertOpen = (where: string): void => {
@@ -54,11 +57,14 @@ function openMemoryStore(data: RoomData): RecordStore {
   }
   return {
     persistent: false,
-    async loadRecords() {
+    async loadRecords(onBatch?: (records: PeersetRecord[]) => void) {
       assertOpen('loadRecords')
       // Key order, like IndexedDB's getAll on the `id` key path.
       const ids = [...data.records.keys()].sort()
-      return ids.map((id) => structuredClone(data.records.get(id) as PeersetRecord))
+      const copy = (id: string): PeersetRecord => structuredClone(data.records.get(id) as PeersetRecord)
+      if (onBatch === undefined) return ids.map(copy)
+      for (let i = 0; i < ids.length; i += LOAD_BATCH) onBatch(ids.slice(i, i + LOAD_BATCH).map(copy))
+      return []
     },
     async write(batch: WriteBatch) {
       const { puts, deletes, meta } = checkBatch(batch, 'memory store write')

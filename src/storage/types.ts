@@ -16,8 +16,13 @@ export interface WriteBatch {
 export interface RecordStore {
   /** Whether records survive a reload (false for memory). */
   readonly persistent: boolean
-  /** Every stored record. Trusted: the engine does not re-verify them. */
-  loadRecords(): Promise<PeersetRecord[]>
+  /**
+   * Every stored record. Trusted: the engine does not re-verify them. A store may hand them over
+   * in batches as it reads them, through `onBatch` (synchronously, before it resolves), and resolve
+   * with the rest (`[]` when every record went through `onBatch`): the engine indexes each batch
+   * at once and keeps no reference to it, so opening never holds every stored row in memory at once.
+   */
+  loadRecords(onBatch?: (records: PeersetRecord[]) => void): Promise<PeersetRecord[]>
   /** Apply a batch in one transaction. Must reject (and change nothing) if the transaction aborts. */
   write(batch: WriteBatch): Promise<void>
   /** Read a metadata value (strikes, bans, settings); `undefined` if absent. Values are structured-cloneable. */

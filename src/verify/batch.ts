@@ -18,7 +18,15 @@ import type { SignatureCheck, VerifierStrategy } from './types.js'
 export class SignatureBook {
   readonly #verifier: VerifierStrategy
   readonly #onError: (error: PeersetError) => void
-  readonly #known = new Map<string, Promise<boolean>>()
+  /**
+   * By signature (the record's own string: its hash is computed once and kept by the engine), or,
+   * for a second id claiming a signature already held, by `id:signature`; each entry says which
+   * id it is for. The answer of each check is its batch's, read at `at`: no promise per check
+   * unless one is asked for (`valid`).
+   */
+  readonly #known = new Map<string, Entry>()
+  /** Entries held by `id:signature`. */
+  #aliases = 0
 
   constructor(verifier: VerifierStrategy, onError: (error: PeersetError) => void) {
     this.#verifier = verifier
@@ -28,42 +36,71 @@ export class SignatureBook {
   /** Start checking these in one verifier call (those already asked are skipped); resolves when all of them are answered. */
   async prefetch(checks: readonly SignatureCheck[]): Promise<void> {
     this.ask(checks)
-    await Promise.all(checks.map((check) => this.#known.get(keyOf(check))))
+    const batches = new Set<Promise<boolean[]>>()
+    for (const check of checks) batches.add(this.#entry(check)!.batch!)
+    await Promise.all(batches)
   }
 
   /** Start checking these in one verifier call (those already asked are skipped), without waiting. */
   ask(checks: readonly SignatureCheck[]): void {
-    const keys = new Set<string>()
-    const unknown = checks.filter((check) => {
-      const key = keyOf(check)
-      if (this.#known.has(key) || keys.has(key)) return false
-      keys.add(key)
-      return true
-    })
+    const unknown: SignatureCheck[] = []
+    const entries: Entry[] = []
+    for (const check of checks) {
+      if (this.#entry(check) !== undefined) continue
+      const entry: Entry = { id: check.id, at: unknown.length, batch: undefined, answer: undefined }
+      this.#known.set(this.#free(check), entry)
+      unknown.push(check)
+      entries.push(entry)
+    }
     if (unknown.length === 0) return
-    const answers = verifyBatch(this.#verifier, unknown, this.#onError)
-    unknown.forEach((check, i) => this.#known.set(keyOf(check), answers.then((a) => a[i]!)))
+    const batch = verifyBatch(this.#verifier, unknown, this.#onError)
+    for (const entry of entries) entry.batch = batch
   }
 
   /** Whether this signature verifies (from the answers asked for, or verified now). */
   valid(check: SignatureCheck): Promise<boolean> {
-    if (!this.#known.has(keyOf(check))) this.ask([check])
-    return this.#known.get(keyOf(check))!
+    let entry = this.#entry(check)
+    if (entry === undefined) {
+      this.ask([check])
+      entry = this.#entry(check)!
+    }
+    const { at } = entry
+    return (entry.answer ??= entry.batch!.then((answers) => answers[at]!))
   }
 
   /** Forget these answers (their batch is judged). */
   forget(checks: Iterable<SignatureCheck>): void {
-    for (const check of checks) this.#known.delete(keyOf(check))
+    for (const check of checks) {
+      if (this.#known.get(check.sig)?.id === check.id) this.#known.delete(check.sig)
+      if (this.#aliases > 0 && this.#known.delete(`${check.id}:${check.sig}`)) this.#aliases--
+    }
   }
 
   /** Answers held (for tests: bounded by the records queued for ingest). */
   get size(): number {
     return this.#known.size
   }
+
+  #entry(check: SignatureCheck): Entry | undefined {
+    const held = this.#known.get(check.sig)
+    if (held === undefined || held.id === check.id) return held
+    return this.#known.get(`${check.id}:${check.sig}`)
+  }
+
+  /** The key for a check not held: its signature, unless another id holds it. */
+  #free(check: SignatureCheck): string {
+    if (!this.#known.has(check.sig)) return check.sig
+    this.#aliases++
+    return `${check.id}:${check.sig}`
+  }
 }
 
-function keyOf(check: SignatureCheck): string {
-  return `${check.id}:${check.sig}`
+interface Entry {
+  readonly id: string
+  /** Index of this check's answer in its batch. */
+  readonly at: number
+  batch: Promise<boolean[]> | undefined
+  answer: Promise<boolean> | undefined
 }
 
 /**

@@ -91,15 +91,19 @@ class WorkerPool implements VerifierStrategy {
     if (!Array.isArray(checks)) throw new PeersetError('INVALID_ARGUMENT', 'workerVerifier: checks must be an array')
     if (this.#failedSpawns >= MAX_FAILED_SPAWNS) throw new PeersetError('VERIFIER_FAILED', `workerVerifier: ${MAX_FAILED_SPAWNS} workers in a row failed before answering; the pool is off`)
     const answers = new Array<boolean>(checks.length).fill(false)
-    const sendable = checks.flatMap((check, i) => (isWellFormedCheck(check) ? [i] : []))
+    // Plain loops: this runs on the calling thread for every batch the workers verify.
+    const sendable: number[] = []
+    for (let i = 0; i < checks.length; i++) if (isWellFormedCheck(checks[i]!)) sendable.push(i)
     const parts = Math.min(this.#slots.length, Math.ceil(sendable.length / this.#minChunk))
     const chunk = Math.ceil(sendable.length / Math.max(parts, 1))
     const jobs: Promise<void>[] = []
     for (let start = 0; start < sendable.length; start += chunk) {
       const indices = sendable.slice(start, start + chunk)
+      const part: SignatureCheck[] = new Array<SignatureCheck>(indices.length)
+      for (let k = 0; k < indices.length; k++) part[k] = checks[indices[k]!]!
       jobs.push(
-        this.#run(indices.map((i) => checks[i]!)).then((valid) => {
-          indices.forEach((i, k) => (answers[i] = valid[k] === 1))
+        this.#run(part).then((valid) => {
+          for (let k = 0; k < indices.length; k++) answers[indices[k]!] = valid[k] === 1
         }),
       )
     }

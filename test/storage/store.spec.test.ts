@@ -54,6 +54,21 @@ describe.each(strategies)('%s', (_name, makeStorage) => {
     expect(await store.loadRecords()).toEqual(byId(records))
   })
 
+  it('loadRecords(onBatch) hands every record over in batches of at most 1,000, in id order, and resolves with none left', async () => {
+    const store = await makeStorage().open('room')
+    const records = Array.from({ length: 2_345 }, () => fakeRecord())
+    for (let i = 0; i < records.length; i += 500) await store.write({ put: records.slice(i, i + 500) })
+    const batches: PeersetRecord[][] = []
+    const rest = await store.loadRecords((batch) => batches.push(batch))
+    expect(rest).toEqual([])
+    // LevelDB's iterator may answer fewer than asked per step: only the bound is common.
+    expect(batches.length).toBeGreaterThanOrEqual(3)
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(1_000)
+    expect(batches.flat()).toEqual(byId(records))
+    // Without a callback: everything at once, as before.
+    expect(await store.loadRecords()).toEqual(byId(records))
+  })
+
   it('put overwrites a record with the same id', async () => {
     const store = await makeStorage().open('room')
     const a = fakeRecord()
