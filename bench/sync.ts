@@ -108,6 +108,7 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
 
   let bytes = 0
   let wantBytes = 0
+  const byType = new Map<string, number>()
   let recordFrameBytes = 0
   let recordOwnBytes = 0
   let recordCount = 0
@@ -123,7 +124,9 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
       const frames = isRecords ? encodeMessage(out.message) : timed(from, () => encodeMessage(out.message))
       for (const frame of frames) {
         if (!isRecords) bytes += frame.length
-        if (out.message.type === 'want') wantBytes += frame.length
+        const kind = out.message.type === 'gossip' ? `gossip-${out.message.op}` : out.message.type
+        if (!isRecords) byType.set(kind, (byType.get(kind) ?? 0) + frame.length)
+        if (out.message.type === 'want' || (out.message.type === 'gossip' && out.message.op === 'want')) wantBytes += frame.length
         const message = isRecords ? decodeMessage(frame) : timed(to, () => decodeMessage(frame))
         if (message.type === 'records' || message.type === 'pushed') {
           recordFrameBytes += frame.length
@@ -143,6 +146,7 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
   }
   if (a.store.size !== b.store.size) throw new Error(`did not converge: ${a.store.size} vs ${b.store.size}`)
   const framing = recordCount > 0 ? (recordFrameBytes - recordOwnBytes) / recordCount : 0
+  if (process.env.SYNC_BENCH_BY_TYPE) console.error(Object.fromEntries(byType))
   return { bytes, wantBytes, roundTrips: knownAt / 2, cpuA: a.cpuMs, cpuB: b.cpuMs, framing }
 }
 
@@ -274,5 +278,7 @@ async function gossip(peersCount: number): Promise<Row> {
 }
 
 const gossipRows: Row[] = []
-for (const n of [4, 8, 16]) gossipRows.push(await gossip(n))
-report(`gossip: ${GOSSIP_RECORDS} records published at one of N peers (memory network, public API; every byte on the network until every peer holds them)`, gossipRows)
+if (!process.argv.includes('--no-gossip')) {
+  for (const n of [4, 8, 16]) gossipRows.push(await gossip(n))
+  report(`gossip: ${GOSSIP_RECORDS} records published at one of N peers (memory network, public API; every byte on the network until every peer holds them)`, gossipRows)
+}

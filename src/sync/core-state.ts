@@ -10,7 +10,7 @@ import type { BucketIndex } from './bucket-index.js'
 import type { Outbound, SyncCoreOptions } from './core-types.js'
 import { createRangeReconciler } from './range-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
-import { GOSSIP_ID_CHARS, heldWithGossipId } from './gossip-ids.js'
+import { GOSSIP_ID_CHARS, gossipIdOf, heldWithGossipId } from './gossip-ids.js'
 import { RequestScheduler } from './requests.js'
 import { pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
 
@@ -152,6 +152,17 @@ export function mayStartRound(s: CoreState, peer: PeerState, key: string, nowMs:
   return true
 }
 
+/** `gossip` `have` (or `found`) for local ids to one peer, minus those it refused for good. */
+export function announceTo(s: CoreState, peerId: string, peer: PeerState, ids: Iterable<string>, list: Outbound[], op: 'have' | 'found' = 'have'): void {
+  const items: Array<{ id: string; bucket: number }> = []
+  for (const id of ids) {
+    if (peer.rejected.has(id)) continue
+    const bucket = s.index.bucketOfId(id)
+    if (bucket !== undefined) items.push({ id: gossipIdOf(id), bucket })
+  }
+  if (items.length > 0) out(s, peerId, { type: 'gossip', op, groups: byBucket(items) }, list)
+}
+
 /** `have` messages for local ids, minus those the peer refused for good. */
 export function announce(s: CoreState, peerId: string, peer: PeerState, ids: Iterable<string>, list: Outbound[]): void {
   const groups = new Map<number, string[]>()
@@ -187,11 +198,12 @@ export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): voi
 }
 
 /**
- * Ids a peer announced (`have`, or `gossip` `have`): those inside the window (and clock skew) that
- * we neither hold nor refused for good are offered to the request scheduler, then requests go out.
- * Returns how many the scheduler's limits turned away.
+ * Ids a peer announced (`have`, or `gossip` `have` / `found`): those inside the window (and clock
+ * skew) that we neither hold nor refused for good are offered to the request scheduler, then
+ * requests go out. `gossiped`: new records spreading (relayed once accepted). Returns how many the
+ * scheduler's limits turned away.
  */
-export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[]): number {
+export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[], gossiped = false): number {
   const oldest = s.granularity.windowAt(nowMs).oldest
   const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
   let ignored = 0
@@ -199,7 +211,7 @@ export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArr
     if (g.bucket < oldest || g.bucket > newest) continue
     for (const id of g.ids) {
       if (holds(s, id, g.bucket)) continue
-      if (!s.requests.offer(peerId, id, g.bucket, nowMs)) ignored++
+      if (!s.requests.offer(peerId, id, g.bucket, nowMs, gossiped)) ignored++
     }
   }
   pullRequests(s, nowMs, list)
@@ -227,6 +239,7 @@ export function byBucket(items: Iterable<{ id: string; bucket: number }>): Array
 export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, result: ReconcileResult, list: Outbound[]): number {
   for (const m of result.send) out(s, peerId, m, list)
   announce(s, peerId, peer, result.theyLack, list)
+  if (result.theyLackShort && result.theyLackShort.length > 0) announceTo(s, peerId, peer, result.theyLackShort, list, 'found')
   return result.ignored
 }
 

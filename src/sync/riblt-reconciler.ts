@@ -2,8 +2,10 @@
  * Reconciliation of differing buckets with a rateless IBLT over 64-bit short ids (see riblt.ts).
  * The follower (who compared the leader's summary) streams coded symbols of its ids in the
  * differing buckets, salted afresh for the round; the leader subtracts its own and peels:
- * - decoded: the leader's ids the follower lacks are announced (`theyLack`), and the short ids it
- *   lacks go back in one `lacking` message, for the follower to announce;
+ * - decoded: the leader's ids the follower lacks are announced by short id (`theyLackShort`: a
+ *   `gossip` `found`), and the short ids it lacks go back in one `lacking` message, for the
+ *   follower to announce the same way (the short id of an id is its gossip id, its first 8 bytes,
+ *   so each side then pulls by gossip id: 8 bytes to announce, 8 to request, never 32);
  * - not yet: it asks for `more` symbols at once, as many as its estimate of the differences left
  *   calls for (so one extra round trip is the rule), or the missing part of a batch a lost frame
  *   cut short.
@@ -15,7 +17,7 @@ import { hexToBytes, randomBytes } from '@noble/hashes/utils.js'
 import { toHex } from '../protocol/bytes.js'
 import { MAX_WINDOW_BUCKETS, SYMBOL_SALT_BYTES, type BucketWindow, type SymbolsMessage } from '../protocol/messages.js'
 import type { BucketIndex } from './bucket-index.js'
-import { shortIdOf } from './range-reconciler.js'
+import { gossipIdOf } from './gossip-ids.js'
 import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
 import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex } from './riblt.js'
 
@@ -23,7 +25,7 @@ import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex } from './riblt.
 export const MAX_SYMBOLS_PER_ELEMENT = 3
 const SYMBOL_SLACK = 64
 /** Symbols per difference aimed at when asking for more (the paper measures 1.35-1.5). */
-const OVERHEAD = 1.6
+const OVERHEAD = 1.45
 /** Streams older than this are forgotten. */
 const STREAM_TTL_MS = 60_000
 /** A round of ours with no symbols for this long (a frame was lost) is given up, and may start again. */
@@ -64,7 +66,7 @@ const MAX_STREAMS = 64
 
 function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
   const byShort = new Map<string, string>()
-  for (const b of buckets) for (const id of index.sortedBucketIds(b)) byShort.set(shortIdOf(id), id)
+  for (const b of buckets) for (const id of index.sortedBucketIds(b)) byShort.set(gossipIdOf(id), id)
   return { byShort, source: new SymbolSource(hexToBytes(salt), [...byShort.keys()].map(shortIdHalves)) }
 }
 
@@ -118,7 +120,7 @@ class RatelessReconciler implements Reconciler {
 
   receive(ctx: ReconcileContext, m: ReconcileMessage): ReconcileResult {
     const p = this.#peer(ctx.peerId)
-    const out: ReconcileResult = { send: [], theyLack: [], ignored: 0 }
+    const out: ReconcileResult = { send: [], theyLack: [], theyLackShort: [], ignored: 0 }
     if (m.type === 'symbols') this.#onSymbols(ctx, p, m, out)
     else if (m.type === 'more') {
       const s = p.sending.get(m.salt)
@@ -131,7 +133,7 @@ class RatelessReconciler implements Reconciler {
         for (const short of m.shortIds) {
           const id = s.byShort.get(short)
           if (id === undefined) out.ignored++
-          else out.theyLack.push(id)
+          else out.theyLackShort!.push(id)
         }
         // Kept until it expires: a long answer spans several frames.
       }
@@ -211,7 +213,7 @@ class RatelessReconciler implements Reconciler {
       const short = shortIdHex(x)
       if (x.sign === -1) {
         const id = r.byShort.get(short)
-        if (id !== undefined) out.theyLack.push(id)
+        if (id !== undefined) out.theyLackShort!.push(id)
       } else lacking.push(short)
     }
     if (lacking.length > 0) out.send.push({ type: 'lacking', salt: r.salt, shortIds: lacking })
