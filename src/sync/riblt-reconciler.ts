@@ -19,7 +19,7 @@ import { MAX_WINDOW_BUCKETS, SYMBOL_SALT_BYTES, type BucketWindow, type SymbolsM
 import type { BucketIndex } from './bucket-index.js'
 import { gossipIdOf } from './gossip-ids.js'
 import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
-import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex } from './riblt.js'
+import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex, type ShortId } from './riblt.js'
 
 /** Symbols are never requested past this many per element of both sides (plus {@link SYMBOL_SLACK}). */
 export const MAX_SYMBOLS_PER_ELEMENT = 3
@@ -33,7 +33,8 @@ const STALL_MS = 10_000
 
 interface Ids {
   source: SymbolSource
-  byShort: Map<string, string>
+  /** The ids, by element of {@link source}. */
+  ids: string[]
 }
 
 interface Sending extends Ids {
@@ -64,10 +65,33 @@ interface PeerStreams {
 /** Most streams open with one peer at once, each way (a summary spans at most a few frames). */
 const MAX_STREAMS = 64
 
+/**
+ * The ids of `buckets` as elements keyed with `salt`. Two ids of one bucket with the same short id
+ * (only ever an attacker's own pair, see `GOSSIP_ID_BYTES`) make one element.
+ */
 function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
-  const byShort = new Map<string, string>()
-  for (const b of buckets) for (const id of index.sortedBucketIds(b)) byShort.set(gossipIdOf(id), id)
-  return { byShort, source: new SymbolSource(hexToBytes(salt), [...byShort.keys()].map(shortIdHalves)) }
+  const ids: string[] = []
+  for (const b of buckets) {
+    let previous = ''
+    for (const id of index.sortedBucketIds(b)) {
+      if (id.startsWith(previous) && previous !== '') continue
+      ids.push(id)
+      previous = gossipIdOf(id)
+    }
+  }
+  const hi = new Uint32Array(ids.length)
+  const lo = new Uint32Array(ids.length)
+  ids.forEach((id, e) => {
+    hi[e] = Number.parseInt(id.slice(0, 8), 16)
+    lo[e] = Number.parseInt(id.slice(8, 16), 16)
+  })
+  return { ids, source: new SymbolSource(hexToBytes(salt), { hi, lo }) }
+}
+
+/** The local id with this short id in a stream's elements. */
+function idOf(x: Ids, short: ShortId): string | undefined {
+  const e = x.source.indexOf(short)
+  return e < 0 ? undefined : x.ids[e]
 }
 
 /**
@@ -109,7 +133,7 @@ class RatelessReconciler implements Reconciler {
       remote += d.remote.count
       countGap += Math.abs(d.remote.count - ctx.index.bucketIds(d.bucket).size)
     }
-    const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.byShort.size + remote) + SYMBOL_SLACK
+    const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.source.size + remote) + SYMBOL_SLACK
     const sending: Sending = { ...ids, salt, buckets, cap, atMs: ctx.nowMs }
     if (p.sending.size >= MAX_STREAMS) p.sending.delete(p.sending.keys().next().value!)
     p.sending.set(salt, sending)
@@ -131,7 +155,7 @@ class RatelessReconciler implements Reconciler {
       if (!s) out.ignored++
       else {
         for (const short of m.shortIds) {
-          const id = s.byShort.get(short)
+          const id = idOf(s, shortIdHalves(short))
           if (id === undefined) out.ignored++
           else out.theyLackShort!.push(id)
         }
@@ -177,7 +201,7 @@ class RatelessReconciler implements Reconciler {
       // Each bucket of the round is reconciled by one stream only.
       for (const b of m.buckets) round.taken.add(b)
       const ids = idsOf(ctx.index, m.buckets, m.salt)
-      const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.byShort.size + m.total) + SYMBOL_SLACK
+      const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.source.size + m.total) + SYMBOL_SLACK
       r = { ...ids, salt: m.salt, decoder: new SymbolDecoder(ids.source), cap, askedTo: m.end, atMs: ctx.nowMs }
       p.receiving.set(m.salt, r)
     }
@@ -210,11 +234,10 @@ class RatelessReconciler implements Reconciler {
   #decoded(p: PeerStreams, r: Receiving, out: ReconcileResult): void {
     const lacking: string[] = []
     for (const x of r.decoder.recovered) {
-      const short = shortIdHex(x)
       if (x.sign === -1) {
-        const id = r.byShort.get(short)
+        const id = idOf(r, x)
         if (id !== undefined) out.theyLackShort!.push(id)
-      } else lacking.push(short)
+      } else lacking.push(shortIdHex(x))
     }
     if (lacking.length > 0) out.send.push({ type: 'lacking', salt: r.salt, shortIds: lacking })
     p.receiving.delete(r.salt)
