@@ -22,6 +22,9 @@ export interface PeerState {
   lastRootSentAt: number
   lastRoundAt: number
   lastRoundKey: string
+  /** Rounds started again for {@link lastRoundKey}, and whether the last round announced or asked for announcements (see `mayStartRound`). */
+  sameRoundRetries: number
+  roundAnnounced: boolean
   /** What we are fetching whole from this peer (parts of the window empty here), if anything. */
   fetch: FetchStream | undefined
   /** No fetch stream with this peer before then (a fetch of ours went unanswered). */
@@ -143,10 +146,22 @@ export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: n
   out(s, peerId, rootMessage(s, peerId, nowMs), list)
 }
 
-/** Whether a new round (summary or push-all) may start with this peer for this pair of roots. */
+/**
+ * Whether a new round may start with this peer for this pair of roots. The same pair again after a
+ * round in which we announced ids or asked for announcements (`lacking`) means that round settled
+ * nothing: a frame that ended it may have been lost, and nothing else would repeat it. It is tried
+ * again after `requestTimeoutMs`, then after twice as long each time, up to `roundRetryMs`. The same
+ * pair after a round that announced nothing (e.g. every difference is one the peer refused for
+ * good) waits `roundRetryMs`.
+ */
 export function mayStartRound(s: CoreState, peer: PeerState, key: string, nowMs: number): boolean {
   if (nowMs - peer.lastRoundAt < s.minRoundGapMs) return false
-  if (key === peer.lastRoundKey && nowMs - peer.lastRoundAt < s.roundRetryMs) return false
+  if (key === peer.lastRoundKey) {
+    const wait = peer.roundAnnounced ? Math.min(s.roundRetryMs, s.requestTimeoutMs * 2 ** peer.sameRoundRetries) : s.roundRetryMs
+    if (nowMs - peer.lastRoundAt < wait) return false
+    peer.sameRoundRetries++
+  } else peer.sameRoundRetries = 0
+  peer.roundAnnounced = false
   peer.lastRoundAt = nowMs
   peer.lastRoundKey = key
   return true
@@ -237,9 +252,12 @@ export function byBucket(items: Iterable<{ id: string; bucket: number }>): Array
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */
 export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, result: ReconcileResult, list: Outbound[]): number {
+  const before = list.length
   for (const m of result.send) out(s, peerId, m, list)
+  if (result.send.some((m) => m.type === 'lacking')) peer.roundAnnounced = true
   announce(s, peerId, peer, result.theyLack, list)
   if (result.theyLackShort && result.theyLackShort.length > 0) announceTo(s, peerId, peer, result.theyLackShort, list, 'found')
+  if (list.length > before + result.send.length) peer.roundAnnounced = true
   return result.ignored
 }
 

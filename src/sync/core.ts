@@ -76,6 +76,8 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     lastRootSentAt: nowMs,
     lastRoundAt: -Infinity,
     lastRoundKey: '',
+    sameRoundRetries: 0,
+    roundAnnounced: false,
     fetch: undefined,
     fetchBarredUntilMs: Number.NEGATIVE_INFINITY,
     followerRound: undefined,

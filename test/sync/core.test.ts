@@ -658,6 +658,42 @@ describe('coded symbols (the rateless reconciler)', () => {
     expect(b.ids()).toEqual(union)
   })
 
+  it('decoded differences travel by 8-byte short id: announced with `gossip` `found`, pulled with `gossip` `want`, never `have`/`want`', () => {
+    const records = Array.from({ length: 2_000 }, (_, i) => ({ id: hid(`short${i}`), createdAt: timeIn(i % 5, i) }))
+    const sides = records.map((_, i) => (i % 40 === 0 ? 'a' : i % 40 === 1 ? 'b' : 'both') as Side)
+    const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
+    pump.connect(a, b)
+    pump.run()
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+    const found = pump.log.filter((m) => m.message.type === 'gossip' && m.message.op === 'found')
+    // 50 differences each way, each announced once, by its 8-byte gossip id.
+    expect(found.flatMap((m) => (m.message.type === 'gossip' ? m.message.groups.flatMap((g) => g.ids) : [])).sort()).toEqual(
+      records.filter((_, i) => i % 40 < 2).map((r) => r.id.slice(0, 16)).sort(),
+    )
+    expect(pump.count('have') + pump.count('want')).toBe(0)
+  })
+
+  it('a lost frame that ends a decoded round (`found`, or the answer to `lacking`) is repeated by a round after the request time-out, not after roundRetryMs', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(`tail${i}`), createdAt: timeIn(i % 3, i) }))
+    const sides = records.map((_, i) => (i === 0 ? 'a' : i === 1 ? 'b' : 'both') as Side)
+    const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
+    let dropped = 0
+    pump.drop = (_from, _to, m) => m.type === 'gossip' && m.op === 'found' && ++dropped > 0
+    pump.connect(a, b)
+    pump.run()
+    // Both announcements were lost: neither side learnt of the other's record.
+    expect(dropped).toBe(2)
+    expect(a.ids()).not.toEqual(union)
+    expect(pump.count('summary')).toBe(1)
+    pump.drop = () => false
+    // The next idle root exchange (30 s) starts a round for the same pair of roots again.
+    pump.advance(31_000)
+    expect(pump.count('summary')).toBe(2)
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+  })
+
   it('symbols that never decode cost the leader bounded work: a few requests for more, then the stream is dropped', () => {
     const mine = Array.from({ length: 400 }, (_, i) => ({ id: hid(`nd-mine${i}`), createdAt: timeIn(i % 10, i) }))
     const me = new TestPeer('a', mine, { reconciler: createRatelessReconciler() }) // 'a' leads 'z'
