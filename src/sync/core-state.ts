@@ -8,7 +8,7 @@ import type { RootMessage, SyncMessage, SyncMessageType, WireEvent } from '../pr
 import { computeEventId } from '../record/serialize.js'
 import type { BucketIndex } from './bucket-index.js'
 import type { Outbound, SyncCoreOptions } from './core-types.js'
-import { createRangeReconciler } from './range-reconciler.js'
+import { createRatelessReconciler } from './riblt-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
 import { GOSSIP_ID_CHARS, gossipIdOf, heldWithGossipId } from './gossip-ids.js'
 import { RequestScheduler } from './requests.js'
@@ -86,7 +86,7 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     lookup: options.lookup,
     isKnownRejected: options.isKnownRejected ?? (() => false),
     computeId: options.computeId ?? computeEventId,
-    reconciler: options.reconciler ?? createRangeReconciler(),
+    reconciler: options.reconciler ?? createRatelessReconciler(),
     requestTimeoutMs: positive(options.requestTimeoutMs, 10_000, 'requestTimeoutMs'),
     rebroadcastMs: positive(options.rebroadcastMs, 30_000, 'rebroadcastMs'),
     minRoundGapMs: positive(options.minRoundGapMs, 2_000, 'minRoundGapMs'),

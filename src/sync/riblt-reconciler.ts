@@ -17,7 +17,6 @@ import { hexToBytes, randomBytes } from '@noble/hashes/utils.js'
 import { toHex } from '../protocol/bytes.js'
 import { MAX_WINDOW_BUCKETS, SYMBOL_SALT_BYTES, type BucketWindow, type SymbolsMessage } from '../protocol/messages.js'
 import type { BucketIndex } from './bucket-index.js'
-import { gossipIdOf } from './gossip-ids.js'
 import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
 import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex, type ShortId } from './riblt.js'
 
@@ -65,20 +64,10 @@ interface PeerStreams {
 /** Most streams open with one peer at once, each way (a summary spans at most a few frames). */
 const MAX_STREAMS = 64
 
-/**
- * The ids of `buckets` as elements keyed with `salt`. Two ids of one bucket with the same short id
- * (only ever an attacker's own pair, see `GOSSIP_ID_BYTES`) make one element.
- */
+/** The ids of `buckets` as elements keyed with `salt` (ids sharing a short id are elements each: see {@link announceFound}). */
 function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
   const ids: string[] = []
-  for (const b of buckets) {
-    let previous = ''
-    for (const id of index.sortedBucketIds(b)) {
-      if (id.startsWith(previous) && previous !== '') continue
-      ids.push(id)
-      previous = gossipIdOf(id)
-    }
-  }
+  for (const b of buckets) for (const id of index.sortedBucketIds(b)) ids.push(id)
   const hi = new Uint32Array(ids.length)
   const lo = new Uint32Array(ids.length)
   ids.forEach((id, e) => {
@@ -88,10 +77,17 @@ function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Id
   return { ids, source: new SymbolSource(hexToBytes(salt), { hi, lo }) }
 }
 
-/** The local id with this short id in a stream's elements. */
-function idOf(x: Ids, short: ShortId): string | undefined {
-  const e = x.source.indexOf(short)
-  return e < 0 ? undefined : x.ids[e]
+/**
+ * The peer lacks a short id of ours: announced by short id (`theyLackShort`), unless several of our
+ * ids share it (only ever an attacker's own pair, see `GOSSIP_ID_BYTES`): those are announced by
+ * full id (`theyLack`), since the peer holds one of them and would not pull the short id. Returns
+ * false if no id of ours has it.
+ */
+function announceFound(x: Ids, short: ShortId, out: ReconcileResult): boolean {
+  const found = x.source.indicesOf(short).map((e) => x.ids[e]!)
+  if (found.length === 1) out.theyLackShort!.push(found[0]!)
+  else out.theyLack.push(...found)
+  return found.length > 0
 }
 
 /**
@@ -154,11 +150,7 @@ class RatelessReconciler implements Reconciler {
       const s = p.sending.get(m.salt)
       if (!s) out.ignored++
       else {
-        for (const short of m.shortIds) {
-          const id = idOf(s, shortIdHalves(short))
-          if (id === undefined) out.ignored++
-          else out.theyLackShort!.push(id)
-        }
+        for (const short of m.shortIds) if (!announceFound(s, shortIdHalves(short), out)) out.ignored++
         // Kept until it expires: a long answer spans several frames.
       }
     } else out.ignored++
@@ -234,10 +226,8 @@ class RatelessReconciler implements Reconciler {
   #decoded(p: PeerStreams, r: Receiving, out: ReconcileResult): void {
     const lacking: string[] = []
     for (const x of r.decoder.recovered) {
-      if (x.sign === -1) {
-        const id = idOf(r, x)
-        if (id !== undefined) out.theyLackShort!.push(id)
-      } else lacking.push(shortIdHex(x))
+      if (x.sign === -1) announceFound(r, x, out)
+      else lacking.push(shortIdHex(x))
     }
     if (lacking.length > 0) out.send.push({ type: 'lacking', salt: r.salt, shortIds: lacking })
     p.receiving.delete(r.salt)

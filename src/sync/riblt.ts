@@ -85,9 +85,9 @@ export class SymbolSource {
   readonly #next: Float64Array
   /** The end of the last batch made (0: none yet). */
   #at = 0
-  /** Element by the high half of its short id (a later element with the same high half goes in {@link #more}). */
+  /** Element by the high half of its short id (a later element with the same high half goes in {@link #more}, by short id). */
   #byHi: Map<number, number> | undefined
-  #more: Map<string, number> | undefined
+  #more: Map<string, number[]> | undefined
 
   constructor(salt: Uint8Array, elements: readonly ShortId[] | ShortIdArrays) {
     this.#buf = keyBuffer(salt)
@@ -106,19 +106,26 @@ export class SymbolSource {
     this.#next = new Float64Array(this.size)
   }
 
-  /** The element index of a short id, or -1. */
-  indexOf(x: ShortId): number {
+  /** The elements with this short id (usually none or one). */
+  indicesOf(x: ShortId): number[] {
     if (!this.#byHi) this.#buildIndex()
     const e = this.#byHi!.get(x.hi)
-    if (e !== undefined && this.#lo[e] === x.lo) return e
-    return this.#more?.get(shortIdHex(x)) ?? -1
+    const found = e !== undefined && this.#lo[e] === x.lo ? [e] : []
+    const more = this.#more?.get(shortIdHex(x))
+    return more ? [...found, ...more] : found
   }
 
   #buildIndex(): void {
     this.#byHi = new Map()
     for (let e = 0; e < this.size; e++) {
-      if (!this.#byHi.has(this.#hi[e]!)) this.#byHi.set(this.#hi[e]!, e)
-      else (this.#more ??= new Map()).set(shortIdHex({ hi: this.#hi[e]!, lo: this.#lo[e]! }), e)
+      if (!this.#byHi.has(this.#hi[e]!)) {
+        this.#byHi.set(this.#hi[e]!, e)
+        continue
+      }
+      const key = shortIdHex({ hi: this.#hi[e]!, lo: this.#lo[e]! })
+      const list = (this.#more ??= new Map()).get(key)
+      if (list) list.push(e)
+      else this.#more.set(key, [e])
     }
   }
 
