@@ -162,6 +162,23 @@ describe('two peers converge to the union (every message through the codec)', ()
     expect(fetches[0].after).toEqual({ bucket: b.index.bucketOfTime(last.created_at), id: last.id.slice(0, 12) })
   })
 
+  it('a fetch whose answer was lost is asked again from its cursor after the request time-out: an honest peer is not barred for a lost frame', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(`refetch${i}`), createdAt: timeIn(i % 6, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b')
+    const pump = new Pump([a, b])
+    let lost = 0
+    pump.drop = (_from, _to, m) => m.type === 'pushed' && m.last && lost++ === 1 // the end of the second answer
+    pump.connect(a, b)
+    pump.run()
+    expect(lost).toBeGreaterThan(1)
+    expect(b.ids().length).toBeLessThan(records.length)
+    const fetchesBefore = pump.count('fetch', 'b')
+    pump.advance(11_000)
+    expect(pump.count('fetch', 'b')).toBeGreaterThan(fetchesBefore)
+    expect(b.ids()).toEqual(a.ids())
+  })
+
   it('a pushed record outside what was fetched is unrequested; an unasked pushed frame is only ignored', () => {
     const records = Array.from({ length: 10 }, (_, i) => ({ id: hid(`q${i}`), createdAt: timeIn(3, i) }))
     const a = new TestPeer('a', records)
