@@ -3,12 +3,15 @@
  *
  *   npx tsx bench/sync.ts          a table
  *   npx tsx bench/sync.ts --json   one JSON line per scenario
- *   npx tsx bench/sync.ts --rateless  with the rateless IBLT reconciler instead of the default (ranges)
+ *   npx tsx bench/sync.ts --range  with the range reconciler instead of the default (rateless IBLT)
+ *   npx tsx bench/sync.ts --no-gossip  without the gossip scenarios
+ *   SYNC_BENCH_BY_TYPE=1 ...  also prints (stderr) the bytes of each scenario by message type
  *
  * Both cores run in one process; every message goes through the codec. Messages travel in
  * "flights": everything sent in one flight arrives in the next (one one-way latency), so
  * round trips = flights / 2. Figures:
- * - bytes: every frame both sides send except `records` (roots, summary, ranges, have, want);
+ * - bytes: every frame both sides send except `records` and `pushed` (roots, summary, symbols or
+ *   ranges, announcements and requests: `have`/`want`, `gossip` `found`/`want`, `fetch`...);
  * - roundTrips: from the first message until every missing id is known to the side lacking it;
  * - cpuMsPerSide: the busier side's time in the sync core and the codec (record frames excluded);
  * - framingBytesPerRecord: bytes of the frames carrying records (`records`, `pushed`) beyond the
@@ -23,7 +26,7 @@ import { decodeMessage, encodeMessage, wireEventSize } from '../src/protocol/ind
 import type { NostrEvent } from '../src/record/types.js'
 import { BucketIndex } from '../src/sync/bucket-index.js'
 import { createSyncCore, type Outbound, type SyncCore } from '../src/sync/core.js'
-import { createRatelessReconciler } from '../src/sync/riblt-reconciler.js'
+import { createRangeReconciler } from '../src/sync/range-reconciler.js'
 import { acceptAll, createIdentity, createMemoryNetwork, createPeerset, memoryStorage, type Peerset, type TransportHandlers, type TransportRoom, type TransportStrategy } from '../src/index.js'
 import { jsonMode, report, round, type Row } from './lib.js'
 
@@ -67,7 +70,7 @@ function makeSide(name: string, items: readonly Item[]): Side {
     const it = store.get(id)
     return it && { id, pubkey: '00'.repeat(32), created_at: it.createdAt, kind: 37_515, tags: [], content: id, sig: '00'.repeat(64) }
   }
-  const reconciler = process.argv.includes('--rateless') ? createRatelessReconciler() : undefined
+  const reconciler = process.argv.includes('--range') ? createRangeReconciler() : undefined
   const core = createSyncCore({ selfId: name, index, lookup, computeId: (e) => e.content, ...(reconciler ? { reconciler } : {}) })
   return { name, index, store, core, cpuMs: 0 }
 }
@@ -207,7 +210,7 @@ for (const [name, d] of [['d=0', 0], ['d=1', 1], ['d=100', 100], ['d=10000', 10_
   jsonRows.push(row)
   tableRows.push({ ...row, wantBytes: r.wantBytes, cpuMsA: round(r.cpuA), cpuMsB: round(r.cpuB), vsNaive: `${round(nv.bytes / Math.max(1, r.bytes), 1)}x` })
 }
-report(`sync: ${N} ids over ${BUCKETS} daily buckets, two peers (bytes exclude records; want bytes included)`, jsonMode ? jsonRows : tableRows)
+report(`sync (${process.argv.includes('--range') ? 'range' : 'rateless, the default'} reconciler): ${N} ids over ${BUCKETS} daily buckets, two peers (bytes exclude records; want bytes included)`, jsonMode ? jsonRows : tableRows)
 
 // ---------------------------------------------------------------------------------------------
 // gossip: N peers on the memory network through the public API; 300 records published at one
