@@ -3,12 +3,15 @@
  *
  *   npx tsx bench/sync.ts          a table
  *   npx tsx bench/sync.ts --json   one JSON line per scenario
- *   npx tsx bench/sync.ts --rateless  with the rateless IBLT reconciler instead of the default (ranges)
+ *   npx tsx bench/sync.ts --range  with the range reconciler instead of the default (rateless IBLT)
+ *   npx tsx bench/sync.ts --no-gossip  without the gossip scenarios
+ *   SYNC_BENCH_BY_TYPE=1 ...  also prints (stderr) the bytes of each scenario by message type
  *
  * Both cores run in one process; every message goes through the codec. Messages travel in
  * "flights": everything sent in one flight arrives in the next (one one-way latency), so
  * round trips = flights / 2. Figures:
- * - bytes: every frame both sides send except `records` (roots, summary, ranges, have, want);
+ * - bytes: every frame both sides send except `records` and `pushed` (roots, summary, symbols or
+ *   ranges, announcements and requests: `have`/`want`, `gossip` `found`/`want`, `fetch`...);
  * - roundTrips: from the first message until every missing id is known to the side lacking it;
  * - cpuMsPerSide: the busier side's time in the sync core and the codec (record frames excluded);
  * - framingBytesPerRecord: bytes of the frames carrying records (`records`, `pushed`) beyond the
@@ -23,7 +26,7 @@ import { decodeMessage, encodeMessage, wireEventSize } from '../src/protocol/ind
 import type { NostrEvent } from '../src/record/types.js'
 import { BucketIndex } from '../src/sync/bucket-index.js'
 import { createSyncCore, type Outbound, type SyncCore } from '../src/sync/core.js'
-import { createRatelessReconciler } from '../src/sync/riblt-reconciler.js'
+import { createRangeReconciler } from '../src/sync/range-reconciler.js'
 import { acceptAll, createIdentity, createMemoryNetwork, createPeerset, memoryStorage, type Peerset, type TransportHandlers, type TransportRoom, type TransportStrategy } from '../src/index.js'
 import { jsonMode, report, round, type Row } from './lib.js'
 
@@ -67,7 +70,7 @@ function makeSide(name: string, items: readonly Item[]): Side {
     const it = store.get(id)
     return it && { id, pubkey: '00'.repeat(32), created_at: it.createdAt, kind: 37_515, tags: [], content: id, sig: '00'.repeat(64) }
   }
-  const reconciler = process.argv.includes('--rateless') ? createRatelessReconciler() : undefined
+  const reconciler = process.argv.includes('--range') ? createRangeReconciler() : undefined
   const core = createSyncCore({ selfId: name, index, lookup, computeId: (e) => e.content, ...(reconciler ? { reconciler } : {}) })
   return { name, index, store, core, cpuMs: 0 }
 }
@@ -108,6 +111,7 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
 
   let bytes = 0
   let wantBytes = 0
+  const byType = new Map<string, number>()
   let recordFrameBytes = 0
   let recordOwnBytes = 0
   let recordCount = 0
@@ -123,7 +127,9 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
       const frames = isRecords ? encodeMessage(out.message) : timed(from, () => encodeMessage(out.message))
       for (const frame of frames) {
         if (!isRecords) bytes += frame.length
-        if (out.message.type === 'want') wantBytes += frame.length
+        const kind = out.message.type === 'gossip' ? `gossip-${out.message.op}` : out.message.type
+        if (!isRecords) byType.set(kind, (byType.get(kind) ?? 0) + frame.length)
+        if (out.message.type === 'want' || (out.message.type === 'gossip' && out.message.op === 'want')) wantBytes += frame.length
         const message = isRecords ? decodeMessage(frame) : timed(to, () => decodeMessage(frame))
         if (message.type === 'records' || message.type === 'pushed') {
           recordFrameBytes += frame.length
@@ -143,6 +149,7 @@ function simulate(aItems: Item[], bItems: Item[]): Result {
   }
   if (a.store.size !== b.store.size) throw new Error(`did not converge: ${a.store.size} vs ${b.store.size}`)
   const framing = recordCount > 0 ? (recordFrameBytes - recordOwnBytes) / recordCount : 0
+  if (process.env.SYNC_BENCH_BY_TYPE) console.error(Object.fromEntries(byType))
   return { bytes, wantBytes, roundTrips: knownAt / 2, cpuA: a.cpuMs, cpuB: b.cpuMs, framing }
 }
 
@@ -203,7 +210,7 @@ for (const [name, d] of [['d=0', 0], ['d=1', 1], ['d=100', 100], ['d=10000', 10_
   jsonRows.push(row)
   tableRows.push({ ...row, wantBytes: r.wantBytes, cpuMsA: round(r.cpuA), cpuMsB: round(r.cpuB), vsNaive: `${round(nv.bytes / Math.max(1, r.bytes), 1)}x` })
 }
-report(`sync: ${N} ids over ${BUCKETS} daily buckets, two peers (bytes exclude records; want bytes included)`, jsonMode ? jsonRows : tableRows)
+report(`sync (${process.argv.includes('--range') ? 'range' : 'rateless, the default'} reconciler): ${N} ids over ${BUCKETS} daily buckets, two peers (bytes exclude records; want bytes included)`, jsonMode ? jsonRows : tableRows)
 
 // ---------------------------------------------------------------------------------------------
 // gossip: N peers on the memory network through the public API; 300 records published at one
@@ -274,5 +281,7 @@ async function gossip(peersCount: number): Promise<Row> {
 }
 
 const gossipRows: Row[] = []
-for (const n of [4, 8, 16]) gossipRows.push(await gossip(n))
-report(`gossip: ${GOSSIP_RECORDS} records published at one of N peers (memory network, public API; every byte on the network until every peer holds them)`, gossipRows)
+if (!process.argv.includes('--no-gossip')) {
+  for (const n of [4, 8, 16]) gossipRows.push(await gossip(n))
+  report(`gossip: ${GOSSIP_RECORDS} records published at one of N peers (memory network, public API; every byte on the network until every peer holds them)`, gossipRows)
+}

@@ -5,7 +5,7 @@
  */
 
 /** The wire protocol version, byte 0 of every frame. */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 /**
  * The largest frame, in bytes, of either codec (sync and session): one trystero chunk (16 KiB
@@ -216,16 +216,18 @@ export interface BucketGossipIds {
  * - `want`: "send me the records with these gossip ids" (each answered with every matching record
  *   held, in `records`, or with `gone`);
  * - `gone`: "I no longer hold anything with these gossip ids you asked for" (the asker turns to
- *   another peer that announced them, as after a `reject` notice).
+ *   another peer that announced them, as after a `reject` notice);
+ * - `found`: "I have these records you lack" (found by a reconciliation, not new: pulled like
+ *   `have`, but not relayed once accepted; the other peers' own rounds find them).
  */
 export interface GossipMessage {
   type: 'gossip'
-  op: 'have' | 'want' | 'gone'
+  op: 'have' | 'want' | 'gone' | 'found'
   groups: BucketGossipIds[]
 }
 
 /** Wire codes of {@link GossipMessage} `op` (the byte after the type). */
-export const GOSSIP_OP_CODES: Readonly<Record<GossipMessage['op'], number>> = { have: 1, want: 2, gone: 3 }
+export const GOSSIP_OP_CODES: Readonly<Record<GossipMessage['op'], number>> = { have: 1, want: 2, gone: 3, found: 4 }
 
 /** Full records, answering a `want`. */
 export interface RecordsMessage {

@@ -36,7 +36,12 @@ export interface FetchStream {
   waitUntilMs: number
   /** Records to ask for in the next fetch (grows from {@link FETCH_FIRST_BATCH} to {@link FETCH_BATCH}). */
   batch: number
+  /** Fetches asked again in a row after a time-out (see {@link FETCH_RETRIES}). */
+  retries: number
 }
+
+/** A fetch unanswered for the request time-out is asked again from the cursor (a frame of it or of its answer was lost) this many times in a row, before the stream is given up. */
+export const FETCH_RETRIES = 2
 
 const CURSOR_CHARS = CURSOR_ID_BYTES * 2
 
@@ -73,7 +78,7 @@ export function startFetch(s: CoreState, peerId: string, peer: PeerState, spans:
   }
   if (added.length === 0) return false
   if (peer.fetch) peer.fetch.spans.push(...added)
-  else peer.fetch = { spans: added, cursor: undefined, outstanding: undefined, waitUntilMs: nowMs, batch: FETCH_FIRST_BATCH }
+  else peer.fetch = { spans: added, cursor: undefined, outstanding: undefined, waitUntilMs: nowMs, batch: FETCH_FIRST_BATCH, retries: 0 }
   return true
 }
 
@@ -100,13 +105,20 @@ export function slowFetches(s: CoreState): void {
 }
 
 /**
- * A fetch unanswered for the request time-out is given up, and nothing is fetched from that peer
- * for `roundRetryMs` (a peer that claims records and serves none cannot hold buckets up): the
- * next rounds with other peers find what is left.
+ * A fetch unanswered for the request time-out is asked again from the cursor, in a small batch
+ * ({@link FETCH_RETRIES} times in a row: a lost frame must not bar an honest peer); after that the
+ * stream is given up, and nothing is fetched from that peer for `roundRetryMs` (a peer that claims
+ * records and serves none cannot hold buckets up): the next rounds with other peers find what is left.
  */
 export function expireFetches(s: CoreState, nowMs: number): void {
   for (const peer of s.peers.values()) {
-    if (peer.fetch?.outstanding && nowMs - peer.fetch.outstanding.atMs >= s.requestTimeoutMs) {
+    const f = peer.fetch
+    if (!f?.outstanding || nowMs - f.outstanding.atMs < s.requestTimeoutMs) continue
+    if (f.retries < FETCH_RETRIES) {
+      f.retries++
+      f.outstanding = undefined
+      f.batch = FETCH_FIRST_BATCH
+    } else {
       peer.fetch = undefined
       peer.fetchBarredUntilMs = nowMs + s.roundRetryMs
     }
@@ -201,6 +213,7 @@ export function onPushed(s: CoreState, peerId: string, peer: PeerState, m: Pushe
   }
   if (!m.last) return
   f.outstanding = undefined
+  f.retries = 0
   if (m.exhausted) {
     f.spans.shift()
     f.cursor = undefined

@@ -15,22 +15,11 @@
  */
 import type { GossipMessage } from '../protocol/messages.js'
 import type { Outbound } from './core-types.js'
-import { byBucket, offerAnnounced, out, pullRequests, type CoreState, type PeerState } from './core-state.js'
+import { announceTo, byBucket, offerAnnounced, out, pullRequests, type CoreState } from './core-state.js'
 import { gossipIdOf, heldWithGossipId, relayTargets } from './gossip-ids.js'
 
 /** Most gossip ids of records refused for good remembered (oldest forgotten first). */
 export const MAX_REFUSED_GOSSIP_IDS = 10_000
-
-/** `gossip` `have` for local ids to one peer, minus those it refused for good. */
-function announceTo(s: CoreState, peerId: string, peer: PeerState, ids: Iterable<string>, list: Outbound[]): void {
-  const items: Array<{ id: string; bucket: number }> = []
-  for (const id of ids) {
-    if (peer.rejected.has(id)) continue
-    const bucket = s.index.bucketOfId(id)
-    if (bucket !== undefined) items.push({ id: gossipIdOf(id), bucket })
-  }
-  if (items.length > 0) out(s, peerId, { type: 'gossip', op: 'have', groups: byBucket(items) }, list)
-}
 
 /** Records that appeared here (published, imported): announced to every peer but `fromPeerId`. */
 export function announceNew(s: CoreState, ids: readonly string[], fromPeerId: string | undefined, list: Outbound[]): void {
@@ -66,7 +55,7 @@ export function onGossip(s: CoreState, peerId: string, m: GossipMessage, nowMs: 
     if (moved > 0) pullRequests(s, nowMs, list)
     return 0
   }
-  return offerAnnounced(s, peerId, m.groups, nowMs, list)
+  return offerAnnounced(s, peerId, m.groups, nowMs, list, m.op === 'have')
 }
 
 /** Every record we hold matching each gossip id asked for; `gone` for those matching none. */

@@ -8,9 +8,9 @@ import type { RootMessage, SyncMessage, SyncMessageType, WireEvent } from '../pr
 import { computeEventId } from '../record/serialize.js'
 import type { BucketIndex } from './bucket-index.js'
 import type { Outbound, SyncCoreOptions } from './core-types.js'
-import { createRangeReconciler } from './range-reconciler.js'
+import { createRatelessReconciler } from './riblt-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
-import { GOSSIP_ID_CHARS, heldWithGossipId } from './gossip-ids.js'
+import { GOSSIP_ID_CHARS, gossipIdOf, heldWithGossipId } from './gossip-ids.js'
 import { RequestScheduler } from './requests.js'
 import { pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
 
@@ -22,6 +22,9 @@ export interface PeerState {
   lastRootSentAt: number
   lastRoundAt: number
   lastRoundKey: string
+  /** Rounds started again for {@link lastRoundKey}, and whether the last round announced or asked for announcements (see `mayStartRound`). */
+  sameRoundRetries: number
+  roundAnnounced: boolean
   /** What we are fetching whole from this peer (parts of the window empty here), if anything. */
   fetch: FetchStream | undefined
   /** No fetch stream with this peer before then (a fetch of ours went unanswered). */
@@ -83,7 +86,7 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     lookup: options.lookup,
     isKnownRejected: options.isKnownRejected ?? (() => false),
     computeId: options.computeId ?? computeEventId,
-    reconciler: options.reconciler ?? createRangeReconciler(),
+    reconciler: options.reconciler ?? createRatelessReconciler(),
     requestTimeoutMs: positive(options.requestTimeoutMs, 10_000, 'requestTimeoutMs'),
     rebroadcastMs: positive(options.rebroadcastMs, 30_000, 'rebroadcastMs'),
     minRoundGapMs: positive(options.minRoundGapMs, 2_000, 'minRoundGapMs'),
@@ -143,13 +146,36 @@ export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: n
   out(s, peerId, rootMessage(s, peerId, nowMs), list)
 }
 
-/** Whether a new round (summary or push-all) may start with this peer for this pair of roots. */
+/**
+ * Whether a new round may start with this peer for this pair of roots. The same pair again after a
+ * round in which we announced ids or asked for announcements (`lacking`) means that round settled
+ * nothing: a frame that ended it may have been lost, and nothing else would repeat it. It is tried
+ * again after `requestTimeoutMs`, then after twice as long each time, up to `roundRetryMs`. The same
+ * pair after a round that announced nothing (e.g. every difference is one the peer refused for
+ * good) waits `roundRetryMs`.
+ */
 export function mayStartRound(s: CoreState, peer: PeerState, key: string, nowMs: number): boolean {
   if (nowMs - peer.lastRoundAt < s.minRoundGapMs) return false
-  if (key === peer.lastRoundKey && nowMs - peer.lastRoundAt < s.roundRetryMs) return false
+  if (key === peer.lastRoundKey) {
+    const wait = peer.roundAnnounced ? Math.min(s.roundRetryMs, s.requestTimeoutMs * 2 ** peer.sameRoundRetries) : s.roundRetryMs
+    if (nowMs - peer.lastRoundAt < wait) return false
+    peer.sameRoundRetries++
+  } else peer.sameRoundRetries = 0
+  peer.roundAnnounced = false
   peer.lastRoundAt = nowMs
   peer.lastRoundKey = key
   return true
+}
+
+/** `gossip` `have` (or `found`) for local ids to one peer, minus those it refused for good. */
+export function announceTo(s: CoreState, peerId: string, peer: PeerState, ids: Iterable<string>, list: Outbound[], op: 'have' | 'found' = 'have'): void {
+  const items: Array<{ id: string; bucket: number }> = []
+  for (const id of ids) {
+    if (peer.rejected.has(id)) continue
+    const bucket = s.index.bucketOfId(id)
+    if (bucket !== undefined) items.push({ id: gossipIdOf(id), bucket })
+  }
+  if (items.length > 0) out(s, peerId, { type: 'gossip', op, groups: byBucket(items) }, list)
 }
 
 /** `have` messages for local ids, minus those the peer refused for good. */
@@ -187,11 +213,12 @@ export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): voi
 }
 
 /**
- * Ids a peer announced (`have`, or `gossip` `have`): those inside the window (and clock skew) that
- * we neither hold nor refused for good are offered to the request scheduler, then requests go out.
- * Returns how many the scheduler's limits turned away.
+ * Ids a peer announced (`have`, or `gossip` `have` / `found`): those inside the window (and clock
+ * skew) that we neither hold nor refused for good are offered to the request scheduler, then
+ * requests go out. `gossiped`: new records spreading (relayed once accepted). Returns how many the
+ * scheduler's limits turned away.
  */
-export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[]): number {
+export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[], gossiped = false): number {
   const oldest = s.granularity.windowAt(nowMs).oldest
   const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
   let ignored = 0
@@ -199,7 +226,7 @@ export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArr
     if (g.bucket < oldest || g.bucket > newest) continue
     for (const id of g.ids) {
       if (holds(s, id, g.bucket)) continue
-      if (!s.requests.offer(peerId, id, g.bucket, nowMs)) ignored++
+      if (!s.requests.offer(peerId, id, g.bucket, nowMs, gossiped)) ignored++
     }
   }
   pullRequests(s, nowMs, list)
@@ -225,8 +252,12 @@ export function byBucket(items: Iterable<{ id: string; bucket: number }>): Array
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */
 export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, result: ReconcileResult, list: Outbound[]): number {
+  const before = list.length
   for (const m of result.send) out(s, peerId, m, list)
+  if (result.send.some((m) => m.type === 'lacking')) peer.roundAnnounced = true
   announce(s, peerId, peer, result.theyLack, list)
+  if (result.theyLackShort && result.theyLackShort.length > 0) announceTo(s, peerId, peer, result.theyLackShort, list, 'found')
+  if (list.length > before + result.send.length) peer.roundAnnounced = true
   return result.ignored
 }
 

@@ -16,7 +16,7 @@ export interface SyncCoreOptions {
   isKnownRejected?(id: string): boolean
   /** The id of a received event. Default `computeEventId` (NIP-01). */
   computeId?(event: WireEvent): string
-  /** How differing buckets are reconciled. Default `createRangeReconciler()`; `createRatelessReconciler()` streams coded symbols instead (fewer bytes; not yet the default: see its notes). */
+  /** How differing buckets are reconciled. Default `createRatelessReconciler()` (coded symbols over 8-byte short ids); `createRangeReconciler()` splits ranges of ids instead. */
   reconciler?: Reconciler
   /** Requests in flight per peer. Default 64. */
   maxInFlight?: number

@@ -7,8 +7,9 @@
  * 2. Equal roots: done. A peer whose window is empty gets every id announced at once (`have`).
  *    Otherwise the leader sends its `summary` (per-bucket fingerprints) — unless either side is
  *    still fetching ids the other announced, or the same pair of roots was already reconciled less than `roundRetryMs` ago.
- * 3. The follower compares buckets and the {@link Reconciler} narrows the differing ones down
- *    (`ranges`), each side announcing with `have` the ids it finds the other lacks.
+ * 3. The follower compares buckets and the {@link Reconciler} finds the differences: by default
+ *    coded symbols (`symbols`, `more`, `lacking`), each side then announcing by 8-byte gossip id
+ *    (`gossip` `found`) the ids the other lacks; the range reconciler (`ranges`) announces with `have`.
  * 4. Each side pulls what it lacks: `want` to one peer at a time per id, bounded in flight;
  *    `records` come back (an id the peer no longer holds comes back as a `reject` item, and goes to
  *    another source); a request unanswered for `requestTimeoutMs` goes to another source and
@@ -76,6 +77,8 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     lastRootSentAt: nowMs,
     lastRoundAt: -Infinity,
     lastRoundKey: '',
+    sameRoundRetries: 0,
+    roundAnnounced: false,
     fetch: undefined,
     fetchBarredUntilMs: Number.NEGATIVE_INFINITY,
     followerRound: undefined,

@@ -35,6 +35,11 @@ export interface ReconcileResult {
   send: SyncMessage[]
   /** Local ids the peer lacks: the core announces them with `have` (minus ids the peer refused for good). */
   theyLack: string[]
+  /**
+   * Local ids the peer lacks, announced by gossip id instead (`gossip` `found`: 8 bytes each, and
+   * the peer pulls them by gossip id). For a reconciler whose peer matched them by that same short id.
+   */
+  theyLackShort?: string[]
   /** Entries ignored as unexpected, repeated or stale (bounded work against garbage). */
   ignored: number
 }

@@ -209,10 +209,10 @@ export class RequestScheduler {
   }
 
   /**
-   * `peerId` has `id` (a full id, or a gossip id), which we lack (announced at `nowMs`). Returns
-   * false if it was ignored (limits).
+   * `peerId` has `id` (a full id, or a gossip id), which we lack (announced at `nowMs`; `gossiped`:
+   * as a new record spreading, to be relayed once accepted). Returns false if it was ignored (limits).
    */
-  offer(peerId: string, id: string, bucket: number, nowMs = 0): boolean {
+  offer(peerId: string, id: string, bucket: number, nowMs = 0, gossiped = false): boolean {
     const p = this.#peers.get(peerId)
     if (!p) return false
     const key = gossipIdOf(id)
@@ -222,7 +222,7 @@ export class RequestScheduler {
       // Another record with the same gossip id (only ever an attacker's own pair): the next reconciliation finds it.
       if (full !== undefined && w.full !== undefined && w.full !== full) return true
       if (full !== undefined && w.full === undefined && w.holder === undefined && !w.arrived) w.full = full
-      if (full === undefined) w.gossiped = true
+      if (gossiped) w.gossiped = true
       if (w.sources.has(peerId)) return true
       if (p.offered >= this.#limits.maxWantedPerPeer) return false
       w.sources.add(peerId)
@@ -231,7 +231,7 @@ export class RequestScheduler {
       return true
     }
     if (this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
-    this.#wanted.set(key, { id: key, full, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined, byGossipId: false, gossiped: full === undefined })
+    this.#wanted.set(key, { id: key, full, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined, byGossipId: false, gossiped })
     p.offered++
     p.queue.push(key)
     return true

@@ -2,8 +2,10 @@
  * Reconciliation of differing buckets with a rateless IBLT over 64-bit short ids (see riblt.ts).
  * The follower (who compared the leader's summary) streams coded symbols of its ids in the
  * differing buckets, salted afresh for the round; the leader subtracts its own and peels:
- * - decoded: the leader's ids the follower lacks are announced (`theyLack`), and the short ids it
- *   lacks go back in one `lacking` message, for the follower to announce;
+ * - decoded: the leader's ids the follower lacks are announced by short id (`theyLackShort`: a
+ *   `gossip` `found`), and the short ids it lacks go back in one `lacking` message, for the
+ *   follower to announce the same way (the short id of an id is its gossip id, its first 8 bytes,
+ *   so each side then pulls by gossip id: 8 bytes to announce, 8 to request, never 32);
  * - not yet: it asks for `more` symbols at once, as many as its estimate of the differences left
  *   calls for (so one extra round trip is the rule), or the missing part of a batch a lost frame
  *   cut short.
@@ -15,15 +17,14 @@ import { hexToBytes, randomBytes } from '@noble/hashes/utils.js'
 import { toHex } from '../protocol/bytes.js'
 import { MAX_WINDOW_BUCKETS, SYMBOL_SALT_BYTES, type BucketWindow, type SymbolsMessage } from '../protocol/messages.js'
 import type { BucketIndex } from './bucket-index.js'
-import { shortIdOf } from './range-reconciler.js'
 import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
-import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex } from './riblt.js'
+import { SymbolDecoder, SymbolSource, shortIdHalves, shortIdHex, type ShortId } from './riblt.js'
 
 /** Symbols are never requested past this many per element of both sides (plus {@link SYMBOL_SLACK}). */
 export const MAX_SYMBOLS_PER_ELEMENT = 3
 const SYMBOL_SLACK = 64
 /** Symbols per difference aimed at when asking for more (the paper measures 1.35-1.5). */
-const OVERHEAD = 1.6
+const OVERHEAD = 1.45
 /** Streams older than this are forgotten. */
 const STREAM_TTL_MS = 60_000
 /** A round of ours with no symbols for this long (a frame was lost) is given up, and may start again. */
@@ -31,7 +32,8 @@ const STALL_MS = 10_000
 
 interface Ids {
   source: SymbolSource
-  byShort: Map<string, string>
+  /** The ids, by element of {@link source}. */
+  ids: string[]
 }
 
 interface Sending extends Ids {
@@ -62,10 +64,30 @@ interface PeerStreams {
 /** Most streams open with one peer at once, each way (a summary spans at most a few frames). */
 const MAX_STREAMS = 64
 
+/** The ids of `buckets` as elements keyed with `salt` (ids sharing a short id are elements each: see {@link announceFound}). */
 function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
-  const byShort = new Map<string, string>()
-  for (const b of buckets) for (const id of index.sortedBucketIds(b)) byShort.set(shortIdOf(id), id)
-  return { byShort, source: new SymbolSource(hexToBytes(salt), [...byShort.keys()].map(shortIdHalves)) }
+  const ids: string[] = []
+  for (const b of buckets) for (const id of index.sortedBucketIds(b)) ids.push(id)
+  const hi = new Uint32Array(ids.length)
+  const lo = new Uint32Array(ids.length)
+  ids.forEach((id, e) => {
+    hi[e] = Number.parseInt(id.slice(0, 8), 16)
+    lo[e] = Number.parseInt(id.slice(8, 16), 16)
+  })
+  return { ids, source: new SymbolSource(hexToBytes(salt), { hi, lo }) }
+}
+
+/**
+ * The peer lacks a short id of ours: announced by short id (`theyLackShort`), unless several of our
+ * ids share it (only ever an attacker's own pair, see `GOSSIP_ID_BYTES`): those are announced by
+ * full id (`theyLack`), since the peer holds one of them and would not pull the short id. Returns
+ * false if no id of ours has it.
+ */
+function announceFound(x: Ids, short: ShortId, out: ReconcileResult): boolean {
+  const found = x.source.indicesOf(short).map((e) => x.ids[e]!)
+  if (found.length === 1) out.theyLackShort!.push(found[0]!)
+  else out.theyLack.push(...found)
+  return found.length > 0
 }
 
 /**
@@ -107,7 +129,7 @@ class RatelessReconciler implements Reconciler {
       remote += d.remote.count
       countGap += Math.abs(d.remote.count - ctx.index.bucketIds(d.bucket).size)
     }
-    const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.byShort.size + remote) + SYMBOL_SLACK
+    const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.source.size + remote) + SYMBOL_SLACK
     const sending: Sending = { ...ids, salt, buckets, cap, atMs: ctx.nowMs }
     if (p.sending.size >= MAX_STREAMS) p.sending.delete(p.sending.keys().next().value!)
     p.sending.set(salt, sending)
@@ -118,7 +140,7 @@ class RatelessReconciler implements Reconciler {
 
   receive(ctx: ReconcileContext, m: ReconcileMessage): ReconcileResult {
     const p = this.#peer(ctx.peerId)
-    const out: ReconcileResult = { send: [], theyLack: [], ignored: 0 }
+    const out: ReconcileResult = { send: [], theyLack: [], theyLackShort: [], ignored: 0 }
     if (m.type === 'symbols') this.#onSymbols(ctx, p, m, out)
     else if (m.type === 'more') {
       const s = p.sending.get(m.salt)
@@ -128,11 +150,7 @@ class RatelessReconciler implements Reconciler {
       const s = p.sending.get(m.salt)
       if (!s) out.ignored++
       else {
-        for (const short of m.shortIds) {
-          const id = s.byShort.get(short)
-          if (id === undefined) out.ignored++
-          else out.theyLack.push(id)
-        }
+        for (const short of m.shortIds) if (!announceFound(s, shortIdHalves(short), out)) out.ignored++
         // Kept until it expires: a long answer spans several frames.
       }
     } else out.ignored++
@@ -175,7 +193,7 @@ class RatelessReconciler implements Reconciler {
       // Each bucket of the round is reconciled by one stream only.
       for (const b of m.buckets) round.taken.add(b)
       const ids = idsOf(ctx.index, m.buckets, m.salt)
-      const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.byShort.size + m.total) + SYMBOL_SLACK
+      const cap = MAX_SYMBOLS_PER_ELEMENT * (ids.source.size + m.total) + SYMBOL_SLACK
       r = { ...ids, salt: m.salt, decoder: new SymbolDecoder(ids.source), cap, askedTo: m.end, atMs: ctx.nowMs }
       p.receiving.set(m.salt, r)
     }
@@ -208,11 +226,8 @@ class RatelessReconciler implements Reconciler {
   #decoded(p: PeerStreams, r: Receiving, out: ReconcileResult): void {
     const lacking: string[] = []
     for (const x of r.decoder.recovered) {
-      const short = shortIdHex(x)
-      if (x.sign === -1) {
-        const id = r.byShort.get(short)
-        if (id !== undefined) out.theyLack.push(id)
-      } else lacking.push(short)
+      if (x.sign === -1) announceFound(r, x, out)
+      else lacking.push(shortIdHex(x))
     }
     if (lacking.length > 0) out.send.push({ type: 'lacking', salt: r.salt, shortIds: lacking })
     p.receiving.delete(r.salt)

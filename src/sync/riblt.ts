@@ -61,48 +61,92 @@ function nextIndex(i: number, u32: number): number {
   return j
 }
 
-/** Elements with their salted checksums and mapping seeds. */
+/** Short ids as two parallel arrays of halves. */
+export interface ShortIdArrays {
+  hi: Uint32Array
+  lo: Uint32Array
+}
+
+/**
+ * Elements with their salted checksums and mapping seeds. Symbols are usually asked for in order
+ * (batch after batch): each element's walk over the symbols it maps to resumes where the last
+ * batch stopped, so a stream of k symbols costs about 2 ln(k) steps per element in all, not per batch.
+ */
 export class SymbolSource {
   readonly size: number
   readonly #hi: Uint32Array
   readonly #lo: Uint32Array
   readonly #check: Uint32Array
   readonly #seed: Uint32Array
-  readonly #salt: Uint8Array
+  /** The salt, with room for one short id after it (see {@link keyed}). */
+  readonly #buf: Uint8Array
+  /** Per element: its generator state and the next symbol it maps to at or past {@link #at}. */
+  readonly #state: Uint32Array
+  readonly #next: Float64Array
+  /** The end of the last batch made (0: none yet). */
+  #at = 0
+  /** Element by the high half of its short id (a later element with the same high half goes in {@link #more}, by short id). */
+  #byHi: Map<number, number> | undefined
+  #more: Map<string, number[]> | undefined
 
-  readonly #index = new Map<string, number>()
-
-  constructor(salt: Uint8Array, elements: readonly ShortId[]) {
-    this.#salt = salt
-    this.size = elements.length
-    this.#hi = new Uint32Array(elements.length)
-    this.#lo = new Uint32Array(elements.length)
-    this.#check = new Uint32Array(elements.length)
-    this.#seed = new Uint32Array(elements.length)
-    const buf = keyBuffer(salt)
-    elements.forEach((x, e) => {
-      const h = keyed(buf, x)
-      this.#index.set(shortIdHex(x), e)
-      this.#hi[e] = x.hi
-      this.#lo[e] = x.lo
+  constructor(salt: Uint8Array, elements: readonly ShortId[] | ShortIdArrays) {
+    this.#buf = keyBuffer(salt)
+    const arrays = Array.isArray(elements) ? toArrays(elements as readonly ShortId[]) : (elements as ShortIdArrays)
+    this.size = arrays.hi.length
+    this.#hi = arrays.hi
+    this.#lo = arrays.lo
+    this.#check = new Uint32Array(this.size)
+    this.#seed = new Uint32Array(this.size)
+    for (let e = 0; e < this.size; e++) {
+      const h = keyed(this.#buf, this.#hi[e]!, this.#lo[e]!)
       this.#check[e] = h.check
       this.#seed[e] = h.seed
-    })
+    }
+    this.#state = this.#seed.slice()
+    this.#next = new Float64Array(this.size)
   }
 
-  /** The checksum and mapping seed of any element under this source's salt (stored ones are not hashed again). */
+  /** The elements with this short id (usually none or one). */
+  indicesOf(x: ShortId): number[] {
+    if (!this.#byHi) this.#buildIndex()
+    const e = this.#byHi!.get(x.hi)
+    const found = e !== undefined && this.#lo[e] === x.lo ? [e] : []
+    const more = this.#more?.get(shortIdHex(x))
+    return more ? [...found, ...more] : found
+  }
+
+  #buildIndex(): void {
+    this.#byHi = new Map()
+    for (let e = 0; e < this.size; e++) {
+      if (!this.#byHi.has(this.#hi[e]!)) {
+        this.#byHi.set(this.#hi[e]!, e)
+        continue
+      }
+      const key = shortIdHex({ hi: this.#hi[e]!, lo: this.#lo[e]! })
+      const list = (this.#more ??= new Map()).get(key)
+      if (list) list.push(e)
+      else this.#more.set(key, [e])
+    }
+  }
+
+  /** The checksum and mapping seed of any element under this source's salt. */
   keyed(x: ShortId): { check: number; seed: number } {
-    const e = this.#index.get(shortIdHex(x))
-    if (e !== undefined) return { check: this.#check[e]!, seed: this.#seed[e]! }
-    return keyed(keyBuffer(this.#salt), x)
+    return keyed(this.#buf, x.hi, x.lo)
   }
 
   /** The coded symbols `from..to-1` of this set. */
   symbols(from: number, to: number): CodedSymbol[] {
-    const out: CodedSymbol[] = Array.from({ length: to - from }, () => ({ count: 0, hi: 0, lo: 0, check: 0 }))
-    const state = this.#seed.slice()
+    const out: CodedSymbol[] = Array.from({ length: Math.max(0, to - from) }, () => ({ count: 0, hi: 0, lo: 0, check: 0 }))
+    if (from !== this.#at) {
+      // Not the continuation of the last batch (a gap asked again): walk again from symbol 0.
+      this.#state.set(this.#seed)
+      this.#next.fill(0)
+    }
+    const state = this.#state
+    const next = this.#next
     for (let e = 0; e < this.size; e++) {
-      for (let i = 0; i < to; i = nextIndex(i, nextRandom(state, e))) {
+      let i = next[e]!
+      for (; i < to; i = nextIndex(i, nextRandom(state, e))) {
         if (i < from) continue
         const s = out[i - from]!
         s.count++
@@ -110,9 +154,15 @@ export class SymbolSource {
         s.lo = (s.lo ^ this.#lo[e]!) >>> 0
         s.check = (s.check ^ this.#check[e]!) >>> 0
       }
+      next[e] = i
     }
+    this.#at = Math.max(from, to)
     return out
   }
+}
+
+function toArrays(elements: readonly ShortId[]): ShortIdArrays {
+  return { hi: Uint32Array.from(elements, (x) => x.hi), lo: Uint32Array.from(elements, (x) => x.lo) }
 }
 
 /** A buffer holding the salt, with room for one short id after it. */
@@ -123,16 +173,16 @@ function keyBuffer(salt: Uint8Array): Uint8Array {
 }
 
 /** SHA-256(salt || short id): the checksum is its first 4 bytes, the mapping seed the next 4. */
-function keyed(buf: Uint8Array, x: ShortId): { check: number; seed: number } {
+function keyed(buf: Uint8Array, hi: number, lo: number): { check: number; seed: number } {
   const o = buf.length - 8
-  buf[o] = x.hi >>> 24
-  buf[o + 1] = x.hi >>> 16
-  buf[o + 2] = x.hi >>> 8
-  buf[o + 3] = x.hi
-  buf[o + 4] = x.lo >>> 24
-  buf[o + 5] = x.lo >>> 16
-  buf[o + 6] = x.lo >>> 8
-  buf[o + 7] = x.lo
+  buf[o] = hi >>> 24
+  buf[o + 1] = hi >>> 16
+  buf[o + 2] = hi >>> 8
+  buf[o + 3] = hi
+  buf[o + 4] = lo >>> 24
+  buf[o + 5] = lo >>> 16
+  buf[o + 6] = lo >>> 8
+  buf[o + 7] = lo
   const h = sha256(buf)
   return { check: ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0, seed: ((h[4]! << 24) | (h[5]! << 16) | (h[6]! << 8) | h[7]!) >>> 0 }
 }
@@ -150,7 +200,7 @@ export interface Recovered extends ShortId {
 export class SymbolDecoder {
   readonly #local: SymbolSource
   readonly #diff: CodedSymbol[] = []
-  readonly #recovered: Array<Recovered & { seed: number }> = []
+  readonly #recovered: Array<Recovered & { seed: number; check: number }> = []
   readonly #seen = new Set<string>()
 
   constructor(local: SymbolSource) {
@@ -214,16 +264,16 @@ export class SymbolDecoder {
       const key = shortIdHex(x)
       if (this.#seen.has(key)) continue
       this.#seen.add(key)
-      const rec = { ...x, sign: s.count as 1 | -1, seed: k.seed }
+      const rec = { ...x, sign: s.count as 1 | -1, seed: k.seed, check: k.check }
       this.#recovered.push(rec)
       this.#remove(rec, 0, this.#diff.length, queue)
     }
   }
 
   /** Take a recovered element out of the symbols `from..to-1` it maps to. */
-  #remove(x: Recovered & { seed: number }, from: number, to: number, queue: number[] | undefined): void {
+  #remove(x: Recovered & { seed: number; check: number }, from: number, to: number, queue: number[] | undefined): void {
     const state = Uint32Array.of(x.seed)
-    const check = this.#local.keyed(x).check
+    const check = x.check
     for (let i = 0; i < to; i = nextIndex(i, nextRandom(state, 0))) {
       if (i < from) continue
       const s = this.#diff[i]!

@@ -67,7 +67,7 @@ const holds = (p: Peerset, text: string): boolean => p.records().some((r) => r.t
 async function publishAndConverge(a: Peerset, b: Peerset, tag: string): Promise<boolean> {
   await a.publish({ text: `from a ${tag}` })
   await b.publish({ text: `from b ${tag}` })
-  // Lost sync frames are retried by the sync layer's own timers (the same pair of roots after 5 minutes).
+  // Lost sync frames are retried by the sync layer's own timers (the same pair of roots after 10 s, then backing off to 5 minutes).
   return runUntil(() => holds(a, `from b ${tag}`) && holds(b, `from a ${tag}`), 400_000)
 }
 

@@ -52,8 +52,12 @@ describe('honest peers on a lossy link', () => {
       for (const p of peers) expect(p.status().records).toBeGreaterThan(PER)
       expect(strikes).toEqual([])
       for (const p of peers) expect(p.peers()).toHaveLength(N - 1)
-      // Reach: frames were lost on the way (the loss is real), and the records crossed the links.
-      expect(network.stats().framesDropped).toBeGreaterThan(100)
+      // Reach: frames were lost on the way (the loss is real: over a tenth of all frames, and dozens of
+      // them; the default reconciler needs few frames, so a fixed count would say little), and the
+      // records crossed the links.
+      const { framesDropped, framesDelivered } = network.stats()
+      expect(framesDropped).toBeGreaterThan(50)
+      expect(framesDropped / (framesDropped + framesDelivered)).toBeGreaterThan(0.1)
     }, 120_000)
   }
 })

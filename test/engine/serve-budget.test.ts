@@ -47,9 +47,13 @@ function countingWants(inner: TransportStrategy, counts: { ids: number; frames: 
         send(peerId, data) {
           try {
             const message = decodeMessage(data)
+            // Reconciled ids are asked for by full id (`want`) or by gossip id (`gossip` `want`).
             if (message.type === 'want') {
               counts.frames++
               counts.ids += message.ids.length
+            } else if (message.type === 'gossip' && message.op === 'want') {
+              counts.frames++
+              counts.ids += message.groups.reduce((n, g) => n + g.ids.length, 0)
             }
             if (message.type === 'fetch') counts.fetches = (counts.fetches ?? 0) + 1
           } catch {
@@ -79,7 +83,7 @@ describe('the serving budget', () => {
     peers.push(full)
     expect(full.status().records).toBe(RECORDS)
     // The newcomer holds a record of its own in each bucket of the catch-up, so its parts of the
-    // window are not empty: the records are found by reconciliation and asked for by id (\`want\`).
+    // window are not empty: the records are found by reconciliation and asked for by id (\`want\`, or \`gossip\` \`want\` by gossip id).
     const own = createIdentity()
     const mine = [await createRecord({ text: 'mine, recent' }, own.signer, { room: FIXTURE_ROOM, now: FIXTURE_NOW - 60 }), await createRecord({ text: 'mine, older' }, own.signer, { room: FIXTURE_ROOM, now: FIXTURE_NOW - 3_700 })]
     const started = Date.now()

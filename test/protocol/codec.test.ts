@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isPeersetError } from '../../src/errors.js'
 import { decodeMessage, encodeMessage, encodeMessages, MAX_WIRE_EVENT_BYTES } from '../../src/protocol/index.js'
-import { MAX_FRAME_BYTES, type SyncMessage, type WireEvent } from '../../src/protocol/messages.js'
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type SyncMessage, type WireEvent } from '../../src/protocol/messages.js'
 import {
   decodeAll,
   haveArb,
@@ -59,6 +59,7 @@ describe('frame layout', () => {
       { type: 'reject', items: [] },
       { type: 'evidence', events: [] },
       { type: 'gossip', op: 'have', groups: [] },
+      { type: 'gossip', op: 'found', groups: [{ bucket: 7, ids: [hex(3, 8)] }] },
       { type: 'fetch', from: 0, to: 89, after: undefined, max: 10 },
       { type: 'pushed', events: [], last: true, exhausted: false },
       { type: 'offer', buckets: [3] },
@@ -68,7 +69,7 @@ describe('frame layout', () => {
     ]
     for (const m of samples) {
       const [frame] = encodeMessage(m)
-      expect([frame![0], frame![1]]).toEqual([2, types[m.type]])
+      expect([frame![0], frame![1]]).toEqual([PROTOCOL_VERSION, types[m.type]])
     }
   })
 
@@ -195,7 +196,7 @@ describe('decoding untrusted frames', () => {
 
   it('refuses an unknown version, an unknown type and an empty frame', () => {
     expectProtocolError(Uint8Array.of(9, 5, 0), 'unknown-version')
-    expectProtocolError(Uint8Array.of(2, 99), 'unknown-type')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 99), 'unknown-type')
     expectProtocolError(new Uint8Array(0), 'truncated')
   })
 
@@ -208,13 +209,13 @@ describe('decoding untrusted frames', () => {
   })
 
   it('refuses over-long and non-minimal varints', () => {
-    expectProtocolError(Uint8Array.of(2, 5, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 'bad-varint')
-    expectProtocolError(Uint8Array.of(2, 5, 0x80, 0x00), 'bad-varint')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 5, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 'bad-varint')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 5, 0x80, 0x00), 'bad-varint')
   })
 
   it('refuses counts larger than the remaining bytes could hold, before allocating', () => {
-    expectProtocolError(Uint8Array.of(2, 5, 0xe8, 0x07, ...new Uint8Array(64)), 'truncated')
-    expectProtocolError(Uint8Array.of(2, 5, 0xff, 0xff, 0x03), 'out-of-range')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 5, 0xe8, 0x07, ...new Uint8Array(64)), 'truncated')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 5, 0xff, 0xff, 0x03), 'out-of-range')
   })
 
   it('refuses invalid UTF-8', () => {
@@ -238,9 +239,9 @@ describe('decoding untrusted frames', () => {
     const badGap = Uint8Array.from(summary)
     badGap[2 + 1 + 1 + 1 + 16 + 8 + 1 + 1 + 1] = 20 // the first bucket's gap: bucket 20 is outside 0..9
     expectProtocolError(badGap, 'out-of-range')
-    expectProtocolError(Uint8Array.of(2, 4, 1, 0, 0, ...new Uint8Array(32)), 'out-of-range')
-    expectProtocolError(Uint8Array.of(2, 7, 1, ...new Uint8Array(32), 42, 0), 'out-of-range')
-    expectProtocolError(Uint8Array.of(2, 3, 1, 0, 1, 0xab, 2, 0), 'out-of-range')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 4, 1, 0, 0, ...new Uint8Array(32)), 'out-of-range')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 7, 1, ...new Uint8Array(32), 42, 0), 'out-of-range')
+    expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 3, 1, 0, 1, 0xab, 2, 0), 'out-of-range')
   })
 
   it('fuzz: 10,000 random and mutated frames never throw anything but PeersetError PROTOCOL', () => {

@@ -80,7 +80,7 @@ export function idsOf(peerset: Peerset): string[] {
 export interface LinkTraffic {
   /**
    * Frames by type (`session` for frames the sync codec does not decode, e.g. handshake frames);
-   * `gossip` frames are also counted by op (`gossip-have`, `gossip-want`, `gossip-gone`).
+   * `gossip` frames are also counted by op (`gossip-have`, `gossip-want`, `gossip-gone`, `gossip-found`).
    */
   frames: Record<SyncMessageType | 'session' | `gossip-${GossipMessage['op']}`, number>
   /** How many copies of each record id travelled this link in `records` frames. */
@@ -100,6 +100,7 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
   'gossip-have': 0,
   'gossip-want': 0,
   'gossip-gone': 0,
+  'gossip-found': 0,
   fetch: 0,
   pushed: 0,
   offer: 0,

@@ -8,7 +8,7 @@ import { BucketIndex } from '../../src/sync/bucket-index.js'
 import { createRangeReconciler } from '../../src/sync/range-reconciler.js'
 import { createRatelessReconciler } from '../../src/sync/riblt-reconciler.js'
 import { fixedIntervalBuckets } from '../../src/buckets/index.js'
-import { DAY_MS, granularity, hid, NOW, Pump, TestPeer, timeIn, type FakeRecord } from './harness.js'
+import { DAY_MS, granularity, hid, NOW, Pump, TestPeer, timeIn, type FakeRecord, type LoggedMessage } from './harness.js'
 
 const idArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(bytesToHex)
 /** Records over 6 daily buckets, so buckets hold dozens of ids and get split into ranges. */
@@ -160,6 +160,23 @@ describe('two peers converge to the union (every message through the codec)', ()
     expect(fetches[0].max).toBe(512)
     const last = got[got.length - 1]!
     expect(fetches[0].after).toEqual({ bucket: b.index.bucketOfTime(last.created_at), id: last.id.slice(0, 12) })
+  })
+
+  it('a fetch whose answer was lost is asked again from its cursor after the request time-out: an honest peer is not barred for a lost frame', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(`refetch${i}`), createdAt: timeIn(i % 6, i) }))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b')
+    const pump = new Pump([a, b])
+    let lost = 0
+    pump.drop = (_from, _to, m) => m.type === 'pushed' && m.last && lost++ === 1 // the end of the second answer
+    pump.connect(a, b)
+    pump.run()
+    expect(lost).toBeGreaterThan(1)
+    expect(b.ids().length).toBeLessThan(records.length)
+    const fetchesBefore = pump.count('fetch', 'b')
+    pump.advance(11_000)
+    expect(pump.count('fetch', 'b')).toBeGreaterThan(fetchesBefore)
+    expect(b.ids()).toEqual(a.ids())
   })
 
   it('a pushed record outside what was fetched is unrequested; an unasked pushed frame is only ignored', () => {
@@ -482,6 +499,10 @@ describe('hostile or confused peers cost bounded work', () => {
 })
 
 describe('ids announced and never delivered', () => {
+  /** Whether a logged message asks for `id` (a `want` of its full id, or a `gossip` `want` of its gossip id); any id if none is given. */
+  const asks = (m: LoggedMessage, id?: string): boolean =>
+    (m.message.type === 'want' && (id === undefined || m.message.ids.includes(id))) ||
+    (m.message.type === 'gossip' && m.message.op === 'want' && (id === undefined || m.message.groups.some((g) => g.ids.includes(id.slice(0, 16)))))
   /** A sync core whose `onUndelivered` reports are kept in `reports`. */
   function watched(id: string, records: FakeRecord[] = [], options: Partial<SyncCoreOptions> = {}): { peer: TestPeer; reports: string[] } {
     const reports: string[] = []
@@ -515,8 +536,8 @@ describe('ids announced and never delivered', () => {
     }
     // Every record came, from b only; the wants a and d got went unanswered.
     expect(c.ids()).toEqual([...records, ...own].map((r) => r.id).sort())
-    expect(pump.log.filter((m) => m.type === 'want' && m.to === 'a').length).toBeGreaterThan(0)
-    expect(pump.log.filter((m) => m.type === 'want' && m.to === 'd').length).toBeGreaterThan(0)
+    expect(pump.log.filter((m) => asks(m) && m.to === 'a').length).toBeGreaterThan(0)
+    expect(pump.log.filter((m) => asks(m) && m.to === 'd').length).toBeGreaterThan(0)
     // a is reported (more than once: it keeps doing it); d (nothing came from it) and b never are.
     expect(reports.filter((p) => p === 'a').length).toBeGreaterThanOrEqual(2)
     expect(reports.filter((p) => p !== 'a')).toEqual([])
@@ -531,7 +552,7 @@ describe('ids announced and never delivered', () => {
     const pump = new Pump([a, c])
     pump.connect(a, c)
     pump.run()
-    const wantsOfR = () => pump.log.filter((m) => m.type === 'want' && m.from === 'c' && m.message.type === 'want' && m.message.ids.includes(r.id)).length
+    const wantsOfR = () => pump.log.filter((m) => m.from === 'c' && asks(m, r.id)).length
     expect(wantsOfR()).toBe(1)
     expect(c.index.has(r.id)).toBe(false)
     pump.advance(5_000)
@@ -542,14 +563,14 @@ describe('ids announced and never delivered', () => {
     pump.run()
     expect(wantsOfR()).toBe(2)
     expect(c.index.has(r.id)).toBe(true)
-    expect(pump.log.filter((m) => m.type === 'want' && m.message.type === 'want' && m.message.ids.includes(held.id))).toEqual([])
+    expect(pump.log.filter((m) => asks(m, held.id))).toEqual([])
     // Refused for good: never asked again.
     const bad = { id: hid('retry-bad'), createdAt: timeIn(1) }
     c.refused.add(bad.id)
     a.addLocal(bad)
     pump.send('c', c.core.retry([{ id: bad.id, bucket, peerIds: ['a'] }], pump.now))
     pump.run()
-    expect(pump.log.filter((m) => m.type === 'want' && m.message.type === 'want' && m.message.ids.includes(bad.id))).toEqual([])
+    expect(pump.log.filter((m) => asks(m, bad.id))).toEqual([])
   })
 
   it('a peer whose record went between its announcement and the want says so (reject), is asked no more for it and is never reported', () => {
@@ -654,6 +675,42 @@ describe('coded symbols (the rateless reconciler)', () => {
     // The leader asked again from the start of the lost frame.
     const again = pump.log.filter((m) => m.type === 'more').map((m) => m.message)
     expect(again.some((m) => m.type === 'more' && m.from === lost!.from)).toBe(true)
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+  })
+
+  it('decoded differences travel by 8-byte short id: announced with `gossip` `found`, pulled with `gossip` `want`, never `have`/`want`', () => {
+    const records = Array.from({ length: 2_000 }, (_, i) => ({ id: hid(`short${i}`), createdAt: timeIn(i % 5, i) }))
+    const sides = records.map((_, i) => (i % 40 === 0 ? 'a' : i % 40 === 1 ? 'b' : 'both') as Side)
+    const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
+    pump.connect(a, b)
+    pump.run()
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+    const found = pump.log.filter((m) => m.message.type === 'gossip' && m.message.op === 'found')
+    // 50 differences each way, each announced once, by its 8-byte gossip id.
+    expect(found.flatMap((m) => (m.message.type === 'gossip' ? m.message.groups.flatMap((g) => g.ids) : [])).sort()).toEqual(
+      records.filter((_, i) => i % 40 < 2).map((r) => r.id.slice(0, 16)).sort(),
+    )
+    expect(pump.count('have') + pump.count('want')).toBe(0)
+  })
+
+  it('a lost frame that ends a decoded round (`found`, or the answer to `lacking`) is repeated by a round after the request time-out, not after roundRetryMs', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(`tail${i}`), createdAt: timeIn(i % 3, i) }))
+    const sides = records.map((_, i) => (i === 0 ? 'a' : i === 1 ? 'b' : 'both') as Side)
+    const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
+    let dropped = 0
+    pump.drop = (_from, _to, m) => m.type === 'gossip' && m.op === 'found' && ++dropped > 0
+    pump.connect(a, b)
+    pump.run()
+    // Both announcements were lost: neither side learnt of the other's record.
+    expect(dropped).toBe(2)
+    expect(a.ids()).not.toEqual(union)
+    expect(pump.count('summary')).toBe(1)
+    pump.drop = () => false
+    // The next idle root exchange (30 s) starts a round for the same pair of roots again.
+    pump.advance(31_000)
+    expect(pump.count('summary')).toBe(2)
     expect(a.ids()).toEqual(union)
     expect(b.ids()).toEqual(union)
   })

@@ -75,6 +75,24 @@ describe('gossip ids that collide', () => {
     pump.advance(6_000)
     expect(c.index.has(y)).toBe(true)
   })
+
+  it('a reconciliation finds a record whose short id collides with one both hold, whichever side holds the pair (announced by full id)', () => {
+    for (const pairAt of ['leader', 'follower'] as const) {
+      const [x, y] = collidingIds(`rec-${pairAt}`)
+      const common = Array.from({ length: 50 }, (_, i) => ({ id: hid(`rec-${pairAt}${i}`), createdAt: timeIn(0, 10 + i) }))
+      const pair = [...common, { id: x, createdAt: timeIn(0, 1) }, { id: y, createdAt: timeIn(0, 2) }]
+      const single = [...common, { id: x, createdAt: timeIn(0, 1) }]
+      // 'a' leads 'c' and decodes the coded symbols c streams.
+      const a = new TestPeer('a', pairAt === 'leader' ? pair : single)
+      const c = new TestPeer('c', pairAt === 'leader' ? single : pair)
+      const pump = new Pump([a, c])
+      pump.connect(a, c)
+      pump.run()
+      expect(pump.count('symbols')).toBeGreaterThan(0)
+      expect(a.index.has(y) && c.index.has(y)).toBe(true)
+      expect(pump.log.filter((m) => m.type === 'have' && m.message.type === 'have' && m.message.groups.some((g) => g.ids.includes(y)))).toHaveLength(1)
+    }
+  })
 })
 
 describe('gossip ids announced and never delivered', () => {

@@ -33,6 +33,18 @@ describe('rateless IBLT', () => {
     expect(symbols / 2_000).toBeLessThan(1.7)
   })
 
+  it('makes the same symbols batch after batch, after a gap asked again, and all at once', () => {
+    const set = rand(3_000)
+    const salt = randomBytes(8)
+    const whole = new SymbolSource(salt, set).symbols(0, 200)
+    const batched = new SymbolSource(salt, set)
+    const parts = [...batched.symbols(0, 50), ...batched.symbols(50, 120)]
+    // A gap asked again (a lost frame), then the stream goes on.
+    expect(batched.symbols(30, 60)).toEqual(whole.slice(30, 60))
+    parts.push(...batched.symbols(120, 200))
+    expect(parts).toEqual(whole)
+  })
+
   it('equal sets decode from the first symbol', () => {
     const common = rand(1_000)
     expect(reconcile(common, common, randomBytes(8), 1).symbols).toBe(1)
