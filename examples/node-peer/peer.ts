@@ -76,9 +76,18 @@ if (args.help || !args.room || args.tracker.length === 0) {
 
 const started = performance.now()
 const name = args.name
-/** One event, as one JSON line: `t` is ms since this process started. */
+/** Lines not written yet: written together once per turn of the event loop (one write for a whole ingest batch's lines). */
+let unwritten: string[] = []
+const flush = (): void => {
+  if (unwritten.length === 0) return
+  const out = unwritten.join('')
+  unwritten = []
+  process.stdout.write(out)
+}
+process.on('exit', flush)
+/** One event, as one JSON line: `t` is ms since this process started (when it happened, not when it is written). */
 const say = (event: string, fields: Record<string, unknown> = {}): void => {
-  process.stdout.write(`${JSON.stringify({ t: Math.round(performance.now() - started), name, event, ...fields })}\n`)
+  if (unwritten.push(`${JSON.stringify({ t: Math.round(performance.now() - started), name, event, ...fields })}\n`) === 1) setImmediate(flush)
 }
 const digestOf = (records: PeersetRecord[]): string =>
   createHash('sha256').update(records.map((r) => r.id).sort().join(',')).digest('hex').slice(0, 16)
@@ -154,9 +163,17 @@ const peerset = await createPeerset({
   sessionTimeouts: { idleMs: 20_000 },
 })
 
-const npubOf = (peerId: string): string | undefined => peerset.peers().find((p) => p.peerId === peerId)?.npub
-peerset.on('peer:joined', (peer) => say('peer:joined', { peerId: peer.peerId, npub: peer.npub }))
-peerset.on('peer:left', (peer, { reason, detail }) => say('peer:left', { peerId: peer.peerId, npub: peer.npub, reason, detail }))
+/** The npub of each connected peer, by transport id (looked up once per record added). */
+const npubs = new Map<string, string>()
+const npubOf = (peerId: string): string | undefined => npubs.get(peerId) ?? peerset.peers().find((p) => p.peerId === peerId)?.npub
+peerset.on('peer:joined', (peer) => {
+  if (peer.npub !== undefined) npubs.set(peer.peerId, peer.npub)
+  say('peer:joined', { peerId: peer.peerId, npub: peer.npub })
+})
+peerset.on('peer:left', (peer, { reason, detail }) => {
+  npubs.delete(peer.peerId)
+  say('peer:left', { peerId: peer.peerId, npub: peer.npub, reason, detail })
+})
 peerset.on('peer:strike', (info) => say('peer:strike', { ...info }))
 peerset.on('peer:banned', (info) => say('peer:banned', { ...info }))
 peerset.on('record:added', (record, info) =>
