@@ -6,7 +6,7 @@
  * Two scenarios, each with fresh peers: the joining peer verifying on its main thread (the default),
  * and verifying in two worker threads (`--workers 2`: `workerVerifier({ size: 2 })`).
  *
- *   npx tsx bench/e2e.ts [--json] [--records 10000]
+ *   npx tsx bench/e2e.ts [--json] [--records 10000] [--only default|workers]
  *
  * The signed fixtures are generated once (about 25 s) into .cache/bench-e2e/ and reused for 30 days;
  * they are signed for the room ROOM, whose hash is in the file name (a cache of another room or of
@@ -28,6 +28,8 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback
 }
 const N = arg('--records', 10_000)
+/** `--only default` or `--only workers`: run one scenario (the raw rate is still measured around it). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
 const BUDGET_MS = 600_000
 const say = (line: string): void => void (jsonMode || console.error(line))
 /** The room of the run (fixed: the cached records are signed for it). */
@@ -89,9 +91,9 @@ async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
 }
 
 const rows: Row[] = []
-rows.push(await catchUp(`catch-up of ${N} records over WebRTC (loopback, torrent strategy)`, []))
+if (ONLY !== 'workers') rows.push(await catchUp(`catch-up of ${N} records over WebRTC (loopback, torrent strategy)`, []))
 // The joining peer verifies in two worker threads (workerVerifier({ size: 2 })).
-rows.push(await catchUp(`catch-up of ${N} records over WebRTC, joining peer with workerVerifier({ size: 2 })`, ['--workers', '2']))
+if (ONLY !== 'default') rows.push(await catchUp(`catch-up of ${N} records over WebRTC, joining peer with workerVerifier({ size: 2 })`, ['--workers', '2']))
 const raw = combineRaw(rawBefore, await rawVerifyRate(records))
 for (const row of rows) {
   row['rawVerifyPerSec'] = Math.round(raw.perSec)
