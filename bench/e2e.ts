@@ -13,7 +13,9 @@
  * records without a room, which the peers would refuse as `wrong-room`, is never reused).
  * Bytes on the wire per record: the bytes of every protocol frame the joining peer sent and received
  * through its transport (its `status` lines count them), over the records it stored. trystero's own
- * framing and the SCTP/DTLS/UDP headers below it are not included.
+ * framing and the SCTP/DTLS/UDP headers below it are not included. `joiningLoopBusyShare`: the share
+ * of the catch-up the joining peer's event loop was working (from its status lines); well below 1
+ * means it waited (for frames, the disk, ...) instead of verifying.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -69,6 +71,8 @@ async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
       }
     })
     const connected = await empty.waitFor((e) => e.event === 'peer:joined', 120_000, 'connected')
+    // The joining peer's event loop from its first status line after connecting to the one after the catch-up.
+    const loopFrom = await empty.waitFor((e) => e.event === 'status' && e.t >= connected.t, 10_000, 'a status line after connecting')
     await empty.waitFor(() => stored >= N, BUDGET_MS, `${N} records stored`)
     const seconds = (lastAdded - connected.t) / 1000
     // The first status line that counts every record also counts the frames that brought them.
@@ -82,12 +86,21 @@ async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
       seconds: round(seconds),
       recordsPerSec: Math.round(N / seconds),
       bytesPerRecord: Math.round(wireBytes / N),
+      // Share of the catch-up the joining peer's event loop was working (not waiting for frames or the disk).
+      joiningLoopBusyShare: round(busyShare(loopFrom, after), 2),
     }
   } finally {
     await Promise.all(peers.map((p) => p.stop(5_000)))
     await tracker.close()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** The share of the time between two status lines that the peer's event loop was working. */
+function busyShare(from: Record<string, unknown>, to: Record<string, unknown>): number {
+  const active = Number(to['loopActiveMs']) - Number(from['loopActiveMs'])
+  const idle = Number(to['loopIdleMs']) - Number(from['loopIdleMs'])
+  return active / (active + idle)
 }
 
 const rows: Row[] = []

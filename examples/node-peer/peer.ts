@@ -10,6 +10,7 @@
  * Every option can also come from the environment: PEERSET_ROOM, PEERSET_TRACKER (comma-separated),
  * PEERSET_STORE, PEERSET_NSEC, PEERSET_NAME, PEERSET_STRATEGY.
  */
+import { performance as nodePerformance } from 'node:perf_hooks'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -283,6 +284,9 @@ status = setInterval(() => {
     digest: live.ids.size === count ? live.digest : digestOf(peerset.records()),
     bytesSent: wire.sent,
     bytesReceived: wire.received,
+    // Time this process's event loop spent waiting and working since it started (ms): was it busy?
+    loopIdleMs: Math.round(nodePerformance.eventLoopUtilization().idle),
+    loopActiveMs: Math.round(nodePerformance.eventLoopUtilization().active),
   })
 }, Number(args['status-ms']))
 
