@@ -6,14 +6,16 @@
  * Two scenarios, each with fresh peers: the joining peer verifying on its main thread (the default),
  * and verifying in two worker threads (`--workers 2`: `workerVerifier({ size: 2 })`).
  *
- *   npx tsx bench/e2e.ts [--json] [--records 10000]
+ *   npx tsx bench/e2e.ts [--json] [--records 10000] [--only default|workers]
  *
  * The signed fixtures are generated once (about 25 s) into .cache/bench-e2e/ and reused for 30 days;
  * they are signed for the room ROOM, whose hash is in the file name (a cache of another room or of
  * records without a room, which the peers would refuse as `wrong-room`, is never reused).
  * Bytes on the wire per record: the bytes of every protocol frame the joining peer sent and received
  * through its transport (its `status` lines count them), over the records it stored. trystero's own
- * framing and the SCTP/DTLS/UDP headers below it are not included.
+ * framing and the SCTP/DTLS/UDP headers below it are not included. `joiningLoopBusyShare`: the share
+ * of the catch-up the joining peer's event loop was working (from its status lines); well below 1
+ * means it waited (for frames, the disk, ...) instead of verifying.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -28,6 +30,8 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback
 }
 const N = arg('--records', 10_000)
+/** `--only default` or `--only workers`: run one scenario (the raw rate is still measured around it). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
 const BUDGET_MS = 600_000
 const say = (line: string): void => void (jsonMode || console.error(line))
 /** The room of the run (fixed: the cached records are signed for it). */
@@ -67,6 +71,8 @@ async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
       }
     })
     const connected = await empty.waitFor((e) => e.event === 'peer:joined', 120_000, 'connected')
+    // The joining peer's event loop from its first status line after connecting to the one after the catch-up.
+    const loopFrom = await empty.waitFor((e) => e.event === 'status' && e.t >= connected.t, 10_000, 'a status line after connecting')
     await empty.waitFor(() => stored >= N, BUDGET_MS, `${N} records stored`)
     const seconds = (lastAdded - connected.t) / 1000
     // The first status line that counts every record also counts the frames that brought them.
@@ -80,6 +86,8 @@ async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
       seconds: round(seconds),
       recordsPerSec: Math.round(N / seconds),
       bytesPerRecord: Math.round(wireBytes / N),
+      // Share of the catch-up the joining peer's event loop was working (not waiting for frames or the disk).
+      joiningLoopBusyShare: round(busyShare(loopFrom, after), 2),
     }
   } finally {
     await Promise.all(peers.map((p) => p.stop(5_000)))
@@ -88,10 +96,17 @@ async function catchUp(scenario: string, joinArgs: string[]): Promise<Row> {
   }
 }
 
+/** The share of the time between two status lines that the peer's event loop was working. */
+function busyShare(from: Record<string, unknown>, to: Record<string, unknown>): number {
+  const active = Number(to['loopActiveMs']) - Number(from['loopActiveMs'])
+  const idle = Number(to['loopIdleMs']) - Number(from['loopIdleMs'])
+  return active / (active + idle)
+}
+
 const rows: Row[] = []
-rows.push(await catchUp(`catch-up of ${N} records over WebRTC (loopback, torrent strategy)`, []))
+if (ONLY !== 'workers') rows.push(await catchUp(`catch-up of ${N} records over WebRTC (loopback, torrent strategy)`, []))
 // The joining peer verifies in two worker threads (workerVerifier({ size: 2 })).
-rows.push(await catchUp(`catch-up of ${N} records over WebRTC, joining peer with workerVerifier({ size: 2 })`, ['--workers', '2']))
+if (ONLY !== 'default') rows.push(await catchUp(`catch-up of ${N} records over WebRTC, joining peer with workerVerifier({ size: 2 })`, ['--workers', '2']))
 const raw = combineRaw(rawBefore, await rawVerifyRate(records))
 for (const row of rows) {
   row['rawVerifyPerSec'] = Math.round(raw.perSec)

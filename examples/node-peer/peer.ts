@@ -10,7 +10,7 @@
  * Every option can also come from the environment: PEERSET_ROOM, PEERSET_TRACKER (comma-separated),
  * PEERSET_STORE, PEERSET_NSEC, PEERSET_NAME, PEERSET_STRATEGY.
  */
-import { createHash } from 'node:crypto'
+import { performance as nodePerformance } from 'node:perf_hooks'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -76,12 +76,50 @@ if (args.help || !args.room || args.tracker.length === 0) {
 
 const started = performance.now()
 const name = args.name
-/** One event, as one JSON line: `t` is ms since this process started. */
-const say = (event: string, fields: Record<string, unknown> = {}): void => {
-  process.stdout.write(`${JSON.stringify({ t: Math.round(performance.now() - started), name, event, ...fields })}\n`)
+/** Lines not written yet: written together once per turn of the event loop (one write for a whole ingest batch's lines). */
+let unwritten: string[] = []
+const flush = (): void => {
+  if (unwritten.length === 0) return
+  const out = unwritten.join('')
+  unwritten = []
+  process.stdout.write(out)
 }
-const digestOf = (records: PeersetRecord[]): string =>
-  createHash('sha256').update(records.map((r) => r.id).sort().join(',')).digest('hex').slice(0, 16)
+process.on('exit', flush)
+/** One event, as one JSON line: `t` is ms since this process started (when it happened, not when it is written). */
+const say = (event: string, fields: Record<string, unknown> = {}): void => {
+  if (unwritten.push(`${JSON.stringify({ t: Math.round(performance.now() - started), name, event, ...fields })}\n`) === 1) setImmediate(flush)
+}
+/**
+ * The live record ids, kept up to date from `record:added` and `record:removed` (tombstones are never
+ * reported, nor counted by `records()`), with their digest: the XOR of every id's first 16 hex digits
+ * (ids are SHA-256 hashes), so neither the set nor its digest is rebuilt for every `status` line.
+ */
+class IdSet {
+  readonly ids = new Set<string>()
+  #high = 0
+  #low = 0
+  add(id: string): void {
+    if (this.ids.has(id)) return
+    this.ids.add(id)
+    this.#toggle(id)
+  }
+  delete(id: string): void {
+    if (this.ids.delete(id)) this.#toggle(id)
+  }
+  #toggle(id: string): void {
+    this.#high = (this.#high ^ parseInt(id.slice(0, 8), 16)) >>> 0
+    this.#low = (this.#low ^ parseInt(id.slice(8, 16), 16)) >>> 0
+  }
+  get digest(): string {
+    return this.#high.toString(16).padStart(8, '0') + this.#low.toString(16).padStart(8, '0')
+  }
+}
+/** The digest of a set of records (what two peers that hold the same set print alike). */
+const digestOf = (records: readonly PeersetRecord[]): string => {
+  const set = new IdSet()
+  for (const record of records) set.add(record.id)
+  return set.digest
+}
 const short = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text)
 
 /** The identity: --nsec, else the one saved in the store folder, else a new one (saved there). */
@@ -154,9 +192,17 @@ const peerset = await createPeerset({
   sessionTimeouts: { idleMs: 20_000 },
 })
 
-const npubOf = (peerId: string): string | undefined => peerset.peers().find((p) => p.peerId === peerId)?.npub
-peerset.on('peer:joined', (peer) => say('peer:joined', { peerId: peer.peerId, npub: peer.npub }))
-peerset.on('peer:left', (peer, { reason, detail }) => say('peer:left', { peerId: peer.peerId, npub: peer.npub, reason, detail }))
+/** The npub of each connected peer, by transport id (looked up once per record added). */
+const npubs = new Map<string, string>()
+const npubOf = (peerId: string): string | undefined => npubs.get(peerId) ?? peerset.peers().find((p) => p.peerId === peerId)?.npub
+peerset.on('peer:joined', (peer) => {
+  if (peer.npub !== undefined) npubs.set(peer.peerId, peer.npub)
+  say('peer:joined', { peerId: peer.peerId, npub: peer.npub })
+})
+peerset.on('peer:left', (peer, { reason, detail }) => {
+  npubs.delete(peer.peerId)
+  say('peer:left', { peerId: peer.peerId, npub: peer.npub, reason, detail })
+})
 peerset.on('peer:strike', (info) => say('peer:strike', { ...info }))
 peerset.on('peer:banned', (info) => say('peer:banned', { ...info }))
 peerset.on('record:added', (record, info) =>
@@ -178,6 +224,10 @@ peerset.on('warning', (w) => say('warning', { code: w.code, message: w.message }
 peerset.on('error', (error) => say('error', { message: String(error) }))
 
 const loaded = peerset.records()
+const live = new IdSet()
+for (const record of loaded) live.add(record.id)
+peerset.on('record:added', (record) => live.add(record.id))
+peerset.on('record:removed', (record) => live.delete(record.id))
 say('ready', {
   npub: identity.npub,
   publicKey: identity.publicKey,
@@ -226,13 +276,17 @@ if (bulk > 0) {
 }
 
 status = setInterval(() => {
-  const records = peerset.records()
+  const count = peerset.status().records
   say('status', {
-    records: records.length,
+    records: count,
     peers: peerset.peers().filter((p) => p.state === 'authenticated').length,
-    digest: digestOf(records),
+    // Should the kept set ever disagree with the store's count, the digest is taken from the store.
+    digest: live.ids.size === count ? live.digest : digestOf(peerset.records()),
     bytesSent: wire.sent,
     bytesReceived: wire.received,
+    // Time this process's event loop spent waiting and working since it started (ms): was it busy?
+    loopIdleMs: Math.round(nodePerformance.eventLoopUtilization().idle),
+    loopActiveMs: Math.round(nodePerformance.eventLoopUtilization().active),
   })
 }, Number(args['status-ms']))
 

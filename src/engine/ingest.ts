@@ -35,20 +35,31 @@ export class Ingestor {
   #draining = false
   #closed = false
   /**
-   * With a verifier that runs off this thread (`concurrent`): signatures of records queued while a
-   * batch is judged and written are checked meanwhile, so the verifier never waits for the judge,
-   * the store and the network in turn. Without one, each batch's signatures are checked when it
-   * is judged (on this thread, checking early would only delay the batch before it).
+   * Signatures checked ahead of the judge. With a verifier that runs off this thread (`concurrent`):
+   * those of records queued while a batch is judged and written, so the verifier never waits for
+   * the judge, the store and the network in turn. With one on this thread: only those of the next
+   * batch, while a write is in flight (then this thread only waits for the store; checking any
+   * earlier would delay the batch before it). Nothing is decided or reported early: the judge still
+   * runs batch after batch over the committed state.
    */
-  readonly #ahead: Lookahead | undefined
+  readonly #ahead: Lookahead
+  /** Whether the verifier runs off this thread (then every queued record is foreseen at once). */
+  readonly #concurrent: boolean
   /** Queued remote submissions whose signatures are not asked for yet. */
   #unforeseen: RecordSubmission[] = []
+  /**
+   * While a batch's write is in flight: the ids it puts. This thread is idle meanwhile, so the
+   * next batch's signatures are checked then (see {@link #foreseeNext}); a copy of a record being
+   * written is not verified again (it is judged a copy once the write commits).
+   */
+  #writing: ReadonlySet<string> | undefined
 
   constructor(options: IngestorOptions) {
     this.#o = options
     this.#maxBatch = options.maxBatch ?? 100
     const signatures = new SignatureBook(options.verifier, (error) => options.verifierFailed?.(error))
-    this.#ahead = options.verifier.concurrent === true ? { signatures, reads: new Map() } : undefined
+    this.#ahead = { signatures, reads: new Map() }
+    this.#concurrent = options.verifier.concurrent === true
   }
 
   /** Submit an untrusted event from a peer (or, without `peerId`, imported by the host app). */
@@ -99,7 +110,9 @@ export class Ingestor {
       return
     }
     this.#queue.push(submission)
-    if (this.#ahead && this.#draining && submission.type === 'remote') {
+    // With a concurrent verifier, any queued record; otherwise one of the next batch while a write is in flight.
+    const early = this.#concurrent || (this.#writing !== undefined && this.#queue.length <= this.#maxBatch)
+    if (early && this.#draining && submission.type === 'remote') {
       // Records of one frame arrive together: ask for their signatures in one call, after this turn.
       if (this.#unforeseen.push(submission) === 1) queueMicrotask(() => this.#foresee())
     }
@@ -136,11 +149,23 @@ export class Ingestor {
     this.#unforeseen = []
     const queued = new Set<Submission>(this.#queue)
     try {
-      foreseeSignatures(items.filter((item) => queued.has(item)), this.#o, this.#ahead!)
+      foreseeSignatures(items.filter((item) => queued.has(item)), this.#o, this.#ahead, this.#writing)
     } catch (cause) {
       // A bug, reported; only an early start is lost: the judge asks for every signature it needs.
       this.#o.verifierFailed?.(new PeersetError('VERIFIER_FAILED', `checking signatures early failed unexpectedly: ${String(cause)}`, { cause }))
     }
+  }
+
+  /**
+   * A write is in flight: with a verifier on this thread, ask for the signatures of the next batch
+   * (the queued records not asked for yet), so they are checked while the store writes.
+   */
+  #foreseeNext(): void {
+    if (this.#concurrent) return
+    for (const item of this.#queue.slice(0, this.#maxBatch)) {
+      if (item.type === 'remote' && !this.#ahead.reads.has(item) && !this.#unforeseen.includes(item)) this.#unforeseen.push(item)
+    }
+    if (this.#unforeseen.length > 0) this.#foresee()
   }
 
   /** Judge, commit, report. */
@@ -166,7 +191,6 @@ export class Ingestor {
   /** Forget what was kept ahead for a judged batch: its reads and its signatures' answers. */
   #forget(batch: readonly Submission[]): void {
     const ahead = this.#ahead
-    if (!ahead) return
     const checks: SignatureCheck[] = []
     for (const item of batch) {
       if (item.type !== 'remote' && item.type !== 'local') continue
@@ -196,7 +220,14 @@ export class Ingestor {
       meta[VERSIONS_META_KEY] = next.toJSON()
     }
     if (put.length === 0 && del.length === 0 && Object.keys(meta).length === 0) return false
-    await this.#o.store.write({ put, delete: del, meta })
+    const written = this.#o.store.write({ put, delete: del, meta })
+    this.#writing = new Set(put.map((record) => record.id))
+    try {
+      this.#foreseeNext()
+      await written
+    } finally {
+      this.#writing = undefined
+    }
     return true
   }
 }

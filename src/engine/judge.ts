@@ -128,12 +128,14 @@ export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext
  * Start checking the signatures of queued submissions that pass the cheap checks over the
  * committed state now (the judge checks again over the state its batch starts from): only what a
  * peer sent us when asked reaches here, as for the judge's own first pass. Their reads are kept in
- * `ahead.reads` for the judge.
+ * `ahead.reads` for the judge. `writing`: the ids of a batch whose write is in flight (a copy of one
+ * is judged a copy once it commits, so its signature is not asked for; if the write fails, the judge
+ * asks for it then).
  */
-export function foreseeSignatures(items: readonly RecordSubmission[], ctx: JudgeContext, ahead: Lookahead): void {
+export function foreseeSignatures(items: readonly RecordSubmission[], ctx: JudgeContext, ahead: Lookahead, writing?: ReadonlySet<string>): void {
   const read = new Map<RecordSubmission, Read>()
   for (const item of items) if (item.type === 'remote') read.set(item, readOnce(item, ctx, ahead.reads))
-  ahead.signatures.ask(signaturesToCheck(read, new Stage(ctx.index, ctx.ledger, ctx.versions, ctx.evidence), ctx))
+  ahead.signatures.ask(signaturesToCheck(read, new Stage(ctx.index, ctx.ledger, ctx.versions, ctx.evidence), ctx, writing))
 }
 
 /** The signature a submission's record carries, if it was read (for forgetting it). */
@@ -180,11 +182,11 @@ function readSubmission(item: RecordSubmission, ctx: JudgeContext): Read {
  * that passes the cheap checks, once per id (a later copy of the same id is usually a copy of the
  * first). Only what reaches the verifier costs a verify.
  */
-function signaturesToCheck(read: ReadonlyMap<RecordSubmission, Read>, stage: Stage, ctx: JudgeContext): SignatureCheck[] {
+function signaturesToCheck(read: ReadonlyMap<RecordSubmission, Read>, stage: Stage, ctx: JudgeContext, writing?: ReadonlySet<string>): SignatureCheck[] {
   const nowMs = ctx.now()
   const checks = new Map<string, SignatureCheck>()
   for (const [item, r] of read) {
-    if (item.type !== 'remote' || !('record' in r) || checks.has(r.record.id)) continue
+    if (item.type !== 'remote' || !('record' in r) || checks.has(r.record.id) || writing?.has(r.record.id)) continue
     if ('record' in screen(item, r.record, stage, ctx, nowMs)) checks.set(r.record.id, signatureOf(r.record))
   }
   return [...checks.values()]
