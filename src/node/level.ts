@@ -82,6 +82,19 @@ function encode(value: unknown): Uint8Array {
 
 const decode = <T>(bytes: Uint8Array): T => deserialize(bytes) as T
 
+/**
+ * A record row as stored. A row that cannot be deserialized (damaged on disk, written by something
+ * else) loads as `null`, which is no record: the engine skips it with the other malformed rows and
+ * its one `storage-corrupt` warning, and the rest of the store opens.
+ */
+function decodeRow(bytes: Uint8Array): PeersetRecord {
+  try {
+    return decode<PeersetRecord>(bytes)
+  } catch {
+    return null as unknown as PeersetRecord
+  }
+}
+
 function openLevelStore(db: Db, location: string, sync: boolean): RecordStore {
   let closed = false
   const label = `level store ${JSON.stringify(location)}`
@@ -94,7 +107,7 @@ function openLevelStore(db: Db, location: string, sync: boolean): RecordStore {
       assertOpen('loadRecords')
       try {
         const values = await db.values({ gte: RECORD, lt: 'r"' }).all()
-        return values.map((v) => decode<PeersetRecord>(v))
+        return values.map(decodeRow)
       } catch (err) {
         throw storageFailed(`${label} loadRecords`, err)
       }
