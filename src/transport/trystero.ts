@@ -69,6 +69,37 @@ const joinedRooms = new Set<string>()
  */
 const demands = new Map<string, { peers: number; maxPeers: number }>()
 
+/** The trystero modules loaded so far (torrent, nostr): their signalling sockets are module-level. */
+const loadedModules = new Set<TrysteroModule>()
+/** Whether the signalling sockets were closed when the last room left, and their reconnection is held. */
+let signallingReleased = false
+
+/**
+ * The last room of the process has left: close trystero's signalling sockets, which it keeps open
+ * for the whole process (in Node an open socket keeps the process alive), and hold its reconnection
+ * (`pauseRelayReconnection`, process-wide: so only once no room of any strategy is joined) until a
+ * room is joined again. Rooms joined through trystero directly, not through this transport, are not
+ * counted.
+ */
+function releaseSignalling(): void {
+  if (joinedRooms.size > 0 || signallingReleased) return
+  const modules = [...loadedModules].filter((m) => m.getRelaySockets && m.pauseRelayReconnection && m.resumeRelayReconnection)
+  if (modules.length === 0) return
+  modules[0]!.pauseRelayReconnection!()
+  signallingReleased = true
+  for (const m of modules) {
+    for (const socket of Object.values(m.getRelaySockets!())) (socket as { close?: () => void } | undefined)?.close?.()
+  }
+}
+
+/** A room is joined after {@link releaseSignalling}: let trystero reopen its sockets (it does so a few microtasks after the release). */
+async function resumeSignalling(trystero: TrysteroModule): Promise<void> {
+  if (!signallingReleased) return
+  signallingReleased = false
+  trystero.resumeRelayReconnection?.()
+  for (let i = 0; i < 10; i++) await null
+}
+
 function everyRoomFull(): boolean {
   if (demands.size === 0) return false
   for (const d of demands.values()) if (d.peers < d.maxPeers) return false
@@ -130,9 +161,15 @@ export function trysteroTransport(options: TrysteroTransportOptions = {}): Trans
       joinedRooms.add(key)
       try {
         const trystero = await loadStrategy(strategy)
-        return joinTrysteroRoom(trystero, room, config, handlers, key, () => joinedRooms.delete(key))
+        loadedModules.add(trystero)
+        await resumeSignalling(trystero)
+        return joinTrysteroRoom(trystero, room, config, handlers, key, () => {
+          joinedRooms.delete(key)
+          releaseSignalling()
+        })
       } catch (err) {
         joinedRooms.delete(key)
+        releaseSignalling()
         if (err instanceof PeersetError) throw err
         throw new PeersetError('TRANSPORT_FAILED', `trysteroTransport.join(${JSON.stringify(room)}) failed: ${String(err)}`, { cause: err })
       }
