@@ -83,12 +83,59 @@ let signallingReleased = false
  */
 function releaseSignalling(): void {
   if (joinedRooms.size > 0 || signallingReleased) return
+  closeKeptConnections()
   const modules = [...loadedModules].filter((m) => m.getRelaySockets && m.pauseRelayReconnection && m.resumeRelayReconnection)
   if (modules.length === 0) return
   modules[0]!.pauseRelayReconnection!()
   signallingReleased = true
   for (const m of modules) {
     for (const socket of Object.values(m.getRelaySockets!())) (socket as { close?: () => void } | undefined)?.close?.()
+  }
+}
+
+/**
+ * The peer connections made through each `rtcPolyfill`, by a subclass that records them: trystero
+ * keeps a peer's connection after the last room it served has left (to reuse it, for two minutes or
+ * more), and in Node an open node-datachannel connection keeps the process alive.
+ */
+const trackedConnections = new Set<{ connectionState?: string; close(): void }>()
+const trackingClasses = new WeakMap<typeof RTCPeerConnection, typeof RTCPeerConnection>()
+
+function tracking(polyfill: typeof RTCPeerConnection): typeof RTCPeerConnection {
+  let tracked = trackingClasses.get(polyfill)
+  if (tracked === undefined) {
+    tracked = class extends polyfill {
+      constructor(...args: ConstructorParameters<typeof RTCPeerConnection>) {
+        super(...args)
+        // A long session makes and drops many: forget the closed ones (closing them once more: one
+        // closed by the other side may still need its own close() to be freed, in node-datachannel).
+        for (const old of trackedConnections) {
+          if (old.connectionState !== 'closed') continue
+          trackedConnections.delete(old)
+          closeQuietly(old)
+        }
+        trackedConnections.add(this)
+        // Forgotten once closed: a long session makes and drops many connections.
+      }
+    }
+    trackingClasses.set(polyfill, tracked)
+  }
+  return tracked
+}
+
+/** Close the peer connections trystero kept after the last room left (see {@link trackedConnections}). */
+function closeKeptConnections(): void {
+  for (const connection of trackedConnections) {
+    trackedConnections.delete(connection)
+    closeQuietly(connection)
+  }
+}
+
+function closeQuietly(connection: { close(): void }): void {
+  try {
+    connection.close()
+  } catch {
+    // already gone
   }
 }
 
@@ -234,7 +281,7 @@ function joinTrysteroRoom(
       ...(config.password !== undefined && { password: config.password }),
       ...(Object.keys(relayConfig).length > 0 && { relayConfig }),
       ...(config.rtcConfig !== undefined && { rtcConfig: config.rtcConfig }),
-      ...(config.rtcPolyfill !== undefined && { rtcPolyfill: config.rtcPolyfill }),
+      ...(config.rtcPolyfill !== undefined && { rtcPolyfill: tracking(config.rtcPolyfill) }),
     },
     room,
   )

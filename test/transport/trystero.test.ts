@@ -117,6 +117,26 @@ describe('trysteroTransport', () => {
     expect(exitCode).toBe(0)
   }, 120_000)
 
+  it('a Node process that was connected to a peer ends by itself once both have left the room', async () => {
+    const { url } = await tracker()
+    const room = `leave-peer-${Date.now()}`
+    const me = track(await trysteroTransport({ appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) }).join(room, noHandlers))
+    const child = spawn(process.execPath, ['--import', 'tsx', LEAVE, url, 'torrent', room], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let exitCode: number | null | undefined
+    child.on('exit', (code) => (exitCode = code))
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    const lines: Array<Record<string, string>> = []
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+    await until(() => lines.some((l) => l['event'] === 'left-peer'), 60_000, 'the child to meet us and leave')
+    expect(lines.map((l) => l['event'])).toEqual(['met', 'left-peer'])
+    await me.leave()
+    // trystero keeps a peer's connection for reuse after the room left; open, it would keep the child alive.
+    await until(() => exitCode !== undefined, 20_000, 'the child to exit by itself after its room left')
+    expect(exitCode).toBe(0)
+  }, 120_000)
+
   it.each(['torrent', 'nostr'] as const)('%s: connects to a peer in another process and carries whole binary frames both ways', async (strategy) => {
     const { url } = await signalling(strategy)
     const room = `echo-${Date.now()}`
