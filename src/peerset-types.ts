@@ -283,7 +283,10 @@ export interface Peerset extends Subscribable<PeersetEvents> {
   readonly publicKey: string
   /** This peer's npub. */
   readonly npub: string
-  /** Sign, validate, store and announce a record. Resolves once it is stored. */
+  /**
+   * Sign, validate, store and announce a record. Resolves once it is stored. Rejects with `CLOSED`
+   * after `close()`, also while it still waits for the signer when `close()` is called.
+   */
   publish(draft: RecordDraft): Promise<PeersetRecord>
   /**
    * Check and add a signed record from elsewhere (a backup, another app): a Nostr event or a
@@ -301,7 +304,7 @@ export interface Peerset extends Subscribable<PeersetEvents> {
    * the withdrawal. Resolves with the tombstone (or the held one, if the record is already withdrawn).
    *
    * Throws `INVALID_ARGUMENT` if the record is not held here (for an id) or is not this peer's own
-   * (only the author can withdraw), `CLOSED`, `SIGNER_FAILED`, or `INVALID_RECORD` if the tombstone
+   * (only the author can withdraw), `CLOSED` (also while waiting for the signer), `SIGNER_FAILED`, or `INVALID_RECORD` if the tombstone
    * is refused (e.g. a newer version exists).
    * @example
    * ```ts

@@ -53,6 +53,8 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
   // After the warnings held so far, on the next macrotask: the caller has the peerset by then.
   const started = local.start()
   let closing: Promise<void> | undefined
+  // Aborted by close(): a signer that never answers leaves no publish() or withdraw() pending.
+  const closeSignal = new AbortController()
   const assertOpen = (what: string): void => {
     if (state !== 'open') throw new PeersetError('CLOSED', `${what}: the peerset is closed`)
   }
@@ -67,13 +69,13 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     async publish(given) {
       assertOpen('publish')
       const draft = copyDraft(given) // read once: a throwing getter is INVALID_ARGUMENT, not a stray error
-      const record = await createRecord(draft, signer, {
+      const record = await unlessClosed(closeSignal.signal, 'publish', createRecord(draft, signer, {
         now: editTime(index, publicKey, draft, Math.floor(clock() / 1000)),
         retentionSeconds: config.retentionSeconds,
         limits: config.limits,
         proofOfWork: config.recordProofOfWork,
         room: config.room,
-      })
+      }))
       return settle(await ingestor.submitLocal(record), record)
     },
 
@@ -81,12 +83,13 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       assertOpen('withdraw')
       const held = withdrawalTarget(index, target, publicKey)
       if (held.withdrawn) return held
-      const tombstone = await createWithdrawal({ author: held.author, uuid: held.uuid, createdAt: held.createdAt, roomHash: config.roomHash }, signer, {
+      const address = { author: held.author, uuid: held.uuid, createdAt: held.createdAt, roomHash: config.roomHash }
+      const tombstone = await unlessClosed(closeSignal.signal, 'withdraw', createWithdrawal(address, signer, {
         now: Math.floor(clock() / 1000),
         retentionSeconds: config.retentionSeconds,
         limits: config.limits,
         proofOfWork: config.recordProofOfWork,
-      })
+      }))
       const outcome = await ingestor.submitLocal(tombstone)
       // Older than its author's withdrawal horizon: the record it withdraws is older still, so gone too (withdrawals.ts).
       if (outcome.status === 'rejected' && outcome.rule === 'withdrawal-cap') return tombstone
@@ -120,6 +123,7 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
     close() {
       if (closing) return closing
       state = 'closing'
+      closeSignal.abort()
       closing = (async () => {
         // Nothing here may stop the store from being flushed and closed.
         await connection.close()
@@ -129,6 +133,25 @@ export async function createPeerset(options: PeersetOptions): Promise<Peerset> {
       return closing
     },
   }
+}
+
+/** `step` (signing a record), or a `CLOSED` rejection as soon as the peerset closes, whichever comes first. */
+function unlessClosed<T>(signal: AbortSignal, what: string, step: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onClose = (): void => reject(new PeersetError('CLOSED', `${what}: the peerset closed before the signer answered`))
+    if (signal.aborted) onClose()
+    else signal.addEventListener('abort', onClose, { once: true })
+    step.then(
+      (value) => {
+        signal.removeEventListener('abort', onClose)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onClose)
+        reject(error)
+      },
+    )
+  })
 }
 
 /** Check a `records()` query; the author may be hex or an npub. */

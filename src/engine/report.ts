@@ -39,7 +39,10 @@ export function reportCommitted(stage: Stage, { put, delete: deleted }: NetWrite
   const origins: RecordOrigin[] = []
   for (const op of stage.ops) {
     if (op.type === 'remove') {
-      if (op.committed) listener.removed(op.record, op.reason, op.replacedBy)
+      if (op.committed) {
+        const { reason, replacedBy } = finalRemoval(stage, op)
+        listener.removed(op.record, reason, replacedBy)
+      }
     } else if (stage.displacement(op.record.id) === undefined && index.has(op.record.id)) {
       listener.added(op.record, op.origin)
       added.push(op.record)
@@ -111,6 +114,27 @@ function settle(item: Extract<Decision, { type: 'refuse' }>['item'], outcome: In
   // Evidence is not a record offered to us: its strikes and bans are reported, not its refusal.
   if (outcome.status === 'rejected' && !(item.type === 'remote' && item.evidence === true)) listener.rejected(outcome, item.origin)
   item.resolve(outcome)
+}
+
+/**
+ * Why a committed record went, as far as what was written shows: a removal names the record that
+ * replaced it only if that one was stored. When the replacing version was itself displaced later in
+ * the batch, follow it: to the version (or tombstone) that replaced it in turn, or to the reason
+ * that evicted it, which is then the older version's reason too (its address's newest version went).
+ */
+function finalRemoval(stage: Stage, op: Extract<Stage['ops'][number], { type: 'remove' }>): Pick<Displacement, 'reason' | 'replacedBy'> {
+  let reason = op.reason
+  let by = op.replacedBy
+  while (by !== undefined) {
+    const displaced = stage.displacement(by.id)
+    if (displaced === undefined) break
+    reason = displaced.reason
+    by = displaced.replacedBy
+  }
+  if (by === undefined) return { reason }
+  // A live record whose address now holds a tombstone was withdrawn, whatever came in between.
+  if (by.withdrawn && !op.record.withdrawn) reason = 'withdrawn'
+  return { reason, replacedBy: by }
 }
 
 /** The refusal a record displaced within its own batch would have had, had it arrived last. */

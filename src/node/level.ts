@@ -85,6 +85,19 @@ const LOAD_BATCH = 1_000
 
 const decode = <T>(bytes: Uint8Array): T => deserialize(bytes) as T
 
+/**
+ * A record row as stored. A row that cannot be deserialized (damaged on disk, written by something
+ * else) loads as `null`, which is no record: the engine skips it with the other malformed rows and
+ * its one `storage-corrupt` warning, and the rest of the store opens.
+ */
+function decodeRow(bytes: Uint8Array): PeersetRecord {
+  try {
+    return decode<PeersetRecord>(bytes)
+  } catch {
+    return null as unknown as PeersetRecord
+  }
+}
+
 function openLevelStore(db: Db, location: string, sync: boolean): RecordStore {
   let closed = false
   const label = `level store ${JSON.stringify(location)}`
@@ -98,13 +111,13 @@ function openLevelStore(db: Db, location: string, sync: boolean): RecordStore {
       try {
         if (onBatch === undefined) {
           const values = await db.values({ gte: RECORD, lt: 'r"' }).all()
-          return values.map((v) => decode<PeersetRecord>(v))
+          return values.map(decodeRow)
         }
         // In batches, each decoded only when the engine takes it (see RecordStore.loadRecords).
         const iterator = db.values({ gte: RECORD, lt: 'r"' })
         try {
           for (let values = await iterator.nextv(LOAD_BATCH); values.length > 0; values = await iterator.nextv(LOAD_BATCH)) {
-            onBatch(values.map((v) => decode<PeersetRecord>(v)))
+            onBatch(values.map(decodeRow))
           }
         } finally {
           await iterator.close()

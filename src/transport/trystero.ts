@@ -69,6 +69,84 @@ const joinedRooms = new Set<string>()
  */
 const demands = new Map<string, { peers: number; maxPeers: number }>()
 
+/** The trystero modules loaded so far (torrent, nostr): their signalling sockets are module-level. */
+const loadedModules = new Set<TrysteroModule>()
+/** Whether the signalling sockets were closed when the last room left, and their reconnection is held. */
+let signallingReleased = false
+
+/**
+ * The last room of the process has left: close trystero's signalling sockets, which it keeps open
+ * for the whole process (in Node an open socket keeps the process alive), and hold its reconnection
+ * (`pauseRelayReconnection`, process-wide: so only once no room of any strategy is joined) until a
+ * room is joined again. Rooms joined through trystero directly, not through this transport, are not
+ * counted.
+ */
+function releaseSignalling(): void {
+  if (joinedRooms.size > 0 || signallingReleased) return
+  closeKeptConnections()
+  const modules = [...loadedModules].filter((m) => m.getRelaySockets && m.pauseRelayReconnection && m.resumeRelayReconnection)
+  if (modules.length === 0) return
+  modules[0]!.pauseRelayReconnection!()
+  signallingReleased = true
+  for (const m of modules) {
+    for (const socket of Object.values(m.getRelaySockets!())) (socket as { close?: () => void } | undefined)?.close?.()
+  }
+}
+
+/**
+ * The peer connections made through each `rtcPolyfill`, by a subclass that records them: trystero
+ * keeps a peer's connection after the last room it served has left (to reuse it, for two minutes or
+ * more), and in Node an open node-datachannel connection keeps the process alive.
+ */
+const trackedConnections = new Set<{ connectionState?: string; close(): void }>()
+const trackingClasses = new WeakMap<typeof RTCPeerConnection, typeof RTCPeerConnection>()
+
+function tracking(polyfill: typeof RTCPeerConnection): typeof RTCPeerConnection {
+  let tracked = trackingClasses.get(polyfill)
+  if (tracked === undefined) {
+    tracked = class extends polyfill {
+      constructor(...args: ConstructorParameters<typeof RTCPeerConnection>) {
+        super(...args)
+        // A long session makes and drops many: forget the closed ones (closing them once more: one
+        // closed by the other side may still need its own close() to be freed, in node-datachannel).
+        for (const old of trackedConnections) {
+          if (old.connectionState !== 'closed') continue
+          trackedConnections.delete(old)
+          closeQuietly(old)
+        }
+        trackedConnections.add(this)
+        // Forgotten once closed: a long session makes and drops many connections.
+      }
+    }
+    trackingClasses.set(polyfill, tracked)
+  }
+  return tracked
+}
+
+/** Close the peer connections trystero kept after the last room left (see {@link trackedConnections}). */
+function closeKeptConnections(): void {
+  for (const connection of trackedConnections) {
+    trackedConnections.delete(connection)
+    closeQuietly(connection)
+  }
+}
+
+function closeQuietly(connection: { close(): void }): void {
+  try {
+    connection.close()
+  } catch {
+    // already gone
+  }
+}
+
+/** A room is joined after {@link releaseSignalling}: let trystero reopen its sockets (it does so a few microtasks after the release). */
+async function resumeSignalling(trystero: TrysteroModule): Promise<void> {
+  if (!signallingReleased) return
+  signallingReleased = false
+  trystero.resumeRelayReconnection?.()
+  for (let i = 0; i < 10; i++) await null
+}
+
 function everyRoomFull(): boolean {
   if (demands.size === 0) return false
   for (const d of demands.values()) if (d.peers < d.maxPeers) return false
@@ -130,9 +208,15 @@ export function trysteroTransport(options: TrysteroTransportOptions = {}): Trans
       joinedRooms.add(key)
       try {
         const trystero = await loadStrategy(strategy)
-        return joinTrysteroRoom(trystero, room, config, handlers, key, () => joinedRooms.delete(key))
+        loadedModules.add(trystero)
+        await resumeSignalling(trystero)
+        return joinTrysteroRoom(trystero, room, config, handlers, key, () => {
+          joinedRooms.delete(key)
+          releaseSignalling()
+        })
       } catch (err) {
         joinedRooms.delete(key)
+        releaseSignalling()
         if (err instanceof PeersetError) throw err
         throw new PeersetError('TRANSPORT_FAILED', `trysteroTransport.join(${JSON.stringify(room)}) failed: ${String(err)}`, { cause: err })
       }
@@ -197,7 +281,7 @@ function joinTrysteroRoom(
       ...(config.password !== undefined && { password: config.password }),
       ...(Object.keys(relayConfig).length > 0 && { relayConfig }),
       ...(config.rtcConfig !== undefined && { rtcConfig: config.rtcConfig }),
-      ...(config.rtcPolyfill !== undefined && { rtcPolyfill: config.rtcPolyfill }),
+      ...(config.rtcPolyfill !== undefined && { rtcPolyfill: tracking(config.rtcPolyfill) }),
     },
     room,
   )

@@ -359,6 +359,26 @@ describe('createPeerset({ room, identity }) alone, in plain Node', () => {
   })
 })
 
+describe('a signer that never answers', () => {
+  it('close() rejects the publish() and withdraw() still waiting for it with CLOSED', async () => {
+    const me = createIdentity()
+    let asked = 0
+    const signer: Signer = { getPublicKey: async () => me.publicKey, signEvent: () => (asked++, new Promise<NostrEvent>(() => undefined)) }
+    const peerset = await openPeerset({ identity: signer })
+    const held = await createRecord({ text: 'signed earlier' }, me.signer, { now: nowSeconds(), room: 'api' })
+    expect(await peerset.importRecord(held)).toMatchObject({ status: 'added' })
+    const settled = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'resolved', (e: unknown) => e)
+    const publishing = settled(peerset.publish({ text: 'never signed' }))
+    const withdrawing = settled(peerset.withdraw(held))
+    await waitFor(() => asked === 2, 5_000, 'both signatures asked for')
+    await peerset.close()
+    // Settled by the time close() resolved (one macrotask later at most): not left pending forever.
+    const pending = new Promise((r) => setImmediate(() => r('pending')))
+    expect(await Promise.race([publishing, pending])).toMatchObject({ code: 'CLOSED' })
+    expect(await Promise.race([withdrawing, pending])).toMatchObject({ code: 'CLOSED' })
+  })
+})
+
 describe('invalid drafts', () => {
   it('are refused with a typed error, and nothing is stored or announced', async () => {
     const peerset = await openPeerset()

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { createIdentity } from '../../src/identity/index.js'
 import { createModeration } from '../../src/moderation/index.js'
-import { createRecord, toNostrEvent } from '../../src/record/index.js'
+import { createRecord, createWithdrawal, toNostrEvent } from '../../src/record/index.js'
 import type { PeersetRecord } from '../../src/record/types.js'
 import { memoryStorage } from '../../src/storage/index.js'
 import { FIXTURE_NOW, FIXTURE_ROOM, collect, flakyStorage, openPeerset } from '../helpers.js'
@@ -105,6 +105,58 @@ describe('only what was written is reported', () => {
     expect(second).toMatchObject({ status: 'added' })
     expect(first).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'duplicate', permanent: false })
     expect(added.map(([name, r]) => `${name} ${(r as PeersetRecord).id}`)).toEqual([`record:added ${earlier.id}`])
+    await peerset.close()
+  })
+})
+
+describe('record:removed names only a record that was stored', () => {
+  /** `removed(text, reason, replacedBy text)` for each record:removed; `added(text)` for each record:added. */
+  function track(peerset: Awaited<ReturnType<typeof openPeerset>>): string[] {
+    const log: string[] = []
+    peerset.on('record:added', (r) => log.push(`added(${r.text})`))
+    peerset.on('record:removed', (r, info) => log.push(`removed(${r.text}, ${info.reason}, ${info.replacedBy?.text ?? '-'})`))
+    return log
+  }
+
+  it('v2 and v3 of a held v1 in one batch: v1 is replaced by v3, not by v2 which was never stored', async () => {
+    const peerset = await openPeerset()
+    const v1 = await make('v1', 300)
+    await peerset.importRecord(toNostrEvent(v1))
+    const log = track(peerset)
+    const outcomes = await importTogether(peerset, [await make('v2', 200, v1.uuid), await make('v3', 100, v1.uuid)])
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'added'])
+    expect(log).toEqual(['removed(v1, replaced, v3)', 'added(v3)'])
+    expect(peerset.records().map((r) => r.text)).toEqual(['v3'])
+    await peerset.close()
+  })
+
+  it('a new version and a tombstone in one batch: the held version was withdrawn, with no replacedBy', async () => {
+    const peerset = await openPeerset()
+    const v1 = await make('v1', 300)
+    await peerset.importRecord(toNostrEvent(v1))
+    const log = track(peerset)
+    const v2 = await make('v2', 200, v1.uuid)
+    const tombstone = await createWithdrawal(v2, author.signer, { now: FIXTURE_NOW - 100 })
+    const outcomes = await importTogether(peerset, [v2, tombstone])
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'added'])
+    expect(log).toEqual(['removed(v1, withdrawn, -)'])
+    expect(peerset.records()).toEqual([])
+    expect(peerset.status().withdrawals).toBe(1)
+    await peerset.close()
+  })
+
+  it('a new version evicted later in its batch: the held version goes for the same reason, with no replacedBy', async () => {
+    const peerset = await openPeerset({ moderation: createModeration({ links: false }) })
+    const v1 = await make('a lost black cat', 400)
+    await peerset.importRecord(toNostrEvent(v1))
+    const log = track(peerset)
+    // v2 is accepted, then the earlier record with the same text makes it the duplicate.
+    const v2 = await make('bike for sale', 100, v1.uuid)
+    const earlier = await make('bike for sale', 300)
+    const outcomes = await importTogether(peerset, [v2, earlier])
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'added'])
+    expect(log).toEqual(['removed(a lost black cat, duplicate, -)', 'added(bike for sale)'])
+    expect(peerset.records().map((r) => r.id)).toEqual([earlier.id])
     await peerset.close()
   })
 })

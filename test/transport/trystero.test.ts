@@ -13,6 +13,7 @@ import { MAX_FRAME_BYTES, type TransportRoom } from '../../src/transport/index.j
 import { trysteroTransport } from '../../src/transport/trystero.js'
 
 const ECHO = fileURLToPath(new URL('./trystero-echo-peer.ts', import.meta.url))
+const LEAVE = fileURLToPath(new URL('./trystero-leave-peer.ts', import.meta.url))
 const noHandlers = { onPeerJoin: () => undefined, onPeerLeave: () => undefined, onMessage: () => undefined }
 
 const cleanups: Array<() => unknown> = []
@@ -97,6 +98,44 @@ describe('trysteroTransport', () => {
     await first.leave() // idempotent
     track(await trysteroTransport(options).join('room-a', noHandlers))
   })
+
+  it.each(['torrent', 'nostr'] as const)('%s: once its last room has left, a Node process ends by itself; a room joined afterwards signals again', async (strategy) => {
+    const { url } = await signalling(strategy)
+    const child = spawn(process.execPath, ['--import', 'tsx', LEAVE, url, strategy], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let exitCode: number | null | undefined
+    child.on('exit', (code) => (exitCode = code))
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    const lines: Array<Record<string, string>> = []
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+    await until(() => lines.some((l) => l['event'] === 'left-c'), 60_000, 'the child to join and leave its rooms')
+    // Leaving one of two rooms leaves the other's signalling alone.
+    expect(lines).toEqual([{ event: 'left-a', b: 'open' }, { event: 'left-b' }, { event: 'c-open' }, { event: 'left-c' }])
+    // trystero's sockets are process-wide: open, they would keep the child alive for ever.
+    await until(() => exitCode !== undefined, 20_000, 'the child to exit by itself after its last room left')
+    expect(exitCode).toBe(0)
+  }, 120_000)
+
+  it('a Node process that was connected to a peer ends by itself once both have left the room', async () => {
+    const { url } = await tracker()
+    const room = `leave-peer-${Date.now()}`
+    const me = track(await trysteroTransport({ appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) }).join(room, noHandlers))
+    const child = spawn(process.execPath, ['--import', 'tsx', LEAVE, url, 'torrent', room], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let exitCode: number | null | undefined
+    child.on('exit', (code) => (exitCode = code))
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    const lines: Array<Record<string, string>> = []
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+    await until(() => lines.some((l) => l['event'] === 'left-peer'), 60_000, 'the child to meet us and leave')
+    expect(lines.map((l) => l['event'])).toEqual(['met', 'left-peer'])
+    await me.leave()
+    // trystero keeps a peer's connection for reuse after the room left; open, it would keep the child alive.
+    await until(() => exitCode !== undefined, 20_000, 'the child to exit by itself after its room left')
+    expect(exitCode).toBe(0)
+  }, 120_000)
 
   it.each(['torrent', 'nostr'] as const)('%s: connects to a peer in another process and carries whole binary frames both ways', async (strategy) => {
     const { url } = await signalling(strategy)
