@@ -150,16 +150,16 @@ export class PeerTable {
   }
 
   /**
-   * A hello from a peer that may not start a session now. If it is only cooling down (not banned),
-   * and the cool-down ends before the peer's session would give up on our answer (`challengeMs`), the
+   * A hello from a peer that may not start a session now. If it is only cooling down or paying down
+   * its handshakes (not banned), and it may start one before the peer's session would give up on our answer (`challengeMs`), the
    * hello is kept (the latest per peer, at most {@link MAX_DEFERRED_HELLOS}) to be answered then: a
    * dropped hello would make an honest peer time out and cool us down in turn, while a peer that
    * keeps failing gets the full cool-down and its hellos are still dropped.
    */
   deferHello(peerId: string, hello: Uint8Array, now: number): void {
     const { registry } = this.#o
-    const until = registry.cooldownUntil(peerId, now)
-    if (until === undefined || registry.bannedUntil(peerId, undefined, now) !== undefined) return
+    const until = registry.connectableAt(peerId, now)
+    if (until === undefined) return
     const challengeMs = this.#o.sessionTimeouts?.challengeMs ?? DEFAULT_SESSION_TIMEOUTS.challengeMs
     if (until - now >= challengeMs) return
     this.#deferred.delete(peerId)
@@ -239,7 +239,8 @@ export class PeerTable {
 
   /** Record in the registry why a session ended (a cool-down, its strikes). */
   dropped(peerId: string, now: number, reason: CloseReason, entry: PeerEntry | undefined): void {
-    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0, authenticated: entry?.authenticated ?? false })
+    const session = entry?.session
+    this.#o.registry.drop(peerId, now, { reason, pubkey: session?.peerPubkey, strikes: session?.strikes ?? 0, authenticated: entry?.authenticated ?? false, answered: session?.peerEpoch !== undefined })
   }
 
   /** Ban a peer (and its key) until `untilMs`. */

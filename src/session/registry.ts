@@ -59,6 +59,12 @@ export interface DropInfo {
    * since each handshake may cost us a signature and proof of work.
    */
   authenticated?: boolean
+  /**
+   * Whether we answered the peer's hello in that session (signed a proof for it). Default `true`. A
+   * session that ended before we got the peer's hello cost us no signature, so it costs the peer id
+   * no handshake (a link that flaps during handshakes must not hold honest peers apart).
+   */
+  answered?: boolean
 }
 
 /** An entry of the serialized registry. `kind` says whether `key` is a transport id or a pubkey. */
@@ -162,7 +168,7 @@ export class PeerRegistry {
     checkTime(nowMs)
     if (info.reason === undefined || !NO_COOLDOWN.has(info.reason)) this.#put(this.#cooldowns, peerId, { untilMs: nowMs + this.#cooldownFor(peerId, nowMs, info), count: 0 })
     if (info.authenticated === true) this.#timeouts.delete(peerId)
-    if (info.authenticated === false && info.reason !== 'local') {
+    if (info.authenticated === false && info.reason !== 'local' && info.answered !== false) {
       const paidOffAt = Math.max(this.#handshakes.get(peerId)?.untilMs ?? nowMs, nowMs) + HANDSHAKE_INTERVAL_MS
       this.#handshakes.delete(peerId)
       this.#put(this.#handshakes, peerId, { untilMs: paidOffAt, count: 0 })
@@ -189,10 +195,17 @@ export class PeerRegistry {
     return Math.min(this.#cooldownMs, FIRST_TIMEOUT_COOLDOWN_MS * 4 ** (count - 1))
   }
 
-  /** When the cool-down of `peerId` ends, or `undefined` if it is not cooling down. */
-  cooldownUntil(peerId: string, nowMs: number): number | undefined {
-    const entry = this.#cooldowns.get(peerId)
-    return live(entry, nowMs) ? entry!.untilMs : undefined
+  /**
+   * When `peerId` may start a session again (its cool-down over, its handshakes paid down enough):
+   * `nowMs` if it may now, `undefined` if its id is banned.
+   */
+  connectableAt(peerId: string, nowMs: number): number | undefined {
+    checkTime(nowMs)
+    if (live(this.#bans.peer.get(peerId), nowMs)) return undefined
+    const cooldown = this.#cooldowns.get(peerId)
+    const debt = this.#handshakes.get(peerId)
+    const debtAt = debt === undefined ? nowMs : debt.untilMs - (HANDSHAKE_BURST - 1) * HANDSHAKE_INTERVAL_MS
+    return Math.max(nowMs, live(cooldown, nowMs) ? cooldown!.untilMs : nowMs, debtAt)
   }
 
   /** Strikes remembered for this id or pubkey (the larger), to pass as `priorStrikes` to a new session. */
