@@ -27,8 +27,8 @@ closeAfterEach(
   },
 )
 
-/** A transport that drops the session frames (hello, auth, ...) `drop(n)` picks, by their order. */
-function dropSessionFrames(inner: TransportStrategy, drop: (n: number) => boolean): TransportStrategy & { dropped: number } {
+/** A transport that drops the session frames (hello, auth, ...) `drop(n, bytes)` picks (n: their order). */
+function dropSessionFrames(inner: TransportStrategy, drop: (n: number, bytes: Uint8Array) => boolean): TransportStrategy & { dropped: number } {
   let n = 0
   const wrapper = {
     name: 'drop-session-frames',
@@ -42,7 +42,7 @@ function dropSessionFrames(inner: TransportStrategy, drop: (n: number) => boolea
         },
         leave: () => r.leave(),
         send(peer: string, data: Uint8Array) {
-          if (isSessionFrame(data) && drop(++n)) {
+          if (isSessionFrame(data) && drop(++n, data)) {
             wrapper.dropped++
             return
           }
@@ -156,3 +156,22 @@ describe('a lossy link that flaps', () => {
     }, 60_000)
   }
 })
+
+describe('a peer whose handshakes keep failing', () => {
+  it('is still cooled down: every proof of B lost, A starts few sessions with it in 5 minutes, and nobody is struck', async () => {
+    let wrapper: ReturnType<typeof dropSessionFrames> | undefined
+    // Every auth frame of B is lost (a session frame with type byte 0x41 is an auth).
+    const { a, b, start } = await pair((inner) => (wrapper = dropSessionFrames(inner, (_n, bytes) => bytes[1] === 0x41)))
+    const { faults } = watch(a, b)
+    let sessions = 0
+    a.on('peer:state', (x) => x.to === 'hello-sent' && sessions++)
+    await sleep(5 * 60_000)
+    expect(virtualClock() - start).toBeGreaterThanOrEqual(5 * 60_000)
+    expect(wrapper!.dropped).toBeGreaterThan(3) // B did prove itself, again and again; A never got it
+    expect(a.peers().filter((p) => p.state === 'authenticated')).toEqual([])
+    // 2 s, 8 s, then one per 30 s cool-down + 10 s challenge at most: about 3 + 300 / 40.
+    expect(sessions).toBeLessThanOrEqual(14)
+    expect(faults).toEqual([])
+  })
+})
+
