@@ -58,7 +58,7 @@ export interface PeersetOptions {
   maxClientSessionMs?: number
   /**
    * How long a dropped peer must wait before it may reconnect, in ms. Default 30 s. A handshake that
-   * timed out (often a lost frame) waits less: 2 s, then 8 s, then this, for timeouts in a row.
+   * timed out (often a lost frame) waits less: 5 s, then 20 s, then this, for timeouts in a row.
    */
   reconnectCooldownMs?: number
   /**

@@ -19,13 +19,13 @@ export const HANDSHAKE_BURST = 3
 export const HANDSHAKE_INTERVAL_MS = 20_000
 
 /**
- * Cool-down after a first handshake timed out, ms: 2 s. A handshake that times out may be a single lost
+ * Cool-down after a first handshake timed out, ms: 5 s. A handshake that times out may be a single lost
  * frame or a slow signer between honest peers, so the cool-down starts short and grows fourfold
- * with each timeout in a row ({@link HANDSHAKE_TIMEOUT_COOLDOWNS}: 2 s, 8 s, then the full cool-down);
+ * with each timeout in a row ({@link HANDSHAKE_TIMEOUT_COOLDOWNS}: 5 s, 20 s, then the full cool-down);
  * a session that authenticates clears the count, which is forgotten after {@link TIMEOUT_MEMORY_MS}.
  */
-export const FIRST_TIMEOUT_COOLDOWN_MS = 2_000
-/** Handshake timeouts in a row after which the full cool-down applies (2 s, 8 s, then full). */
+export const FIRST_TIMEOUT_COOLDOWN_MS = 5_000
+/** Handshake timeouts in a row after which the full cool-down applies (5 s, 20 s, then full). */
 export const HANDSHAKE_TIMEOUT_COOLDOWNS = 2
 /** How long handshake timeouts in a row are remembered: 10 minutes. */
 export const TIMEOUT_MEMORY_MS = 600_000

@@ -169,7 +169,7 @@ describe('a peer whose handshakes keep failing', () => {
     expect(virtualClock() - start).toBeGreaterThanOrEqual(5 * 60_000)
     expect(wrapper!.dropped).toBeGreaterThan(3) // B did prove itself, again and again; A never got it
     expect(a.peers().filter((p) => p.state === 'authenticated')).toEqual([])
-    // 2 s, 8 s, then one per 30 s cool-down + 10 s challenge at most: about 3 + 300 / 40.
+    // 5 s, 20 s, then one per 30 s cool-down + 10 s challenge at most: about 3 + 300 / 40.
     expect(sessions).toBeLessThanOrEqual(14)
     expect(faults).toEqual([])
   })
