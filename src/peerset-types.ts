@@ -56,7 +56,10 @@ export interface PeersetOptions {
   maxPeers?: number
   /** How long this peerset stays in the room before it leaves and rejoins (fresh sessions), in ms. Default 6 h. */
   maxClientSessionMs?: number
-  /** How long a dropped peer must wait before it may reconnect, in ms. Default 30 s. */
+  /**
+   * How long a dropped peer must wait before it may reconnect, in ms. Default 30 s. A handshake that
+   * timed out (often a lost frame) waits less: 5 s, then 20 s, then this, for timeouts in a row.
+   */
   reconnectCooldownMs?: number
   /**
    * NIP-13 proof of work (leading zero bits), off by default, so that fresh identities are not free:

@@ -127,6 +127,8 @@ export class FrameRouter {
       // on both sides (within the same cool-downs and limits as any session), and drop the frame.
       if (!this.#peers.isPresent(peerId) || this.#isStaleHello(peerId, data)) return
       entry = this.open(peerId, now)
+      // A hello from a peer cooling down is kept, and answered when its cool-down ends (see `deferHello`).
+      if (!entry && isHelloFrame(data)) this.#peers.deferHello(peerId, data, now)
       if (!entry || !isHelloFrame(data)) return
     }
     this.#receive(peerId, entry, data, now)
@@ -138,6 +140,19 @@ export class FrameRouter {
     const epoch = entry.session.peerEpoch
     if (epoch !== undefined) this.#peers.noteEpoch(peerId, epoch)
     this.apply(peerId, actions)
+  }
+
+  /**
+   * Hellos kept while their peer cooled down whose cool-down is over: a session is opened for each
+   * (within the usual limits) and given the hello, so the peer's waiting session completes instead of
+   * timing out and cooling us down in turn.
+   */
+  answerDeferredHellos(now: number): void {
+    for (const [peerId, hello] of this.#peers.dueHellos(now)) {
+      if (!this.#peers.isPresent(peerId) || this.#peers.get(peerId)) continue
+      const entry = this.open(peerId, now)
+      if (entry) this.#receive(peerId, entry, hello, now)
+    }
   }
 
   /** A hello of a session the peer has ended (below the highest epoch it sent us): no session is opened for it. */

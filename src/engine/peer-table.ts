@@ -4,7 +4,7 @@
  * for a newcomer when the room is full. It opens and forgets sessions; carrying out what a session
  * asks for is the frame router's job.
  */
-import { createPeerSession, DEFAULT_SESSION_LIMITS, isSessionInitiator, TokenBucket, type CloseReason, type PeerSession } from '../session/index.js'
+import { createPeerSession, DEFAULT_SESSION_LIMITS, DEFAULT_SESSION_TIMEOUTS, isSessionInitiator, TokenBucket, type CloseReason, type PeerSession } from '../session/index.js'
 import { addBounded } from './bounded-set.js'
 import type { SyncDriverOptions } from './sync-driver.js'
 
@@ -53,6 +53,9 @@ export const SERVE_BURST = 16_000
 export const MAX_EXPECTED_RECORDS = DEFAULT_SESSION_LIMITS.maxExpectedRecords
 /** Peers whose latest hello epoch is remembered (to drop hellos of their dead sessions). */
 const MAX_REMEMBERED_EPOCHS = 10_000
+/** Hellos kept from peers cooling down, at most (the oldest goes first). */
+export const MAX_DEFERRED_HELLOS = 1_000
+
 /** Peers rotated out lately (kept out for two minutes), remembered at most; expired ones are pruned. */
 export const MAX_ROTATED_OUT = 1_000
 
@@ -68,6 +71,8 @@ export class PeerTable {
   readonly #rotatedOut = new Map<string, number>()
   /** The highest hello epoch seen from each peer (a bounded, oldest-first map). */
   readonly #peerEpochs = new Map<string, number>()
+  /** The latest hello of each peer that said hello while cooling down, and when it came (see `deferHello`). */
+  readonly #deferred = new Map<string, { hello: Uint8Array; atMs: number }>()
   /** Our latest session epoch: it grows with every session we start (see `nextEpoch`). */
   #epoch = 0
 
@@ -144,6 +149,38 @@ export class PeerTable {
     return entry
   }
 
+  /**
+   * A hello from a peer that may not start a session now. If it is only cooling down or paying down
+   * its handshakes (not banned), and it may start one before the peer's session would give up on our answer (`challengeMs`), the
+   * hello is kept (the latest per peer, at most {@link MAX_DEFERRED_HELLOS}) to be answered then: a
+   * dropped hello would make an honest peer time out and cool us down in turn, while a peer that
+   * keeps failing gets the full cool-down and its hellos are still dropped.
+   */
+  deferHello(peerId: string, hello: Uint8Array, now: number): void {
+    const { registry } = this.#o
+    const until = registry.connectableAt(peerId, now)
+    if (until === undefined) return
+    const challengeMs = this.#o.sessionTimeouts?.challengeMs ?? DEFAULT_SESSION_TIMEOUTS.challengeMs
+    if (until - now >= challengeMs) return
+    this.#deferred.delete(peerId)
+    if (this.#deferred.size >= MAX_DEFERRED_HELLOS) this.#deferred.delete(this.#deferred.keys().next().value!)
+    this.#deferred.set(peerId, { hello, atMs: now })
+  }
+
+  /** Kept hellos whose peer may start a session now (taken out); stale ones (older than `challengeMs`) are forgotten. */
+  dueHellos(now: number): Array<[string, Uint8Array]> {
+    const due: Array<[string, Uint8Array]> = []
+    const challengeMs = this.#o.sessionTimeouts?.challengeMs ?? DEFAULT_SESSION_TIMEOUTS.challengeMs
+    for (const [peerId, { hello, atMs }] of this.#deferred) {
+      if (now - atMs >= challengeMs) this.#deferred.delete(peerId)
+      else if (this.#o.registry.canConnect(peerId, undefined, now)) {
+        this.#deferred.delete(peerId)
+        due.push([peerId, hello])
+      }
+    }
+    return due
+  }
+
   /** The highest hello epoch seen from `peerId` (0 if none): a hello below it is of a dead session. */
   peerEpoch(peerId: string): number {
     return this.#peerEpochs.get(peerId) ?? 0
@@ -202,7 +239,8 @@ export class PeerTable {
 
   /** Record in the registry why a session ended (a cool-down, its strikes). */
   dropped(peerId: string, now: number, reason: CloseReason, entry: PeerEntry | undefined): void {
-    this.#o.registry.drop(peerId, now, { reason, pubkey: entry?.session.peerPubkey, strikes: entry?.session.strikes ?? 0, authenticated: entry?.authenticated ?? false })
+    const session = entry?.session
+    this.#o.registry.drop(peerId, now, { reason, pubkey: session?.peerPubkey, strikes: session?.strikes ?? 0, authenticated: entry?.authenticated ?? false, answered: session?.peerEpoch !== undefined })
   }
 
   /** Ban a peer (and its key) until `untilMs`. */

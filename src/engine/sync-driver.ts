@@ -222,6 +222,7 @@ export class SyncDriver {
     this.#guard(() => {
       const now = this.#o.clock()
       for (const [peerId, entry] of this.#peers.entries()) this.#router.apply(peerId, entry.session.tick(now))
+      this.#router.answerDeferredHellos(now)
       const victim = this.#peers.rotate(now)
       if (victim) this.#router.apply(victim[0], victim[1].session.close('local', 'the room is full: making room for a newcomer'))
       // A dropped peer that is still present: the initiator reconnects once its cool-down is over,

@@ -18,6 +18,20 @@ export const HANDSHAKE_BURST = 3
 /** How often a peer id earns one more session that may end before authentication: 20 s. */
 export const HANDSHAKE_INTERVAL_MS = 20_000
 
+/**
+ * Cool-down after a first handshake timed out, ms: 5 s. A handshake that times out may be a single lost
+ * frame or a slow signer between honest peers, so the cool-down starts short and grows fourfold
+ * with each timeout in a row ({@link HANDSHAKE_TIMEOUT_COOLDOWNS}: 5 s, 20 s, then the full cool-down);
+ * a session that authenticates clears the count, which is forgotten after {@link TIMEOUT_MEMORY_MS}.
+ */
+export const FIRST_TIMEOUT_COOLDOWN_MS = 5_000
+/** Handshake timeouts in a row after which the full cool-down applies (5 s, 20 s, then full). */
+export const HANDSHAKE_TIMEOUT_COOLDOWNS = 2
+/** How long handshake timeouts in a row are remembered: 10 minutes. */
+export const TIMEOUT_MEMORY_MS = 600_000
+/** Close reasons that get the growing cool-down when the session did not authenticate. */
+const HANDSHAKE_TIMEOUTS: ReadonlySet<CloseReason> = new Set(['challenge-timeout', 'handshake-timeout'])
+
 /** Close reasons after which a peer may reconnect at once: ends that are nobody's fault (a re-authentication, a goodbye, leaving the room). */
 const NO_COOLDOWN: ReadonlySet<CloseReason> = new Set(['re-auth', 'local', 'peer-closed', 'peer-left'])
 
@@ -45,6 +59,12 @@ export interface DropInfo {
    * since each handshake may cost us a signature and proof of work.
    */
   authenticated?: boolean
+  /**
+   * Whether we answered the peer's hello in that session (signed a proof for it). Default `true`. A
+   * session that ended before we got the peer's hello cost us no signature, so it costs the peer id
+   * no handshake (a link that flaps during handshakes must not hold honest peers apart).
+   */
+  answered?: boolean
 }
 
 /** An entry of the serialized registry. `kind` says whether `key` is a transport id or a pubkey. */
@@ -89,6 +109,8 @@ export class PeerRegistry {
   readonly #cooldowns = new Map<string, Entry>()
   /** Handshake debt per peer id: `untilMs` is when it is paid off (a leaky bucket in one number). */
   readonly #handshakes = new Map<string, Entry>()
+  /** Handshake timeouts in a row per peer id (`count`), forgotten at `untilMs`. */
+  readonly #timeouts = new Map<string, Entry>()
 
   constructor(options: PeerRegistryOptions = {}) {
     if (typeof options !== 'object' || options === null) throw fail('options must be an object')
@@ -144,8 +166,9 @@ export class PeerRegistry {
   drop(peerId: string, nowMs: number, info: DropInfo = {}): void {
     checkKey(peerId, 'peerId')
     checkTime(nowMs)
-    if (info.reason === undefined || !NO_COOLDOWN.has(info.reason)) this.#put(this.#cooldowns, peerId, { untilMs: nowMs + this.#cooldownMs, count: 0 })
-    if (info.authenticated === false && info.reason !== 'local') {
+    if (info.reason === undefined || !NO_COOLDOWN.has(info.reason)) this.#put(this.#cooldowns, peerId, { untilMs: nowMs + this.#cooldownFor(peerId, nowMs, info), count: 0 })
+    if (info.authenticated === true) this.#timeouts.delete(peerId)
+    if (info.authenticated === false && info.reason !== 'local' && info.answered !== false) {
       const paidOffAt = Math.max(this.#handshakes.get(peerId)?.untilMs ?? nowMs, nowMs) + HANDSHAKE_INTERVAL_MS
       this.#handshakes.delete(peerId)
       this.#put(this.#handshakes, peerId, { untilMs: paidOffAt, count: 0 })
@@ -156,6 +179,33 @@ export class PeerRegistry {
     const strike = { untilMs: nowMs + this.#strikeMemoryMs, count }
     this.#put(this.#strikes.peer, peerId, strike)
     if (info.pubkey !== undefined) this.#put(this.#strikes.pubkey, checkKey(info.pubkey, 'pubkey'), { ...strike })
+  }
+
+  /**
+   * The cool-down of a drop: the full one, except for a handshake timeout (see
+   * {@link FIRST_TIMEOUT_COOLDOWN_MS}), whose cool-down grows with the timeouts in a row.
+   */
+  #cooldownFor(peerId: string, nowMs: number, info: DropInfo): number {
+    if (info.authenticated !== false || info.reason === undefined || !HANDSHAKE_TIMEOUTS.has(info.reason) || (info.strikes ?? 0) > 0) return this.#cooldownMs
+    const known = this.#timeouts.get(peerId)
+    const count = live(known, nowMs) ? known!.count + 1 : 1
+    this.#timeouts.delete(peerId)
+    this.#put(this.#timeouts, peerId, { untilMs: nowMs + TIMEOUT_MEMORY_MS, count })
+    if (count > HANDSHAKE_TIMEOUT_COOLDOWNS) return this.#cooldownMs
+    return Math.min(this.#cooldownMs, FIRST_TIMEOUT_COOLDOWN_MS * 4 ** (count - 1))
+  }
+
+  /**
+   * When `peerId` may start a session again (its cool-down over, its handshakes paid down enough):
+   * `nowMs` if it may now, `undefined` if its id is banned.
+   */
+  connectableAt(peerId: string, nowMs: number): number | undefined {
+    checkTime(nowMs)
+    if (live(this.#bans.peer.get(peerId), nowMs)) return undefined
+    const cooldown = this.#cooldowns.get(peerId)
+    const debt = this.#handshakes.get(peerId)
+    const debtAt = debt === undefined ? nowMs : debt.untilMs - (HANDSHAKE_BURST - 1) * HANDSHAKE_INTERVAL_MS
+    return Math.max(nowMs, live(cooldown, nowMs) ? cooldown!.untilMs : nowMs, debtAt)
   }
 
   /** Strikes remembered for this id or pubkey (the larger), to pass as `priorStrikes` to a new session. */
@@ -214,7 +264,7 @@ export class PeerRegistry {
   }
 
   #maps(): Map<string, Entry>[] {
-    return [this.#bans.peer, this.#bans.pubkey, this.#strikes.peer, this.#strikes.pubkey, this.#cooldowns, this.#handshakes]
+    return [this.#bans.peer, this.#bans.pubkey, this.#strikes.peer, this.#strikes.pubkey, this.#cooldowns, this.#handshakes, this.#timeouts]
   }
 
   /** Sets an entry (merged with an existing one: the later expiry, the larger count); at capacity, evicts the entry that expires first. */

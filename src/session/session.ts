@@ -93,6 +93,12 @@ export class PeerSession {
   #reanswers = 0
   /** Bumped whenever we start a proof: a proof finished for an older hello is dropped. */
   #proofGeneration = 0
+  /** Our proof as sent, kept to send again until the peer shows it accepted it (see `#confirmTick`). */
+  #ourAuth: Uint8Array | undefined
+  /** Whether the peer sent a sync frame, ping or pong since we authenticated: then it accepted our proof. */
+  #confirmed = false
+  /** Copies of our proof sent since we authenticated. */
+  #proofResends = 0
 
   constructor(options: PeerSessionOptions) {
     this.#o = resolveSessionOptions(options)
@@ -196,6 +202,7 @@ export class PeerSession {
       if (version !== PROTOCOL_VERSION) return this.#strike('malformed', `sync frame of unknown version ${version}`, now)
       const actions: SessionAction[] = []
       if (!this.#move('sync', actions)) return this.#wrongState('sync', now)
+      this.#confirmed = true
       actions.push({ type: 'deliver', bytes })
       return actions
     }
@@ -232,6 +239,7 @@ export class PeerSession {
       if (now - started >= t.handshakeMs) return this.#close('handshake-timeout', `not authenticated within ${t.handshakeMs} ms`)
       return []
     }
+    if (!this.#confirmed) return this.#confirmTick(now)
     const silentMs = now - (this.#lastReceivedAtMs ?? started)
     if (silentMs >= t.idleMs) return this.#close('idle-timeout', `nothing received for ${silentMs} ms`)
     if (now >= this.#reauthAtMs()) return this.#close('re-auth', `the session reached its maximum of ${t.maxSessionMs} ms`)
@@ -251,6 +259,7 @@ export class PeerSession {
       const handshake = started + t.handshakeMs
       return this.#theirProofVerified ? handshake : Math.min(handshake, started + t.challengeMs)
     }
+    if (!this.#confirmed) return this.#confirmDeadlineMs()
     return Math.min((this.#lastReceivedAtMs ?? started) + t.idleMs, this.#reauthAtMs(), this.#pingAtMs())
   }
 
@@ -300,6 +309,33 @@ export class PeerSession {
     this.#budgetAt(this.#clockMs).cancelExpectedRecords(n)
   }
 
+  /**
+   * Authenticated, and the peer has not shown yet that it accepted our proof (no sync frame, ping or
+   * pong since): our proof may have been lost, and the peer would wait for it until its challenge
+   * timeout while we sync into the void. So we send a copy of the proof (the same bytes: no new
+   * signature, and a copy is dropped by a session that has it or that has ended) with a ping, whose
+   * pong confirms, at 1, 2, 4 and 8 s; still nothing after `challengeMs`: the session closes with
+   * `challenge-timeout` (the peer never accepted it) instead of staying half-open.
+   */
+  #confirmTick(now: number): SessionAction[] {
+    const since = now - (this.#authenticatedAtMs ?? now)
+    if (since >= this.#o.timeouts.challengeMs) {
+      return this.#close('challenge-timeout', `the peer did not confirm our proof within ${this.#o.timeouts.challengeMs} ms of authentication`)
+    }
+    if (now < this.#confirmDeadlineMs() || this.#ourAuth === undefined) return []
+    this.#proofResends++
+    this.#lastPingAtMs = now
+    return [{ type: 'send', bytes: this.#ourAuth }, send({ type: 'ping' })]
+  }
+
+  /** When `#confirmTick` next has something to do. */
+  #confirmDeadlineMs(): number {
+    const at = this.#authenticatedAtMs ?? 0
+    const challenge = at + this.#o.timeouts.challengeMs
+    if (this.#ourAuth === undefined || this.#proofResends >= PROOF_RESENDS) return challenge
+    return Math.min(challenge, at + PROOF_RESEND_MS * 2 ** this.#proofResends)
+  }
+
   #handle(message: SessionMessage, bytes: Uint8Array, now: number): SessionAction[] {
     switch (message.type) {
       case 'hello':
@@ -309,6 +345,7 @@ export class PeerSession {
       case 'ping': {
         const actions: SessionAction[] = []
         this.#move('ping', actions)
+        this.#confirmed = true
         actions.push(send({ type: 'pong' }))
         return actions
       }
@@ -316,6 +353,7 @@ export class PeerSession {
         const actions: SessionAction[] = []
         if (Number.isFinite(this.#lastPingAtMs)) this.#rttMs = now - this.#lastPingAtMs
         this.#move('pong', actions)
+        this.#confirmed = true
         return actions
       }
       case 'bye':
@@ -389,7 +427,8 @@ export class PeerSession {
     if (proof === undefined || generation !== this.#proofGeneration) return [] // ended, or a newer hello came while we signed
     const actions: SessionAction[] = []
     if (!this.#move('proof-sent', actions)) return [] // ended while we were signing
-    actions.push(send({ type: 'auth', proof }))
+    this.#ourAuth = encodeSessionMessage({ type: 'auth', proof })
+    actions.push({ type: 'send', bytes: this.#ourAuth })
     if (this.#state === 'authenticated') this.#authenticated(actions)
     return actions
   }
@@ -542,6 +581,10 @@ export class PeerSession {
 
 /** Newer hellos a session answers before authentication (each costs a signature); later ones are dropped. */
 export const MAX_REANSWERS = 2
+/** First wait after authentication before our proof is sent again if the peer has not confirmed it, ms (then doubled). */
+export const PROOF_RESEND_MS = 1_000
+/** Most copies of our proof sent again in one session (at 1, 2, 4 and 8 s). */
+export const PROOF_RESENDS = 4
 
 /** The first value of the proof tag named `name`, if any. */
 function tagValue(tags: readonly (readonly string[])[], name: string): string | undefined {

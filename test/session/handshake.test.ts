@@ -206,6 +206,7 @@ describe('re-authentication', () => {
   it('the initiator ends an expired session with re-auth; the other side follows on its bye', async () => {
     const { a, b } = pair({ timeouts: { idleMs: 10 * 3_600_000 } }, { timeouts: { idleMs: 10 * 3_600_000 } })
     await link(a, b, T0)
+    for (const s of [a, b]) s.receive(SYNC_FRAME, T0) // each peer shows it accepted the other's proof
     const [initiator, responder]: PeerSession[] = a.selfId < b.selfId ? [a, b] : [b, a]
     expect(responder!.tick(T0 + 3_600_000)).toEqual([])
     const ended = initiator!.tick(T0 + 3_600_000)

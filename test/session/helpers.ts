@@ -145,6 +145,8 @@ export async function authenticatedSession(options: Partial<PeerSessionOptions> 
   const log = [...started, ...(await settle(session.receive(remote.hello(), T0)))]
   log.push(...session.receive(await remote.auth(helloOf(started), T0), T0))
   if (session.state !== 'authenticated') throw new Error(`expected authenticated, got ${session.state}`)
+  // The peer's first sync frame shows it accepted our proof (else the session sends it again, then closes).
+  session.receive(SYNC_FRAME, T0)
   return { session, remote, log }
 }
 

@@ -1,6 +1,7 @@
 /** Who may connect: cool-downs, bans by transport id and pubkey, remembered strikes, persistence. */
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_RECONNECT_COOLDOWN_MS, PeerRegistry } from '../../src/session/index.js'
+import { FIRST_TIMEOUT_COOLDOWN_MS } from '../../src/session/registry.js'
 import { T0 } from './helpers.js'
 
 const KEY = 'ab'.repeat(32)
@@ -115,5 +116,58 @@ describe('sessions that end before authentication', () => {
     for (let i = 0; i < 10; i++) registry.drop('p', 0, { reason: 'peer-closed', authenticated: true })
     for (let i = 0; i < 10; i++) registry.drop('p', 0, { reason: 'local', authenticated: false })
     expect(registry.canConnect('p', undefined, 0)).toBe(true)
+  })
+})
+
+describe('cool-down after a handshake timeout', () => {
+  const timedOut = { reason: 'challenge-timeout', authenticated: false } as const
+
+  it('a first timeout from a clean record cools down 5 s, then 20 s, then the full cool-down', () => {
+    const registry = new PeerRegistry()
+    const waits: number[] = []
+    let t = T0
+    for (let i = 0; i < 4; i++) {
+      registry.drop('p', t, timedOut)
+      const at = registry.connectableAt('p', t)!
+      waits.push(at - t)
+      t = at + 10_000 // the next handshake times out 10 s later
+    }
+    expect(waits.slice(0, 3)).toEqual([FIRST_TIMEOUT_COOLDOWN_MS, 4 * FIRST_TIMEOUT_COOLDOWN_MS, DEFAULT_RECONNECT_COOLDOWN_MS])
+    expect(waits[3]).toBeGreaterThanOrEqual(DEFAULT_RECONNECT_COOLDOWN_MS)
+  })
+
+  it('a peer that keeps timing out is held back as before: at most 2 handshakes a minute after the first three', () => {
+    const registry = new PeerRegistry()
+    let started = 0
+    for (let t = 0; t < 10 * 60_000; t += 100) {
+      if (!registry.canConnect('failing', undefined, t)) continue
+      started++
+      // Each of its handshakes times out (challengeMs later, here at once to be strict).
+      registry.drop('failing', t, { reason: 'handshake-timeout', authenticated: false })
+    }
+    // 3 quick ones (0 s, 5 s, 25 s), then one per full cool-down (30 s): 3 + 590/30.
+    expect(started).toBeLessThanOrEqual(3 + 20)
+    expect(started).toBeGreaterThan(3)
+  })
+
+  it('a session that authenticates clears the count; a peer with strikes gets the full cool-down', () => {
+    const registry = new PeerRegistry()
+    registry.drop('p', 0, timedOut)
+    registry.drop('p', 100_000, timedOut)
+    registry.drop('p', 200_000, { reason: 'peer-closed', authenticated: true })
+    registry.drop('p', 300_000, timedOut)
+    expect(registry.connectableAt('p', 300_000)).toBe(300_000 + FIRST_TIMEOUT_COOLDOWN_MS)
+    registry.drop('q', 0, { ...timedOut, strikes: 1 })
+    expect(registry.connectableAt('q', 0)).toBe(DEFAULT_RECONNECT_COOLDOWN_MS)
+    registry.drop('r', 0, { reason: 'auth-failed', authenticated: false })
+    expect(registry.connectableAt('r', 0)).toBe(DEFAULT_RECONNECT_COOLDOWN_MS)
+  })
+
+  it('a session that ended before we answered its hello costs no handshake; a banned id is never connectable', () => {
+    const registry = new PeerRegistry({ cooldownMs: 0 })
+    for (let i = 0; i < 10; i++) registry.drop('p', 0, { reason: 'peer-left', authenticated: false, answered: false })
+    expect(registry.canConnect('p', undefined, 0)).toBe(true)
+    registry.ban('p', undefined, 1_000)
+    expect(registry.connectableAt('p', 0)).toBeUndefined()
   })
 })

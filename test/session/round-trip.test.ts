@@ -1,7 +1,7 @@
 /** `PeerSession.rttMs`: the handshake's round trip, then each keepalive's (time passed in). */
 import { describe, expect, it } from 'vitest'
 import { encodeSessionMessage } from '../../src/session/index.js'
-import { RemotePeer, T0, helloOf, newSession, sent, settle } from './helpers.js'
+import { RemotePeer, SYNC_FRAME, T0, helloOf, newSession, sent, settle } from './helpers.js'
 
 const PONG = encodeSessionMessage({ type: 'pong' })
 
@@ -15,6 +15,7 @@ describe('round-trip time', () => {
     session.receive(await remote.auth(helloOf(started), T0 + 90), T0 + 90)
     expect(session.state).toBe('authenticated')
     expect(session.rttMs).toBe(90)
+    session.receive(SYNC_FRAME, T0 + 90) // the peer accepted our proof
 
     expect(sent(session.tick(T0 + 90 + 30_000))).toEqual([{ type: 'ping' }])
     session.receive(PONG, T0 + 90 + 30_000 + 125)

@@ -118,3 +118,48 @@ describe('maximum client session', () => {
     expect(() => clientSessionEndsAt(T0, { jitter: 1 })).toThrow(/jitter/)
   })
 })
+
+describe('a proof the peer may not have received', () => {
+  /** Authenticated, and the peer has sent nothing since: our proof may have been lost. */
+  async function unconfirmed() {
+    const { session } = newSession()
+    const remote = new RemotePeer({ id: session.peerId, sessionId: session.selfId })
+    const started = session.start(T0)
+    const answered = await settle(session.receive(remote.hello(), T0))
+    const ourAuth = ofType(answered, 'send').find((a) => sent([a])[0]?.type === 'auth')!.bytes
+    session.receive(await remote.auth(helloOf(started), T0), T0)
+    expect(session.state).toBe('authenticated')
+    return { session, ourAuth }
+  }
+
+  it('is sent again (the same bytes, with a ping) at 1, 2, 4 and 8 s until the peer confirms', async () => {
+    const { session, ourAuth } = await unconfirmed()
+    const resent: number[] = []
+    for (let t = T0; t < T0 + 9_000; t += 100) {
+      const actions = ofType(session.tick(t), 'send')
+      if (actions.length === 0) continue
+      expect(actions[0]!.bytes).toEqual(ourAuth)
+      expect(sent(actions.slice(1))).toEqual([{ type: 'ping' }])
+      resent.push(t - T0)
+    }
+    expect(resent).toEqual([1_000, 2_000, 4_000, 8_000])
+  })
+
+  it('the session closes with challenge-timeout if the peer never confirms (no half-open session), with no strike', async () => {
+    const { session } = await unconfirmed()
+    expect(session.nextDeadlineMs()).toBe(T0 + 1_000)
+    for (let t = T0; t < T0 + 10_000; t += 500) expect(ofType(session.tick(t), 'close')).toEqual([])
+    expect(ofType(session.tick(T0 + 10_000), 'close')[0]?.reason).toBe('challenge-timeout')
+    expect(session.strikes).toBe(0)
+  })
+
+  it('a pong (or any sync frame or ping) confirms: no more copies, and the usual keepalive', async () => {
+    const { session } = await unconfirmed()
+    session.tick(T0 + 1_000)
+    session.receive(PONG, T0 + 1_050)
+    expect(session.rttMs).toBe(50)
+    expect(session.tick(T0 + 2_000)).toEqual([])
+    expect(session.tick(T0 + 20_000)).toEqual([])
+    expect(sent(session.tick(T0 + 1_050 + 30_000))).toEqual([{ type: 'ping' }])
+  })
+})
