@@ -4,6 +4,7 @@
  * (each one a `signEvent` call, which a NIP-07 extension may show to its user) per minute. Driven on
  * virtual time, so a slow machine cannot make it pass or fail.
  */
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { keptSetRulesOf } from '../../src/engine/options.js'
 import { acceptAll } from '../../src/moderation/index.js'
@@ -90,7 +91,7 @@ describe('a peer that never authenticates', () => {
       for (let t = 0; t < MINUTE; t += 100) {
         w.raw.send(honestId, helloFrom(Date.now() + hellos++, honestId))
         await sleep(20)
-        w.raw.send(honestId, ending === 'bye' ? bye : new Uint8Array([2, 0x4f, 1, 2, 3]))
+        w.raw.send(honestId, ending === 'bye' ? bye : new Uint8Array([PROTOCOL_VERSION, 0x4f, 1, 2, 3]))
         await sleep(80)
       }
       const signed = w.signatures() - startedWith

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
+import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES, PROTOCOL_VERSION } from '../../src/protocol/messages.js'
 import { createIdentity, type Identity, type Signer } from '../../src/identity/index.js'
 import type { NostrEvent, UnsignedEvent } from '../../src/record/index.js'
 import {
@@ -133,7 +133,7 @@ async function bringTo(state: SessionState, strikeThreshold: number, now: number
     encodeSessionMessage({ type: 'pong' }),
     encodeSessionMessage({ type: 'bye', reason: 're-auth', detail: 'x' }),
     SYNC_FRAME,
-    new Uint8Array([2, MESSAGE_TYPE_CODES.records, 3, 0, 0]),
+    new Uint8Array([PROTOCOL_VERSION, MESSAGE_TYPE_CODES.records, 3, 0, 0]),
   ]
   return subject
 }

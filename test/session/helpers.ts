@@ -1,4 +1,5 @@
 /** Shared helpers of the session tests: sessions, a scripted remote peer, and a two-session link. */
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { createIdentity } from '../../src/identity/index.js'
 import type { Identity, Signer } from '../../src/identity/index.js'
@@ -22,7 +23,7 @@ export const ROOM = 'peerset-test-room'
 export const T0 = 1_800_000_000_000
 export const SETTINGS: SessionSettings = { granularity: { intervalMs: 86_400_000, retentionBuckets: 90 }, moderationDigest: 'default/1' }
 /** A frame of the sync codec (type 0x01, `root`): the session only routes it. */
-export const SYNC_FRAME = new Uint8Array([2, 0x01, 0, 0, 0])
+export const SYNC_FRAME = new Uint8Array([PROTOCOL_VERSION, 0x01, 0, 0, 0])
 
 /** A session of `identity` (default: a fresh one) as 'self' talking to 'peer'. */
 export function newSession(options: Partial<PeerSessionOptions> & { identity?: Identity } = {}): { session: PeerSession; identity: Identity } {

@@ -3,7 +3,7 @@
  * asked for never count as a flood; moderation is not the session's business.
  */
 import { describe, expect, it } from 'vitest'
-import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES } from '../../src/protocol/messages.js'
+import { MAX_FRAME_BYTES, MESSAGE_TYPE_CODES, PROTOCOL_VERSION } from '../../src/protocol/messages.js'
 import { DEFAULT_SESSION_LIMITS, SESSION_PROTOCOL_VERSION, encodeSessionMessage, type PeerSession, type SessionAction } from '../../src/session/index.js'
 import { createIdentity } from '../../src/identity/index.js'
 import { RemotePeer, SYNC_FRAME, T0, authenticatedSession, deferredSigner, newSession, ofType } from './helpers.js'
@@ -13,7 +13,7 @@ const PING = encodeSessionMessage({ type: 'ping' })
 /** A sync `records` frame claiming `count` records, padded to `size` bytes. */
 function recordsFrame(count: number, size = 64): Uint8Array {
   const frame = new Uint8Array(size)
-  frame.set([2, MESSAGE_TYPE_CODES.records, count])
+  frame.set([PROTOCOL_VERSION, MESSAGE_TYPE_CODES.records, count])
   return frame
 }
 
@@ -76,7 +76,7 @@ describe('rate limits', () => {
   it('a byte flood of unsolicited sync frames is a rate-bytes strike', async () => {
     const { session } = await authenticatedSession()
     const big = new Uint8Array(MAX_FRAME_BYTES)
-    big.set([2, 0x01])
+    big.set([PROTOCOL_VERSION, 0x01])
     const actions = feed(session, big, 300, T0)
     expect(ofType(actions, 'deliver').length).toBe(Math.floor(4_194_304 / MAX_FRAME_BYTES))
     expect(ofType(actions, 'strike')[0]?.reason).toBe('rate-bytes')
@@ -136,8 +136,8 @@ describe('records: flow control, not punishment', () => {
       countRecords: (bytes) => bytes[2]! * 100,
       limits: { unsolicitedRecordBurst: 250 },
     })
-    expect(ofType(session.receive(new Uint8Array([2, 0x30, 2]), T0), 'deliver')).toHaveLength(1)
-    expect(ofType(session.receive(new Uint8Array([2, 0x30, 1]), T0), 'strike')[0]?.reason).toBe('record-flood')
+    expect(ofType(session.receive(new Uint8Array([PROTOCOL_VERSION, 0x30, 2]), T0), 'deliver')).toHaveLength(1)
+    expect(ofType(session.receive(new Uint8Array([PROTOCOL_VERSION, 0x30, 1]), T0), 'strike')[0]?.reason).toBe('record-flood')
   })
 })
 

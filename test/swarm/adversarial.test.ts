@@ -14,6 +14,7 @@
  *
  * The last test uses a malicious Peerset instead (built from the public API with a rigged store).
  */
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   createMemoryNetwork,
@@ -253,7 +254,7 @@ function garbageSymbols(a: Attacker, from: number, n: number, total: number): Ar
 function garbage(a: Attacker): Uint8Array[] {
   const [want] = encodeMessage({ type: 'want', ids: Array.from({ length: 4 }, () => a.hex(32)) })
   return [
-    new Uint8Array([2, 1 + Math.floor(a.random() * 7), ...a.bytes(Math.floor(a.random() * 120))]), // sync types, garbage body
+    new Uint8Array([PROTOCOL_VERSION, 1 + Math.floor(a.random() * 7), ...a.bytes(Math.floor(a.random() * 120))]), // sync types, garbage body
     want!.subarray(0, want!.length - 5), // truncated
     new Uint8Array([...want!, 0]), // trailing byte
   ]
