@@ -4,6 +4,7 @@ export { defineRule, type ModerationRule, type RuleDefinition, type RuleVerdict 
 export { createModeration, type ModerationOptions, type ModerationPipeline } from './pipeline.js'
 export { createContentRule, type ContentReason, type ContentRuleOptions } from './rules/content.js'
 export { createBadWordsRule, type BadWordsRuleOptions } from './rules/bad-words.js'
+export type { EnglishProfaneWord } from './rules/bad-words-data.js'
 export { createLinkRule, type LinkReason, type LinkRuleOptions } from './rules/links.js'
 export { createLinkCheckRule, type LinkCheck } from './rules/link-check.js'
 export { createDuplicateRule, type DuplicateRuleOptions } from './rules/duplicates.js'

@@ -4,9 +4,9 @@
  * English-dataset constants used before the load match obscenity.
  */
 import fc from 'fast-check'
-import { DataSet, englishDataset, parseRawPattern } from 'obscenity'
+import { DataSet, englishDataset, parseRawPattern, type EnglishProfaneWord as ObscenityWord } from 'obscenity'
 import { describe, expect, it, vi } from 'vitest'
-import { ENGLISH_DATASET_SHA256, ENGLISH_WORDS, isValidPattern } from '../../src/moderation/rules/bad-words-data.js'
+import { ENGLISH_DATASET_SHA256, ENGLISH_WORDS, isValidPattern, type EnglishProfaneWord } from '../../src/moderation/rules/bad-words-data.js'
 import { canonicalJson, sha256Hex } from '../../src/moderation/canonical.js'
 import { contextOf, fakeRecord } from './helpers.js'
 
@@ -62,6 +62,10 @@ describe('bad-words before its word list has loaded', () => {
 
 describe('what bad-words knows without obscenity', () => {
   it("has obscenity's English word list and dataset fingerprint", () => {
+    // The public type excludeWords takes is obscenity's, word for word (`npm run typecheck` fails otherwise).
+    type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+    const sameType: Same<EnglishProfaneWord, ObscenityWord> = true
+    expect(sameType).toBe(true)
     expect([...ENGLISH_WORDS]).toEqual(englishWords())
     expect(ENGLISH_DATASET_SHA256).toBe(englishDatasetSha256())
   })

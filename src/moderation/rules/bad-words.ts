@@ -5,12 +5,11 @@
  * their own; until it has loaded, `check` answers with a promise (the engine waits for it), so no
  * record is judged without the list.
  */
-import type { EnglishProfaneWord } from 'obscenity'
 import { canonicalJson, sha256Hex } from '../canonical.js'
 import { booleanOr, invalid, optionsObject, stringList } from '../options.js'
 import type { ModerationRule, RuleVerdict } from '../rule.js'
 import type { BadWordsLists } from './bad-words-matcher.js'
-import { ENGLISH_DATASET_SHA256, ENGLISH_WORDS, isValidPattern } from './bad-words-data.js'
+import { ENGLISH_DATASET_SHA256, ENGLISH_WORDS, isValidPattern, type EnglishProfaneWord } from './bad-words-data.js'
 
 /** Options of {@link createBadWordsRule}. Word entries use obscenity's pattern syntax (see below). */
 export interface BadWordsRuleOptions {
@@ -63,7 +62,7 @@ export function createBadWordsRule(options?: BadWordsRuleOptions): ModerationRul
 
   if (words === undefined) {
     excludeWords.forEach((word, i) => {
-      if (!ENGLISH_WORDS.includes(word)) invalid(`badWords.excludeWords[${i}]`, `is not a word of the English dataset: ${JSON.stringify(word)}`)
+      if (!(ENGLISH_WORDS as readonly string[]).includes(word)) invalid(`badWords.excludeWords[${i}]`, `is not a word of the English dataset: ${JSON.stringify(word)}`)
     })
   }
   const lists: BadWordsLists = { words, extraWords, excludeWords, allowedTerms }
