@@ -101,40 +101,26 @@ describe('trysteroTransport', () => {
 
   it.each(['torrent', 'nostr'] as const)('%s: once its last room has left, a Node process ends by itself; a room joined afterwards signals again', async (strategy) => {
     const { url } = await signalling(strategy)
-    const child = spawn(process.execPath, ['--import', 'tsx', LEAVE, url, strategy], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let exitCode: number | null | undefined
-    child.on('exit', (code) => (exitCode = code))
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    })
-    const lines: Array<Record<string, string>> = []
-    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+    const { lines, exitCode } = spawnLeaveChild(url, strategy)
     await until(() => lines.some((l) => l['event'] === 'left-c'), 60_000, 'the child to join and leave its rooms')
     // Leaving one of two rooms leaves the other's signalling alone.
     expect(lines).toEqual([{ event: 'left-a', b: 'open' }, { event: 'left-b' }, { event: 'c-open' }, { event: 'left-c' }])
     // trystero's sockets are process-wide: open, they would keep the child alive for ever.
-    await until(() => exitCode !== undefined, 20_000, 'the child to exit by itself after its last room left')
-    expect(exitCode).toBe(0)
+    await until(() => exitCode() !== undefined, 20_000, 'the child to exit by itself after its last room left')
+    expect(exitCode()).toBe(0)
   }, 120_000)
 
   it('a Node process that was connected to a peer ends by itself once both have left the room', async () => {
     const { url } = await tracker()
     const room = `leave-peer-${Date.now()}`
     const me = track(await trysteroTransport({ appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) }).join(room, noHandlers))
-    const child = spawn(process.execPath, ['--import', 'tsx', LEAVE, url, 'torrent', room], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let exitCode: number | null | undefined
-    child.on('exit', (code) => (exitCode = code))
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    })
-    const lines: Array<Record<string, string>> = []
-    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+    const { lines, exitCode } = spawnLeaveChild(url, 'torrent', room)
     await until(() => lines.some((l) => l['event'] === 'left-peer'), 60_000, 'the child to meet us and leave')
     expect(lines.map((l) => l['event'])).toEqual(['met', 'left-peer'])
     await me.leave()
     // trystero keeps a peer's connection for reuse after the room left; open, it would keep the child alive.
-    await until(() => exitCode !== undefined, 20_000, 'the child to exit by itself after its room left')
-    expect(exitCode).toBe(0)
+    await until(() => exitCode() !== undefined, 20_000, 'the child to exit by itself after its room left')
+    expect(exitCode()).toBe(0)
   }, 120_000)
 
   it.each(['torrent', 'nostr'] as const)('%s: connects to a peer in another process and carries whole binary frames both ways', async (strategy) => {
@@ -175,3 +161,16 @@ describe('trysteroTransport', () => {
     await until(() => left.includes(echoId), 30_000, 'the echo peer to leave')
   }, 240_000)
 })
+
+/** Starts the leave-test child (trystero-leave-peer.ts) with `args`: the JSON lines it prints, and its exit code once it exits. */
+function spawnLeaveChild(...args: string[]): { lines: Array<Record<string, string>>; exitCode: () => number | null | undefined } {
+  const child = spawn(process.execPath, ['--import', 'tsx', LEAVE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let exitCode: number | null | undefined
+  child.on('exit', (code) => (exitCode = code))
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const lines: Array<Record<string, string>> = []
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, string>))
+  return { lines, exitCode: () => exitCode }
+}
