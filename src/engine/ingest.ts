@@ -30,6 +30,8 @@ export interface IngestorOptions extends JudgeContext {
 export class Ingestor {
   readonly #o: IngestorOptions
   readonly #queue: Submission[] = []
+  /** Submissions taken off the queue into a batch (then the judge asks for their signatures itself). */
+  readonly #taken = new WeakSet<Submission>()
   readonly #maxBatch: number
   #running: Promise<void> = Promise.resolve()
   #draining = false
@@ -127,6 +129,7 @@ export class Ingestor {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch)
+        for (const item of batch) this.#taken.add(item)
         try {
           await this.#process(batch)
         } catch (cause) {
@@ -147,9 +150,8 @@ export class Ingestor {
   #foresee(): void {
     const items = this.#unforeseen
     this.#unforeseen = []
-    const queued = new Set<Submission>(this.#queue)
     try {
-      foreseeSignatures(items.filter((item) => queued.has(item)), this.#o, this.#ahead, this.#writing)
+      foreseeSignatures(items.filter((item) => !this.#taken.has(item)), this.#o, this.#ahead, this.#writing)
     } catch (cause) {
       // A bug, reported; only an early start is lost: the judge asks for every signature it needs.
       this.#o.verifierFailed?.(new PeersetError('VERIFIER_FAILED', `checking signatures early failed unexpectedly: ${String(cause)}`, { cause }))
