@@ -149,14 +149,6 @@ function decodeUnchecked(r: ByteReader): SyncMessage {
       message = { type: 'more', salt, from, count: r.varint('more.count', MAX_SYMBOL_INDEX - from, 1) }
       break
     }
-    case MESSAGE_TYPE_CODES.lacking: {
-      const salt = r.hex(SYMBOL_SALT_BYTES, 'lacking.salt')
-      const n = r.count('lacking count', SHORT_ID_BYTES, MAX_LIST)
-      const shortIds: string[] = []
-      for (let i = 0; i < n; i++) shortIds.push(r.hex(SHORT_ID_BYTES, 'lacking short id'))
-      message = { type: 'lacking', salt, shortIds }
-      break
-    }
     case MESSAGE_TYPE_CODES.evidence: {
       const n = r.count('evidence count', MIN_WIRE_EVENT_BYTES, MAX_LIST)
       const events: WireEvent[] = []

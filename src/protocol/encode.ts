@@ -29,7 +29,6 @@ import {
   SYMBOL_SALT_BYTES,
   MAX_SYMBOL_INDEX,
   expectedCount,
-  type LackingMessage,
   type MoreMessage,
   type SymbolsMessage,
   type BucketWindow,
@@ -105,8 +104,6 @@ export function encodeMessage(message: SyncMessage): Uint8Array[] {
       return encodeSymbols(message)
     case 'more':
       return [encodeMore(message)]
-    case 'lacking':
-      return encodeLacking(message)
     default:
       throw encodeError(`unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`)
   }
@@ -498,21 +495,6 @@ function encodeMore(m: MoreMessage): Uint8Array {
   return frameWriter('more').hex(m.salt).varint(m.from).varint(m.count).finish()
 }
 
-function encodeLacking(m: LackingMessage): Uint8Array[] {
-  checkSalt(m.salt, 'lacking')
-  checkIds(m.shortIds, SHORT_ID_BYTES * 2, 'lacking.shortIds')
-  const perFrame = Math.floor((BODY_BYTES - SYMBOL_SALT_BYTES) / SHORT_ID_BYTES)
-  const frames: Uint8Array[] = []
-  let start = 0
-  do {
-    const end = Math.min(m.shortIds.length, start + perFrame)
-    const body = new ByteWriter((end - start) * SHORT_ID_BYTES)
-    for (let i = start; i < end; i++) body.hex(m.shortIds[i]!)
-    frames.push(finishFrame('lacking', new ByteWriter(16).hex(m.salt), end - start, body))
-    start = end
-  } while (start < m.shortIds.length)
-  return frames
-}
 
 function encodeRecords(m: RecordsMessage | EvidenceMessage, type: 'records' | 'evidence' | 'pushed' = 'records', reserved = 0): Uint8Array[] {
   if (!Array.isArray(m.events)) throw encodeError(`${type}.events must be an array`)

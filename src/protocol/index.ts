@@ -31,7 +31,6 @@ export {
   SYMBOL_SALT_BYTES,
   MAX_SYMBOL_INDEX,
   expectedCount,
-  type LackingMessage,
   type MoreMessage,
   type SymbolsMessage,
   type WireSymbol,

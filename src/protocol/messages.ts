@@ -5,7 +5,7 @@
  */
 
 /** The wire protocol version, byte 0 of every frame. */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 /**
  * The largest frame, in bytes, of either codec (sync and session): one trystero chunk (16 KiB
@@ -29,7 +29,6 @@ export const MESSAGE_TYPE_CODES = {
   offer: 12,
   symbols: 13,
   more: 14,
-  lacking: 15,
 } as const
 
 /** Bytes of a fingerprint digest (the first 16 bytes of a SHA-256). */
@@ -377,13 +376,6 @@ export interface MoreMessage {
   count: number
 }
 
-/** "Decoded: I lack these short ids of yours (stream `salt`); tell me of them." */
-export interface LackingMessage {
-  type: 'lacking'
-  salt: string
-  shortIds: string[]
-}
-
 /** Every sync message. */
 export type SyncMessage =
   | RootMessage
@@ -400,6 +392,5 @@ export type SyncMessage =
   | OfferMessage
   | SymbolsMessage
   | MoreMessage
-  | LackingMessage
 
 export type SyncMessageType = SyncMessage['type']

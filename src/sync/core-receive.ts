@@ -34,8 +34,7 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
     case 'ranges':
     case 'symbols':
     case 'more':
-    case 'lacking':
-      result.ignored += applyReconcile(s, peerId, peer, s.reconciler.receive({ peerId, index: s.index, nowMs }, message), list)
+      result.ignored += applyReconcile(s, peerId, peer, s.reconciler.receive({ peerId, index: s.index, nowMs }, message), nowMs, list)
       break
     case 'have':
       result.ignored += onHave(s, peerId, message, nowMs, list)
@@ -132,7 +131,7 @@ function onSummary(s: CoreState, peerId: string, peer: PeerState, m: SummaryMess
     else diffs = all.filter((d) => d.remote.count > 0)
   }
   if (diffs.length === 0) return 0
-  return applyReconcile(s, peerId, peer, s.reconciler.begin({ peerId, index: s.index, nowMs }, diffs), list)
+  return applyReconcile(s, peerId, peer, s.reconciler.begin({ peerId, index: s.index, nowMs }, diffs), nowMs, list)
 }
 
 /** Buckets in `lo..hi` not yet answered in this round (marked answered now) whose fingerprints differ. */

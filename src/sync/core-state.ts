@@ -67,7 +67,7 @@ export interface CoreState {
  */
 export const MAX_REJECTED_PER_PEER = 10_000
 
-const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject', 'gossip', 'fetch', 'pushed', 'offer', 'symbols', 'more', 'lacking']
+const MESSAGE_TYPES: SyncMessageType[] = ['root', 'summary', 'ranges', 'have', 'want', 'records', 'reject', 'gossip', 'fetch', 'pushed', 'offer', 'symbols', 'more']
 
 /** Checks the options of `createSyncCore` and applies their defaults. Throws `INVALID_ARGUMENT`. */
 export function createCoreState(options: SyncCoreOptions): CoreState {
@@ -148,7 +148,7 @@ export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: n
 
 /**
  * Whether a new round may start with this peer for this pair of roots. The same pair again after a
- * round in which we announced ids or asked for announcements (`lacking`) means that round settled
+ * round in which we announced ids or asked for ids we decoded as lacking means that round settled
  * nothing: a frame that ended it may have been lost, and nothing else would repeat it. It is tried
  * again after `requestTimeoutMs`, then after twice as long each time, up to `roundRetryMs`. The same
  * pair after a round that announced nothing (e.g. every difference is one the peer refused for
@@ -201,7 +201,7 @@ export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): voi
   if (!s.mayPull()) return slowFetches(s)
   pullFetches(s, nowMs, list)
   const oldest = s.granularity.windowAt(nowMs).oldest
-  const stillWanted = (id: string, bucket: number) => bucket >= oldest && !holds(s, id, bucket)
+  const stillWanted = (id: string, bucket: number, collides: boolean) => bucket >= oldest && (collides ? !s.refusedGossipIds.has(id) : !holds(s, id, bucket))
   let pulled = 0
   for (const [peerId, requests] of s.requests.pull(nowMs, stillWanted)) {
     const ids = requests.filter((r) => r.id.length !== GOSSIP_ID_CHARS).map((r) => r.id)
@@ -233,6 +233,23 @@ export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArr
   return ignored
 }
 
+/**
+ * Gossip ids a reconciler decoded that the peer holds and we lack: wanted from it as if it had
+ * announced them. One we hold a record with is a collision (only ever an attacker's own pair: we
+ * hold one of two ids sharing it): wanted all the same, and every record matching it is taken.
+ */
+function offerDecoded(s: CoreState, peerId: string, items: ReadonlyArray<{ id: string; bucket: number }>, nowMs: number, list: Outbound[]): number {
+  const oldest = s.granularity.windowAt(nowMs).oldest
+  let ignored = 0
+  for (const { id, bucket } of items) {
+    if (bucket < oldest || s.refusedGossipIds.has(id)) continue
+    const collides = heldWithGossipId(s.index, bucket, id).length > 0
+    if (!s.requests.offer(peerId, id, bucket, nowMs, false, collides)) ignored++
+  }
+  pullRequests(s, nowMs, list)
+  return ignored
+}
+
 /** Whether we hold or refused for good `id` (a full id, or a gossip id announced in `bucket`). */
 export function holds(s: CoreState, id: string, bucket: number): boolean {
   if (id.length !== GOSSIP_ID_CHARS) return s.index.has(id) || s.isKnownRejected(id)
@@ -251,11 +268,15 @@ export function byBucket(items: Iterable<{ id: string; bucket: number }>): Array
 }
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */
-export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, result: ReconcileResult, list: Outbound[]): number {
+export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, result: ReconcileResult, nowMs: number, list: Outbound[]): number {
   const before = list.length
   for (const m of result.send) out(s, peerId, m, list)
-  if (result.send.some((m) => m.type === 'lacking')) peer.roundAnnounced = true
   announce(s, peerId, peer, result.theyLack, list)
+  if (result.weLack && result.weLack.length > 0) {
+    // Asked of the peer at once: this round settled something, as if it had announced them.
+    peer.roundAnnounced = true
+    result.ignored += offerDecoded(s, peerId, result.weLack, nowMs, list)
+  }
   if (result.theyLackShort && result.theyLackShort.length > 0) announceTo(s, peerId, peer, result.theyLackShort, list, 'found')
   if (list.length > before + result.send.length) peer.roundAnnounced = true
   return result.ignored

@@ -9,7 +9,7 @@
  * {@link Reconciler.receive}. Ids a side finds the other lacks are announced by the core with `have`;
  * the other side pulls them. A reconciler is pure: time is passed in, it keeps per-peer state only.
  */
-import type { BucketWindow, FingerprintValue, LackingMessage, MoreMessage, RangesMessage, SymbolsMessage, SyncMessage } from '../protocol/messages.js'
+import type { BucketWindow, FingerprintValue, MoreMessage, RangesMessage, SymbolsMessage, SyncMessage } from '../protocol/messages.js'
 import type { BucketIndex } from './bucket-index.js'
 
 /** One bucket whose fingerprint differs: the remote side's fingerprint of it (count 0 if it is empty there). */
@@ -19,7 +19,7 @@ export interface BucketDiff {
 }
 
 /** The messages a reconciler exchanges (the core passes each one it receives to {@link Reconciler.receive}). */
-export type ReconcileMessage = RangesMessage | SymbolsMessage | MoreMessage | LackingMessage
+export type ReconcileMessage = RangesMessage | SymbolsMessage | MoreMessage
 
 /** What a reconciler is given on each call. */
 export interface ReconcileContext {
@@ -40,6 +40,11 @@ export interface ReconcileResult {
    * the peer pulls them by gossip id). For a reconciler whose peer matched them by that same short id.
    */
   theyLackShort?: string[]
+  /**
+   * Gossip ids the peer holds and we lack, with their buckets: wanted from the peer at once (as if
+   * it had announced them with `gossip` `found`). For a reconciler that learns them by decoding.
+   */
+  weLack?: Array<{ id: string; bucket: number }>
   /** Entries ignored as unexpected, repeated or stale (bounded work against garbage). */
   ignored: number
 }

@@ -37,6 +37,11 @@ interface Want {
   gossiped?: boolean
   /** It came unannounced, in answer to a fetch of its bucket (its slot is the holder's `pushed`, not `inFlight`). */
   pushed?: boolean
+  /**
+   * Wanted by gossip id although we hold a record with it (a decoded difference whose short id
+   * collides with one of ours: only ever an attacker's own pair). Every record matching it is taken.
+   */
+  collides?: boolean
 }
 
 interface PeerRequests {
@@ -210,9 +215,10 @@ export class RequestScheduler {
 
   /**
    * `peerId` has `id` (a full id, or a gossip id), which we lack (announced at `nowMs`; `gossiped`:
-   * as a new record spreading, to be relayed once accepted). Returns false if it was ignored (limits).
+   * as a new record spreading, to be relayed once accepted; `collides`: a gossip id we hold a record
+   * with, wanted all the same). Returns false if it was ignored (limits).
    */
-  offer(peerId: string, id: string, bucket: number, nowMs = 0, gossiped = false): boolean {
+  offer(peerId: string, id: string, bucket: number, nowMs = 0, gossiped = false, collides = false): boolean {
     const p = this.#peers.get(peerId)
     if (!p) return false
     const key = gossipIdOf(id)
@@ -231,7 +237,7 @@ export class RequestScheduler {
       return true
     }
     if (this.#wanted.size >= this.#limits.maxWanted || p.offered >= this.#limits.maxWantedPerPeer) return false
-    this.#wanted.set(key, { id: key, full, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined, byGossipId: false, gossiped })
+    this.#wanted.set(key, { id: key, full, bucket, offeredAtMs: nowMs, sources: new Set([peerId]), holder: undefined, sentAtMs: 0, arrived: false, failed: undefined, byGossipId: false, gossiped, collides })
     p.offered++
     p.queue.push(key)
     return true
@@ -262,9 +268,10 @@ export class RequestScheduler {
    * shrinks with every request of it that timed out). A peer with requests in flight is refilled
    * only once a quarter of its slots are free, so requests go out in batches rather than one small
    * `want` per record. `stillWanted` drops ids that became unwanted meanwhile (we got
-   * them, or they left the window). Each request is the full id when known, else the gossip id.
+   * them, or they left the window; `collides`: see {@link Want.collides}). Each request is the full
+   * id when known, else the gossip id.
    */
-  pull(nowMs: number, stillWanted: (id: string, bucket: number) => boolean): Array<[peerId: string, ids: Array<{ id: string; bucket: number }>]> {
+  pull(nowMs: number, stillWanted: (id: string, bucket: number, collides: boolean) => boolean): Array<[peerId: string, ids: Array<{ id: string; bucket: number }>]> {
     const out: Array<[string, Array<{ id: string; bucket: number }>]> = []
     for (const [peerId, p] of this.#peers) {
       const ids: Array<{ id: string; bucket: number }> = []
@@ -273,7 +280,7 @@ export class RequestScheduler {
         const id = p.queue[p.head++]!
         const w = this.#wanted.get(id)
         if (!w || w.holder !== undefined || w.arrived || !w.sources.has(peerId) || w.failed?.has(peerId)) continue
-        if (!stillWanted(w.full ?? id, w.bucket)) {
+        if (!stillWanted(w.full ?? id, w.bucket, w.collides === true)) {
           this.#forget(w)
           continue
         }

@@ -146,7 +146,6 @@ export const symbolsArb = fc
     }),
   )
 export const moreArb = fc.record({ type: fc.constant('more' as const), salt: hexBytes(8), from: fc.integer({ min: 0, max: 1_000_000 }), count: fc.integer({ min: 1, max: 100_000 }) })
-export const lackingArb = fc.record({ type: fc.constant('lacking' as const), salt: hexBytes(8), shortIds: fc.array(shortIdArb, { maxLength: 40 }) })
 
 export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(
   rootArb,
@@ -162,7 +161,6 @@ export const messageArb: fc.Arbitrary<SyncMessage> = fc.oneof(
   offerArb,
   symbolsArb,
   moreArb,
-  lackingArb,
   gossipArb,
 )
 
@@ -199,8 +197,6 @@ export function decodeAll(frames: readonly Uint8Array[]): SyncMessage {
       const ps = parts as (typeof first)[]
       return { ...first, symbols: ps.flatMap((p) => p.symbols) }
     }
-    case 'lacking':
-      return { ...first, shortIds: (parts as (typeof first)[]).flatMap((p) => p.shortIds) }
     case 'pushed': {
       const ps = parts as (typeof first)[]
       const last = ps[ps.length - 1]!

@@ -382,8 +382,9 @@ describe('an authenticated malicious peer (a fresh key and peer id after each ba
           const n = Math.min(m.count, 500)
           a.send(peer, { type: 'symbols', salt: m.salt, buckets: [a.window().newest], total: 1_000, from: m.from, end: m.from + n, symbols: garbageSymbols(a, m.from, n, 1_000) })
         } else if (m.type === 'symbols') {
-          // An honest follower's symbols: claim to lack made-up ids, and ask for a flood of symbols.
-          a.send(peer, { type: 'lacking', salt: m.salt, shortIds: Array.from({ length: 20 }, () => a.hex(8)) })
+          // An honest follower's symbols: ask for made-up ids in its buckets, as a decoding leader
+          // would, and for a flood of symbols.
+          a.send(peer, { type: 'gossip', op: 'want', groups: [{ bucket: m.buckets[0]!, ids: Array.from({ length: 20 }, () => a.hex(8)) }] })
           a.send(peer, { type: 'more', salt: m.salt, from: 0, count: 1_000_000 })
         } else if (m.type === 'ranges') {
           const entries = m.entries.slice(0, 50).map((e) =>

@@ -106,7 +106,6 @@ const emptyFrames = (): LinkTraffic['frames'] => ({
   offer: 0,
   symbols: 0,
   more: 0,
-  lacking: 0,
   session: 0,
 })
 

@@ -679,7 +679,7 @@ describe('coded symbols (the rateless reconciler)', () => {
     expect(b.ids()).toEqual(union)
   })
 
-  it('decoded differences travel by 8-byte short id: announced with `gossip` `found`, pulled with `gossip` `want`, never `have`/`want`', () => {
+  it('decoded differences travel by 8-byte short id: the leader announces what the follower lacks with `gossip` `found` and wants what it lacks at once; never `have`/`want`', () => {
     const records = Array.from({ length: 2_000 }, (_, i) => ({ id: hid(`short${i}`), createdAt: timeIn(i % 5, i) }))
     const sides = records.map((_, i) => (i % 40 === 0 ? 'a' : i % 40 === 1 ? 'b' : 'both') as Side)
     const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
@@ -687,20 +687,25 @@ describe('coded symbols (the rateless reconciler)', () => {
     pump.run()
     expect(a.ids()).toEqual(union)
     expect(b.ids()).toEqual(union)
-    const found = pump.log.filter((m) => m.message.type === 'gossip' && m.message.op === 'found')
-    // 50 differences each way, each announced once, by its 8-byte gossip id.
-    expect(found.flatMap((m) => (m.message.type === 'gossip' ? m.message.groups.flatMap((g) => g.ids) : [])).sort()).toEqual(
-      records.filter((_, i) => i % 40 < 2).map((r) => r.id.slice(0, 16)).sort(),
-    )
+    const shortIds = (op: string, from: string) =>
+      pump.log.filter((m) => m.from === from && m.message.type === 'gossip' && m.message.op === op).flatMap((m) => (m.message.type === 'gossip' ? m.message.groups.flatMap((g) => g.ids) : [])).sort()
+    const held = (side: number) => records.filter((_, i) => i % 40 === side).map((r) => r.id.slice(0, 16)).sort()
+    // 50 differences each way: the leader (a) announces its 50 once each by 8-byte gossip id, and
+    // wants the follower's 50 straight after decoding, with no announcement (the follower announces nothing).
+    expect(shortIds('found', 'peer-a')).toEqual(held(0))
+    expect(shortIds('found', 'peer-b')).toEqual([])
+    expect(shortIds('want', 'peer-a')).toEqual(held(1))
+    expect(shortIds('want', 'peer-b')).toEqual(held(0))
     expect(pump.count('have') + pump.count('want')).toBe(0)
   })
 
-  it('a lost frame that ends a decoded round (`found`, or the answer to `lacking`) is repeated by a round after the request time-out, not after roundRetryMs', () => {
+  it('a lost frame that ends a decoded round (`found`, or the leader\'s `want` of what it decoded) is repeated by a round after the request time-out, not after roundRetryMs', () => {
     const records = Array.from({ length: 300 }, (_, i) => ({ id: hid(`tail${i}`), createdAt: timeIn(i % 3, i) }))
     const sides = records.map((_, i) => (i === 0 ? 'a' : i === 1 ? 'b' : 'both') as Side)
     const { a, b, pump, union } = setUp({ records, sides }, undefined, { reconciler: createRatelessReconciler() })
     let dropped = 0
-    pump.drop = (_from, _to, m) => m.type === 'gossip' && m.op === 'found' && ++dropped > 0
+    // The leader's `found` (what the follower lacks) and its `want` (what it decoded it lacks).
+    pump.drop = (_from, _to, m) => m.type === 'gossip' && (m.op === 'found' || m.op === 'want') && ++dropped > 0
     pump.connect(a, b)
     pump.run()
     // Both announcements were lost: neither side learnt of the other's record.

@@ -76,7 +76,7 @@ describe('gossip ids that collide', () => {
     expect(c.index.has(y)).toBe(true)
   })
 
-  it('a reconciliation finds a record whose short id collides with one both hold, whichever side holds the pair (announced by full id)', () => {
+  it('a reconciliation finds a record whose short id collides with one both hold, whichever side holds the pair', () => {
     for (const pairAt of ['leader', 'follower'] as const) {
       const [x, y] = collidingIds(`rec-${pairAt}`)
       const common = Array.from({ length: 50 }, (_, i) => ({ id: hid(`rec-${pairAt}${i}`), createdAt: timeIn(0, 10 + i) }))
@@ -90,7 +90,16 @@ describe('gossip ids that collide', () => {
       pump.run()
       expect(pump.count('symbols')).toBeGreaterThan(0)
       expect(a.index.has(y) && c.index.has(y)).toBe(true)
-      expect(pump.log.filter((m) => m.type === 'have' && m.message.type === 'have' && m.message.groups.some((g) => g.ids.includes(y)))).toHaveLength(1)
+      const announced = pump.log.filter((m) => m.type === 'have' && m.message.type === 'have' && m.message.groups.some((g) => g.ids.includes(y)))
+      const wantedByShortId = pump.log.filter((m) => m.from === 'a' && gossipOf(m, 'want') && m.message.type === 'gossip' && m.message.groups.some((g) => g.ids.includes(y.slice(0, 16))))
+      if (pairAt === 'leader') {
+        // The leader holds the pair: it announces both by full id (the follower holds one).
+        expect(announced).toHaveLength(1)
+      } else {
+        // The leader decoded the short id it holds a record with: it asks for every record with it.
+        expect(announced).toHaveLength(0)
+        expect(wantedByShortId).toHaveLength(1)
+      }
     }
   })
 })
