@@ -2,8 +2,8 @@
  * Writes src/moderation/rules/bad-words-list.ts, the data of the `bad-words` rule's own matcher, from
  * obscenity 0.4 (a devDependency here; MIT, © 2025 Joseph Liu; its look-alike table is from
  * https://github.com/gc/confusables, MIT, © 2019 gc):
- * - the English dataset, phrase by phrase: the word, its patterns (obscenity's pattern syntax) and
- *   its whitelisted terms;
+ * - the English dataset, phrase by phrase: its patterns (obscenity's pattern syntax) and its
+ *   whitelisted terms (the words themselves are `ENGLISH_WORDS` in bad-words-data.ts, in the same order);
  * - what obscenity's first three blacklist transformers (look-alikes, leetspeak, ASCII lower case)
  *   make of each character, for every character that changes and that NFKC leaves alone (the rule
  *   normalizes a text with NFKC before matching, so no other character ever reaches the matcher).
@@ -104,8 +104,8 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]).endsWith('make-bad
  * comes from https://github.com/gc/confusables (MIT, © 2019 gc). Do not edit by hand: run the script.
  */
 
-/** The English dataset: [word, patterns in obscenity's syntax, whitelisted terms], in dataset order. */
-export const ENGLISH_PHRASES: readonly (readonly [string, readonly string[], readonly string[]])[] = ${JSON.stringify(englishPhrases())}
+/** The English dataset: [patterns in obscenity's syntax, whitelisted terms] of each word of \`ENGLISH_WORDS\` (bad-words-data.ts), in dataset order. */
+export const ENGLISH_PHRASES: readonly (readonly [readonly string[], readonly string[]])[] = ${JSON.stringify(englishPhrases().map(([, patterns, whitelisted]) => [patterns, whitelisted]))}
 
 /**
  * What a character becomes before matching (look-alikes, leetspeak and ASCII upper case; characters

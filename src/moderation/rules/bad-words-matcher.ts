@@ -151,12 +151,17 @@ function allowedSpans(text: string, terms: readonly string[]): [number, number][
   return spans
 }
 
-/** Compiles `lists` into a function that returns the first blocked word in a text, or undefined. */
-export function compileMatcher(lists: BadWordsLists): (text: string) => string | undefined {
+/**
+ * Compiles `lists` into a function that returns the first blocked word in a text, or undefined.
+ * `englishWords` names the phrases of the English dataset (`ENGLISH_WORDS`, passed in by the rule:
+ * imported here it would pull bad-words-data.ts into a chunk shared with the page's main one).
+ */
+export function compileMatcher(lists: BadWordsLists, englishWords: readonly string[]): (text: string) => string | undefined {
   const terms: Term[] = []
   const allowed: string[] = []
   if (lists.words === undefined) {
-    for (const [word, patterns, whitelisted] of ENGLISH_PHRASES) {
+    for (const [i, [patterns, whitelisted]] of ENGLISH_PHRASES.entries()) {
+      const word = englishWords[i]!
       if (lists.excludeWords.includes(word)) continue
       for (const pattern of patterns) terms.push({ regExp: patternRegExp(pattern), word })
       allowed.push(...whitelisted)
