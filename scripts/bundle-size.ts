@@ -14,7 +14,8 @@
  * issue 12's 70 KB target is about. `running (nostr)` is the same for `trysteroTransport({ strategy: 'nostr' })`.
  *
  * `npm run size -- --src` bundles `src/index.ts` instead of `dist/` (same rows, give or take
- * tsup's output) and adds the bytes of our own code per folder of src/, to see what is big. The gzip
+ * tsup's output) and adds the bytes of our own code per folder of src/ and its biggest files (the
+ * top 20; `--files N` for N), to see what is big. The gzip
  * figures per package and per folder are estimates: gzip compresses a chunk as a whole, so each
  * chunk's gzip size is shared out over its inputs in proportion to their minified bytes.
  */
@@ -152,6 +153,11 @@ function bySourceFolder(meta: Metafile): Map<string, Share> {
   })
 }
 
+/** Bytes of our own code per file of src/ (only with `--src`). */
+function bySourceFile(meta: Metafile): Map<string, Share> {
+  return shares(meta, (input) => (input.startsWith('src/') ? input : undefined))
+}
+
 /** Every `node:` module the bundle imports (must be none). */
 function nodeImports(meta: Metafile): string[] {
   const found = new Set<string>()
@@ -189,6 +195,9 @@ async function main(): Promise<void> {
     })
     const packages = [...byPackage(meta)].sort((a, b) => b[1].minBytes - a[1].minBytes)
     const folders = [...bySourceFolder(meta)].sort((a, b) => b[1].minBytes - a[1].minBytes)
+    const filesIndex = process.argv.indexOf('--files')
+    const topFiles = filesIndex === -1 ? 20 : Number(process.argv[filesIndex + 1])
+    const files = [...bySourceFile(meta)].sort((a, b) => b[1].gzipBytes - a[1].gzipBytes).slice(0, topFiles)
     const table = (entries: [string, Share][]): Record<string, { minKB: number; gzipKBEstimated: number }> =>
       Object.fromEntries(entries.map(([name, share]) => [name, { minKB: kb(share.minBytes), gzipKBEstimated: kb(share.gzipBytes) }]))
     const forbidden = nodeImports(meta)
@@ -198,6 +207,7 @@ async function main(): Promise<void> {
         Object.fromEntries(entries.flatMap(([name, share]) => [[`${name} minKB`, kb(share.minBytes)], [`${name} gzipKBEstimated`, kb(share.gzipBytes)]]))
       console.log(JSON.stringify({ scenario: 'bytes by package', ...flat(packages) }))
       if (fromSource) console.log(JSON.stringify({ scenario: 'bytes by src folder', ...flat(folders) }))
+      if (fromSource) console.log(JSON.stringify({ scenario: 'bytes by src file', ...flat(files) }))
     } else {
       console.log(`\nbundle size: a browser app with createPeerset + trysteroTransport (esbuild, minified, gzip -9, from ${fromSource ? 'src/' : 'dist/'})`)
       console.log(machineLine())
@@ -207,6 +217,8 @@ async function main(): Promise<void> {
       if (fromSource) {
         console.log('KB of our own code by src folder (gzip estimated likewise):')
         console.table(table(folders))
+        console.log(`KB of our own code, the ${files.length} biggest files of src/ by gzip (estimated likewise):`)
+        console.table(table(files))
       }
       console.log(`outputs in ${relative(root, outdir) || outdir}: ${Object.keys(meta.outputs).filter((f) => f.endsWith('.js')).length} files`)
     }

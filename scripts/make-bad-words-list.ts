@@ -2,8 +2,8 @@
  * Writes src/moderation/rules/bad-words-list.ts, the data of the `bad-words` rule's own matcher, from
  * obscenity 0.4 (a devDependency here; MIT, © 2025 Joseph Liu; its look-alike table is from
  * https://github.com/gc/confusables, MIT, © 2019 gc):
- * - the English dataset, phrase by phrase: the word, its patterns (obscenity's pattern syntax) and
- *   its whitelisted terms;
+ * - the English dataset, phrase by phrase: its patterns (obscenity's pattern syntax) and its
+ *   whitelisted terms (the words themselves are `ENGLISH_WORDS` in bad-words-data.ts, in the same order);
  * - what obscenity's first three blacklist transformers (look-alikes, leetspeak, ASCII lower case)
  *   make of each character, for every character that changes and that NFKC leaves alone (the rule
  *   normalizes a text with NFKC before matching, so no other character ever reaches the matcher).
@@ -59,9 +59,15 @@ export function lookalikes(): Record<string, string> {
 }
 
 /**
- * {@link lookalikes} as runs, for a smaller file: `source:target` in base 36, comma-separated,
- * where `source.count:target` maps `count` consecutive characters to one target and
- * `source.count+:target` to consecutive targets (`Ⓐ`..`Ⓩ` to `a`..`z`).
+ * {@link lookalikes} as runs, for a smaller file (it gzips to less than half of a list of absolute
+ * code points): the runs in increasing code point order, written one after the other, each as
+ * `gap[.count][+]target` where
+ * - `gap` is how many code points lie between the end of the previous run (0 at first) and the
+ *   run's first source, in base 36, left out when 0;
+ * - `.count` (base 36) maps `count` consecutive characters, and with `+` to consecutive targets
+ *   (`Ⓐ`..`Ⓩ` to `a`..`z`), else all to one target; left out for one character;
+ * - `target` is what the (first) source becomes: an upper-case letter for its lower case, any
+ *   other character after a `~`.
  */
 export function foldRuns(): string {
   const pairs: [number, number][] = []
@@ -80,8 +86,15 @@ export function foldRuns(): string {
     }
     runs.push({ source, count: 1, target, step: 0 })
   }
-  const b36 = (n: number): string => n.toString(36)
-  return runs.map((r) => `${b36(r.source)}${r.count > 1 ? `.${b36(r.count)}${r.step === 1 ? '+' : ''}` : ''}:${b36(r.target)}`).join(',')
+  let end = 0
+  return runs
+    .map((r) => {
+      const gap = r.source - end
+      end = r.source + r.count
+      const target = String.fromCodePoint(r.target)
+      return `${gap === 0 ? '' : gap.toString(36)}${r.count > 1 ? `.${r.count.toString(36)}${r.step === 1 ? '+' : ''}` : ''}${/^[a-z]$/.test(target) ? target.toUpperCase() : `~${target}`}`
+    })
+    .join('')
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]).endsWith('make-bad-words-list.ts')) {
@@ -91,15 +104,17 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]).endsWith('make-bad
  * comes from https://github.com/gc/confusables (MIT, © 2019 gc). Do not edit by hand: run the script.
  */
 
-/** The English dataset: [word, patterns in obscenity's syntax, whitelisted terms], in dataset order. */
-export const ENGLISH_PHRASES: readonly (readonly [string, readonly string[], readonly string[]])[] = ${JSON.stringify(englishPhrases())}
+/** The English dataset: [patterns in obscenity's syntax, whitelisted terms] of each word of \`ENGLISH_WORDS\` (bad-words-data.ts), in dataset order. */
+export const ENGLISH_PHRASES: readonly (readonly [readonly string[], readonly string[]])[] = ${JSON.stringify(englishPhrases().map(([, patterns, whitelisted]) => [patterns, whitelisted]))}
 
 /**
  * What a character becomes before matching (look-alikes, leetspeak and ASCII upper case; characters
- * NFKC changes are left out), as runs of code points in base 36: \`source:target\`, \`source.count:target\`
- * (\`count\` characters to one target) or \`source.count+:target\` (to consecutive targets).
+ * NFKC changes are left out), as runs of code points one after the other, each \`gap[.count][+]target\`:
+ * \`gap\` (base 36, left out when 0) code points after the previous run's end, \`.count\` (base 36)
+ * characters mapped to one target, or with \`+\` to consecutive targets, and the (first) target as an
+ * upper-case letter for its lower case or any other character after a \`~\` (see scripts/make-bad-words-list.ts).
  */
-export const FOLD_RUNS = '${foldRuns()}'
+export const FOLD_RUNS = ${JSON.stringify(foldRuns())}
 `
   writeFileSync(resolve(import.meta.dirname, '../src/moderation/rules/bad-words-list.ts'), out)
   console.log('wrote src/moderation/rules/bad-words-list.ts')

@@ -44,15 +44,17 @@ const KEEP_IN_A_ROW: Readonly<Record<string, number>> = { b: 2, e: 2, o: 2, l: 2
 
 let folds: Map<number, number> | undefined
 
-/** `FOLD_RUNS` as a map of code points, built on first use. */
+/** `FOLD_RUNS` (runs of `gap[.count][+]target`, see bad-words-list.ts) as a map of code points, built on first use. */
 function foldMap(): Map<number, number> {
   if (folds) return folds
   folds = new Map()
-  for (const run of FOLD_RUNS.split(',')) {
-    const [, source, count, step, target] = /^(\w+)(?:\.(\w+)(\+?))?:(\w+)$/.exec(run)!
-    const from = parseInt(source!, 36)
-    const to = parseInt(target!, 36)
-    for (let i = 0; i < (count ? parseInt(count, 36) : 1); i++) folds.set(from + i, step ? to + i : to)
+  let from = 0
+  for (const [, gap, count, step, letter, other] of FOLD_RUNS.matchAll(/([0-9a-z]*)(?:\.([0-9a-z]+))?(\+?)(?:([A-Z])|~(.))/gsu)) {
+    from += gap ? parseInt(gap, 36) : 0
+    const to = letter ? letter.toLowerCase().codePointAt(0)! : other!.codePointAt(0)!
+    const n = count ? parseInt(count, 36) : 1
+    for (let i = 0; i < n; i++) folds.set(from + i, step ? to + i : to)
+    from += n
   }
   return folds
 }
@@ -149,12 +151,17 @@ function allowedSpans(text: string, terms: readonly string[]): [number, number][
   return spans
 }
 
-/** Compiles `lists` into a function that returns the first blocked word in a text, or undefined. */
-export function compileMatcher(lists: BadWordsLists): (text: string) => string | undefined {
+/**
+ * Compiles `lists` into a function that returns the first blocked word in a text, or undefined.
+ * `englishWords` names the phrases of the English dataset (`ENGLISH_WORDS`, passed in by the rule:
+ * imported here it would pull bad-words-data.ts into a chunk shared with the page's main one).
+ */
+export function compileMatcher(lists: BadWordsLists, englishWords: readonly string[]): (text: string) => string | undefined {
   const terms: Term[] = []
   const allowed: string[] = []
   if (lists.words === undefined) {
-    for (const [word, patterns, whitelisted] of ENGLISH_PHRASES) {
+    for (const [i, [patterns, whitelisted]] of ENGLISH_PHRASES.entries()) {
+      const word = englishWords[i]!
       if (lists.excludeWords.includes(word)) continue
       for (const pattern of patterns) terms.push({ regExp: patternRegExp(pattern), word })
       allowed.push(...whitelisted)

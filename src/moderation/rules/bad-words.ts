@@ -116,11 +116,11 @@ export function loadBadWordsMatcher(): Promise<typeof import('./bad-words-matche
  * promise of it (starting the load at once, so it is usually there by the first record).
  */
 function lazyMatcher(lists: BadWordsLists): () => Matcher | Promise<Matcher> {
-  let matcher = matcherModule?.compileMatcher(lists)
+  let matcher = matcherModule?.compileMatcher(lists, ENGLISH_WORDS)
   let pending: Promise<Matcher> | undefined
   const load = (): Promise<Matcher> =>
     (pending ??= loadBadWordsMatcher().then(
-      (module) => (matcher ??= module.compileMatcher(lists)),
+      (module) => (matcher ??= module.compileMatcher(lists, ENGLISH_WORDS)),
       (cause: unknown) => {
         pending = undefined
         throw cause
