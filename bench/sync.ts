@@ -5,6 +5,7 @@
  *   npx tsx bench/sync.ts --json   one JSON line per scenario
  *   npx tsx bench/sync.ts --range  with the range reconciler instead of the default (rateless IBLT)
  *   npx tsx bench/sync.ts --no-gossip  without the gossip scenarios
+ *   npx tsx bench/sync.ts --only d=10000  one reconciliation scenario (d=0, d=1, d=100, d=10000, empty)
  *   SYNC_BENCH_BY_TYPE=1 ...  also prints (stderr) the bytes of each scenario by message type
  *
  * Both cores run in one process; every message goes through the codec. Messages travel in
@@ -13,7 +14,8 @@
  * - bytes: every frame both sides send except `records` and `pushed` (roots, summary, symbols or
  *   ranges, announcements and requests: `have`/`want`, `gossip` `found`/`want`, `fetch`...);
  * - roundTrips: from the first message until every missing id is known to the side lacking it;
- * - cpuMsPerSide: the busier side's time in the sync core and the codec (record frames excluded);
+ * - cpuMsPerSide: the busier side's CPU time (process.cpuUsage: user + system, so garbage
+ *   collection counts too) in the sync core and the codec (record frames excluded);
  * - framingBytesPerRecord: bytes of the frames carrying records (`records`, `pushed`) beyond the
  *   records' own encoded size (`wireEventSize`), per record;
  * - an id in a bucket being fetched whole (empty on the lacking side) counts as known;
@@ -75,10 +77,12 @@ function makeSide(name: string, items: readonly Item[]): Side {
   return { name, index, store, core, cpuMs: 0 }
 }
 
+/** Runs `fn` and adds the process's CPU time meanwhile (user + system, in ms) to the side's. */
 function timed<T>(side: Side, fn: () => T): T {
-  const t0 = performance.now()
+  const t0 = process.cpuUsage()
   const result = fn()
-  side.cpuMs += performance.now() - t0
+  const t = process.cpuUsage(t0)
+  side.cpuMs += (t.user + t.system) / 1000
   return result
 }
 
@@ -192,7 +196,9 @@ function scenario(name: string, items: Item[], d: number): { aItems: Item[]; bIt
 const items = makeItems()
 const jsonRows: Row[] = []
 const tableRows: Row[] = []
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
 for (const [name, d] of [['d=0', 0], ['d=1', 1], ['d=100', 100], ['d=10000', 10_000], ['empty', N]] as const) {
+  if (only !== undefined && name !== only) continue
   const { aItems, bItems } = scenario(name, items, d)
   const r = simulate(aItems, bItems)
   const nv = naive(aItems, bItems)

@@ -229,13 +229,15 @@ function readSummary(r: ByteReader): SyncMessage {
   const n = r.count('summary bucket count', 2 + SUMMARY_DIGEST_BYTES, to - from + 1)
   const buckets: BucketFingerprint[] = []
   let expected = from
+  let previousCount = 0
   for (let i = 0; i < n; i++) {
     // A negative maximum refuses any value: there is no room left in from..to.
     const bucket = expected + r.varint('summary bucket gap', to - expected)
-    const fp = { count: r.varint('summary bucket.count', MAX_FINGERPRINT_COUNT), digest: r.hex(SUMMARY_DIGEST_BYTES, 'summary bucket.digest') }
-    if (fp.count === 0) throw protocolError('out-of-range', 'summary lists an empty bucket')
-    buckets.push({ bucket, count: fp.count, digest: fp.digest })
+    const count = previousCount + r.signed('summary bucket.count', MAX_FINGERPRINT_COUNT)
+    if (count < 1 || count > MAX_FINGERPRINT_COUNT) throw protocolError('out-of-range', 'summary bucket count out of range (every listed bucket is non-empty)')
+    buckets.push({ bucket, count, digest: r.hex(SUMMARY_DIGEST_BYTES, 'summary bucket.digest') })
     expected = bucket + 1
+    previousCount = count
   }
   return { type: 'summary', window, count, digest, from, to, salt, buckets }
 }

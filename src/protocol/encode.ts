@@ -197,12 +197,14 @@ function encodeSummary(m: SummaryMessage): Uint8Array[] {
     let used = 0
     let end = start
     let expected = from
+    let previousCount = 0
     for (; end < m.buckets.length; end++) {
       const b = m.buckets[end]!
-      const size = varintSize(b.bucket - expected) + varintSize(b.count) + SUMMARY_DIGEST_BYTES
+      const size = varintSize(b.bucket - expected) + varintSize(zigzag(b.count - previousCount)) + SUMMARY_DIGEST_BYTES
       if (used + size > capacity) break
       used += size
       expected = b.bucket + 1
+      previousCount = b.count
     }
     const last = end === m.buckets.length
     const to = last ? m.to : m.buckets[end - 1]!.bucket
@@ -211,10 +213,13 @@ function encodeSummary(m: SummaryMessage): Uint8Array[] {
     prefix.varint(m.count).hex(m.digest).hex(m.salt).varint(from - m.window.oldest).varint(to - from)
     const body = new ByteWriter(used + 8)
     expected = from
+    previousCount = 0
     for (let i = start; i < end; i++) {
       const b = m.buckets[i]!
-      body.varint(b.bucket - expected).varint(b.count).hex(b.digest)
+      // The count as a difference from the previous bucket's (buckets hold similar counts: 1 byte, not 2).
+      body.varint(b.bucket - expected).signed(b.count - previousCount).hex(b.digest)
       expected = b.bucket + 1
+      previousCount = b.count
     }
     frames.push(finishFrame('summary', prefix, end - start, body))
     if (last) return frames

@@ -264,7 +264,8 @@ export function byBucket(items: Iterable<{ id: string; bucket: number }>): Array
     if (g) g.push(id)
     else groups.set(bucket, [id])
   }
-  return [...groups].map(([bucket, ids]) => ({ bucket, ids }))
+  // In bucket order: the codec writes each bucket as a difference from the previous one (1 byte).
+  return [...groups].sort((x, y) => x[0] - y[0]).map(([bucket, ids]) => ({ bucket, ids }))
 }
 
 /** Send what the reconciler asks for and announce what the peer lacks; returns the items it ignored. */

@@ -22,6 +22,7 @@ import { hexToBytes, randomBytes } from '@noble/hashes/utils.js'
 import { toHex } from '../protocol/bytes.js'
 import { SYMBOL_SALT_BYTES, type BucketWindow, type SymbolsMessage } from '../protocol/messages.js'
 import type { BucketIndex } from './bucket-index.js'
+import { heldWithGossipId } from './gossip-ids.js'
 import type { BucketDiff, ReconcileContext, ReconcileMessage, Reconciler, ReconcileResult } from './reconciler.js'
 import { MAX_TAGS, SymbolDecoder, SymbolSource, shortIdHex, type ShortId } from './riblt.js'
 
@@ -37,6 +38,7 @@ const SYMBOL_SLACK = 64
 function symbolsFor(d: number): number {
   return Math.ceil(1.4 * d + 3 * Math.sqrt(d)) + 4
 }
+
 /** Streams older than this are forgotten. */
 const STREAM_TTL_MS = 60_000
 /** A round of ours with no symbols for this long (a frame was lost) is given up, and may start again. */
@@ -44,8 +46,6 @@ const STALL_MS = 10_000
 
 interface Ids {
   source: SymbolSource
-  /** The ids, by element of {@link source}. */
-  ids: string[]
 }
 
 interface Sending extends Ids {
@@ -80,34 +80,45 @@ const MAX_STREAMS = 64
 
 /**
  * The ids of `buckets` (at most {@link MAX_TAGS}) as elements keyed with `salt`, each tagged with
- * its bucket's place in `buckets` (ids sharing a short id are elements each: see {@link announceFound}).
+ * its bucket's place in `buckets` (ids sharing a short id are elements each).
  */
 function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
   const ids: string[] = []
   const tagOf: number[] = []
   buckets.forEach((b, t) => {
-    for (const id of index.sortedBucketIds(b)) {
+    // Any order will do (the ids array and the source share it): no need to sort the bucket.
+    for (const id of index.bucketIds(b)) {
       ids.push(id)
       tagOf.push(t)
     }
   })
   const hi = new Uint32Array(ids.length)
   const lo = new Uint32Array(ids.length)
-  ids.forEach((id, e) => {
-    hi[e] = Number.parseInt(id.slice(0, 8), 16)
-    lo[e] = Number.parseInt(id.slice(8, 16), 16)
-  })
-  return { ids, source: new SymbolSource(hexToBytes(salt), { hi, lo, tags: Uint8Array.from(tagOf) }, Math.max(1, buckets.length)) }
+  for (let e = 0; e < ids.length; e++) {
+    hi[e] = hexWord(ids[e]!, 0)
+    lo[e] = hexWord(ids[e]!, 8)
+  }
+  return { source: new SymbolSource(hexToBytes(salt), { hi, lo, tags: Uint8Array.from(tagOf) }, Math.max(1, buckets.length)) }
+}
+
+/** The 32-bit word of 8 lowercase hex digits of `id` at `at` (ids in the index are lowercase hex), with no substring made. */
+function hexWord(id: string, at: number): number {
+  let v = 0
+  for (let i = at; i < at + 8; i++) {
+    const c = id.charCodeAt(i)
+    v = (v << 4) | (c <= 57 ? c - 48 : c - 87)
+  }
+  return v >>> 0
 }
 
 /**
- * The peer lacks a short id of ours: announced by short id (`theyLackShort`), unless several of our
- * ids share it (only ever an attacker's own pair, see `GOSSIP_ID_BYTES`): those are announced by
- * full id (`theyLack`), since the peer holds one of them and would not pull the short id. Returns
- * false if no id of ours has it.
+ * The peer lacks a short id of ours, in `bucket`: announced by short id (`theyLackShort`), unless
+ * several of our ids share it (only ever an attacker's own pair, see `GOSSIP_ID_BYTES`): those are
+ * announced by full id (`theyLack`), since the peer holds one of them and would not pull the short
+ * id. Returns false if no id of ours has it.
  */
-function announceFound(x: Ids, short: ShortId, out: ReconcileResult): boolean {
-  const found = x.source.indicesOf(short).map((e) => x.ids[e]!)
+function announceFound(index: BucketIndex, bucket: number, short: ShortId, out: ReconcileResult): boolean {
+  const found = heldWithGossipId(index, bucket, shortIdHex(short))
   if (found.length === 1) out.theyLackShort!.push(found[0]!)
   else out.theyLack.push(...found)
   return found.length > 0
@@ -232,7 +243,7 @@ class RatelessReconciler implements Reconciler {
       return void out.ignored++
     }
     r.decoder.add(m.symbols)
-    if (r.decoder.done) return this.#decoded(p, r, out)
+    if (r.decoder.done) return this.#decoded(ctx, p, r, out)
     if (r.decoder.received < m.end) return
     if (r.decoder.received >= r.cap) {
       // Never decodes: an honest stream always does well before this. Drop it (counted as ignored).
@@ -250,10 +261,10 @@ class RatelessReconciler implements Reconciler {
     out.send.push({ type: 'more', salt: r.salt, from: r.decoder.received, count })
   }
 
-  #decoded(p: PeerStreams, r: Receiving, out: ReconcileResult): void {
+  #decoded(ctx: ReconcileContext, p: PeerStreams, r: Receiving, out: ReconcileResult): void {
     for (const x of r.decoder.recovered) {
       if (x.sign === -1) {
-        if (!announceFound(r, x, out)) out.ignored++
+        if (!announceFound(ctx.index, r.buckets[x.tag]!, x, out)) out.ignored++
       } else out.weLack!.push({ id: shortIdHex(x), bucket: r.buckets[x.tag]! })
     }
     p.receiving.delete(r.salt)

@@ -96,9 +96,6 @@ export class SymbolSource {
   readonly #next: Float64Array
   /** The end of the last batch made (0: none yet). */
   #at = 0
-  /** Element by the high half of its short id (a later element with the same high half goes in {@link #more}, by short id). */
-  #byHi: Map<number, number> | undefined
-  #more: Map<string, number[]> | undefined
 
   /** `tagCount`: how many tags the elements carry (1 to {@link MAX_TAGS}; every tag must be below it). */
   constructor(salt: Uint8Array, elements: readonly ShortId[] | ShortIdArrays, tagCount = 1) {
@@ -120,29 +117,6 @@ export class SymbolSource {
     }
     this.#state = this.#seed.slice()
     this.#next = new Float64Array(this.size)
-  }
-
-  /** The elements with this short id (usually none or one). */
-  indicesOf(x: ShortId): number[] {
-    if (!this.#byHi) this.#buildIndex()
-    const e = this.#byHi!.get(x.hi)
-    const found = e !== undefined && this.#lo[e] === x.lo ? [e] : []
-    const more = this.#more?.get(shortIdHex(x))
-    return more ? [...found, ...more] : found
-  }
-
-  #buildIndex(): void {
-    this.#byHi = new Map()
-    for (let e = 0; e < this.size; e++) {
-      if (!this.#byHi.has(this.#hi[e]!)) {
-        this.#byHi.set(this.#hi[e]!, e)
-        continue
-      }
-      const key = shortIdHex({ hi: this.#hi[e]!, lo: this.#lo[e]! })
-      const list = (this.#more ??= new Map()).get(key)
-      if (list) list.push(e)
-      else this.#more.set(key, [e])
-    }
   }
 
   /** The checksum (before any tag) and mapping seed of any element under this source's salt. */

@@ -237,6 +237,13 @@ describe('decoding untrusted frames', () => {
     const badGap = Uint8Array.from(summary)
     badGap[2 + 1 + 1 + 1 + 16 + 8 + 1 + 1 + 1] = 20 // the first bucket's gap: bucket 20 is outside 0..9
     expectProtocolError(badGap, 'out-of-range')
+    // The count is a difference from the previous bucket's: one that makes a count 0 or below is refused.
+    const badCount = Uint8Array.from(summary)
+    badCount[2 + 1 + 1 + 1 + 16 + 8 + 1 + 1 + 1 + 1] = 1 // zigzag 1 = -1: count 0
+    expectProtocolError(badCount, 'out-of-range')
+    const goodCount = Uint8Array.from(summary)
+    goodCount[2 + 1 + 1 + 1 + 16 + 8 + 1 + 1 + 1 + 1] = 6 // zigzag 6 = +3
+    expect((decodeMessage(goodCount) as Extract<SyncMessage, { type: 'summary' }>).buckets[0]!.count).toBe(3)
     expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 4, 1, 0, 0, ...new Uint8Array(32)), 'out-of-range')
     expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 7, 1, ...new Uint8Array(32), 42, 0), 'out-of-range')
     expectProtocolError(Uint8Array.of(PROTOCOL_VERSION, 3, 1, 0, 1, 0xab, 2, 0), 'out-of-range')
