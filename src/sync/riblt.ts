@@ -233,15 +233,15 @@ export class SymbolDecoder {
   /**
    * An estimate of the differences not recovered yet, from the counts left in the symbols past 0.
    * Each remaining difference is in symbol i with probability p_i, on one side or the other; with
-   * g the net count left (symbol 0 holds every element, so its count is exactly g), a count's
-   * square has the expectation d x p_i (1 - p_i) + (g p_i)^2, which gives d (unbiased: measured
-   * over random sets, with a spread of about 5% at a thousand symbols).
+   * g the net count left (symbol 0 holds every element, so its count is exactly g), a count has
+   * the mean g p_i and the variance d p_i (1 - p_i), which gives d (unbiased: measured over random
+   * sets, with a spread of about 5% at a thousand symbols).
    */
   estimateRemaining(): number {
     const first = this.#diff[0]
     if (first === undefined) return 0
     const g = first.count
-    // Each symbol's count gives an estimate of d on its own: (c^2 - (g p)^2) / (p (1 - p)). Weighted
+    // Each symbol's count gives an estimate of d on its own: (c - g p)^2 / (p (1 - p)). Weighted
     // first by p (1 - p), then by the inverse of each estimate's variance at that first guess
     // (about d^2 (2 + 1/lambda), lambda = d p (1 - p)): late symbols count as much as early ones.
     let guess = 0
@@ -253,7 +253,8 @@ export class SymbolDecoder {
         const spread = p * (1 - p)
         const lambda = Math.max(guess, 1) * spread
         const w = pass === 0 ? spread : lambda / (1 + 2 * lambda)
-        sum += (w * (this.#diff[i]!.count ** 2 - (g * p) ** 2)) / spread
+        // The count less its mean g p: what is left has the variance d p (1 - p).
+        sum += (w * (this.#diff[i]!.count - g * p) ** 2) / spread
         weights += w
       }
       if (weights === 0) return Math.abs(g)

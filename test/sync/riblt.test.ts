@@ -49,4 +49,57 @@ describe('rateless IBLT', () => {
     const common = rand(1_000)
     expect(reconcile(common, common, randomBytes(8), 1).symbols).toBe(1)
   })
+
+  it('a recovered element carries its tag (the place of its bucket in the stream), on either side', () => {
+    const tagged = (ids: ShortId[], tag: (i: number) => number) => ({
+      hi: Uint32Array.from(ids, (x) => x.hi),
+      lo: Uint32Array.from(ids, (x) => x.lo),
+      tags: Uint8Array.from(ids, (_, i) => tag(i)),
+    })
+    const common = rand(500)
+    const onlyA = rand(40)
+    const onlyB = rand(40)
+    const tagOf = new Map<string, number>()
+    ;[...common, ...onlyA, ...onlyB].forEach((x, i) => tagOf.set(shortIdHex(x), i % 200))
+    const tag = (list: ShortId[]) => (i: number) => tagOf.get(shortIdHex(list[i]!))!
+    const a = [...common, ...onlyA]
+    const b = [...common, ...onlyB]
+    const salt = randomBytes(8)
+    const enc = new SymbolSource(salt, tagged(a, tag(a)), 200)
+    const dec = new SymbolDecoder(new SymbolSource(salt, tagged(b, tag(b)), 200))
+    while (!dec.done && dec.received < 2_000) dec.add(enc.symbols(dec.received, dec.received + 16))
+    expect(dec.done).toBe(true)
+    expect(dec.recovered).toHaveLength(80)
+    for (const x of dec.recovered) expect(x.tag).toBe(tagOf.get(shortIdHex(x)))
+  })
+
+  it('refuses a tag not below the tag count, and a receiver takes no symbol whose tag is past its own count as pure', () => {
+    const one = rand(1)
+    expect(() => new SymbolSource(randomBytes(8), { hi: Uint32Array.of(one[0]!.hi), lo: Uint32Array.of(one[0]!.lo), tags: Uint8Array.of(3) }, 3)).toThrow(RangeError)
+    // The sender tags its only element 5; a receiver that expects 2 tags never recovers it.
+    const salt = randomBytes(8)
+    const enc = new SymbolSource(salt, { hi: Uint32Array.of(one[0]!.hi), lo: Uint32Array.of(one[0]!.lo), tags: Uint8Array.of(5) }, 6)
+    const narrow = new SymbolDecoder(new SymbolSource(salt, [], 2))
+    narrow.add(enc.symbols(0, 8))
+    expect(narrow.recovered).toHaveLength(0)
+    const wide = new SymbolDecoder(new SymbolSource(salt, [], 6))
+    wide.add(enc.symbols(0, 8))
+    expect(wide.recovered.map((x) => x.tag)).toEqual([5])
+  })
+
+  it('estimates the differences left from the counts, unbiased, whichever side holds them', () => {
+    for (const [plus, minus] of [[1_000, 1_000], [2_000, 0]] as const) {
+      const ratios: number[] = []
+      for (let t = 0; t < 12; t++) {
+        const common = rand(300)
+        const dec = new SymbolDecoder(new SymbolSource(randomBytes(8).fill(t), [...common, ...rand(minus)]))
+        const enc = new SymbolSource(randomBytes(8).fill(t), [...common, ...rand(plus)])
+        dec.add(enc.symbols(0, 600))
+        ratios.push((dec.recovered.length + dec.estimateRemaining()) / (plus + minus))
+      }
+      const mean = ratios.reduce((x, y) => x + y) / ratios.length
+      expect(mean).toBeGreaterThan(0.85)
+      expect(mean).toBeLessThan(1.15)
+    }
+  })
 })
