@@ -104,7 +104,7 @@ describe('a packed record unpacks to a record equal to the one packed', () => {
     const [plain, full, withdrawal] = await variedRecords()
     const tags = full!.tags
     const at = (name: string): number => tags.findIndex((t) => t[0] === name)
-    const replaced = (name: string, tag: string[]): string[][] => tags.map((t, i) => (i === at(name) ? tag : t))
+    const replaced = (name: string, tag: string[]): PeersetRecord['tags'] => tags.map((t, i) => (i === at(name) ? tag : t))
     const variants: PeersetRecord[] = [
       { ...full!, tags: replaced('geo', ['geo', `${full!.geo!.lat}0`, String(full!.geo!.lon)]) }, // the same coordinate, written otherwise
       { ...full!, tags: replaced('r', ['r', 'https://example.org/other']) },
