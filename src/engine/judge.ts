@@ -17,6 +17,7 @@ import { Stage } from './stage.js'
 import { checkTimeWindow } from './time-window.js'
 import type { VersionMemory } from './version-memory.js'
 import { SignatureBook } from '../verify/batch.js'
+import { yieldToEventLoop } from '../verify/yield.js'
 import type { SignatureCheck, VerifierStrategy } from '../verify/types.js'
 import { applyWithdrawalHorizon, judgeTombstone, withdrawalBlocks } from './withdrawals.js'
 
@@ -116,7 +117,7 @@ export async function judgeBatch(batch: readonly Submission[], ctx: JudgeContext
       decisions.push(await judgeRecord(item, read.get(item)!, stage, ctx, signatures))
       // Moderation may take a while: let timers and I/O run now and then.
       if (performance.now() - lastYield > 20) {
-        await new Promise((resolve) => setTimeout(resolve, 0))
+        await yieldToEventLoop()
         lastYield = performance.now()
       }
     }

@@ -1,14 +1,18 @@
 /**
  * The compact form in which the record index holds a record body (issue 14: 100k records in a
  * phone's tab). A {@link PackedRecord} keeps as fields what the engine reads often (id, author,
- * uuid, times, the withdrawn flag, the text) and everything else in one string, `rest`, built so
- * that it stays a one-byte V8 string in practice:
+ * uuid, times, the withdrawn flag) and the text as given (copying it into `rest` cost more time on
+ * open than its string header saves), and everything else in one string, `rest`, built so that it
+ * stays a one-byte V8 string in practice:
  *
  * - lowercase hex (the signature, the room hash) is written two digits per char (half the size);
  * - a string equal to a field or to one written before (the uuid in the `d` tag, the room hash in the `h` tag,
  *   the geohash in the `g` tag, the coordinates in the `geo` tag, the expiration) or to a known tag
  *   name is written as a one-char reference;
- * - lengths are written as three chars of 8 bits.
+ * - lengths are written as three chars of 8 bits;
+ * - tags exactly as `createRecord` and `createWithdrawal` write them (`buildRecordTags`: d, h,
+ *   expiration, deleted, r, g, geo, each made of the record's fields) are not written at all, only
+ *   a bit saying so: unpacking makes them again from the fields. Other tags are written verbatim.
  *
  * {@link unpackRecord} gives back a plain object equal to the original, with the same own keys
  * (an optional field present as `undefined` stays present), in the order `verifyRecord` writes them.
@@ -27,7 +31,7 @@ export class PackedRecord {
     readonly createdAt: number,
     readonly expiresAt: number | undefined,
     readonly withdrawn: boolean,
-    /** The text, unless it is Latin-1: then it is in `rest` (one string header less) and this is `''`. */
+    /** The text, as given (copying it into `rest` cost more time on open than its string header saves). */
     readonly text: string,
     /** Signature, link, geolocation, tags and which optional keys exist (see the module comment). */
     readonly rest: string,
@@ -46,31 +50,38 @@ const CONSTANTS = ['d', 'h', 'expiration', 'deleted', 'r', 'g', 'geo', 'location
 
 /** Optional keys of a record, one bit each in the key mask. */
 const OPTIONAL_KEYS = ['roomHash', 'link', 'geo', 'expiresAt', 'withdrawn'] as const
-/** The mask bit saying that the text is in `rest` (it is Latin-1), not in the `text` field. */
-const TEXT_IN_REST = 32
-/** A char outside Latin-1: such a text would make `rest` a two-byte string, so it stays apart. */
-const NOT_LATIN1 = /[^\u0000-\u00ff]/
+/** The mask bit saying that the tags are the standard ones made from the fields (see {@link standardTags}): none written. */
+const STANDARD_TAGS = 32
 
-/** The value of a lowercase hex digit, or -1. */
-function nibble(c: number): number {
-  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
-}
+/** The value of each lowercase hex digit by char code (below 128), -1 for other chars. */
+const NIBBLES = new Int8Array(128).fill(-1)
+for (let i = 0; i < 16; i++) NIBBLES['0123456789abcdef'.charCodeAt(i)] = i
 
+/** Where a record's own references start: after the constants, its uuid, expiration and room hash. */
+const FIRST_FREE_REF = CONSTANTS.length + 3
 
 /**
  * Packing writes char codes into one buffer, reused by every call (packing is synchronous), and
- * makes the string at the end: no garbage per char, which matters when 100k records are packed on open.
+ * makes the string at the end: no garbage per char and no array per record but the last copy,
+ * which matters when 100k records are packed on open (about 1 µs a record, issue 14's open time).
  */
 class Writer {
   #codes: number[] = new Array<number>(1024).fill(0)
   #used = 0
-  readonly #refs: string[] = []
+  /** The strings a reference may name: the constants, then the record's; `#refCount` of them in use. */
+  readonly #refs: string[] = [...CONSTANTS, '', '', '']
+  #refCount = FIRST_FREE_REF
 
-  /** Start a record whose fields `uuid`, `expiresAt` and `roomHash` may be referred to. */
-  reset(refs: readonly string[]): void {
+  /** Start a record whose fields `uuid`, `expiresAt` and `roomHash` may be referred to (see `initialRefs`); returns `expiresAt` as written. */
+  reset(uuid: string, expiresAt: number | undefined, roomHash: string | undefined): string {
     this.#used = 0
-    this.#refs.length = 0
-    for (const ref of refs) this.#refs.push(ref)
+    const refs = this.#refs
+    const expiration = expiresAt === undefined ? '' : String(expiresAt)
+    refs[CONSTANTS.length] = uuid
+    refs[CONSTANTS.length + 1] = expiration
+    refs[CONSTANTS.length + 2] = roomHash ?? ''
+    this.#refCount = FIRST_FREE_REF
+    return expiration
   }
 
   /** The string written since `reset`, in slices small enough for `String.fromCharCode.apply`. */
@@ -82,9 +93,14 @@ class Writer {
     return out
   }
 
+  /** The buffer, with room for `extra` more codes. */
   #room(extra: number): number[] {
     const codes = this.#codes
-    while (codes.length < this.#used + extra) codes.push(0)
+    const need = this.#used + extra
+    if (codes.length < need) {
+      const grown = Math.max(need, 2 * codes.length)
+      for (let i = codes.length; i < grown; i++) codes.push(0)
+    }
     return codes
   }
 
@@ -101,39 +117,56 @@ class Writer {
 
   string(s: string | undefined, kind = RAW): void {
     if (s === undefined) return this.char(UNDEF)
-    const at = this.#refs.indexOf(s)
-    if (at >= 0) {
-      this.char(REF)
-      return this.char(at)
+    const refs = this.#refs
+    const count = this.#refCount
+    for (let at = 0; at < count; at++) {
+      if (refs[at] === s) {
+        const codes = this.#room(2)
+        codes[this.#used++] = REF
+        codes[this.#used++] = at
+        return
+      }
     }
-    if (this.#refs.length < MAX_REFS) this.#refs.push(s)
+    if (count < MAX_REFS) {
+      refs[count] = s
+      this.#refCount = count + 1
+    }
     if (kind === RAW && this.#hex(s)) return
-    this.char(kind)
-    this.length(s.length)
-    const codes = this.#room(s.length)
-    for (let i = 0; i < s.length; i++) codes[this.#used++] = s.charCodeAt(i)
+    const n = s.length
+    const codes = this.#room(4 + n)
+    let used = this.#used
+    codes[used++] = kind
+    codes[used++] = (n >>> 16) & 0xff
+    codes[used++] = (n >>> 8) & 0xff
+    codes[used++] = n & 0xff
+    for (let i = 0; i < n; i++) codes[used++] = s.charCodeAt(i)
+    this.#used = used
   }
 
-  number(n: number): void {
-    this.string(Object.is(n, -0) ? '-0' : String(n), NUM)
+  /** Write a number as `numberText` gives it. */
+  number(text: string): void {
+    this.string(text, NUM)
   }
 
   /** Write `s` as bytes if it is even-length lowercase hex (checked while writing); false, and nothing written, if not. */
   #hex(s: string): boolean {
-    if (s.length === 0 || s.length % 2 !== 0 || s.length > MAX_HEX_CHARS) return false
-    const start = this.#used
-    this.char(HEX)
-    this.length(s.length / 2)
-    const codes = this.#room(s.length / 2)
-    for (let i = 0; i < s.length; i += 2) {
-      const high = nibble(s.charCodeAt(i))
-      const low = nibble(s.charCodeAt(i + 1))
-      if ((high | low) < 0) {
-        this.#used = start
-        return false
-      }
-      codes[this.#used++] = (high << 4) | low
+    const n = s.length
+    if (n === 0 || n % 2 !== 0 || n > MAX_HEX_CHARS) return false
+    const codes = this.#room(4 + n / 2)
+    let used = this.#used
+    codes[used++] = HEX
+    codes[used++] = (n >>> 17) & 0xff
+    codes[used++] = (n >>> 9) & 0xff
+    codes[used++] = (n >>> 1) & 0xff
+    for (let i = 0; i < n; i += 2) {
+      const a = s.charCodeAt(i)
+      const b = s.charCodeAt(i + 1)
+      const high = a < 128 ? NIBBLES[a]! : -1
+      const low = b < 128 ? NIBBLES[b]! : -1
+      if ((high | low) < 0) return false
+      codes[used++] = (high << 4) | low
     }
+    this.#used = used
     return true
   }
 }
@@ -186,11 +219,55 @@ class Reader {
     return value
   }
 
-  number(): number {
-    return Number(this.string())
-  }
 }
 
+/** A number as packing writes it (and as a standard `geo` tag must hold it): `-0` kept. */
+function numberText(n: number): string {
+  return Object.is(n, -0) ? '-0' : String(n)
+}
+
+/** Whether `tag` is exactly `[name, value]` (`value` undefined: exactly `[name]`). */
+function isTag(tag: readonly string[] | undefined, name: string, value?: string): boolean {
+  if (tag === undefined) return false
+  return value === undefined ? tag.length === 1 && tag[0] === name : tag.length === 2 && tag[0] === name && tag[1] === value
+}
+
+/**
+ * Whether a record's tags are those `buildRecordTags` makes from its fields, in its order: then
+ * they are not written, and {@link standardTags} makes them again. `expiration` is `expiresAt`
+ * as `String` writes it; the `geo` values are the coordinates as {@link numberText} writes them.
+ */
+function hasStandardTags(record: PeersetRecord, uuid: string, roomHash: string | undefined, expiration: string, lat: string, lon: string): boolean {
+  const tags = record.tags
+  let i = 0
+  if (!isTag(tags[i++], 'd', uuid)) return false
+  if (roomHash !== undefined && !isTag(tags[i++], 'h', roomHash)) return false
+  if (record.expiresAt === undefined || !isTag(tags[i++], 'expiration', expiration)) return false
+  if (record.withdrawn === true && !isTag(tags[i++], 'deleted')) return false
+  if (record.link !== undefined && !isTag(tags[i++], 'r', record.link)) return false
+  const geo = record.geo
+  if (geo !== undefined) {
+    if (!isTag(tags[i++], 'g', geo.geohash)) return false
+    const tag = tags[i++]
+    if (tag === undefined || tag.length !== 3 || tag[0] !== 'geo' || tag[1] !== lat || tag[2] !== lon) return false
+  }
+  return i === tags.length
+}
+
+/** The tags {@link hasStandardTags} accepted, made again from the unpacked fields (new arrays). */
+function standardTags(uuid: string, roomHash: string | undefined, expiresAt: number | undefined, withdrawn: boolean, link: string | undefined, geo: { lat: string; lon: string; geohash: string } | undefined): string[][] {
+  const tags: string[][] = [['d', uuid]]
+  if (roomHash !== undefined) tags.push(['h', roomHash])
+  tags.push(['expiration', String(expiresAt)])
+  if (withdrawn) tags.push(['deleted'])
+  if (link !== undefined) tags.push(['r', link])
+  if (geo !== undefined) tags.push(['g', geo.geohash], ['geo', geo.lat, geo.lon])
+  return tags
+}
+
+const hasOwn = (record: PeersetRecord, key: (typeof OPTIONAL_KEYS)[number]): boolean => Object.prototype.hasOwnProperty.call(record, key)
+
+/** The references a record starts with, as the reader sees them (the writer keeps the same in place: `Writer.reset`). */
 function initialRefs(uuid: string, expiresAt: number | undefined, roomHash: string | undefined): string[] {
   return [...CONSTANTS, uuid, expiresAt === undefined ? '' : String(expiresAt), roomHash ?? '']
 }
@@ -200,52 +277,57 @@ function initialRefs(uuid: string, expiresAt: number | undefined, roomHash: stri
  */
 export function packRecord(record: PeersetRecord, author = record.author, uuid = record.uuid, roomHash = record.roomHash): PackedRecord {
   const w = writer
-  w.reset(initialRefs(uuid, record.expiresAt, roomHash))
-  let mask = 0
-  OPTIONAL_KEYS.forEach((key, bit) => {
-    if (Object.prototype.hasOwnProperty.call(record, key)) mask |= 1 << bit
-  })
-  const textInRest = !NOT_LATIN1.test(record.text)
-  w.char(textInRest ? mask | TEXT_IN_REST : mask)
-  if (textInRest) w.string(record.text)
+  const expiration = w.reset(uuid, record.expiresAt, roomHash)
+  // The bits of OPTIONAL_KEYS, unrolled (this runs for every record on open).
+  let mask = (hasOwn(record, 'roomHash') ? 1 : 0) | (hasOwn(record, 'link') ? 2 : 0) | (hasOwn(record, 'geo') ? 4 : 0) | (hasOwn(record, 'expiresAt') ? 8 : 0) | (hasOwn(record, 'withdrawn') ? 16 : 0)
+  const geo = record.geo
+  const lat = geo === undefined ? '' : numberText(geo.lat)
+  const lon = geo === undefined ? '' : numberText(geo.lon)
+  const standard = hasStandardTags(record, uuid, roomHash, expiration, lat, lon)
+  if (standard) mask |= STANDARD_TAGS
+  w.char(mask)
   w.string(record.sig)
   w.string(record.link)
-  const geo = record.geo
   w.char(geo === undefined ? 0 : 1)
   if (geo !== undefined) {
-    w.number(geo.lat)
-    w.number(geo.lon)
+    w.number(lat)
+    w.number(lon)
     w.string(geo.geohash)
   }
-  w.length(record.tags.length)
-  for (const tag of record.tags) {
-    w.length(tag.length)
-    for (const value of tag) w.string(value)
+  if (!standard) {
+    w.length(record.tags.length)
+    for (const tag of record.tags) {
+      w.length(tag.length)
+      for (const value of tag) w.string(value)
+    }
   }
-  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, textInRest ? '' : record.text, w.finish())
+  return new PackedRecord(record.id, author, uuid, roomHash, record.createdAt, record.expiresAt, record.withdrawn === true, record.text, w.finish())
 }
 
-/** The record a {@link PackedRecord} holds: a new plain object, equal to the one packed. */
-export function unpackRecord(packed: PackedRecord): PeersetRecord {
-  const r = new Reader(packed.rest, initialRefs(packed.uuid, packed.expiresAt, packed.roomHash))
-  const mask = r.char()
-  const text = mask & TEXT_IN_REST ? (r.string() as string) : packed.text
-  const sig = r.string() as string
-  const link = r.string()
-  let geo: PeersetRecord['geo'] | undefined
-  if (r.char() === 1) {
-    geo = { lat: r.number(), lon: r.number(), geohash: r.string() as string }
-  }
+/** Tags written verbatim. */
+function readTags(r: Reader): string[][] {
   const tags: string[][] = new Array<string[]>(r.length())
   for (let i = 0; i < tags.length; i++) {
     const tag: string[] = new Array<string>(r.length())
     for (let j = 0; j < tag.length; j++) tag[j] = r.string() as string
     tags[i] = tag
   }
+  return tags
+}
+
+/** The record a {@link PackedRecord} holds: a new plain object, equal to the one packed. */
+export function unpackRecord(packed: PackedRecord): PeersetRecord {
+  const r = new Reader(packed.rest, initialRefs(packed.uuid, packed.expiresAt, packed.roomHash))
+  const mask = r.char()
+  const sig = r.string() as string
+  const link = r.string()
+  const written = r.char() === 1 ? { lat: r.string() as string, lon: r.string() as string, geohash: r.string() as string } : undefined
+  const geo: PeersetRecord['geo'] | undefined = written && { lat: Number(written.lat), lon: Number(written.lon), geohash: written.geohash }
+  const tags = mask & STANDARD_TAGS ? standardTags(packed.uuid, packed.roomHash, packed.expiresAt, packed.withdrawn, link, written) : readTags(r)
   const record: Record<string, unknown> = { id: packed.id, author: packed.author, uuid: packed.uuid }
   if (mask & 1) record.roomHash = packed.roomHash
   record.createdAt = packed.createdAt
-  record.text = text
+  record.text = packed.text
   if (mask & 2) record.link = link
   if (mask & 4) record.geo = geo
   if (mask & 8) record.expiresAt = packed.expiresAt

@@ -3,11 +3,13 @@ import { assertKnownOptions, PeersetError } from '../errors.js'
 import { isWellFormedCheck } from './pack.js'
 import { schnorrVerifies } from './schnorr.js'
 import type { SignatureCheck, VerifierStrategy } from './types.js'
+import { yieldToEventLoop } from './yield.js'
 
 /** Options of {@link mainThreadVerifier}. */
 export interface MainThreadVerifierOptions {
   /**
-   * Longest stretch of verifying before it lets timers, input and I/O run (a zero-delay timer), in
+   * Longest stretch of verifying before it lets timers, input and I/O run (`scheduler.yield()`,
+   * `setImmediate` or a `MessageChannel` message: no timer's delay), in
    * ms. Default 20: one verify costs about 1.3 ms, so a browser tab stays responsive during a catch-up.
    */
   yieldEveryMs?: number
@@ -50,7 +52,7 @@ export async function verifyHere(checks: readonly SignatureCheck[], yieldEveryMs
   for (const check of checks) {
     answers.push(isWellFormedCheck(check) && schnorrVerifies(check.sig, check.id, check.pubkey))
     if (performance.now() - lastYield > yieldEveryMs) {
-      await new Promise((resolve) => setTimeout(resolve, 0))
+      await yieldToEventLoop()
       lastYield = performance.now()
     }
   }
