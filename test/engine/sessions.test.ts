@@ -81,8 +81,17 @@ describe('misbehaving peers', () => {
     const banned = collect(a, 'peer:banned')
     const bad = await rawPeer(network)
     await waitFor(() => bad.joined.size === 2, 5000, 'raw peer joined')
+    // Seeded junk, the same every run: a fresh random draw sometimes holds a frame that ends the
+    // session without a strike (e.g. a hello of another protocol version closes it as
+    // `protocol-version`, and the raw peer then waits out a cool-down), which made this test depend
+    // on the draw (CI failed once on it, 1 December).
+    let state = 0x9e3779b9
+    const byte = () => {
+      state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
+      return state >>> 24
+    }
     for (let i = 0; i < 20; i++) {
-      const junk = crypto.getRandomValues(new Uint8Array(1 + (i * 37) % 500))
+      const junk = Uint8Array.from({ length: 1 + (i * 37) % 500 }, byte)
       for (const id of bad.joined) bad.room.send(id, junk)
     }
     // Generous budgets: a condition waited for, on a machine that may be busy (it took over 5 s once beside other runs).
