@@ -6,7 +6,7 @@ import { MAX_WIRE_EVENT_BYTES } from '../protocol/encode.js'
 import type { RootMessage, SummaryMessage, SyncMessage, WireEvent } from '../protocol/messages.js'
 import { wireEventSize } from '../protocol/wire-event.js'
 import type { Outbound, ReceiveResult } from './core-types.js'
-import { applyReconcile, mayStartRound, offerAnnounced, out, pullRequests, rememberRejected, sendRoot, wantingFrom, type CoreState, type PeerState } from './core-state.js'
+import { applyReconcile, mayStartRound, offerAnnounced, out, pullingNothing, pullRequests, rememberRejected, sendRoot, wantingFrom, type CoreState, type PeerState } from './core-state.js'
 import { compactSummary, saltedDigest } from './summary.js'
 import { onFetch, onOffer, onPushed, startFetch } from './core-fetch.js'
 import type { BucketDiff } from './reconciler.js'
@@ -69,8 +69,12 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
 
 function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, nowMs: number, list: Outbound[]): void {
   peer.rootsReceived++
+  peer.remoteRoot = { digest: m.digest, wanting: m.wanting }
   const ours = s.index.root(m.window)
-  if (ours.count === m.count && ours.digest === m.digest) return
+  if (ours.count === m.count && ours.digest === m.digest) {
+    peer.roundOwed = false
+    return
+  }
   const key = `${ours.digest}/${m.digest}`
   // An empty side fetches what the other holds (no ids announced): the full side only answers.
   if (m.count === 0 || ours.count === 0) {
@@ -81,12 +85,15 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   }
   // Neither side is pulling from the other (ids a third peer announced, and may never deliver, do not count).
   const started = peer.leads && m.wanting === 0 && wantingFrom(s, peerId) === 0 && mayStartRound(s, peer, key, nowMs)
+  peer.roundOwed = peer.leads && !started
   if (started) {
     const window = s.granularity.windowAt(nowMs)
     out(s, peerId, compactSummary(s.index, window), list)
     s.reconciler.opened(peerId, window, nowMs)
-  } else if (peer.rootsReceived === 1) {
-    // The peer may not have been ready for our first root: answer its first one once.
+  } else if (peer.rootsReceived === 1 || (!peer.leads && nowMs - peer.lastRootSentAt >= s.minRoundGapMs / 2 && pullingNothing(s))) {
+    // The peer may not have been ready for our first root: answer its first one once. A follower
+    // that pulls nothing also answers a leader's later root (at most once a second): the leader
+    // asks for a fresh root when it may start a round it owes (see `resumeRounds`).
     sendRoot(s, peerId, peer, nowMs, list)
   }
 }

@@ -12,7 +12,7 @@ import { createRatelessReconciler } from './riblt-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
 import { GOSSIP_ID_CHARS, gossipIdOf, heldWithGossipId } from './gossip-ids.js'
 import { RequestScheduler } from './requests.js'
-import { pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
+import { isFetching, pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
 
 /** What the core knows of one ready peer. */
 export interface PeerState {
@@ -30,6 +30,10 @@ export interface PeerState {
   /** No fetch stream with this peer before then (a fetch of ours went unanswered). */
   fetchBarredUntilMs: number
   followerRound: { key: string; atMs: number; answered: Set<number> } | undefined
+  /** The peer's last `root`: its window's digest, and how many ids it was still fetching from us. */
+  remoteRoot: { digest: string; wanting: number } | undefined
+  /** We lead, our roots differ, and a round could not start then: ask for a fresh `root` once one may (see `resumeRounds`). */
+  roundOwed: boolean
 }
 
 /** The options of a sync core with their defaults applied, its peers, requests and counters. */
@@ -58,6 +62,8 @@ export interface CoreState {
   readonly sent: Record<SyncMessageType, number>
   readonly received: Record<SyncMessageType, number>
   ignoredTotal: number
+  /** Records came in from a reconciliation or a fetch (not by gossip) since we last sent every peer our `root`. */
+  caughtUp: boolean
 }
 
 /**
@@ -107,6 +113,7 @@ export function createCoreState(options: SyncCoreOptions): CoreState {
     sent,
     received: { ...sent },
     ignoredTotal: 0,
+    caughtUp: false,
   }
 }
 
@@ -140,6 +147,13 @@ export function wantingFrom(s: CoreState, peerId: string): number {
   return s.requests.wantingFrom(peerId) + (s.peers.get(peerId)?.fetch ? 1 : 0)
 }
 
+/** Whether we pull nothing from any peer: no id wanted, no fetch stream running, no pushed record being checked. */
+export function pullingNothing(s: CoreState): boolean {
+  if (s.requests.wanting > 0) return false
+  for (const [peerId, peer] of s.peers) if (peer.fetch || s.requests.pushedPending(peerId) > 0) return false
+  return true
+}
+
 /** Send our `root` to a peer. */
 export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: number, list: Outbound[]): void {
   peer.lastRootSentAt = nowMs
@@ -155,16 +169,21 @@ export function sendRoot(s: CoreState, peerId: string, peer: PeerState, nowMs: n
  * good) waits `roundRetryMs`.
  */
 export function mayStartRound(s: CoreState, peer: PeerState, key: string, nowMs: number): boolean {
-  if (nowMs - peer.lastRoundAt < s.minRoundGapMs) return false
-  if (key === peer.lastRoundKey) {
-    const wait = peer.roundAnnounced ? Math.min(s.roundRetryMs, s.requestTimeoutMs * 2 ** peer.sameRoundRetries) : s.roundRetryMs
-    if (nowMs - peer.lastRoundAt < wait) return false
-    peer.sameRoundRetries++
-  } else peer.sameRoundRetries = 0
+  if (!roundDue(s, peer, key, nowMs)) return false
+  if (key === peer.lastRoundKey) peer.sameRoundRetries++
+  else peer.sameRoundRetries = 0
   peer.roundAnnounced = false
   peer.lastRoundAt = nowMs
   peer.lastRoundKey = key
   return true
+}
+
+/** Whether {@link mayStartRound} would start a round for this pair of roots now (changes nothing). */
+export function roundDue(s: CoreState, peer: PeerState, key: string, nowMs: number): boolean {
+  if (nowMs - peer.lastRoundAt < s.minRoundGapMs) return false
+  if (key !== peer.lastRoundKey) return true
+  const wait = peer.roundAnnounced ? Math.min(s.roundRetryMs, s.requestTimeoutMs * 2 ** peer.sameRoundRetries) : s.roundRetryMs
+  return nowMs - peer.lastRoundAt >= wait
 }
 
 /** `gossip` `have` (or `found`) for local ids to one peer, minus those it refused for good. */
@@ -224,6 +243,8 @@ export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArr
   let ignored = 0
   for (const g of groups) {
     if (g.bucket < oldest || g.bucket > newest) continue
+    // A bucket being fetched whole (from this peer or another) brings its records: a round after the fetch finds any the fetch did not.
+    if (!gossiped && isFetching(s, g.bucket)) continue
     for (const id of g.ids) {
       if (holds(s, id, g.bucket)) continue
       if (!s.requests.offer(peerId, id, g.bucket, nowMs, gossiped)) ignored++
@@ -242,7 +263,7 @@ function offerDecoded(s: CoreState, peerId: string, items: ReadonlyArray<{ id: s
   const oldest = s.granularity.windowAt(nowMs).oldest
   let ignored = 0
   for (const { id, bucket } of items) {
-    if (bucket < oldest || s.refusedGossipIds.has(id)) continue
+    if (bucket < oldest || s.refusedGossipIds.has(id) || isFetching(s, bucket)) continue
     const collides = heldWithGossipId(s.index, bucket, id).length > 0
     if (!s.requests.offer(peerId, id, bucket, nowMs, false, collides)) ignored++
   }

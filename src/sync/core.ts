@@ -22,7 +22,7 @@
  * record per peer does not grow with the room; idle peers rebroadcast `root` on `tick`.
  */
 import { PeersetError } from '../errors.js'
-import { createCoreState, out, pullRequests, sendRoot, type CoreState, type PeerState } from './core-state.js'
+import { createCoreState, out, pullingNothing, pullRequests, roundDue, sendRoot, wantingFrom, type CoreState, type PeerState } from './core-state.js'
 import { announceNew, relay, rememberRefused } from './core-gossip.js'
 import { receiveMessage } from './core-receive.js'
 import { expireFetches, isFetching } from './core-fetch.js'
@@ -82,6 +82,8 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     fetch: undefined,
     fetchBarredUntilMs: Number.NEGATIVE_INFINITY,
     followerRound: undefined,
+    remoteRoot: undefined,
+    roundOwed: false,
   }
   s.peers.set(peerId, peer)
   s.requests.addPeer(peerId)
@@ -111,6 +113,7 @@ function recordResolved(s: CoreState, id: string, outcome: RecordOutcome, nowMs:
   const list: Outbound[] = []
   const resolved = s.requests.resolve(id)
   const from = detail.fromPeerId
+  if (resolved?.gossiped !== true) s.caughtUp = true
   if (outcome === 'rejected' && from !== undefined && s.peers.has(from)) {
     const reject = detail.reject ?? { reason: 'other', permanent: false }
     out(s, from, { type: 'reject', items: [{ id, reason: reject.reason, permanent: reject.permanent }] }, list)
@@ -142,10 +145,42 @@ function tick(s: CoreState, nowMs: number): Outbound[] {
     if (peer) peer.lastRoundKey = ''
   }
   expireFetches(s, nowMs)
+  resumeRounds(s, nowMs, list)
   for (const [peerId, peer] of s.peers) if (nowMs - peer.lastRootSentAt >= s.rebroadcastMs) sendRoot(s, peerId, peer, nowMs, list)
   pullRequests(s, nowMs, list)
   for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs, u.reports)
   return list
+}
+
+/**
+ * Rounds that a pull held up, resumed without waiting for the idle rebroadcast. Once we pull
+ * nothing more (no id wanted, no fetch running) after taking in records by a reconciliation or a
+ * fetch, every peer gets our new `root` (a leader compares and starts a round; a follower answers
+ * with its own). A leader that owes a round (a `root` came while one side was pulling, or too soon
+ * after the last round) asks the follower for a fresh `root` once the round may start. Nothing is
+ * resumed while we pull anything from anyone: a round then would fetch what is already coming.
+ */
+function resumeRounds(s: CoreState, nowMs: number, list: Outbound[]): void {
+  if (!pullingNothing(s)) return
+  if (s.caughtUp) {
+    s.caughtUp = false
+    for (const [peerId, peer] of s.peers) {
+      peer.roundOwed = false
+      sendRoot(s, peerId, peer, nowMs, list)
+    }
+    return
+  }
+  let ours: string | undefined
+  for (const [peerId, peer] of s.peers) {
+    const remote = peer.remoteRoot
+    if (!peer.roundOwed || remote === undefined || remote.wanting > 0 || wantingFrom(s, peerId) > 0) continue
+    ours ??= s.index.root(s.granularity.windowAt(nowMs)).digest
+    if (remote.digest === ours) peer.roundOwed = false
+    else if (roundDue(s, peer, `${ours}/${remote.digest}`, nowMs)) {
+      peer.roundOwed = false
+      sendRoot(s, peerId, peer, nowMs, list)
+    }
+  }
 }
 
 function stats(s: CoreState): SyncStats {
