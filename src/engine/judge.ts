@@ -14,6 +14,7 @@ import type { IngestOutcome, RecordOrigin, Rejection, RemoveReason } from './ing
 import { type RecordIndex, supersedes } from './record-index.js'
 import type { EvidenceSet } from './evidence.js'
 import { Stage } from './stage.js'
+import { isLowerHex } from '../identity/key-format.js'
 import { checkTimeWindow } from './time-window.js'
 import type { VersionMemory } from './version-memory.js'
 import { SignatureBook } from '../verify/batch.js'
@@ -414,7 +415,7 @@ export function ruleLabel(rule: string | undefined, reason: string): string {
 export function claimedId(event: unknown): string | undefined {
   try {
     const id = (event as { id?: unknown } | null)?.id
-    return typeof id === 'string' && /^[0-9a-f]{64}$/.test(id) ? id : undefined
+    return isLowerHex(id, 64) ? id : undefined
   } catch {
     return undefined // a getter or proxy that throws: the event is malformed, and has no id to name
   }

@@ -26,6 +26,7 @@ import { unref, type Reporter } from './reporter.js'
 import { VersionMemory } from './version-memory.js'
 import { EVIDENCE_META_KEY, EVIDENCE_META_PREFIX, EvidenceSet, evidencePerAuthor } from './evidence.js'
 import { verifyRecord } from '../record/index.js'
+import { isLowerHex } from '../identity/key-format.js'
 import { persistenceGranted } from '../storage/persistence.js'
 
 /** A peerset's local state, open. */
@@ -278,8 +279,6 @@ function firstBad(row: unknown, i: number): string {
   return typeof id === 'string' ? `id ${JSON.stringify(id.slice(0, 64))}` : `row ${i} (no id)`
 }
 
-const HEX64 = /^[0-9a-f]{64}$/
-const HEX128 = /^[0-9a-f]{128}$/
 
 /** Whether a row read from storage has the shape of a record (no hash or signature check: the store is trusted). */
 function isStoredRecord(row: unknown): row is PeersetRecord {
@@ -288,7 +287,7 @@ function isStoredRecord(row: unknown): row is PeersetRecord {
   const r = row as Partial<Record<keyof PeersetRecord, unknown>>
   const { roomHash, link, expiresAt, createdAt } = r
   return (
-    typeof r.id === 'string' && HEX64.test(r.id) && typeof r.author === 'string' && HEX64.test(r.author) && typeof r.sig === 'string' && HEX128.test(r.sig) &&
+    isLowerHex(r.id, 64) && isLowerHex(r.author, 64) && isLowerHex(r.sig, 128) &&
     typeof r.uuid === 'string' && typeof r.text === 'string' && Number.isSafeInteger(createdAt) && (createdAt as number) >= 0 &&
     areTags(r.tags) && (roomHash === undefined || typeof roomHash === 'string') && (link === undefined || typeof link === 'string') &&
     (expiresAt === undefined || Number.isFinite(expiresAt))

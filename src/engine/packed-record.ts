@@ -66,7 +66,7 @@ const FIRST_FREE_REF = CONSTANTS.length + 3
  * which matters when 100k records are packed on open (about 1 µs a record, issue 14's open time).
  */
 class Writer {
-  #codes: number[] = new Array<number>(1024).fill(0)
+  #codes = new Uint16Array(1024)
   #used = 0
   /** The strings a reference may name: the constants, then the record's; `#refCount` of them in use. */
   readonly #refs: string[] = [...CONSTANTS, '', '', '']
@@ -87,21 +87,22 @@ class Writer {
   /** The string written since `reset`, in slices small enough for `String.fromCharCode.apply`. */
   finish(): string {
     const codes = this.#codes
-    if (this.#used <= 8192) return String.fromCharCode.apply(null, codes.slice(0, this.#used))
+    // A view, not a copy: no array of char codes per record for the collector (100k on open).
+    if (this.#used <= 8192) return String.fromCharCode.apply(null, codes.subarray(0, this.#used) as unknown as number[])
     let out = ''
-    for (let i = 0; i < this.#used; i += 8192) out += String.fromCharCode.apply(null, codes.slice(i, Math.min(i + 8192, this.#used)))
+    for (let i = 0; i < this.#used; i += 8192) out += String.fromCharCode.apply(null, codes.subarray(i, Math.min(i + 8192, this.#used)) as unknown as number[])
     return out
   }
 
   /** The buffer, with room for `extra` more codes. */
-  #room(extra: number): number[] {
-    const codes = this.#codes
+  #room(extra: number): Uint16Array {
     const need = this.#used + extra
-    if (codes.length < need) {
-      const grown = Math.max(need, 2 * codes.length)
-      for (let i = codes.length; i < grown; i++) codes.push(0)
+    if (this.#codes.length < need) {
+      const grown = new Uint16Array(Math.max(need, 2 * this.#codes.length))
+      grown.set(this.#codes.subarray(0, this.#used))
+      this.#codes = grown
     }
-    return codes
+    return this.#codes
   }
 
   char(c: number): void {

@@ -6,6 +6,9 @@
  * `INVALID_ARGUMENT`, see {@link encodeError}).
  */
 import { PeersetError } from '../errors.js'
+import { isLowerHex } from '../identity/key-format.js'
+
+export { isLowerHex }
 
 /** Longest varint accepted: 8 bytes (56 bits), and the value must also be a safe integer. */
 export const MAX_VARINT_BYTES = 8
@@ -87,15 +90,6 @@ export function decodeUtf8(bytes: Uint8Array, what: string, label = 'protocol'):
   }
 }
 
-/** Whether `value` is a string of exactly `chars` lowercase hex digits. */
-export function isLowerHex(value: unknown, chars: number): value is string {
-  if (typeof value !== 'string' || value.length !== chars) return false
-  for (let i = 0; i < chars; i++) {
-    const c = value.charCodeAt(i)
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
-  }
-  return true
-}
 
 /** Lowercase hex of bytes. */
 export function toHex(bytes: Uint8Array): string {

@@ -7,6 +7,7 @@ import { formatCoordinate, isRecordUuid, parseCoordinate, parseUnixSeconds } fro
 import type { GeoPoint, RecordLimits, VerifyResult } from './types.js'
 import { RECORD_GEOHASH_PRECISION } from './constants.js'
 import { ROOM_TAG_NAME } from './room.js'
+import { isLowerHex } from '../identity/key-format.js'
 
 /** A refusal, as {@link VerifyResult} reports it. */
 export type Rejection = Extract<VerifyResult, { ok: false }>
@@ -118,7 +119,7 @@ function readRoomHash(h: readonly string[] | undefined): string | undefined | Re
   if (h === undefined) return undefined
   if (h.length !== 2) return reject('invalid-field', `the "${ROOM_TAG_NAME}" tag (room) must have 2 values, has ${h.length}`)
   const hash = h[1] as string
-  if (!/^[0-9a-f]{64}$/.test(hash)) return reject('invalid-field', `the "${ROOM_TAG_NAME}" tag (room) must be a room hash: 64 lowercase hex digits`)
+  if (!isLowerHex(hash, 64)) return reject('invalid-field', `the "${ROOM_TAG_NAME}" tag (room) must be a room hash: 64 lowercase hex digits`)
   return hash
 }
 
