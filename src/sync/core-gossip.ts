@@ -55,7 +55,7 @@ export function onGossip(s: CoreState, peerId: string, m: GossipMessage, nowMs: 
     if (moved > 0) pullRequests(s, nowMs, list)
     return 0
   }
-  return offerAnnounced(s, peerId, m.groups, nowMs, list, m.op === 'have')
+  return offerAnnounced(s, peerId, m.groups, nowMs, list, m.op === 'have' ? 'gossiped' : 'announced')
 }
 
 /** Every record we hold matching each gossip id asked for; `gone` for those matching none. */

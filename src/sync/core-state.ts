@@ -232,40 +232,34 @@ export function pullRequests(s: CoreState, nowMs: number, list: Outbound[]): voi
 }
 
 /**
- * Ids a peer announced (`have`, or `gossip` `have` / `found`): those inside the window (and clock
- * skew) that we neither hold nor refused for good are offered to the request scheduler, then
- * requests go out. `gossiped`: new records spreading (relayed once accepted). Returns how many the
- * scheduler's limits turned away.
+ * How ids to offer the request scheduler came: announced by the peer (`have`, `gossip` `found`),
+ * gossiped (`gossip` `have`: new records spreading, relayed once accepted), or decoded by a
+ * reconciler as held by the peer and lacking here.
  */
-export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[], gossiped = false): number {
+export type OfferedAs = 'announced' | 'gossiped' | 'decoded'
+
+/**
+ * Ids a peer holds and we lack, offered to the request scheduler, then requests go out. Only
+ * those inside the window (and clock skew) that we neither hold nor refused for good; none in a
+ * bucket being fetched whole (from this peer or another: the fetch brings its records, and a round
+ * after it finds any it did not), unless gossiped. A decoded gossip id that we hold a record with
+ * is a collision (only ever an attacker's own pair: we hold one of two ids sharing it): wanted all
+ * the same, and every record matching it is taken. Returns how many the scheduler's limits turned away.
+ */
+export function offerAnnounced(s: CoreState, peerId: string, groups: ReadonlyArray<{ bucket: number; ids: readonly string[] }>, nowMs: number, list: Outbound[], as: OfferedAs = 'announced'): number {
   const oldest = s.granularity.windowAt(nowMs).oldest
   const newest = s.granularity.windowAt(nowMs + s.clockSkewMs).newest
   let ignored = 0
-  for (const g of groups) {
-    if (g.bucket < oldest || g.bucket > newest) continue
-    // A bucket being fetched whole (from this peer or another) brings its records: a round after the fetch finds any the fetch did not.
-    if (!gossiped && isFetching(s, g.bucket)) continue
-    for (const id of g.ids) {
-      if (holds(s, id, g.bucket)) continue
-      if (!s.requests.offer(peerId, id, g.bucket, nowMs, gossiped)) ignored++
+  for (const { bucket, ids } of groups) {
+    if (bucket < oldest || bucket > newest || (as !== 'gossiped' && isFetching(s, bucket))) continue
+    for (const id of ids) {
+      let collides = false
+      if (as === 'decoded') {
+        if (s.refusedGossipIds.has(id)) continue
+        collides = heldWithGossipId(s.index, bucket, id).length > 0
+      } else if (holds(s, id, bucket)) continue
+      if (!s.requests.offer(peerId, id, bucket, nowMs, as === 'gossiped', collides)) ignored++
     }
-  }
-  pullRequests(s, nowMs, list)
-  return ignored
-}
-
-/**
- * Gossip ids a reconciler decoded that the peer holds and we lack: wanted from it as if it had
- * announced them. One we hold a record with is a collision (only ever an attacker's own pair: we
- * hold one of two ids sharing it): wanted all the same, and every record matching it is taken.
- */
-function offerDecoded(s: CoreState, peerId: string, items: ReadonlyArray<{ id: string; bucket: number }>, nowMs: number, list: Outbound[]): number {
-  const oldest = s.granularity.windowAt(nowMs).oldest
-  let ignored = 0
-  for (const { id, bucket } of items) {
-    if (bucket < oldest || s.refusedGossipIds.has(id) || isFetching(s, bucket)) continue
-    const collides = heldWithGossipId(s.index, bucket, id).length > 0
-    if (!s.requests.offer(peerId, id, bucket, nowMs, false, collides)) ignored++
   }
   pullRequests(s, nowMs, list)
   return ignored
@@ -297,7 +291,7 @@ export function applyReconcile(s: CoreState, peerId: string, peer: PeerState, re
   if (result.weLack && result.weLack.length > 0) {
     // Asked of the peer at once: this round settled something, as if it had announced them.
     peer.roundAnnounced = true
-    result.ignored += offerDecoded(s, peerId, result.weLack, nowMs, list)
+    result.ignored += offerAnnounced(s, peerId, byBucket(result.weLack), nowMs, list, 'decoded')
   }
   if (result.theyLackShort && result.theyLackShort.length > 0) announceTo(s, peerId, peer, result.theyLackShort, list, 'found')
   if (list.length > before + result.send.length) peer.roundAnnounced = true

@@ -83,22 +83,22 @@ const MAX_STREAMS = 64
  * its bucket's place in `buckets` (ids sharing a short id are elements each).
  */
 function idsOf(index: BucketIndex, buckets: readonly number[], salt: string): Ids {
-  const ids: string[] = []
-  const tagOf: number[] = []
+  // Sized first, then filled: the elements go straight into typed arrays.
+  let n = 0
+  for (const b of buckets) n += index.bucketIds(b).size
+  const hi = new Uint32Array(n)
+  const lo = new Uint32Array(n)
+  const tags = new Uint8Array(n)
+  let e = 0
   buckets.forEach((b, t) => {
-    // Any order will do (the ids array and the source share it): no need to sort the bucket.
+    // Any order will do (the arrays and the source share it): no need to sort the bucket.
     for (const id of index.bucketIds(b)) {
-      ids.push(id)
-      tagOf.push(t)
+      hi[e] = hexWord(id, 0)
+      lo[e] = hexWord(id, 8)
+      tags[e++] = t
     }
   })
-  const hi = new Uint32Array(ids.length)
-  const lo = new Uint32Array(ids.length)
-  for (let e = 0; e < ids.length; e++) {
-    hi[e] = hexWord(ids[e]!, 0)
-    lo[e] = hexWord(ids[e]!, 8)
-  }
-  return { source: new SymbolSource(hexToBytes(salt), { hi, lo, tags: Uint8Array.from(tagOf) }, Math.max(1, buckets.length)) }
+  return { source: new SymbolSource(hexToBytes(salt), { hi, lo, tags }, Math.max(1, buckets.length)) }
 }
 
 /** The 32-bit word of 8 lowercase hex digits of `id` at `at` (ids in the index are lowercase hex), with no substring made. */
