@@ -20,13 +20,21 @@ closeAfterEach(
   },
 )
 
-/** Virtual ms from the heal until every peer holds the union: well under the 30 s root rebroadcast. */
-const BUDGET_MS = 15_000
+/**
+ * Virtual ms from the heal until every peer holds the union. Lossless: well under the 30 s root
+ * rebroadcast (before resumed rounds: 61 s, or more than 70 s). With 5% of frames lost, some wait
+ * for a 10 s request time-out (before: 42-91 s over these seeds; now 14-33 s).
+ */
+const BUDGET_MS = { lossless: 15_000, lossy: 45_000 }
 
 describe('peers that meet when a partition heals', () => {
-  it.each([1, 2, 3, 4])('converge within seconds, not at the next idle root rebroadcast (seed %i)', async (seed) => {
+  it.each([
+    ...[1, 2, 3, 4].map((seed) => ({ seed, loss: 0 })),
+    ...[1, 2, 3, 4, 5, 6].map((seed) => ({ seed, loss: 0.05 })),
+  ])('converge within seconds, not at the next idle root rebroadcast (seed $seed, loss $loss)', async ({ seed, loss }) => {
     virtualTime()
-    network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed })
+    network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed, loss })
+    const budgetMs = loss === 0 ? BUDGET_MS.lossless : BUDGET_MS.lossy
     const fixtures = loadFixtures().records
     const transports = [0, 1, 2, 3, 4].map(() => network!.transport())
     network.partition(transports.map((t) => [t.peerId]))
@@ -38,10 +46,18 @@ describe('peers that meet when a partition heals', () => {
     const union = expectedIds(held.flat())
     for (const [i, p] of peers.entries()) expect(p.status().records).toBe(expectedIds(held[i]!).length)
 
+    // Honest peers: nothing struck, banned or reported as an error on the way.
+    const faults: string[] = []
+    for (const p of peers) {
+      p.on('peer:strike', (s) => faults.push(`strike ${s.reason}: ${s.detail}`))
+      p.on('peer:banned', (b) => faults.push(`ban ${b.reason}`))
+      p.on('error', (e) => faults.push(`error ${String(e)}`))
+    }
     network.heal()
     const healed = Date.now()
-    await waitFor(() => allHold(peers, union), BUDGET_MS, 'every peer to hold the union', 100)
+    await waitFor(() => allHold(peers, union), budgetMs, 'every peer to hold the union', 100)
     for (const p of peers) expect(idsOf(p)).toEqual(union)
-    expect(Date.now() - healed).toBeLessThan(BUDGET_MS)
+    expect(Date.now() - healed).toBeLessThan(budgetMs)
+    expect(faults).toEqual([])
   })
 })
