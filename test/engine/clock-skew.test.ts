@@ -5,29 +5,21 @@
  * On virtual time, with the clocks offset through the `clock` option.
  */
 import { describe, expect, it } from 'vitest'
-import { createMemoryNetwork, type MemoryNetwork, type Peerset } from '../../src/index.js'
+import { createMemoryNetwork } from '../../src/index.js'
 import { FIXTURE_ROOM, loadFixtures } from '../helpers.js'
-import { closeAfterEach, drive, importAll, openPeer, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, importAll, openPeer, sleep, virtualClock, virtualTime, waitFor, useSwarm } from '../swarm/harness.js'
 
 const { records: events } = loadFixtures()
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
-/** Two peers, b's clock `aheadMs` ahead of a's; their strikes, session ends and the records b gets. */
+/** Two swarm.peers, b's clock `aheadMs` ahead of a's; their strikes, session ends and the records b gets. */
 async function pair(aheadMs: number) {
   virtualTime()
-  network = createMemoryNetwork({ latencyMs: 2, seed: 7 })
-  const a = await drive(openPeer({ room: FIXTURE_ROOM, transport: network.transport() }))
-  const b = await drive(openPeer({ room: FIXTURE_ROOM, transport: network.transport(), clock: () => virtualClock() + aheadMs }))
-  peers.push(a, b)
+  swarm.network = createMemoryNetwork({ latencyMs: 2, seed: 7 })
+  const a = await drive(openPeer({ room: FIXTURE_ROOM, transport: swarm.network.transport() }))
+  const b = await drive(openPeer({ room: FIXTURE_ROOM, transport: swarm.network.transport(), clock: () => virtualClock() + aheadMs }))
+  swarm.peers.push(a, b)
   const strikes: string[] = []
   const ends: string[] = []
   for (const p of [a, b]) {
@@ -38,7 +30,7 @@ async function pair(aheadMs: number) {
   return { a, b, strikes, ends }
 }
 
-describe('honest peers with different clocks', () => {
+describe('honest swarm.peers with different clocks', () => {
   it('two minutes apart (inside clockSkewMs): they authenticate and sync, without a strike', async () => {
     const { a, b, strikes } = await pair(120_000)
     await waitFor(() => b.records().length === 5, 60_000, 'b to get the records')

@@ -9,23 +9,14 @@ import { describe, expect, it } from 'vitest'
 import {
   createIdentity,
   createMemoryNetwork,
-  type MemoryNetwork,
   type Peerset,
   type Signer,
   type TransportStrategy,
 } from '../../src/index.js'
 import { isSessionFrame } from '../../src/session/index.js'
-import { closeAfterEach, drive, openPeer, sleep, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, openPeer, sleep, virtualClock, virtualTime, waitFor, useSwarm } from '../swarm/harness.js'
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 /** A transport that drops the session frames (hello, auth, ...) `drop(n, bytes)` picks (n: their order). */
 function dropSessionFrames(inner: TransportStrategy, drop: (n: number, bytes: Uint8Array) => boolean): TransportStrategy & { dropped: number } {
@@ -67,13 +58,13 @@ function watch(a: Peerset, b: Peerset) {
 
 async function pair(bTransport: (inner: TransportStrategy) => TransportStrategy, bSigner?: (s: Signer) => Signer) {
   virtualTime()
-  network = createMemoryNetwork({ latencyMs: 5 })
-  const a = await drive(openPeer({ transport: network.transport() }))
-  peers.push(a)
+  swarm.network = createMemoryNetwork({ latencyMs: 5 })
+  const a = await drive(openPeer({ transport: swarm.network.transport() }))
+  swarm.peers.push(a)
   await drive(a.publish({ text: 'from A' }))
   const identity = createIdentity()
-  const b = await drive(openPeer({ transport: bTransport(network.transport()), extra: { identity: bSigner ? bSigner(identity.signer) : identity } }))
-  peers.push(b)
+  const b = await drive(openPeer({ transport: bTransport(swarm.network.transport()), extra: { identity: bSigner ? bSigner(identity.signer) : identity } }))
+  swarm.peers.push(b)
   return { a, b, start: virtualClock() }
 }
 
@@ -127,29 +118,29 @@ describe('a lossy link that flaps', () => {
   for (const seed of [1, 2, 5, 6]) {
     it(`5% loss, partitions every ~0.4 s for 8 s (seed ${seed}): authenticated again within 32 s of the final heal, no strike`, async () => {
       virtualTime()
-      network = createMemoryNetwork({ latencyMs: 5, jitterMs: 10, loss: 0.05, seed })
-      const ta = network.transport()
-      const tb = network.transport()
+      swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 10, loss: 0.05, seed })
+      const ta = swarm.network.transport()
+      const tb = swarm.network.transport()
       const a = await drive(openPeer({ transport: ta, extra: { sessionTickMs: 100 } }))
       const b = await drive(openPeer({ transport: tb, extra: { sessionTickMs: 100 } }))
-      peers.push(a, b)
+      swarm.peers.push(a, b)
       const { faults, both } = watch(a, b)
       const start = virtualClock()
       let published = 0
       for (let i = 1; virtualClock() - start < 8_000; i++) {
         await drive(Promise.all([a.publish({ text: `A ${i}` }), b.publish({ text: `B ${i}` })]))
         published += 2
-        if (i % 3 === 0) network.partition([[ta.peerId], [tb.peerId]])
+        if (i % 3 === 0) swarm.network.partition([[ta.peerId], [tb.peerId]])
         await sleep(50 + (i % 4) * 40)
-        if (i % 3 === 0) network.heal()
+        if (i % 3 === 0) swarm.network.heal()
       }
-      network.heal()
+      swarm.network.heal()
       const healed = virtualClock()
-      await waitFor(both, 120_000, 'both peers authenticated')
+      await waitFor(both, 120_000, 'both swarm.peers authenticated')
       const took = virtualClock() - healed
       // Records then cross; how fast is the sync's own recovery from lost frames, not checked here.
       await waitFor(() => a.records().length > published / 2 || b.records().length > published / 2, 60_000, 'records to cross')
-      expect(network.stats().framesDropped).toBeGreaterThan(0) // the loss is real
+      expect(swarm.network.stats().framesDropped).toBeGreaterThan(0) // the loss is real
       expect(published).toBeGreaterThan(20)
       expect(took).toBeLessThan(32_000) // about the cool-down; was up to 60 s and more
       expect(faults).toEqual([])

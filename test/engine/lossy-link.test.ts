@@ -6,21 +6,13 @@
  * virtual minutes at this loss rate (noted in docs/security.md). On virtual time.
  */
 import { describe, expect, it } from 'vitest'
-import { createIdentity, createMemoryNetwork, createRecord, toNostrEvent, type MemoryNetwork, type Peerset } from '../../src/index.js'
-import { closeAfterEach, drive, FIXTURE_NOW, importAll, openPeer, sleep, virtualTime, waitFor } from '../swarm/harness.js'
+import { createIdentity, createMemoryNetwork, createRecord, toNostrEvent } from '../../src/index.js'
+import { drive, FIXTURE_NOW, importAll, openPeer, sleep, virtualTime, waitFor, useSwarm } from '../swarm/harness.js'
 
 const ROOM = 'lossy'
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
-describe('honest peers on a lossy link', () => {
+describe('honest swarm.peers on a lossy link', () => {
   for (const seed of [5, 7]) {
     it(`15% frame loss, latency, jitter and reordering (seed ${seed}): no strike, and they converge`, async () => {
       const N = 4
@@ -35,27 +27,27 @@ describe('honest peers on a lossy link', () => {
         ),
       )
       virtualTime(FIXTURE_NOW * 1000)
-      network = createMemoryNetwork({ latencyMs: 150, jitterMs: 120, loss: 0.15, reorder: true, seed })
+      swarm.network = createMemoryNetwork({ latencyMs: 150, jitterMs: 120, loss: 0.15, reorder: true, seed })
       const strikes: string[] = []
       for (let i = 0; i < N; i++) {
-        const p = await drive(openPeer({ room: ROOM, transport: network.transport(), extra: { sessionTickMs: 250 } }))
+        const p = await drive(openPeer({ room: ROOM, transport: swarm.network.transport(), extra: { sessionTickMs: 250 } }))
         p.on('peer:strike', (x) => strikes.push(`${i}: ${x.reason}: ${x.detail}`))
-        peers.push(p)
+        swarm.peers.push(p)
       }
-      for (let i = 0; i < N; i++) await drive(importAll(peers[i]!, sets[i]!))
+      for (let i = 0; i < N; i++) await drive(importAll(swarm.peers[i]!, sets[i]!))
       const total = N * PER
       // The last few ids of a catch-up are slow to find at this loss rate (the periodic root exchange
       // finds them), so the budget is generous: convergence, not speed, is what this checks.
-      await waitFor(() => peers.every((p) => p.status().records === total), 60 * 60_000, 'every peer to hold every record')
+      await waitFor(() => swarm.peers.every((p) => p.status().records === total), 60 * 60_000, 'every peer to hold every record')
       await sleep(5 * 60_000)
       // Every peer got records from the others (the records crossed the lossy links).
-      for (const p of peers) expect(p.status().records).toBeGreaterThan(PER)
+      for (const p of swarm.peers) expect(p.status().records).toBeGreaterThan(PER)
       expect(strikes).toEqual([])
-      for (const p of peers) expect(p.peers()).toHaveLength(N - 1)
+      for (const p of swarm.peers) expect(p.peers()).toHaveLength(N - 1)
       // Reach: frames were lost on the way (the loss is real: over a tenth of all frames, and dozens of
       // them; the default reconciler needs few frames, so a fixed count would say little), and the
       // records crossed the links.
-      const { framesDropped, framesDelivered } = network.stats()
+      const { framesDropped, framesDelivered } = swarm.network.stats()
       expect(framesDropped).toBeGreaterThan(50)
       expect(framesDropped / (framesDropped + framesDelivered)).toBeGreaterThan(0.1)
     }, 120_000)

@@ -23,22 +23,14 @@ import {
   type StorageStrategy,
 } from '../../src/index.js'
 import { Attacker, flipHex } from '../swarm/attacker.js'
-import { closeAfterEach, drive, openPeer, sleep, TrafficCounter, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, openPeer, sleep, TrafficCounter, virtualClock, virtualTime, waitFor, useSwarm } from '../swarm/harness.js'
 
 const NOW = 1_790_000_000
 const HOUR = 3_600
 const ROOM = 'evidence'
 const BAD = ['you are all idiots and this is bullshit', 'fuck this board', 'what a load of shit']
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 const idsOf = (p: Peerset): string[] => p.records().map((r) => r.id).sort()
 const sign = (who: Identity, text: string, createdAt: number): Promise<PeersetRecord> => createRecord({ text }, who.signer, { now: createdAt, room: ROOM })
@@ -60,7 +52,7 @@ async function watched(
   moderation = createModeration(),
 ): Promise<Watched> {
   const peer = await drive(openPeer({ room: ROOM, transport: traffic.wrap(transport), moderation, extra: { storage, strikes: { threshold }, sessionTickMs: 100 } }))
-  peers.push(peer)
+  swarm.peers.push(peer)
   const w: Watched = { peer, storage, strikes: [], bans: [], errors: [] }
   peer.on('author:strike', (info) => w.strikes.push(info))
   peer.on('author:banned', (info) => w.bans.push(info))
@@ -87,7 +79,7 @@ async function metaOf(storage: StorageStrategy, key: string): Promise<unknown> {
 const evidenceFrames = (traffic: TrafficCounter): number[] => [...traffic.delivered.values()].map((l) => l.frames.evidence)
 
 describe('bans that converge (moderation evidence)', () => {
-  it('three peers, each bad record imported into one peer only: after sync all three hold the same set and the same bans', async () => {
+  it('three swarm.peers, each bad record imported into one peer only: after sync all three hold the same set and the same bans', async () => {
     const bruno = createIdentity()
     const alice = createIdentity()
     const bad = await Promise.all(BAD.map((text, i) => sign(bruno, text, NOW - (3 - i) * HOUR)))
@@ -95,10 +87,10 @@ describe('bans that converge (moderation evidence)', () => {
     const kept = await Promise.all([0, 1, 2].map((i) => sign(alice, `Alice's note ${i}`, NOW - (20 + i) * HOUR)))
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 10 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 10 })
     const traffic = new TrafficCounter()
-    const transports = [network.transport(), network.transport(), network.transport()]
-    network.partition(transports.map((t) => [t.peerId]))
+    const transports = [swarm.network.transport(), swarm.network.transport(), swarm.network.transport()]
+    swarm.network.partition(transports.map((t) => [t.peerId]))
     const w = [] as Watched[]
     for (const t of transports) w.push(await watched(t, traffic, 3))
 
@@ -111,7 +103,7 @@ describe('bans that converge (moderation evidence)', () => {
       expect(w[i]!.bans).toEqual([])
     }
 
-    network.heal()
+    swarm.network.heal()
     const expected = kept.map((r) => r.id).sort()
     await waitFor(() => w.every((x) => x.bans.length === 1 && idsOf(x.peer).join() === expected.join()), 60_000, 'every peer to ban Bruno and hold only Alice')
     // Reach: evidence crossed every directed link (each peer sent its one struck record to both others).
@@ -134,7 +126,7 @@ describe('bans that converge (moderation evidence)', () => {
     for (const x of w) expect(x.errors).toEqual([])
 
     // The same ledger on every peer (as stored, written with the records that changed it).
-    await drive(Promise.all(peers.map((p) => p.close())))
+    await drive(Promise.all(swarm.peers.map((p) => p.close())))
     const ledgers = await Promise.all(w.map((x) => metaOf(x.storage, LEDGER_META_KEY)))
     expect(ledgers[1]).toEqual(ledgers[0])
     expect(ledgers[2]).toEqual(ledgers[0])
@@ -153,20 +145,20 @@ describe('bans that converge (moderation evidence)', () => {
     const good = await sign(bruno, "Bruno's bread", NOW - 2 * HOUR)
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 12 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 12 })
     const traffic = new TrafficCounter()
-    const [t0, t1] = [network.transport(), network.transport()]
-    network.partition([[t0.peerId], [t1.peerId]])
+    const [t0, t1] = [swarm.network.transport(), swarm.network.transport()]
+    swarm.network.partition([[t0.peerId], [t1.peerId]])
     const w0 = await watched(t0, traffic, 3)
     const w1 = await watched(t1, traffic, 3)
     expect(await importEach(w0.peer, bad.map(toNostrEvent))).toEqual(['rejected', 'rejected', 'rejected'])
     expect(w0.bans).toHaveLength(1)
     expect(await importEach(w1.peer, [toNostrEvent(good)])).toEqual(['added'])
 
-    // The bad records expire; then the peers meet.
+    // The bad records expire; then the swarm.peers meet.
     await sleep(20 * 60_000)
     expect(await drive(w1.peer.importRecord(toNostrEvent(bad[0]!)))).toMatchObject({ status: 'rejected', reason: 'expired' })
-    network.heal()
+    swarm.network.heal()
     await waitFor(() => w1.bans.length === 1 && w1.peer.get(good.id) === undefined, 60_000, 'the second peer to ban Bruno from the evidence')
     expect(w1.bans).toEqual(w0.bans)
     expect(w1.strikes.map((s) => s.recordId).sort()).toEqual(bad.map((r) => r.id).sort())
@@ -181,26 +173,26 @@ describe('bans that converge (moderation evidence)', () => {
     const good = await sign(bruno, 'fresh bread on Fridays', NOW - 10 * HOUR)
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 11 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 11 })
     const traffic = new TrafficCounter()
-    const [t0, t1, t2] = [network.transport(), network.transport(), network.transport()]
-    network.partition([[t0.peerId, t1.peerId], [t2.peerId]])
+    const [t0, t1, t2] = [swarm.network.transport(), swarm.network.transport(), swarm.network.transport()]
+    swarm.network.partition([[t0.peerId, t1.peerId], [t2.peerId]])
     const a = await watched(t0, traffic, 2)
     const b = await watched(t1, traffic, 2)
     // Connected first: these strikes reach the other peer as new evidence pushed to a live session.
-    await waitFor(() => [a, b].every((x) => x.peer.peers().some((p) => p.state === 'authenticated')), 30_000, 'the first two peers to connect')
+    await waitFor(() => [a, b].every((x) => x.peer.peers().some((p) => p.state === 'authenticated')), 30_000, 'the first two swarm.peers to connect')
     await importEach(a.peer, [toNostrEvent(bad[0]!)])
     await importEach(b.peer, [toNostrEvent(bad[1]!)])
-    await waitFor(() => a.bans.length === 1 && b.bans.length === 1, 60_000, 'the first two peers to ban Bruno')
+    await waitFor(() => a.bans.length === 1 && b.bans.length === 1, 60_000, 'the first two swarm.peers to ban Bruno')
 
     // The late joiner holds Bruno's good record and has never seen a bad one.
     const late = await watched(t2, traffic, 2)
     expect(await importEach(late.peer, [toNostrEvent(good)])).toEqual(['added'])
-    network.heal()
+    swarm.network.heal()
     await waitFor(() => late.bans.length === 1 && late.peer.records().length === 0, 60_000, 'the late joiner to ban Bruno')
     expect(late.strikes.map((s) => s.recordId).sort()).toEqual(bad.map((r) => r.id).sort())
     expect(late.bans).toEqual(a.bans)
-    // Reach: evidence frames reached the late joiner from both peers.
+    // Reach: evidence frames reached the late joiner from both swarm.peers.
     const links = [...traffic.delivered].filter(([key]) => key.endsWith(`->${t2.peerId}`))
     expect(links).toHaveLength(2)
     for (const [, link] of links) expect(link.frames.evidence).toBeGreaterThanOrEqual(1)
@@ -213,23 +205,23 @@ describe('bans that converge (moderation evidence)', () => {
     const bad = await Promise.all(BAD.slice(0, 2).map((text, i) => sign(bruno, text, NOW - (3 - i) * HOUR)))
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 12 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 12 })
     const traffic = new TrafficCounter()
     const storage = memoryStorage()
     // First life, alone: one bad record, one strike (threshold 2: no ban).
-    const first = await watched(network.transport(), traffic, 2, storage)
+    const first = await watched(swarm.network.transport(), traffic, 2, storage)
     await importEach(first.peer, [toNostrEvent(bad[0]!)])
     expect(first.strikes).toHaveLength(1)
     await drive(first.peer.close())
-    peers = []
+    swarm.peers = []
     expect(await metaOf(storage, EVIDENCE_META_KEY)).toEqual([bad[0]!.id])
     expect(await metaOf(storage, EVIDENCE_META_PREFIX + bad[0]!.id)).toEqual(toNostrEvent(bad[0]!))
 
     // Second life, with a peer that holds the other bad record: both reach two strikes and ban.
-    const again = await watched(network.transport(), traffic, 2, storage)
-    const other = await watched(network.transport(), traffic, 2)
+    const again = await watched(swarm.network.transport(), traffic, 2, storage)
+    const other = await watched(swarm.network.transport(), traffic, 2)
     await importEach(other.peer, [toNostrEvent(bad[1]!)])
-    await waitFor(() => again.bans.length === 1 && other.bans.length === 1, 60_000, 'both peers to ban Bruno')
+    await waitFor(() => again.bans.length === 1 && other.bans.length === 1, 60_000, 'both swarm.peers to ban Bruno')
     expect(other.strikes.map((s) => s.recordId).sort()).toEqual(bad.map((r) => r.id).sort())
     expect(other.bans).toEqual(again.bans)
   }, 120_000)
@@ -241,11 +233,11 @@ describe('bans that converge (moderation evidence)', () => {
     const strictDuplicates = (): ReturnType<typeof createModeration> => createModeration({ duplicates: { strike: true } })
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5 })
     const traffic = new TrafficCounter()
-    const a = await watched(network.transport(), traffic, 3, memoryStorage(), strictDuplicates())
-    const b = await watched(network.transport(), traffic, 3, memoryStorage(), strictDuplicates())
-    await waitFor(() => [a, b].every((x) => x.peer.peers().some((p) => p.state === 'authenticated')), 30_000, 'the peers to connect')
+    const a = await watched(swarm.network.transport(), traffic, 3, memoryStorage(), strictDuplicates())
+    const b = await watched(swarm.network.transport(), traffic, 3, memoryStorage(), strictDuplicates())
+    await waitFor(() => [a, b].every((x) => x.peer.peers().some((p) => p.state === 'authenticated')), 30_000, 'the swarm.peers to connect')
     // One batch on A: the first copy is kept, the later one refused with a strike and pushed to B as
     // evidence at once, before B has the first copy (it is fetched after a have and a want).
     await drive(Promise.all([a.peer.importRecord(toNostrEvent(first)), a.peer.importRecord(toNostrEvent(copy))]))
@@ -266,15 +258,15 @@ describe('bans that converge (moderation evidence)', () => {
     const many = await Promise.all(Array.from({ length: perAuthor + 4 }, (_, i) => sign(prolific, `${BAD[i % 3]!} ${i}`, NOW - 2 * HOUR - i * 60)))
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5 })
     const storage = memoryStorage()
-    const w = await watched(network.transport(), new TrafficCounter(), 3, storage)
+    const w = await watched(swarm.network.transport(), new TrafficCounter(), 3, storage)
     await drive(Promise.all([...many, ...flood].map((r) => w.peer.importRecord(toNostrEvent(r)))), 600_000)
     await drive(w.peer.settled())
     // Every record struck its author, but the evidence kept is capped in all and per author.
     expect(w.strikes).toHaveLength(flood.length + many.length)
     await drive(w.peer.close())
-    peers = []
+    swarm.peers = []
     const ids = (await metaOf(storage, EVIDENCE_META_KEY)) as string[]
     expect(ids).toHaveLength(MAX_EVIDENCE)
     const manyIds = new Set(many.map((r) => r.id))
@@ -291,9 +283,9 @@ describe('bans that converge (moderation evidence)', () => {
     const badCarol = await sign(carol, BAD[0]!, NOW - 3 * HOUR)
 
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5 })
     const traffic = new TrafficCounter()
-    const honest = await watched(network.transport({ peerId: 'honest' }), traffic, 3)
+    const honest = await watched(swarm.network.transport({ peerId: 'honest' }), traffic, 3)
     const peerStrikes: Array<PeersetEvents['peer:strike'][0]> = []
     honest.peer.on('peer:strike', (info) => peerStrikes.push(info))
     const wireOf = (r: PeersetRecord): Omit<NostrEvent, 'id'> => {
@@ -304,7 +296,7 @@ describe('bans that converge (moderation evidence)', () => {
     const altered = { ...wireOf(badBruno), content: 'fuck this board!!' } // content edited after signing
     let sent = false
     const attacker = await Attacker.join(
-      network,
+      swarm.network,
       ROOM,
       'liar',
       {

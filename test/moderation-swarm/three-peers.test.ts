@@ -21,13 +21,12 @@ import {
   createRecord,
   memoryStorage,
   toNostrEvent,
-  type MemoryNetwork,
   type NostrEvent,
   type Peerset,
   type PeersetEvents,
   type PeersetRecord,
 } from '../../src/index.js'
-import { closeAfterEach, drive, TrafficCounter, virtualClock, virtualTime, waitFor } from '../swarm/harness.js'
+import { drive, TrafficCounter, virtualClock, virtualTime, waitFor, useSwarm } from '../swarm/harness.js'
 
 /**
  * Swarm time starts here (Unix seconds) and runs on virtual time (fake timers, see `virtualTime`),
@@ -36,15 +35,7 @@ import { closeAfterEach, drive, TrafficCounter, virtualClock, virtualTime, waitF
 const NOW = 1_790_000_000
 const HOUR = 3_600
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 const idsOf = (p: Peerset): string[] => p.records().map((r) => r.id).sort()
 const byCreation = (a: PeersetRecord, b: PeersetRecord): number => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
@@ -52,7 +43,7 @@ const byCreation = (a: PeersetRecord, b: PeersetRecord): number => a.createdAt -
 type Removed = { id: string; reason: string }
 type Rejected = PeersetEvents['record:rejected'][0]
 
-describe('moderation across three peers', () => {
+describe('moderation across three swarm.peers', () => {
   it('converges to the same records and the same bans whatever the order and the peer each record arrives at', async () => {
     const alice = createIdentity() // 8 records, over the quota of 5
     const bruno = createIdentity() // one good record, then bad words
@@ -71,18 +62,18 @@ describe('moderation across three peers', () => {
     const bad2 = await sign(bruno, 'fuck this board', NOW - HOUR)
     const later = await sign(bruno, 'Bread is back next week', NOW - 60)
 
-    // Three peers, cut off from each other at first.
+    // Three swarm.peers, cut off from each other at first.
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 6 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 6 })
     const traffic = new TrafficCounter()
-    const transports = [network.transport(), network.transport(), network.transport()]
-    network.partition(transports.map((t) => [t.peerId]))
+    const transports = [swarm.network.transport(), swarm.network.transport(), swarm.network.transport()]
+    swarm.network.partition(transports.map((t) => [t.peerId]))
     const removed: Removed[][] = [[], [], []]
     const rejected: Rejected[][] = [[], [], []]
     const strikes: Array<Array<PeersetEvents['author:strike'][0]>> = [[], [], []]
     const bans: Array<Array<PeersetEvents['author:banned'][0]>> = [[], [], []]
     const errors: unknown[] = []
-    peers = await drive(
+    swarm.peers = await drive(
       Promise.all(
         transports.map((transport) =>
           createPeerset({
@@ -98,14 +89,14 @@ describe('moderation across three peers', () => {
         ),
       ),
     )
-    peers.forEach((p, i) => {
+    swarm.peers.forEach((p, i) => {
       p.on('record:removed', (record, { reason }) => removed[i]!.push({ id: record.id, reason }))
       p.on('record:rejected', (info) => rejected[i]!.push(info))
       p.on('author:strike', (info) => strikes[i]!.push(info))
       p.on('author:banned', (info) => bans[i]!.push(info))
       p.on('error', (error) => errors.push(error))
     })
-    const [p0, p1, p2] = peers as [Peerset, Peerset, Peerset]
+    const [p0, p1, p2] = swarm.peers as [Peerset, Peerset, Peerset]
     const importAll = (peer: Peerset, events: NostrEvent[]): Promise<string[]> =>
       drive(
         (async () => {
@@ -124,10 +115,10 @@ describe('moderation across three peers', () => {
     expect(await p0.importRecord(toNostrEvent(good))).toMatchObject({ status: 'added' })
 
     // Phase 2: heal. Every peer ends with A's 5 earliest and B's good record.
-    network.heal()
+    swarm.network.heal()
     const expected = [...earliestFive, good.id].sort()
-    await waitFor(() => peers.every((p) => idsOf(p).join() === expected.join()), 20_000, 'the peers to hold the 5 earliest records of A')
-    for (const p of peers) expect(p.peers().filter((x) => x.state === 'authenticated')).toHaveLength(2)
+    await waitFor(() => swarm.peers.every((p) => idsOf(p).join() === expected.join()), 20_000, 'the swarm.peers to hold the 5 earliest records of A')
+    for (const p of swarm.peers) expect(p.peers().filter((x) => x.state === 'authenticated')).toHaveLength(2)
 
     // p0 held all three later records: each was displaced by an earlier one, reason over-quota.
     expect(removed[0]!.filter((r) => laterThree.has(r.id)).map((r) => r.reason)).toEqual(['over-quota', 'over-quota', 'over-quota'])
@@ -150,10 +141,10 @@ describe('moderation across three peers', () => {
     expect(p2.get(good.id), 'one strike is not a ban').toBeDefined()
     await importAll(p2, [badEvents[1]!])
 
-    await waitFor(() => peers.every((p) => idsOf(p).join() === earliestFive.join()), 10_000, "B's records to leave every peer")
+    await waitFor(() => swarm.peers.every((p) => idsOf(p).join() === earliestFive.join()), 10_000, "B's records to leave every peer")
     const firstBad = [bad1.id, bad2.id, bad1.id]
     const secondBad = [bad2.id, bad1.id, bad2.id]
-    peers.forEach((_, i) => {
+    swarm.peers.forEach((_, i) => {
       // The first bad record is refused for its words, permanently, with a strike. The second one
       // strikes too and completes the ban; as documented (docs/moderation.md, "Strikes and bans"),
       // the ban then decides its refusal: `ban:author-banned`, transient.
@@ -176,18 +167,18 @@ describe('moderation across three peers', () => {
     for (const log of strikes) for (const s of log) expect(s.author).toBe(bruno.publicKey)
 
     // The same ban on every peer: a new record of B is refused by each, transiently (the ban ends).
-    for (const p of peers) {
+    for (const p of swarm.peers) {
       const outcome = await drive(p.importRecord(toNostrEvent(later)))
       expect(outcome).toMatchObject({ status: 'rejected', reason: 'moderation', rule: 'ban:author-banned', permanent: false })
     }
-    // A is untouched: the same 5 earliest everywhere, and still nothing of B. First the peers get
+    // A is untouched: the same 5 earliest everywhere, and still nothing of B. First the swarm.peers get
     // the chance to disagree: every directed link carries at least one more root (its digest would
     // start a reconciliation round if the sets differed), and then the room goes quiet.
     const roots = (): number[] => [...traffic.delivered.values()].map((l) => l.frames.root)
     const roots0 = roots()
     await waitFor(() => roots().length === 6 && roots().every((n, i) => n > (roots0[i] ?? 0)), 120_000, 'a root on every link', 100)
     await waitFor(() => performance.now() - traffic.lastActivity > 1_000, 60_000, 'the room to go quiet')
-    for (const p of peers) expect(idsOf(p)).toEqual(earliestFive)
+    for (const p of swarm.peers) expect(idsOf(p)).toEqual(earliestFive)
     expect(errors).toEqual([])
   }, 60_000)
 })

@@ -8,23 +8,14 @@
  *   exchange no records, keep their own sets, and do not retry in a loop.
  */
 import { describe, expect, it } from 'vitest'
-import { acceptAll, createMemoryNetwork, type MemoryNetwork, type ModerationStrategy, type Peerset, type RejectedRecord } from '../../src/index.js'
+import { acceptAll, createMemoryNetwork, type ModerationStrategy, type RejectedRecord } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { table, closeAfterEach, drive, idsOf, importAll, type LinkTraffic, openPeer, sleep, TrafficCounter, virtualTime, waitFor, expectedIds } from './harness.js'
+import { table, drive, idsOf, importAll, type LinkTraffic, openPeer, sleep, TrafficCounter, virtualTime, waitFor, expectedIds, useSwarm } from './harness.js'
 
 /** The window watched once settled, in virtual time: ten root periods. */
 const WINDOW_MS = 300_000
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 /** Refuses every record of one author, for good (no strike), under the given policy digest. */
 function refuseAuthor(author: string, digest: string): ModerationStrategy {
@@ -40,18 +31,18 @@ type Frames = LinkTraffic['frames']
 /** A lenient and a strict peer, each holding part of the fixtures (the blocked author's only on the lenient one). */
 async function setup(strictDigest: string) {
   virtualTime()
-  network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed: 41 })
+  swarm.network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed: 41 })
   const traffic = new TrafficCounter()
   const { records, authors } = loadFixtures()
   const blocked = authors[0]!.publicKey
-  const [lenientT, strictT] = [network.transport(), network.transport()]
+  const [lenientT, strictT] = [swarm.network.transport(), swarm.network.transport()]
   const lenient = await drive(openPeer({ transport: traffic.wrap(lenientT) }))
   const strict = await drive(openPeer({ transport: traffic.wrap(strictT), moderation: refuseAuthor(blocked, strictDigest) }))
-  peers = [lenient, strict]
+  swarm.peers = [lenient, strict]
   const errors: unknown[] = []
   const refused: RejectedRecord[] = []
   const left: string[] = []
-  for (const p of peers) {
+  for (const p of swarm.peers) {
     p.on('error', (e) => errors.push(e))
     p.on('peer:left', (_, info) => left.push(info.reason))
   }
@@ -80,7 +71,7 @@ async function setup(strictDigest: string) {
   return { traffic, lenient, strict, lenientT, strictT, blocked, lenientShare, strictShare, errors, refused, left, watch, report }
 }
 
-describe('two peers whose moderation differs', () => {
+describe('two swarm.peers whose moderation differs', () => {
   it('under one policy digest: each keeps what its own rules accept, and they settle without a sync storm', async () => {
     const t = await setup(acceptAll().digest)
     const all = [...t.lenientShare, ...t.strictShare]

@@ -5,23 +5,14 @@
  * came from. Public API on the memory network, virtual time; every frame is decoded and counted.
  */
 import { describe, expect, it } from 'vitest'
-import { computeEventId, createMemoryNetwork, type MemoryNetwork, type Peerset, type PeersetRecord, type TransportHandlers, type TransportRoom, type TransportStrategy } from '../../src/index.js'
+import { computeEventId, createMemoryNetwork, type PeersetRecord, type TransportHandlers, type TransportRoom, type TransportStrategy } from '../../src/index.js'
 import { decodeMessage } from '../../src/protocol/index.js'
 import { RELAY_FANOUT } from '../../src/sync/gossip-ids.js'
-import { closeAfterEach, drive, openPeer, virtualTime, waitFor } from './harness.js'
+import { drive, openPeer, virtualTime, waitFor, useSwarm } from './harness.js'
 
 const PEERS = 12
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 let lastFrameAt = 0
 
@@ -56,13 +47,13 @@ function watched(inner: TransportStrategy & { readonly peerId: string }, seen: S
 describe('gossip of new records in a room of twelve', () => {
   it('reaches every peer; each hears of it at most 1 + RELAY_FANOUT times, never from a peer it gave it to', async () => {
     virtualTime()
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 21 })
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 21 })
     const seen: Seen[] = []
-    const transports = Array.from({ length: PEERS }, () => network!.transport())
+    const transports = Array.from({ length: PEERS }, () => swarm.network!.transport())
     const joined = new Map<number, number>()
-    peers = await drive(Promise.all(transports.map((t) => openPeer({ transport: watched(t, seen) }))))
-    peers.forEach((p, i) => p.on('peer:joined', () => joined.set(i, (joined.get(i) ?? 0) + 1)))
-    await waitFor(() => peers.every((_, i) => joined.get(i) === PEERS - 1), 60_000, 'every pair to authenticate')
+    swarm.peers = await drive(Promise.all(transports.map((t) => openPeer({ transport: watched(t, seen) }))))
+    swarm.peers.forEach((p, i) => p.on('peer:joined', () => joined.set(i, (joined.get(i) ?? 0) + 1)))
+    await waitFor(() => swarm.peers.every((_, i) => joined.get(i) === PEERS - 1), 60_000, 'every pair to authenticate')
     // The first roots answered (virtual time: 300 ms without a frame): only the gossip is counted.
     await waitFor(() => performance.now() - lastFrameAt > 300, 60_000, 'the room to go quiet')
     seen.length = 0
@@ -70,9 +61,9 @@ describe('gossip of new records in a room of twelve', () => {
     // Twenty records one after another: their pulls and relays overlap, as in a busy room (relaying
     // to every peer not known to have them, each peer heard of some record 10 times here).
     const records: PeersetRecord[] = []
-    for (let i = 0; i < 20; i++) records.push(await drive(peers[0]!.publish({ text: `gossip: new record ${i}` })))
-    await waitFor(() => peers.every((p) => records.every((r) => p.get(r.id) !== undefined)), 60_000, 'every peer to hold every record')
-    await drive(Promise.all(peers.map((p) => p.settled())))
+    for (let i = 0; i < 20; i++) records.push(await drive(swarm.peers[0]!.publish({ text: `gossip: new record ${i}` })))
+    await waitFor(() => swarm.peers.every((p) => records.every((r) => p.get(r.id) !== undefined)), 60_000, 'every peer to hold every record')
+    await drive(Promise.all(swarm.peers.map((p) => p.settled())))
     let total = 0
     for (const record of records) total += checkGossipOf(record.id, seen, (i) => transports[i]!.peerId)
     console.log(`gossip of ${records.length} records among ${PEERS} peers: ${total} announcements`)

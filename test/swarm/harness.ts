@@ -288,3 +288,25 @@ export function closeAfterEach(current: () => { peers: readonly Peerset[]; netwo
     reset()
   })
 }
+
+/** What a swarm test opened: its peers and its network (see {@link useSwarm}). */
+export interface SwarmState {
+  peers: Peerset[]
+  network: MemoryNetwork | undefined
+}
+
+/**
+ * The peers and network of each test of a file, closed after each test (see {@link closeAfterEach})
+ * and then reset: a test sets `swarm.network` and sets or pushes to `swarm.peers`.
+ */
+export function useSwarm(): SwarmState {
+  const swarm: SwarmState = { peers: [], network: undefined }
+  closeAfterEach(
+    () => swarm,
+    () => {
+      swarm.peers = []
+      swarm.network = undefined
+    },
+  )
+  return swarm
+}

@@ -5,20 +5,11 @@
  * finished tells the other with a fresh `root`).
  */
 import { describe, expect, it } from 'vitest'
-import { createMemoryNetwork, type MemoryNetwork, type Peerset } from '../../src/index.js'
+import { createMemoryNetwork } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { allHold, closeAfterEach, drive, expectedIds, idsOf, importAll, openPeer, virtualTime, waitFor } from './harness.js'
+import { allHold, drive, expectedIds, idsOf, importAll, openPeer, useSwarm, virtualTime, waitFor } from './harness.js'
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 /**
  * Virtual ms from the heal until every peer holds the union. Lossless: well under the 30 s root
@@ -33,12 +24,12 @@ describe('peers that meet when a partition heals', () => {
     ...[1, 2, 3, 4, 5, 6].map((seed) => ({ seed, loss: 0.05 })),
   ])('converge within seconds, not at the next idle root rebroadcast (seed $seed, loss $loss)', async ({ seed, loss }) => {
     virtualTime()
-    network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed, loss })
+    const network = (swarm.network = createMemoryNetwork({ latencyMs: 2, jitterMs: 3, seed, loss }))
     const budgetMs = loss === 0 ? BUDGET_MS.lossless : BUDGET_MS.lossy
     const fixtures = loadFixtures().records
-    const transports = [0, 1, 2, 3, 4].map(() => network!.transport())
+    const transports = [0, 1, 2, 3, 4].map(() => network.transport())
     network.partition(transports.map((t) => [t.peerId]))
-    peers = await drive(Promise.all(transports.map((t) => openPeer({ transport: t }))))
+    const peers = (swarm.peers = await drive(Promise.all(transports.map((t) => openPeer({ transport: t })))))
     // 20 records every peer holds, and 60 of its own each.
     const shared = fixtures.slice(0, 20)
     const held = peers.map((_, i) => [...shared, ...fixtures.slice(20 + i * 60, 20 + (i + 1) * 60)])

@@ -3,44 +3,35 @@
  * in `records:added` batches, and each record crosses to it once (lossless) or about once (5% loss).
  */
 import { describe, expect, it } from 'vitest'
-import { createMemoryNetwork, type MemoryNetwork, type Peerset, type PeersetRecord, type RecordOrigin } from '../../src/index.js'
+import { createMemoryNetwork, type PeersetRecord, type RecordOrigin } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { allHold, closeAfterEach, drive, idsOf, importAll, openPeer, TrafficCounter, virtualTime, waitFor, expectedIds } from './harness.js'
+import { allHold, drive, idsOf, importAll, openPeer, TrafficCounter, virtualTime, waitFor, expectedIds, useSwarm } from './harness.js'
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 describe('a late joiner', () => {
   it.each([
     { loss: 0, seed: 11 },
     { loss: 0.05, seed: 12 },
-  ])('catches up fully from three full peers (loss $loss)', async ({ loss, seed }) => {
+  ])('catches up fully from three full swarm.peers (loss $loss)', async ({ loss, seed }) => {
     virtualTime()
-    network = createMemoryNetwork({ loss, latencyMs: 2, jitterMs: 3, seed })
+    swarm.network = createMemoryNetwork({ loss, latencyMs: 2, jitterMs: 3, seed })
     const traffic = new TrafficCounter()
     const fixtures = loadFixtures().records
     const union = expectedIds(fixtures)
 
-    const holders = await drive(Promise.all([0, 1, 2].map(() => openPeer({ transport: traffic.wrap(network!.transport()) }))))
-    peers.push(...holders)
+    const holders = await drive(Promise.all([0, 1, 2].map(() => openPeer({ transport: traffic.wrap(swarm.network!.transport()) }))))
+    swarm.peers.push(...holders)
     await drive(Promise.all(holders.map((p) => importAll(p, fixtures))))
     await waitFor(() => allHold(holders, union), 300_000, 'the holders to agree', 100)
     // Let the holders' own round end before the newcomer arrives (virtual time: 300 ms without a frame).
     await waitFor(() => performance.now() - traffic.lastActivity > 300, 60_000, 'the holders to go quiet')
 
-    const joinerTransport = network.transport()
+    const joinerTransport = swarm.network.transport()
     const joinerId = joinerTransport.peerId
     const started = Date.now()
     const joiner = await drive(openPeer({ transport: traffic.wrap(joinerTransport) }))
-    peers.push(joiner)
+    swarm.peers.push(joiner)
     const batches: PeersetRecord[][] = []
     const origins: RecordOrigin[] = []
     const errors: unknown[] = []

@@ -4,23 +4,14 @@
  * that heal, and each record crosses each directed link about once.
  */
 import { describe, expect, it } from 'vitest'
-import { createMemoryNetwork, type MemoryNetwork, type NostrEvent, type Peerset } from '../../src/index.js'
+import { createMemoryNetwork, type NostrEvent } from '../../src/index.js'
 import { loadFixtures } from '../helpers.js'
-import { table, allHold, closeAfterEach, drive, idsOf, importAll, openPeer, realMs, prng, shuffled, sleep, TrafficCounter, virtualTime, waitFor, expectedIds } from './harness.js'
+import { table, allHold, drive, idsOf, importAll, openPeer, realMs, prng, shuffled, sleep, TrafficCounter, virtualTime, waitFor, expectedIds, useSwarm } from './harness.js'
 
 const PEERS = 20
 const SEED = 20_261_107
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 /** Each record goes to one random peer (60%) or to two to four (overlap). Peer 0 gets nothing. */
 function distribute(events: readonly NostrEvent[], random: () => number): NostrEvent[][] {
@@ -33,65 +24,65 @@ function distribute(events: readonly NostrEvent[], random: () => number): NostrE
   return shares
 }
 
-describe('a swarm of 20 peers on a lossy network', () => {
+describe('a swarm of 20 swarm.peers on a lossy swarm.network', () => {
   it('converges to the union through partitions that heal, each record crossing each link about once', async () => {
     virtualTime()
     const realStart = realMs()
     const started = Date.now()
     const random = prng(SEED)
-    network = createMemoryNetwork({ loss: 0.05, latencyMs: 2, jitterMs: 3, seed: SEED })
+    swarm.network = createMemoryNetwork({ loss: 0.05, latencyMs: 2, jitterMs: 3, seed: SEED })
     const traffic = new TrafficCounter()
-    const transports = Array.from({ length: PEERS }, () => network!.transport())
+    const transports = Array.from({ length: PEERS }, () => swarm.network!.transport())
     const id = (i: number): string => transports[i]!.peerId
     const indexOf = new Map(transports.map((t, i) => [t.peerId, i]))
 
-    // Three sides from the start: peers 0-7, 8-14, and 15-19 (in no group: one more side).
+    // Three sides from the start: swarm.peers 0-7, 8-14, and 15-19 (in no group: one more side).
     const side = (i: number): number => (i < 8 ? 0 : i < 15 ? 1 : 2)
-    network.partition([transports.slice(0, 8).map((t) => t.peerId), transports.slice(8, 15).map((t) => t.peerId)])
-    peers = await drive(Promise.all(transports.map((t) => openPeer({ transport: traffic.wrap(t) }))))
-    peers.forEach((p, i) => expect(p.status().transport.selfId).toBe(id(i)))
+    swarm.network.partition([transports.slice(0, 8).map((t) => t.peerId), transports.slice(8, 15).map((t) => t.peerId)])
+    swarm.peers = await drive(Promise.all(transports.map((t) => openPeer({ transport: traffic.wrap(t) }))))
+    swarm.peers.forEach((p, i) => expect(p.status().transport.selfId).toBe(id(i)))
     const errors: unknown[] = []
-    for (const p of peers) p.on('error', (e) => errors.push(e))
+    for (const p of swarm.peers) p.on('error', (e) => errors.push(e))
 
-    // Phase 1: 80% of the fixtures spread over the peers; each side converges to its own union.
+    // Phase 1: 80% of the fixtures spread over the swarm.peers; each side converges to its own union.
     const fixtures = shuffled(loadFixtures().records, random)
     const early = fixtures.slice(0, Math.floor(fixtures.length * 0.8))
     const late = fixtures.slice(early.length)
     const shares = distribute(early, random)
-    await drive(Promise.all(peers.map((p, i) => importAll(p, shares[i]!))))
+    await drive(Promise.all(swarm.peers.map((p, i) => importAll(p, shares[i]!))))
     const sideIds = [0, 1, 2].map((s) => expectedIds(shares.filter((_, i) => side(i) === s).flat()).join())
-    await waitFor(() => peers.every((p, i) => idsOf(p).join() === sideIds[side(i)]), 300_000, 'each side to converge', 100)
+    await waitFor(() => swarm.peers.every((p, i) => idsOf(p).join() === sideIds[side(i)]), 300_000, 'each side to converge', 100)
     const phase1 = Date.now() - started
     for (const [link, t] of traffic.delivered) {
       const [from, to] = link.split('->').map((pid) => side(indexOf.get(pid!)!))
       if (from !== to) expect(t.frames.records, `records crossed the partition on ${link}`).toBe(0)
     }
 
-    // Phase 2: heal; put the last 20% here and there; cut the network differently in mid-sync
+    // Phase 2: heal; put the last 20% here and there; cut the swarm.network differently in mid-sync
     // (requests in flight over cut links), heal again. Times are virtual.
-    network.heal()
+    swarm.network.heal()
     const lateShares = distribute(late, random)
-    await drive(Promise.all(peers.map((p, i) => importAll(p, lateShares[i]!))))
+    await drive(Promise.all(swarm.peers.map((p, i) => importAll(p, lateShares[i]!))))
     await sleep(400)
-    network.partition([transports.filter((_, i) => i % 2 === 0).map((t) => t.peerId)])
+    swarm.network.partition([transports.filter((_, i) => i % 2 === 0).map((t) => t.peerId)])
     await sleep(600)
-    network.heal()
+    swarm.network.heal()
 
     const union = expectedIds([...shares.flat(), ...lateShares.flat()])
-    await waitFor(() => allHold(peers, union), 600_000, 'every peer to hold the union', 100)
+    await waitFor(() => allHold(swarm.peers, union), 600_000, 'every peer to hold the union', 100)
     const elapsed = Date.now() - started
-    for (const p of peers) expect(idsOf(p)).toEqual(union)
+    for (const p of swarm.peers) expect(idsOf(p)).toEqual(union)
     expect(errors).toEqual([])
 
     // Crossings: copies of each record delivered over each directed link.
     const delivered = traffic.crossings(traffic.delivered)
     const sent = traffic.crossings(traffic.sent)
     const received = traffic.copiesReceived(traffic.delivered)
-    const own = peers.map((_, i) => new Set([...shares[i]!, ...lateShares[i]!].map((e) => e.id)))
+    const own = swarm.peers.map((_, i) => new Set([...shares[i]!, ...lateShares[i]!].map((e) => e.id)))
     let needed = 0
     let copies = 0
     const rows: Array<Array<string | number>> = [['peer', 'imported', 'needed', 'copies in', 'copies/needed']]
-    peers.forEach((_, i) => {
+    swarm.peers.forEach((_, i) => {
       const n = union.filter((x) => !own[i]!.has(x)).length
       const c = received.get(id(i)) ?? 0
       needed += n
@@ -102,7 +93,7 @@ describe('a swarm of 20 peers on a lossy network', () => {
     const f = (type: Parameters<TrafficCounter['frames']>[2]): number => traffic.frames(traffic.sent, undefined, type)
     console.log(
       [
-        `swarm: ${PEERS} peers, ${union.length} records in the union; sides converged in ${(phase1 / 1000).toFixed(1)} s, all in ${(elapsed / 1000).toFixed(1)} s of virtual time (${((realMs() - realStart) / 1000).toFixed(1)} s real)`,
+        `swarm: ${PEERS} swarm.peers, ${union.length} records in the union; sides converged in ${(phase1 / 1000).toFixed(1)} s, all in ${(elapsed / 1000).toFixed(1)} s of virtual time (${((realMs() - realStart) / 1000).toFixed(1)} s real)`,
         `copies per (record, directed link) that carried it: delivered ${delivered.copies}/${delivered.pairs} = ${delivered.perPair.toFixed(4)}, max ${delivered.max}, ${delivered.repeated} pairs twice or more`,
         `                                          handed to the transport ${sent.copies}/${sent.pairs} = ${sent.perPair.toFixed(4)}, max ${sent.max}`,
         `frames sent ${traffic.frames(traffic.sent)}: root ${f('root')}, summary ${f('summary')}, ranges ${f('ranges')}, have ${f('have')}, want ${f('want')}, records ${f('records')}, reject ${f('reject')}`,

@@ -5,36 +5,28 @@
  * at it; and the records arrive in `records:added` batches, not one event each.
  */
 import { describe, expect, it } from 'vitest'
-import { createMemoryNetwork, type MemoryNetwork, type Peerset } from '../../src/index.js'
+import { createMemoryNetwork } from '../../src/index.js'
 import { SYNC_PROGRESS_INTERVAL_MS } from '../../src/engine/sync-progress.js'
 import { loadFixtures } from '../helpers.js'
-import { closeAfterEach, drive, importAll, openPeer, virtualTime, waitFor } from './harness.js'
+import { drive, importAll, openPeer, virtualTime, waitFor, useSwarm } from './harness.js'
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 type Progress = { received: number; expected: number; added: number; rate: number }
 
 describe('sync:progress', () => {
   it('a newcomer catching up on N records: bounded, monotonic, ends at N; records:added in batches', async () => {
     virtualTime()
-    network = createMemoryNetwork({ latencyMs: 150, jitterMs: 50, seed: 14 })
-    const holders = [await drive(openPeer({ transport: network.transport() })), await drive(openPeer({ transport: network.transport() }))]
-    peers.push(...holders)
+    swarm.network = createMemoryNetwork({ latencyMs: 150, jitterMs: 50, seed: 14 })
+    const holders = [await drive(openPeer({ transport: swarm.network.transport() })), await drive(openPeer({ transport: swarm.network.transport() }))]
+    swarm.peers.push(...holders)
     await drive(importAll(holders[0]!, loadFixtures().records))
     await waitFor(() => holders[1]!.status().records === holders[0]!.status().records, 120_000, 'the two holders to agree')
     const n = holders[0]!.status().records
     expect(n).toBeGreaterThan(300)
 
-    const newcomer = await drive(openPeer({ transport: network.transport() }))
-    peers.push(newcomer)
+    const newcomer = await drive(openPeer({ transport: swarm.network.transport() }))
+    swarm.peers.push(newcomer)
     const log: Array<{ at: number; name: string; info: unknown }> = []
     for (const name of ['sync:started', 'sync:progress', 'sync:idle', 'records:added', 'record:added'] as const) {
       newcomer.on(name, ((info: unknown) => log.push({ at: Date.now(), name, info })) as never)

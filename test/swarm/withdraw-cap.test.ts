@@ -5,21 +5,13 @@
  * that was away, not on a newcomer it serves, and every peer ends with the same set.
  */
 import { describe, expect, it } from 'vitest'
-import { createIdentity, createMemoryNetwork, createModeration, createPeerset, MAX_WITHDRAWALS_PER_AUTHOR, memoryStorage, type MemoryNetwork, type MemoryTransport, type Peerset, type PeersetRecord } from '../../src/index.js'
-import { closeAfterEach, drive, idsOf, sleep, virtualClock, virtualTime, waitFor } from './harness.js'
+import { createIdentity, createMemoryNetwork, createModeration, createPeerset, MAX_WITHDRAWALS_PER_AUTHOR, memoryStorage, type MemoryTransport, type Peerset, type PeersetRecord } from '../../src/index.js'
+import { drive, idsOf, sleep, virtualClock, virtualTime, waitFor, useSwarm } from './harness.js'
 
 const ROOM = 'withdraw-cap-swarm'
 const NOW = 1_790_000_000
 
-let network: MemoryNetwork | undefined
-let peers: Peerset[] = []
-closeAfterEach(
-  () => ({ peers, network }),
-  () => {
-    peers = []
-    network = undefined
-  },
-)
+const swarm = useSwarm()
 
 function open(transport: MemoryTransport): Promise<Peerset> {
   return drive(createPeerset({ room: ROOM, identity: createIdentity(), storage: memoryStorage(), transport, moderation: createModeration(), clock: virtualClock, sessionTickMs: 100 }))
@@ -30,18 +22,18 @@ const authenticated = (p: Peerset): number => p.peers().filter((x) => x.state ==
 describe('more withdrawals than the cap while a peer is away', () => {
   it('heal, then a newcomer: no withdrawn record is held by anyone and every peer keeps the same set', async () => {
     virtualTime(NOW * 1000)
-    network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 61 })
-    const transports = [network.transport(), network.transport(), network.transport()]
-    peers = [await open(transports[0]!), await open(transports[1]!), await open(transports[2]!)]
-    const [author, , away] = peers as [Peerset, Peerset, Peerset]
-    await waitFor(() => peers.every((p) => authenticated(p) === 2), 20_000, 'every peer to authenticate with the other two')
+    swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 5, seed: 61 })
+    const transports = [swarm.network.transport(), swarm.network.transport(), swarm.network.transport()]
+    swarm.peers = [await open(transports[0]!), await open(transports[1]!), await open(transports[2]!)]
+    const [author, , away] = swarm.peers as [Peerset, Peerset, Peerset]
+    await waitFor(() => swarm.peers.every((p) => authenticated(p) === 2), 20_000, 'every peer to authenticate with the other two')
     const strikes: string[] = []
     const refusedCopies: string[] = [] // old copies served by a peer and refused by another
     const watch = (p: Peerset): void => {
       p.on('peer:strike', (x) => strikes.push(`${x.reason}: ${x.detail}`))
       p.on('record:rejected', (r) => void (r.origin === 'remote' && r.id !== undefined && held.some((h) => h.id === r.id) && refusedCopies.push(`${r.reason}/${r.rule ?? ''}`)))
     }
-    peers.forEach(watch)
+    swarm.peers.forEach(watch)
 
     // Three records every peer holds; the one that goes away keeps its copies.
     const held: PeersetRecord[] = []
@@ -49,8 +41,8 @@ describe('more withdrawals than the cap while a peer is away', () => {
       held.push(await drive(author.publish({ text: `held by everyone ${i}` })))
       await sleep(1_000)
     }
-    await waitFor(() => peers.every((p) => held.every((r) => p.get(r.id) !== undefined)), 30_000, 'the records to reach every peer')
-    network.partition([[transports[0]!.peerId, transports[1]!.peerId], [transports[2]!.peerId]])
+    await waitFor(() => swarm.peers.every((p) => held.every((r) => p.get(r.id) !== undefined)), 30_000, 'the records to reach every peer')
+    swarm.network.partition([[transports[0]!.peerId, transports[1]!.peerId], [transports[2]!.peerId]])
     await waitFor(() => authenticated(away) === 0, 200_000, 'the cut-off peer to lose its sessions')
 
     // Away: two of the held records are withdrawn, then a create-and-withdraw loop past the cap.
@@ -67,26 +59,26 @@ describe('more withdrawals than the cap while a peer is away', () => {
       await sleep(1_000)
     }
     const last = await drive(author.publish({ text: 'still for sale' }))
-    await waitFor(() => peers[1]!.get(last.id) !== undefined, 30_000, 'the connected peer to sync')
+    await waitFor(() => swarm.peers[1]!.get(last.id) !== undefined, 30_000, 'the connected peer to sync')
     expect(away.get(withdrawn[0]!.id)).toBeDefined() // cut off: it still has its old copies
 
-    network.heal()
+    swarm.network.heal()
     await waitFor(() => away.get(last.id) !== undefined, 300_000, 'the peer that was away to catch up')
     await sleep(120_000) // several rounds of reconciliation: an old copy must not spread back
-    const newcomer = await open(network.transport())
-    peers.push(newcomer)
+    const newcomer = await open(swarm.network.transport())
+    swarm.peers.push(newcomer)
     watch(newcomer)
     await waitFor(() => newcomer.get(last.id) !== undefined, 300_000, 'the newcomer to catch up')
     await sleep(120_000)
 
-    for (const [i, p] of peers.entries()) {
+    for (const [i, p] of swarm.peers.entries()) {
       for (const record of withdrawn) expect(p.get(record.id), `peer ${i} holds withdrawn ${record.text}`).toBeUndefined()
       expect(idsOf(p), `peer ${i}`).toEqual(idsOf(author))
       expect(p.status().withdrawals, `peer ${i}`).toBe(MAX_WITHDRAWALS_PER_AUTHOR)
     }
     expect(idsOf(author)).toContain(last.id)
     // The cost of the horizon: the one held record never withdrawn is older than the 20th newest withdrawal, so it went too.
-    for (const p of peers) expect(p.get(held[2]!.id)).toBeUndefined()
+    for (const p of swarm.peers) expect(p.get(held[2]!.id)).toBeUndefined()
     // The peer that served its old copies is honest: they were refused, and nobody struck it for them.
     console.log(`old copies served and refused: ${refusedCopies.join(', ')}`)
     expect(refusedCopies.length).toBeGreaterThan(0)
