@@ -20,7 +20,7 @@ import { LEDGER_META_KEY, POLICY_META_KEY, REGISTRY_META_KEY, VERSIONS_META_KEY 
 import type { ResolvedOptions } from './options.js'
 import { isExpired } from './judge.js'
 import { recollectUnderPolicy } from './policy-gc.js'
-import { RecordIndex, supersedes } from './record-index.js'
+import { RecordIndex } from './record-index.js'
 import { StorageHealth } from './storage-health.js'
 import { unref, type Reporter } from './reporter.js'
 import { VersionMemory } from './version-memory.js'
@@ -252,16 +252,8 @@ class RowLoader {
       this.stale.push(record.id)
       return
     }
-    const current = index.addressed(record.author, record.uuid)
-    if (current && !supersedes(record, current)) {
-      this.stale.push(record.id)
-      return
-    }
-    if (current) {
-      index.remove(current.id)
-      this.stale.push(current.id)
-    }
-    index.add(record)
+    const leftOut = index.addNewest(record)
+    if (leftOut !== undefined) this.stale.push(leftOut)
   }
 
   /** One warning for the rows of the store that are not records (skipped: neither loaded nor served), naming the first. */

@@ -229,4 +229,26 @@ describe('the record index holds records packed', () => {
     expect(index.atAddress(mine.author, mine.uuid)).toBeUndefined()
     expectSameRecord(index.atAddress(theirs.author, mine.uuid), theirs)
   })
+
+  it('addNewest (the rebuild on open) keeps the newest version at each address, whatever the order, and names the one left out', async () => {
+    const options = { room: FIXTURE_ROOM }
+    const v1 = await createRecord({ text: 'v1' }, testSigner, { ...options, now: NOW - 60 })
+    const v2: PeersetRecord = { ...v1, id: 'e'.repeat(64), createdAt: v1.createdAt + 30, text: 'v2' }
+    const other: PeersetRecord = { ...v1, id: 'f'.repeat(64), author: 'b'.repeat(64), text: 'same uuid, other author' }
+    for (const order of [[v1, other, v2], [v2, other, v1], [other, v2, v1]]) {
+      const { index } = indexOf([])
+      const leftOut = order.map((r) => index.addNewest(r))
+      expectSameRecord(index.atAddress(v1.author, v1.uuid), v2)
+      expectSameRecord(index.atAddress(other.author, v1.uuid), other)
+      expect(index.get(v1.id)).toBeUndefined()
+      expect(leftOut.filter((id) => id !== undefined)).toEqual([v1.id])
+      expect(index.size).toBe(2)
+    }
+    // Same creation time: the smaller id wins (supersedes), and adding a held id again changes nothing.
+    const tie: PeersetRecord = { ...v1, id: '0'.repeat(64), text: 'tie' }
+    const { index } = indexOf([v1])
+    expect(index.addNewest(tie)).toBe(v1.id)
+    expect(index.addNewest(tie)).toBeUndefined()
+    expectSameRecord(index.atAddress(v1.author, v1.uuid), tie)
+  })
 })
