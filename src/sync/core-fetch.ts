@@ -94,6 +94,7 @@ export function pullFetches(s: CoreState, nowMs: number, list: Outbound[]): void
     f.outstanding = { max, received: 0, atMs: nowMs }
     f.batch = Math.min(FETCH_BATCH, f.batch * 4)
     const message: FetchMessage = { type: 'fetch', from: span.from, to: span.to, after: f.cursor, max }
+    rememberSpan(peer, span)
     out(s, peerId, message, list)
     s.onPull(max)
   }
@@ -185,6 +186,7 @@ export function onPushed(s: CoreState, peerId: string, peer: PeerState, m: Pushe
   }
   const span = f.spans[0]!
   const oldest = s.granularity.windowAt(nowMs).oldest
+  let counted = 0
   for (const event of m.events) {
     let id: string
     let bucket: number
@@ -203,15 +205,19 @@ export function onPushed(s: CoreState, peerId: string, peer: PeerState, m: Pushe
     }
     if (o.received >= o.max || bucket < span.from || bucket > span.to) {
       result.ignored++
-      result.unrequested.push(id)
+      // In a span fetched before: a late or repeated answer (the network may delay or duplicate a
+      // frame), only ignored. Elsewhere, or past the number asked: never asked, the sender's fault.
+      if (o.received >= o.max || !fetchedBefore(peer, bucket)) result.unrequested.push(id)
       continue
     }
     o.received++
+    counted++
     f.cursor = { bucket, id: id.slice(0, CURSOR_CHARS) }
     if (bucket < oldest || s.index.has(id) || s.isKnownRejected(id) || s.requests.isWanted(id)) continue
     if (s.requests.pushed(peerId, id, bucket, nowMs)) result.records.push({ id, ...event })
   }
-  if (!m.last) return
+  // A frame with records none of which answer this fetch is a late or repeated one: its end flags are not this fetch's.
+  if (!m.last || (m.events.length > 0 && counted === 0)) return
   f.outstanding = undefined
   f.retries = 0
   if (m.exhausted) {
@@ -221,6 +227,21 @@ export function onPushed(s: CoreState, peerId: string, peer: PeerState, m: Pushe
   } else if (o.received === 0) {
     f.waitUntilMs = nowMs + FETCH_BACKOFF_MS
   }
+}
+
+/** Spans remembered per peer (see `PeerState.fetchedSpans`): a day's buckets over 90 days are at most 90 spans. */
+export const MAX_ASKED_SPANS = 256
+
+function rememberSpan(peer: PeerState, span: FetchSpan): void {
+  const spans = peer.fetchedSpans
+  const last = spans[spans.length - 1]
+  if (last && last.from === span.from && last.to === span.to) return
+  spans.push({ from: span.from, to: span.to })
+  if (spans.length > MAX_ASKED_SPANS) spans.shift()
+}
+
+function fetchedBefore(peer: PeerState, bucket: number): boolean {
+  return peer.fetchedSpans.some((span) => bucket >= span.from && bucket <= span.to)
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PeerState {
   fetch: FetchStream | undefined
   /** No fetch stream with this peer before then (a fetch of ours went unanswered). */
   fetchBarredUntilMs: number
+  /** Spans fetched from this peer lately, newest last (at most `MAX_ASKED_SPANS`): a record pushed in one of them later is a late or repeated answer. */
+  fetchedSpans: Array<{ from: number; to: number }>
   followerRound: { key: string; atMs: number; answered: Set<number> } | undefined
   /** The peer's last `root`: its window's digest, and how many ids it was still fetching from us. */
   remoteRoot: { digest: string; wanting: number } | undefined

@@ -81,6 +81,7 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     roundAnnounced: false,
     fetch: undefined,
     fetchBarredUntilMs: Number.NEGATIVE_INFINITY,
+    fetchedSpans: [],
     followerRound: undefined,
     remoteRoot: undefined,
     roundOwed: false,

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { SyncMessage } from '../../src/protocol/messages.js'
 import { computeEventId } from '../../src/record/serialize.js'
-import { createSyncCore, type Outbound, type SyncCoreOptions } from '../../src/sync/core.js'
+import { createSyncCore, type Outbound, type SyncCore, type SyncCoreOptions } from '../../src/sync/core.js'
 import { BucketIndex } from '../../src/sync/bucket-index.js'
 import { createRangeReconciler } from '../../src/sync/range-reconciler.js'
 import { createRatelessReconciler } from '../../src/sync/riblt-reconciler.js'
@@ -196,6 +196,37 @@ describe('two peers converge to the union (every message through the codec)', ()
     const again = b.core.receive('a', { type: 'pushed', events: [{ ...event, content: hid('q1') }], last: true, exhausted: true }, NOW)
     expect(again).toMatchObject({ records: [], unrequested: [], ignored: 1 })
     expect(a.index.size).toBe(10)
+  })
+
+  it('a late or repeated answer to a span fetched before is only ignored, never struck (networks delay and duplicate frames)', () => {
+    // b holds day 5; a holds days 3, 5 and 7: b fetches days 3 and 7 whole, as two spans, one after the other.
+    const days = [3, 5, 7]
+    const records = days.flatMap((d) => Array.from({ length: 4 }, (_, i) => ({ id: hid(`day${d}-${i}`), createdAt: timeIn(d, i) })))
+    const a = new TestPeer('a', records)
+    const b = new TestPeer('b', records.slice(4, 8)) // day 5
+    expect(b.index.size).toBe(4)
+    const pump = new Pump([a, b])
+    const spansFetched: number[] = []
+    let firstAnswer: SyncMessage | undefined
+    let late: ReturnType<SyncCore['receive']> | undefined
+    pump.drop = (from, _to, message) => {
+      if (from === 'a' && message.type === 'pushed') firstAnswer ??= message
+      if (from === 'b' && message.type === 'fetch') {
+        if (!spansFetched.includes(message.from)) spansFetched.push(message.from)
+        // The second span's fetch is out: the first span's answer comes again (delayed, or duplicated).
+        if (spansFetched.length === 2 && late === undefined) late = b.core.receive('a', firstAnswer!, pump.now)
+      }
+      return false
+    }
+    pump.connect(a, b)
+    pump.run()
+    expect(spansFetched).toHaveLength(2)
+    expect(late).toBeDefined()
+    expect(late!.unrequested).toEqual([])
+    expect(late!.records).toEqual([])
+    expect(late!.ignored).toBeGreaterThan(0)
+    // And its end flags (last, exhausted) did not end the second span's fetch: b got every record.
+    expect(b.ids()).toEqual(records.map((r) => r.id).sort())
   })
 
   it('works with real event ids (computeEventId) too', () => {
