@@ -43,7 +43,10 @@ describe('honest swarm.peers on a lossy link', () => {
       // Every peer got records from the others (the records crossed the lossy links).
       for (const p of swarm.peers) expect(p.status().records).toBeGreaterThan(PER)
       expect(strikes).toEqual([])
-      for (const p of swarm.peers) expect(p.peers()).toHaveLength(N - 1)
+      // Every pair is (again) in session: at 15% loss a session may time out and be made again
+      // (after the 30 s reconnect cool-down), so this waits for the state instead of sampling it.
+      await waitFor(() => swarm.peers.every((p) => p.peers().length === N - 1), 10 * 60_000, 'every pair in session', 1_000)
+      expect(strikes).toEqual([])
       // Reach: frames were lost on the way (the loss is real: over a tenth of all frames, and dozens of
       // them; the default reconciler needs few frames, so a fixed count would say little), and the
       // records crossed the links.
