@@ -6,7 +6,7 @@
  * Modules are loaded from the tree given, so the same script measures an older commit:
  *
  *   git archive <commit> | tar -x -C /tmp/old-tree && ln -s "$PWD/node_modules" /tmp/old-tree/node_modules
- *   for i in 1 2 3 4; do for t in /tmp/old-tree "$PWD"; do npx tsx --expose-gc bench/open-time.ts --tree $t --storage idb; done; done
+ *   for i in 1 2 3 4; do for t in /tmp/old-tree "$PWD"; do npm run bench:open-time -- --tree $t --storage idb; done; done
  *
  * One JSON line per run. Run the trees alternately, in fresh processes, on an idle machine; compare
  * medians. The old index (commit 382766c, before packed records) is the reference of issue 14.

@@ -12,7 +12,7 @@ import { createRatelessReconciler } from './riblt-reconciler.js'
 import type { Reconciler, ReconcileResult } from './reconciler.js'
 import { GOSSIP_ID_CHARS, gossipIdOf, heldWithGossipId } from './gossip-ids.js'
 import { RequestScheduler } from './requests.js'
-import { isFetching, pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
+import { fetchActive, isFetching, pullFetches, slowFetches, type FetchStream } from './core-fetch.js'
 
 /** What the core knows of one ready peer. */
 export interface PeerState {
@@ -151,9 +151,7 @@ export function wantingFrom(s: CoreState, peerId: string): number {
 
 /** Whether we pull nothing from any peer: no id wanted, no fetch stream running, no pushed record being checked. */
 export function pullingNothing(s: CoreState): boolean {
-  if (s.requests.wanting > 0) return false
-  for (const [peerId, peer] of s.peers) if (peer.fetch || s.requests.pushedPending(peerId) > 0) return false
-  return true
+  return s.requests.wanting === 0 && !fetchActive(s)
 }
 
 /** Send our `root` to a peer. */

@@ -52,5 +52,9 @@ describe('peers that meet when a partition heals', () => {
     for (const p of peers) expect(idsOf(p)).toEqual(union)
     expect(Date.now() - healed).toBeLessThan(budgetMs)
     expect(faults).toEqual([])
+    // Reach: the faults were real (frames lost; with duplication, more frames delivered than sent and not lost).
+    const { framesSent, framesDelivered, framesDropped } = network.stats()
+    if (loss > 0) expect(framesDropped).toBeGreaterThan(0)
+    if (duplicate > 0) expect(framesDelivered).toBeGreaterThan(framesSent - framesDropped)
   })
 })
