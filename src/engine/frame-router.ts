@@ -26,6 +26,8 @@ export type FrameRouterOptions = Pick<SyncDriverOptions, 'clock' | 'ingestor' | 
 const MAX_REMEMBERED_REJECTIONS = 100_000
 /** Most ids one `want` may ask for (the core asks for at most 64 at a time); the rest are dropped. */
 const MAX_WANT_IDS = 256
+/** Handshake time-outs: on a link that carried nothing from the peer, they mean the link is dead (see `#closed`). */
+const MUTE_LINK_REASONS: ReadonlySet<string> = new Set(['handshake-timeout', 'challenge-timeout'])
 
 /**
  * Most evidence events taken from one session (twice what a peer keeps in all: an honest peer
@@ -120,6 +122,7 @@ export class FrameRouter {
   /** One frame from a peer. */
   frame(peerId: string, data: Uint8Array): void {
     const now = this.#o.clock()
+    this.#peers.heardFrom(peerId)
     let entry = this.#peers.get(peerId)
     if (!entry) {
       // A peer may say hello again after a drop. Any other frame from a present peer without a session
@@ -332,6 +335,12 @@ export class FrameRouter {
     this.#o.peers.closed(peerId, action.reason, action.detail, entry?.authenticated ?? false)
     // A session that reached its maximum age re-authenticates at once.
     if (action.reason === 're-auth' && this.#peers.isPresent(peerId) && !this.#state.stopped) this.open(peerId, now, true)
+    // A handshake that timed out on a link that never carried a single frame from the peer: the link
+    // is dead on its side (e.g. a WebRTC connection it never reported). Hellos would go on vanishing
+    // into it, and the transport would go on ignoring the peer's attempts to connect anew: drop it.
+    if (MUTE_LINK_REASONS.has(action.reason) && this.#peers.isPresent(peerId) && !this.#peers.hasHeardFrom(peerId) && !this.#state.stopped) {
+      this.#state.room?.resetPeer?.(peerId)
+    }
   }
 
   /** A sync frame from an authenticated peer, within its budget. */

@@ -69,6 +69,8 @@ export class PeerTable {
   #lastRotation = Number.NEGATIVE_INFINITY
   #lastPrune = Number.NEGATIVE_INFINITY
   readonly #rotatedOut = new Map<string, number>()
+  /** Present peers that sent at least one frame over their current link (a subset of the present ones). */
+  readonly #heard = new Set<string>()
   /** The highest hello epoch seen from each peer (a bounded, oldest-first map). */
   readonly #peerEpochs = new Map<string, number>()
   /** The latest hello of each peer that said hello while cooling down, and when it came (see `deferHello`). */
@@ -94,10 +96,21 @@ export class PeerTable {
     return [...this.#sessions]
   }
 
-  /** The transport reports `peerId` present (`true`) or gone (`false`). */
+  /** The transport reports `peerId` present (`true`) or gone (`false`): a new link has said nothing yet. */
   setPresent(peerId: string, present: boolean): void {
     if (present) this.#present.add(peerId)
     else this.#present.delete(peerId)
+    this.#heard.delete(peerId)
+  }
+
+  /** A frame came from `peerId` over its current link. */
+  heardFrom(peerId: string): void {
+    if (this.#present.has(peerId)) this.#heard.add(peerId)
+  }
+
+  /** Whether `peerId` has sent anything over its current link (see {@link heardFrom}). */
+  hasHeardFrom(peerId: string): boolean {
+    return this.#heard.has(peerId)
   }
 
   isPresent(peerId: string): boolean {
@@ -107,6 +120,7 @@ export class PeerTable {
   /** Forget who is present (the room is left). */
   clearPresent(): void {
     this.#present.clear()
+    this.#heard.clear()
   }
 
   /** A room was (re)joined: the next rotation is a full `ROTATE_MS` away. */

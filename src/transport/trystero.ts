@@ -50,6 +50,8 @@ interface TrysteroRoomLike {
   leave: () => Promise<void>
   onPeerJoin: ((peerId: string) => void) | null
   onPeerLeave: ((peerId: string) => void) | null
+  /** The peers' connections (`RTCPeerConnection`s), by peer id. */
+  getPeers?: () => Record<string, { close(): void } | undefined>
 }
 
 /** The action that carries protocol frames (trystero limits action names to 12 bytes). */
@@ -333,6 +335,16 @@ function joinTrysteroRoom(
       frames.send(data, { target: peerId }).catch(() => undefined)
     },
     state: report,
+    resetPeer(peerId: string): void {
+      if (left !== undefined) return
+      // Closing the connection makes trystero drop it: at once if the data channel reports the close,
+      // else at the peer's next offer, which trystero ignored while it held this connection for live.
+      try {
+        joined.getPeers?.()[peerId]?.close()
+      } catch {
+        // Already closed.
+      }
+    },
     setPeerDemand(demand: { peers: number; maxPeers: number }): void {
       if (left === undefined) demands.set(key, { peers: demand.peers, maxPeers: demand.maxPeers })
     },

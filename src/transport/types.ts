@@ -50,6 +50,13 @@ export interface TransportRoom {
    * wants, so a full room can announce itself less often (see `announcePolicy`).
    */
   setPeerDemand?(demand: { peers: number; maxPeers: number }): void
+  /**
+   * Optional: drop the link to `peerId`, which the transport reports connected but which has sent
+   * nothing at all through a whole handshake (e.g. a WebRTC connection that one side never reported,
+   * so the other side ignores the peer's new offers). The transport should close it, so that the
+   * peer is reported gone and a new link can be made. Peers never told of the link lose nothing.
+   */
+  resetPeer?(peerId: string): void
 }
 
 /** A transport strategy: joins rooms. Made by `network.transport()` (memory) or the trystero adapter. */

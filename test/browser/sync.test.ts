@@ -16,6 +16,8 @@ let site: Awaited<ReturnType<typeof startStatic>>
 const contexts: BrowserContext[] = []
 const nodePeers: PeerProcess[] = []
 const errors: string[] = []
+/** Every page opened in this file, for a failing wait's message. */
+const opened: Array<{ label: string; page: Page }> = []
 
 beforeAll(async () => {
   ;[browser, tracker, site] = await Promise.all([launchBrowser(), startTestTracker(), startStatic()])
@@ -39,6 +41,7 @@ async function openPeer(label: string, room: string, context?: BrowserContext): 
   if (!context) contexts.push(ctx)
   const page = await ctx.newPage()
   captureErrors(page, label, errors)
+  opened.push({ label, page })
   await page.goto(`${site.url}/page/peer.html?room=${room}&tracker=${encodeURIComponent(tracker.url)}`)
   await waitInPage(page, `${label}'s peerset to start`, () => document.body.dataset['ready'] === 'true', undefined, 20_000)
   return page
@@ -46,9 +49,28 @@ async function openPeer(label: string, room: string, context?: BrowserContext): 
 
 const texts = (page: Page): Promise<string[]> => page.evaluate(() => window.peersetTest.texts())
 const publish = (page: Page, text: string): Promise<string> => page.evaluate((t) => window.peersetTest.publish(t), text)
-// 120 s: in one CI run of several, two Chromium contexts first met only after more than 45 s (cause not found).
-const waitForTexts = (page: Page, label: string, expected: string[], budgetMs = 120_000): Promise<void> =>
-  waitInPage(page, `${label} to hold ${JSON.stringify(expected)}`, (want) => want.every((t) => window.peersetTest.texts().includes(t)), expected, budgetMs)
+/** Every open page's own log: whether one met nobody, met a peer that never authenticated, or synced nothing. */
+async function pageLogs(): Promise<string> {
+  const logs: string[] = []
+  for (const { label, page } of opened) {
+    if (page.isClosed()) continue
+    logs.push(`${label}'s log:\n${await page.evaluate(() => window.peersetTest.debug()).catch((e: unknown) => `(none: ${String(e)})`)}`)
+  }
+  return logs.join('\n')
+}
+
+// 120 s: in one CI run of several, two Chromium contexts first met only after more than 45 s (a link
+// only one side's trystero reported; such a link is now dropped after a handshake time-out).
+const waitForTexts = async (page: Page, label: string, expected: string[], budgetMs = 120_000): Promise<void> => {
+  const started = Date.now()
+  try {
+    await waitInPage(page, `${label} to hold ${JSON.stringify(expected)}`, (want) => want.every((t) => window.peersetTest.texts().includes(t)), expected, budgetMs)
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await pageLogs()}`, { cause: error })
+  }
+  // A slow meeting passes, but says what happened (sessions, links dropped) for whoever looks into it.
+  if (Date.now() - started > 10_000) console.log(`${label} took ${Date.now() - started} ms to hold ${expected.length} records\n${await pageLogs()}`)
+}
 
 describe('in Chromium', () => {
   it('two users publish, each receives the other\'s record, a reload keeps records and identity, a late third user receives everything', async () => {
@@ -73,9 +95,9 @@ describe('in Chromium', () => {
 
     // A third user joins late, with only Alice online: it gets Bob's record from her.
     const carol = await openPeer('carol', room)
-    // Usually about a second. Once in four runs here carol met nobody for over 45 s (not understood:
-    // perhaps her first offers went to the reloaded page's dead peer id); the budget covers several
-    // of the tracker's 10 s announce rounds.
+    // Usually about a second. Now and then (1 run in 10-20 on a loaded machine) trystero reports the
+    // link on one side only; the side that sees it drops it after a handshake time-out (10 s) and the
+    // pair meets at the next announce (10 s more). The budget covers several rounds of that.
     await waitForTexts(carol, 'carol', both, 120_000)
     expect(await texts(carol)).toEqual(both)
     expect(errors).toEqual([])

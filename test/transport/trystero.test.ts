@@ -160,6 +160,29 @@ describe('trysteroTransport', () => {
     echo.child.kill('SIGTERM')
     await until(() => left.includes(echoId), 30_000, 'the echo peer to leave')
   }, 240_000)
+
+  it('torrent: resetPeer drops a link; the peer is reported gone, then met again over a new link that carries frames', async () => {
+    const { url } = await tracker()
+    const room = `reset-${Date.now()}`
+    const echo = startEcho(url, room, 'torrent')
+    await until(() => echo.lines.some((l) => l['event'] === 'ready'), 30_000, 'the echo peer to start')
+    const echoId = echo.lines.find((l) => l['event'] === 'ready')!['selfId']!
+    const events: string[] = []
+    const received: Uint8Array[] = []
+    const me = track(await trysteroTransport({ appId: 'peerset-test', relayUrls: [url], ...nodeRtc({ bindAddress: '127.0.0.1' }) }).join(room, {
+      onPeerJoin: (id) => events.push(`join ${id}`),
+      onPeerLeave: (id) => events.push(`leave ${id}`),
+      onMessage: (_id, data) => received.push(data),
+    }))
+    await until(() => events.includes(`join ${echoId}`), 150_000, 'the echo peer to join')
+    me.resetPeer!(echoId)
+    // Gone at once if the data channel reports the close, else at the peer's next offer (10 s here); then a new link.
+    await until(() => events.filter((e) => e === `join ${echoId}`).length === 2, 90_000, 'the echo peer to be met again')
+    expect(events).toEqual([`join ${echoId}`, `leave ${echoId}`, `join ${echoId}`])
+    me.send(echoId, Uint8Array.from([4, 5, 6]))
+    await until(() => received.length >= 1, 15_000, 'a frame echoed over the new link')
+    expect(received[0]).toEqual(Uint8Array.from([6, 5, 4]))
+  }, 240_000)
 })
 
 /** Starts the leave-test child (trystero-leave-peer.ts) with `args`: the JSON lines it prints, and its exit code once it exits. */

@@ -11,6 +11,22 @@ const room = params.get('room') ?? 'browser-test'
 const tracker = params.get('tracker')
 if (tracker === null) throw new Error('peer.html needs ?tracker=ws://...')
 
+// What happened in this page, for a failing test's message: sessions, transport and sync events.
+const started = Date.now()
+const log: string[] = []
+const note = (line: string): void => {
+  log.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${line}`)
+  if (log.length > 200) log.splice(0, log.length - 200)
+}
+// trystero reports some trouble only as console warnings: keep them in the log too.
+for (const level of ['warn', 'error'] as const) {
+  const original = console[level].bind(console)
+  console[level] = (...args: unknown[]) => {
+    note(`console.${level} ${args.map(String).join(' ').slice(0, 300)}`)
+    original(...args)
+  }
+}
+
 // A test page may keep its key in localStorage; an app should not (see docs/getting-started.md).
 const saved = localStorage.getItem('peerset-test-nsec')
 const identity = saved === null ? createIdentity() : identityFromNsec(saved)
@@ -37,6 +53,16 @@ peerset.on('peer:joined', render)
 peerset.on('peer:left', render)
 render()
 
+const short = (id: string): string => id.slice(0, 8)
+peerset.on('transport:state', (s) => note(`transport ${s.signalling.map((x) => x.state).join(',')} peers ${s.peers}${s.lastError ? ` ${s.lastError}` : ''}`))
+peerset.on('peer:state', ({ peerId, from, to }) => note(`peer ${short(peerId)} ${from} -> ${to}`))
+peerset.on('peer:strike', (...args) => note(`strike ${JSON.stringify(args).slice(0, 200)}`))
+peerset.on('peer:banned', (...args) => note(`banned ${JSON.stringify(args).slice(0, 200)}`))
+peerset.on('sync:started', (...args) => note(`sync:started ${JSON.stringify(args).slice(0, 200)}`))
+peerset.on('sync:idle', (...args) => note(`sync:idle ${JSON.stringify(args).slice(0, 200)}`))
+peerset.on('record:added', (r, info) => note(`added ${r.text} ${JSON.stringify(info).slice(0, 120)}`))
+peerset.on('record:rejected', (...args) => note(`rejected ${JSON.stringify(args).slice(0, 200)}`))
+
 declare global {
   interface Window {
     peersetTest: {
@@ -44,6 +70,8 @@ declare global {
       publish(text: string): Promise<string>
       texts(): string[]
       peers(): number
+      /** This page's event log and its peers now, for a failing test's message. */
+      debug(): string
     }
   }
 }
@@ -52,5 +80,6 @@ window.peersetTest = {
   publish: async (text) => (await peerset.publish({ text })).id,
   texts: () => peerset.records().map((r) => r.text).sort(),
   peers: authenticated,
+  debug: () => [...log, `now ${((Date.now() - started) / 1000).toFixed(1)}s self ${short(peerset.status().transport.selfId ?? '?')} sessions ${JSON.stringify(peerset.peers().map((p) => ({ id: short(p.peerId), state: p.state, strikes: p.strikes })))}`].join('\n'),
 }
 document.body.dataset['ready'] = 'true'
