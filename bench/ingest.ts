@@ -17,6 +17,7 @@
  * and its 20,000 records on the same heap, counted against the receiver.
  * Fixtures are signed once (about a minute) into .cache/bench-ingest/ and reused for 30 days.
  */
+import { performance } from 'node:perf_hooks'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { acceptAll } from '../src/moderation/index.js'
 import { createPeerset, type Peerset } from '../src/peerset.js'
@@ -62,7 +63,7 @@ function nextFrom(worker: Worker, key: string, ask?: string): Promise<Record<str
  * other until it holds every record, and the CPU ms this side spent meanwhile: the process's CPU
  * less the sending thread's busy time.
  */
-async function catchUp(verifier: VerifierStrategy): Promise<{ seconds: number; cpuMs: number }> {
+async function catchUp(verifier: VerifierStrategy): Promise<{ seconds: number; cpuMs: number; busy: number }> {
   const { port1, port2 } = new MessageChannel()
   const worker = new Worker(SENDER, { eval: true, workerData: { records: N, room: ROOM, port: port2, clockSkewMs: CLOCK_SKEW_MS }, transferList: [port2] })
   let joining: Peerset | undefined
@@ -73,6 +74,7 @@ async function catchUp(verifier: VerifierStrategy): Promise<{ seconds: number; c
     await new Promise<void>((resolve) => peerset.on('peer:joined', () => resolve()))
     const started = performance.now()
     const cpu0 = process.cpuUsage()
+    const elu0 = performance.eventLoopUtilization()
     const senderBusy0 = Number((await nextFrom(worker, 'busyMs', 'busy'))['busyMs'])
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`only ${peerset.status().records} of ${N} records after 10 minutes`)), 600_000)
@@ -86,8 +88,9 @@ async function catchUp(verifier: VerifierStrategy): Promise<{ seconds: number; c
     })
     const seconds = (performance.now() - started) / 1000
     const cpu = process.cpuUsage(cpu0)
+    const busy = performance.eventLoopUtilization(elu0).utilization
     const senderBusyMs = Number((await nextFrom(worker, 'busyMs', 'busy'))['busyMs']) - senderBusy0
-    return { seconds, cpuMs: (cpu.user + cpu.system) / 1000 - senderBusyMs }
+    return { seconds, cpuMs: (cpu.user + cpu.system) / 1000 - senderBusyMs, busy }
   } finally {
     await joining?.close()
     await nextFrom(worker, 'closed', 'close').catch(() => undefined)
@@ -113,7 +116,7 @@ for (const [scenario, make] of [
   ['pool', () => workerVerifier({ size: 2 })],
 ] as const) {
   if (ONLY !== undefined && ONLY !== scenario) continue
-  const runs: Array<{ perSec: number; ratio: number; cpuMsPerRecord: number; seconds: number }> = []
+  const runs: Array<{ perSec: number; ratio: number; cpuMsPerRecord: number; seconds: number; busy: number }> = []
   for (let r = 0; r < REPEAT; r++) {
     say(`${scenario}: catching up ${N} records (${r + 1} of ${REPEAT})...`)
     // Start the verifier's workers before the clock runs (a one-time cost: tens of ms from the
@@ -121,13 +124,13 @@ for (const [scenario, make] of [
     const verifier = make()
     await verifier.verify(records.slice(0, 64).map((x) => ({ id: x.id, pubkey: x.author, sig: x.sig })))
     // CPU time of this side (every thread but the sender's) over the catch-up, per record.
-    const { seconds, cpuMs } = await catchUp(verifier)
+    const { seconds, cpuMs, busy } = await catchUp(verifier)
     await verifier.close?.()
     const before = raws[raws.length - 1]!
     const after = await rawVerifyRate(records, 3)
     raws.push(after)
     const perSec = N / seconds
-    runs.push({ perSec, ratio: perSec / ((before.perSec + after.perSec) / 2), cpuMsPerRecord: cpuMs / N, seconds })
+    runs.push({ perSec, ratio: perSec / ((before.perSec + after.perSec) / 2), cpuMsPerRecord: cpuMs / N, seconds, busy })
   }
   const ratio = median(runs.map((x) => x.ratio))
   ratios.set(scenario, ratio)
@@ -137,6 +140,9 @@ for (const [scenario, make] of [
     seconds: round(median(runs.map((x) => x.seconds)), 2),
     recordsPerSec: Math.round(median(runs.map((x) => x.perSec))),
     cpuMsPerRecord: round(median(runs.map((x) => x.cpuMsPerRecord)), 3),
+    // The share of the catch-up the main thread was busy (event loop utilization): idle time is
+    // time spent waiting for the sender's frames (or the pool's answers), not verifying.
+    mainThreadBusyPct: round(100 * median(runs.map((x) => x.busy)), 1),
     ratioToRawVerify: round(ratio, 2),
     ratioMin: round(Math.min(...runs.map((x) => x.ratio)), 2),
     ratioMax: round(Math.max(...runs.map((x) => x.ratio)), 2),
