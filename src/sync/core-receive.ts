@@ -73,6 +73,7 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   const ours = s.index.root(m.window)
   if (ours.count === m.count && ours.digest === m.digest) {
     peer.roundOwed = false
+    peer.rootNudges = 0
     return
   }
   const key = `${ours.digest}/${m.digest}`
@@ -87,6 +88,7 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   const started = peer.leads && m.wanting === 0 && wantingFrom(s, peerId) === 0 && mayStartRound(s, peer, key, nowMs)
   peer.roundOwed = peer.leads && !started
   if (started) {
+    peer.rootNudges = 0
     const window = s.granularity.windowAt(nowMs)
     out(s, peerId, compactSummary(s.index, window), list)
     s.reconciler.opened(peerId, window, nowMs)
@@ -117,7 +119,10 @@ function onSummary(s: CoreState, peerId: string, peer: PeerState, m: SummaryMess
   const key = `${m.window.oldest}:${m.window.newest}:${m.count}:${m.digest}`
   const previous = peer.followerRound
   let round = previous
-  if (round === undefined || round.key !== key || nowMs - round.atMs >= s.requestTimeoutMs) {
+  // The same summary again, a second or more after the first: the leader started the round again
+  // (it never does within `minRoundGapMs`), most likely because something of the first was lost,
+  // so every bucket is answered anew. Sooner, it is a copy of the same frame.
+  if (round === undefined || round.key !== key || nowMs - round.atMs >= s.minRoundGapMs / 2) {
     // Half the leader's gap, so network jitter never makes a follower drop a legitimate round.
     if (previous !== undefined && nowMs - previous.atMs < s.minRoundGapMs / 2) return 1
     round = peer.followerRound = { key, atMs: nowMs, answered: new Set() }

@@ -31,6 +31,8 @@ interface Want {
   arrived: boolean
   /** Peers that did not deliver it in time. */
   failed: Set<string> | undefined
+  /** Requests of it that timed out at a peer that was its last source left, asked again of that peer (see {@link LAST_SOURCE_RETRIES}). */
+  retries?: number
   /** Whether the pending request was made by gossip id (then any record matching it is taken). */
   byGossipId: boolean
   /** Whether some peer announced it by gossip id (a new record spreading; relayed once accepted). */
@@ -70,6 +72,13 @@ interface PeerRequests {
   /** Times it was reported as not delivering since it last answered (after the first, a few more time-outs report it again). */
   reports: number
 }
+
+/**
+ * How many times a request that timed out is made again of the same peer when no other peer that
+ * has the record is left to ask: on a link that loses 10% of frames, about one request in five is
+ * lost (the `want` or its answer), one in 140 three times in a row.
+ */
+export const LAST_SOURCE_RETRIES = 2
 
 /** A peer that kept announcing ids and not delivering them (see {@link RequestScheduler.timeouts}). */
 export interface Undelivered {
@@ -404,6 +413,13 @@ export class RequestScheduler {
         }
         p.allowance = Math.max(this.minAllowance, p.allowance - 1)
         this.#release(w)
+        // The last source left: a lost frame (a `want` or its answer) is no reason to give the record
+        // up until the next reconciliation round, so it is asked again, a few times.
+        if ((w.retries ?? 0) < LAST_SOURCE_RETRIES && ![...w.sources].some((other) => other !== peerId && !w.failed?.has(other))) {
+          w.retries = (w.retries ?? 0) + 1
+          p.queue.push(w.id)
+          continue
+        }
         ;(w.failed ??= new Set()).add(peerId)
         this.#requeue(w)
       }
