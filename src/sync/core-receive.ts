@@ -73,7 +73,6 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   const ours = s.index.root(m.window)
   if (ours.count === m.count && ours.digest === m.digest) {
     peer.roundOwed = false
-    peer.rootNudges = 0
     return
   }
   const key = `${ours.digest}/${m.digest}`
@@ -88,7 +87,6 @@ function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, n
   const started = peer.leads && m.wanting === 0 && wantingFrom(s, peerId) === 0 && mayStartRound(s, peer, key, nowMs)
   peer.roundOwed = peer.leads && !started
   if (started) {
-    peer.rootNudges = 0
     const window = s.granularity.windowAt(nowMs)
     out(s, peerId, compactSummary(s.index, window), list)
     s.reconciler.opened(peerId, window, nowMs)

@@ -36,8 +36,6 @@ export interface PeerState {
   remoteRoot: { digest: string; wanting: number } | undefined
   /** We lead, our roots differ, and a round could not start then: ask for a fresh `root` once one may (see `resumeRounds`). */
   roundOwed: boolean
-  /** Fresh `root`s asked for (leader) since a round last started or the roots last matched (see `resumeRounds`). */
-  rootNudges: number
 }
 
 /** The options of a sync core with their defaults applied, its peers, requests and counters. */

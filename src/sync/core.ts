@@ -85,7 +85,6 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     followerRound: undefined,
     remoteRoot: undefined,
     roundOwed: false,
-    rootNudges: 0,
   }
   s.peers.set(peerId, peer)
   s.requests.addPeer(peerId)
@@ -162,35 +161,26 @@ function tick(s: CoreState, nowMs: number): Outbound[] {
  * after the last round) asks the follower for a fresh `root` once the round may start. Nothing is
  * resumed while we pull anything from anyone: a round then would fetch what is already coming.
  */
-/** Fresh `root`s a leader asks for to start a round it owes, before only the idle rebroadcast is left (see `resumeRounds`). */
-const MAX_ROOT_NUDGES = 2
-
 function resumeRounds(s: CoreState, nowMs: number, list: Outbound[]): void {
   if (!pullingNothing(s)) return
   if (s.caughtUp) {
     s.caughtUp = false
-    for (const [peerId, peer] of s.peers) sendRoot(s, peerId, peer, nowMs, list)
+    for (const [peerId, peer] of s.peers) {
+      peer.roundOwed = false
+      sendRoot(s, peerId, peer, nowMs, list)
+    }
     return
   }
   let ours: string | undefined
   for (const [peerId, peer] of s.peers) {
     const remote = peer.remoteRoot
-    if (remote === undefined || remote.wanting > 0 || wantingFrom(s, peerId) > 0) continue
+    if (!peer.roundOwed || remote === undefined || remote.wanting > 0 || wantingFrom(s, peerId) > 0) continue
     ours ??= s.index.root(s.granularity.windowAt(nowMs)).digest
-    if (remote.digest === ours) {
+    if (remote.digest === ours) peer.roundOwed = false
+    else if (roundDue(s, peer, `${ours}/${remote.digest}`, nowMs)) {
       peer.roundOwed = false
-      peer.rootNudges = 0
-      continue
+      sendRoot(s, peerId, peer, nowMs, list)
     }
-    // Roots differ and nothing moves. A leader that owes a round asks for a fresh root as soon as the
-    // round may start; if that root or its answer is lost, it asks again after 10 s, then 20 s, and
-    // then leaves it to the idle rebroadcast (`rebroadcastMs`). (Followers do not nudge: in a swarm
-    // their extra roots started rounds that fetched what was already coming, and slowed it down.)
-    if (!peer.leads || !peer.roundOwed || peer.rootNudges > MAX_ROOT_NUDGES) continue
-    if (!roundDue(s, peer, `${ours}/${remote.digest}`, nowMs)) continue
-    if (peer.rootNudges > 0 && nowMs - peer.lastRootSentAt < s.requestTimeoutMs * 2 ** (peer.rootNudges - 1)) continue
-    peer.rootNudges++
-    sendRoot(s, peerId, peer, nowMs, list)
   }
 }
 
