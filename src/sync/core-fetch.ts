@@ -41,7 +41,7 @@ export interface FetchStream {
 }
 
 /** A fetch unanswered for the request time-out is asked again from the cursor (a frame of it or of its answer was lost) this many times in a row, before the stream is given up. */
-export const FETCH_RETRIES = 2
+export const FETCH_RETRIES = 3
 
 const CURSOR_CHARS = CURSOR_ID_BYTES * 2
 

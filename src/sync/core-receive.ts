@@ -69,6 +69,7 @@ export function receiveMessage(s: CoreState, peerId: string, message: SyncMessag
 
 function onRoot(s: CoreState, peerId: string, peer: PeerState, m: RootMessage, nowMs: number, list: Outbound[]): void {
   peer.rootsReceived++
+  peer.rootAsk = undefined // any root answers an ask for one
   peer.remoteRoot = { digest: m.digest, wanting: m.wanting }
   const ours = s.index.root(m.window)
   if (ours.count === m.count && ours.digest === m.digest) {

@@ -36,6 +36,11 @@ export interface PeerState {
   remoteRoot: { digest: string; wanting: number } | undefined
   /** We lead, our roots differ, and a round could not start then: ask for a fresh `root` once one may (see `resumeRounds`). */
   roundOwed: boolean
+  /**
+   * We lead and asked for a fresh `root` to start a round we owed (see `resumeRounds`), and no `root`
+   * of the peer has come since: when, and how many times it was asked again (see `repeatRootAsks`).
+   */
+  rootAsk: { atMs: number; repeats: number } | undefined
 }
 
 /** The options of a sync core with their defaults applied, its peers, requests and counters. */

@@ -85,7 +85,10 @@ function peerReady(s: CoreState, peerId: string, nowMs: number): Outbound[] {
     followerRound: undefined,
     remoteRoot: undefined,
     roundOwed: false,
+    rootAsk: undefined,
   }
+  // The leader starts every round, from the peer's root: it asks again if none comes (see `repeatRootAsks`).
+  if (peer.leads) peer.rootAsk = { atMs: nowMs, repeats: 0 }
   s.peers.set(peerId, peer)
   s.requests.addPeer(peerId)
   const list: Outbound[] = []
@@ -143,10 +146,14 @@ function tick(s: CoreState, nowMs: number): Outbound[] {
   const undelivered = s.requests.timeouts(nowMs, s.requestTimeoutMs)
   for (const peerId of s.reconciler.expire(nowMs) ?? []) {
     const peer = s.peers.get(peerId)
-    if (peer) peer.lastRoundKey = ''
+    if (!peer) continue
+    // The round stalled (a frame of it was lost): a new one may start at once, and the leader owes it.
+    peer.lastRoundKey = ''
+    if (peer.leads) peer.roundOwed = true
   }
   expireFetches(s, nowMs)
   resumeRounds(s, nowMs, list)
+  repeatRootAsks(s, nowMs, list)
   for (const [peerId, peer] of s.peers) if (nowMs - peer.lastRootSentAt >= s.rebroadcastMs) sendRoot(s, peerId, peer, nowMs, list)
   pullRequests(s, nowMs, list)
   for (const u of undelivered) s.onUndelivered(u.peerId, u.ids, u.silentMs, u.reports)
@@ -179,8 +186,35 @@ function resumeRounds(s: CoreState, nowMs: number, list: Outbound[]): void {
     if (remote.digest === ours) peer.roundOwed = false
     else if (roundDue(s, peer, `${ours}/${remote.digest}`, nowMs)) {
       peer.roundOwed = false
+      peer.rootAsk = { atMs: nowMs, repeats: 0 }
       sendRoot(s, peerId, peer, nowMs, list)
     }
+  }
+}
+
+/** How many times a leader asks again for a fresh `root` that did not come (see {@link repeatRootAsks}). */
+export const ROOT_ASK_REPEATS = 2
+
+/**
+ * A leader that sent its first `root` to a peer, or asked for a fresh one to start a round it owed
+ * (see `resumeRounds`), and heard no `root` back within `requestTimeoutMs` asks again, at most
+ * {@link ROOT_ASK_REPEATS} times: its root or the answer was lost, and otherwise the round would wait
+ * for the idle rebroadcast (30 s), or the one after if a frame is lost again. Not while we pull
+ * anything (the ask waits), nor once the roots we know of are equal. A follower whose root equals
+ * ours stays silent: that costs at most two small frames.
+ */
+function repeatRootAsks(s: CoreState, nowMs: number, list: Outbound[]): void {
+  let ours: string | undefined
+  for (const [peerId, peer] of s.peers) {
+    const ask = peer.rootAsk
+    if (ask === undefined || nowMs - ask.atMs < s.requestTimeoutMs || !pullingNothing(s)) continue
+    ours ??= s.index.root(s.granularity.windowAt(nowMs)).digest
+    if (ask.repeats >= ROOT_ASK_REPEATS || peer.remoteRoot?.digest === ours) {
+      peer.rootAsk = undefined
+      continue
+    }
+    peer.rootAsk = { atMs: nowMs, repeats: ask.repeats + 1 }
+    sendRoot(s, peerId, peer, nowMs, list)
   }
 }
 

@@ -116,7 +116,7 @@ describe('recovery after a lost or late handshake frame', () => {
 
 describe('a lossy link that flaps', () => {
   for (const seed of [1, 2, 5, 6]) {
-    it(`5% loss, partitions every ~0.4 s for 8 s (seed ${seed}): authenticated again within 32 s of the final heal, no strike`, async () => {
+    it(`5% loss, partitions every ~0.4 s for 8 s (seed ${seed}): authenticated again within 50 s of the final heal, no strike`, async () => {
       virtualTime()
       swarm.network = createMemoryNetwork({ latencyMs: 5, jitterMs: 10, loss: 0.05, seed })
       const ta = swarm.network.transport()
@@ -142,7 +142,10 @@ describe('a lossy link that flaps', () => {
       await waitFor(() => a.records().length > published / 2 || b.records().length > published / 2, 60_000, 'records to cross')
       expect(swarm.network.stats().framesDropped).toBeGreaterThan(0) // the loss is real
       expect(published).toBeGreaterThan(20)
-      expect(took).toBeLessThan(32_000) // about the cool-down; was up to 60 s and more
+      // Usually 0-17 s. A handshake that loses a frame times out (10 s) and the pair cools down
+      // (5 s, then 20 s): two lost in a row take 45 s, which 2 of 80 runs of these seeds did (the
+      // runs are not repeatable: keys, nonces and jitter are random). Before: up to 60 s and more.
+      expect(took).toBeLessThan(50_000)
       expect(faults).toEqual([])
     }, 60_000)
   }

@@ -63,14 +63,16 @@ describe('peers that meet when a partition heals', () => {
 
 /**
  * Two peers on a link that loses 10% of frames, each alone with 200 records, then healed. A lost
- * `want` or its answer used to leave the missing records to the next round (an idle `root`
- * rebroadcast, 30 s), and a loss there to the one after: 21-98 s for these seeds (4: 98 s, 7: 79 s,
- * 6: 77 s, 1: 61 s). Now a request to the last peer that has a record is asked again, and a repeated
- * `summary` is answered anew: 8-79 s (seed 4: 8 s; sum over the 9 seeds 383 s, was about 514 s).
- * A lost `root` or `summary` still waits for the rebroadcast (seeds 2, 6, 7).
+ * `want` or its answer, a lost `root`, or a round whose answers were all lost used to leave the
+ * missing records to the next round (an idle `root` rebroadcast, 30 s), and a loss there to the one
+ * after: 21-98 s for these seeds (4: 98 s, 7: 79 s, 6: 77 s, 1: 61 s). Now a request to the last
+ * peer that has a record is asked again, a repeated `summary` is answered anew, a leader asks again
+ * for a root that did not come, a stalled round is owed again, and a fetch is asked again 3 times:
+ * 8-58 s (sum over the 9 seeds 292 s, was about 514 s). Seed 6 spends 46 s of its 57 s in the
+ * handshake (hellos lost, then the time-out cool-downs).
  */
 describe('two peers on a link that loses 10% of frames', () => {
-  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])('converge within 90 s (seed %i)', async (seed) => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])('converge within 75 s (seed %i)', async (seed) => {
     virtualTime()
     const network = (swarm.network = createMemoryNetwork({ seed, loss: 0.1 }))
     const fixtures = loadFixtures().records
@@ -83,7 +85,7 @@ describe('two peers on a link that loses 10% of frames', () => {
     const faults: string[] = []
     for (const p of peers) p.on('peer:strike', (s) => faults.push(`strike ${s.reason}: ${s.detail}`))
     network.heal()
-    await waitFor(() => allHold(peers, union), 90_000, 'both peers to hold the union', 100)
+    await waitFor(() => allHold(peers, union), 75_000, 'both peers to hold the union', 100)
     for (const p of peers) expect(idsOf(p)).toEqual(union)
     expect(faults).toEqual([])
     expect(network.stats().framesDropped).toBeGreaterThan(0)

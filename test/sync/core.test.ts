@@ -511,6 +511,49 @@ describe('hostile or confused peers cost bounded work', () => {
     expect(me.core.stats().wanted).toBe(0) // given up at last
   })
 
+  it('a leader that hears no root from the peer asks again after the request time-out, not at the idle rebroadcast', () => {
+    const onlyA = Array.from({ length: 30 }, (_, i) => ({ id: hid(`root-a-${i}`), createdAt: timeIn(i % 9, i) }))
+    const onlyB = Array.from({ length: 30 }, (_, i) => ({ id: hid(`root-b-${i}`), createdAt: timeIn(i % 7, 100 + i) }))
+    const a = new TestPeer('a', onlyA) // leads ('a' < 'b')
+    const b = new TestPeer('b', onlyB)
+    const pump = new Pump([a, b])
+    // b's first root and its answer to a's first root are lost: a has no root of b to start a round from.
+    let dropped = 0
+    pump.drop = (from, _to, m) => from === 'b' && m.type === 'root' && dropped < 2 && ++dropped > 0
+    pump.connect(a, b)
+    pump.run()
+    expect(dropped).toBe(2)
+    expect(pump.count('summary')).toBe(0)
+    // Within 15 s (the request time-out, 10 s, plus the round), not at the 30 s rebroadcast.
+    pump.advance(15_000)
+    const union = [...onlyA, ...onlyB].map((r) => r.id).sort()
+    expect(a.ids()).toEqual(union)
+    expect(b.ids()).toEqual(union)
+    expect(pump.log.filter((m) => m.from === 'a' && m.type === 'root').length).toBeGreaterThanOrEqual(2) // asked again
+  })
+
+  it('a leader whose round stalled (every answer of the follower lost) starts another before the idle rebroadcast', () => {
+    const shared = Array.from({ length: 20 }, (_, i) => ({ id: hid(`stall-shared-${i}`), createdAt: timeIn(i % 9, i) }))
+    const onlyB = Array.from({ length: 30 }, (_, i) => ({ id: hid(`stall-b-${i}`), createdAt: timeIn(i % 7, 100 + i) }))
+    const a = new TestPeer('a', shared) // leads, and lacks what only b holds (b lacks nothing: it pulls nothing)
+    const b = new TestPeer('b', [...shared, ...onlyB])
+    const pump = new Pump([a, b])
+    // For the first 2 s everything b sends a but its first root is lost: the first round's answers
+    // (and b's answer to a's root, so that a has not put off a second round already).
+    let lost = 0
+    let roots = 0
+    pump.drop = (from, _to, m) => from === 'b' && (m.type !== 'root' || roots++ > 0) && pump.now < NOW + 2_000 && ++lost > 0
+    pump.connect(a, b)
+    pump.run()
+    expect(lost).toBeGreaterThan(0)
+    expect(pump.count('summary', 'a')).toBe(1)
+    expect(a.ids()).toEqual(shared.map((r) => r.id).sort())
+    // The round stalls after 10 s; a asks for a fresh root and starts another, before the 30 s rebroadcast.
+    for (let i = 0; i < 25; i++) { pump.advance(1_000); console.log('DBG', i + 1, pump.count('summary', 'a'), pump.log.slice(-6).map((m) => `${m.from}>${m.type}`).join(' ')) }
+    expect(pump.count('summary', 'a')).toBeGreaterThanOrEqual(2)
+    expect(a.ids()).toEqual(b.ids())
+  })
+
   it('lists records never asked of the sender as unrequested, but not a late answer to a request made of it', () => {
     const r = { id: hid('late'), createdAt: timeIn(1) }
     const a = new TestPeer('a', [r])
