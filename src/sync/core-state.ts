@@ -37,8 +37,9 @@ export interface PeerState {
   /** We lead, our roots differ, and a round could not start then: ask for a fresh `root` once one may (see `resumeRounds`). */
   roundOwed: boolean
   /**
-   * We lead and asked for a fresh `root` to start a round we owed (see `resumeRounds`), and no `root`
-   * of the peer has come since: when, and how many times it was asked again (see `repeatRootAsks`).
+   * We lead, sent our first `root` or asked for a fresh one to start a round we owed (see
+   * `resumeRounds`), and no `root` of the peer has come since: when, and how many times it was asked
+   * again (see `repeatRootAsks`).
    */
   rootAsk: { atMs: number; repeats: number } | undefined
 }

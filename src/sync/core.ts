@@ -204,10 +204,11 @@ export const ROOT_ASK_REPEATS = 2
  * ours stays silent: that costs at most two small frames.
  */
 function repeatRootAsks(s: CoreState, nowMs: number, list: Outbound[]): void {
+  if (!pullingNothing(s)) return
   let ours: string | undefined
   for (const [peerId, peer] of s.peers) {
     const ask = peer.rootAsk
-    if (ask === undefined || nowMs - ask.atMs < s.requestTimeoutMs || !pullingNothing(s)) continue
+    if (ask === undefined || nowMs - ask.atMs < s.requestTimeoutMs) continue
     ours ??= s.index.root(s.granularity.windowAt(nowMs)).digest
     if (ask.repeats >= ROOT_ASK_REPEATS || peer.remoteRoot?.digest === ours) {
       peer.rootAsk = undefined

@@ -413,15 +413,8 @@ export class RequestScheduler {
         }
         p.allowance = Math.max(this.minAllowance, p.allowance - 1)
         this.#release(w)
-        // The last source left: a lost frame (a `want` or its answer) is no reason to give the record
-        // up until the next reconciliation round, so it is asked again, a few times.
-        if ((w.retries ?? 0) < LAST_SOURCE_RETRIES && ![...w.sources].some((other) => other !== peerId && !w.failed?.has(other))) {
-          w.retries = (w.retries ?? 0) + 1
-          p.queue.push(w.id)
-          continue
-        }
         ;(w.failed ??= new Set()).add(peerId)
-        this.#requeue(w)
+        this.#requeue(w, peerId)
       }
       if (p.silentSinceMs === undefined || p.silentIds < (p.reports > 0 ? this.minAllowance : UNDELIVERED_MIN_IDS)) continue
       const silentMs = nowMs - p.silentSinceMs
@@ -460,14 +453,27 @@ export class RequestScheduler {
     w.holder = undefined
   }
 
-  #requeue(w: Want): void {
+  /**
+   * Queue `w` at every source that has not failed it. With none left but `timedOut` (the peer whose
+   * request of it just timed out), a lost frame (a `want` or its answer) is no reason to give the
+   * record up until the next reconciliation round: that peer is asked again, {@link LAST_SOURCE_RETRIES} times.
+   */
+  #requeue(w: Want, timedOut?: string): void {
     let queued = false
     for (const s of w.sources) {
       if (w.failed?.has(s)) continue
       this.#peers.get(s)?.queue.push(w.id)
       queued = true
     }
-    if (!queued) this.#forget(w)
+    if (queued) return
+    const retries = w.retries ?? 0
+    if (timedOut !== undefined && retries < LAST_SOURCE_RETRIES && this.#peers.has(timedOut)) {
+      w.retries = retries + 1
+      w.failed?.delete(timedOut)
+      this.#peers.get(timedOut)!.queue.push(w.id)
+      return
+    }
+    this.#forget(w)
   }
 
   #forget(w: Want): void {
